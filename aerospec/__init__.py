@@ -1,0 +1,47 @@
+"""AeroSpec: spray-actuator selection as a multi-tenant SaaS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from aerospec.config import load_config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, CLI."""
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=False,
+    )
+    app.config.update(load_config())
+    if overrides:
+        app.config.update(overrides)
+
+    from flask_sqlalchemy.session import Session as FlaskSession
+
+    from aerospec import queueing
+    from aerospec.extensions import csrf, db, limiter, login_manager, migrate
+    from aerospec.tenancy import scoping
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    scoping.install(FlaskSession)
+    queueing.install(FlaskSession)
+    queueing.init_app(app)
+
+    from aerospec import accounts, api, compliance, notifications, tenancy, web
+
+    for module in (web, accounts, tenancy, compliance, notifications, api):
+        app.register_blueprint(module.bp)
+
+    from aerospec.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,236 @@
+"""Sign-up, login/logout, password reset, and the security page (sessions, password)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from aerospec.accounts import bp
+from aerospec.accounts import services as accounts
+from aerospec.accounts.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignupForm,
+)
+from aerospec.errors import InvalidToken, NotFound, ValidationFailed
+from aerospec.extensions import db, limiter, login_manager
+from aerospec.tenancy import services as tenancy
+from aerospec.web.client import client_info
+from aerospec.web.forms import apply_errors
+from aerospec.web.htmx import hx_redirect, render
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "Log in to continue."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "basic"
+
+# Throttles: per client address, generous for people, tight for scripts.
+AUTH_LIMIT = "10 per minute;50 per hour"
+
+
+@login_manager.user_loader
+def load_user(session_id: str):
+    """Resolve the login session in the cookie; an ended session logs the user out."""
+    login = accounts.load_active_session(db.session, session_id)
+    if login is None:
+        return None
+    if accounts.touch_session(login, client_info()):
+        db.session.commit()
+    user = login.user
+    user.login_session_id = login.id
+    return user
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next") or request.form.get("next") or ""
+    # SECURITY: only same-site relative paths, never //host or scheme URLs.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def _home_for(user) -> str:
+    memberships = tenancy.memberships_for_user(db.session, user)
+    if memberships:
+        return url_for("tenancy.dashboard", tenant_slug=memberships[0].tenant.slug)
+    return url_for("tenancy.no_workspace")
+
+
+def log_in(user, remember: bool) -> None:
+    """Start a recorded session for the user and set the login cookie."""
+    login = accounts.start_session(db.session, user, client_info(), kind="web", remember=remember)
+    user.login_session_id = login.id
+    session.clear()
+    login_user(user, remember=remember)
+    tenancy.record_for_user_tenants(db.session, user, "user.login", client_info())
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def signup():
+    """Start a 14-day trial: account, workspace and admin seat in one step."""
+    form = SignupForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"]
+    if form.validate_on_submit():
+        try:
+            user, tenant = tenancy.sign_up(
+                db.session, email=form.email.data, password=form.password.data,
+                name=form.name.data, company=form.company.data, client=client_info())
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            log_in(user, remember=False)
+            db.session.commit()
+            flash(f"Welcome to AeroSpec, {user.name}. Your 14-day trial has started.", "success")
+            return hx_redirect(url_for("tenancy.dashboard", tenant_slug=tenant.slug))
+    status = 422 if form.errors or form.form_errors else 200
+    return render("accounts/signup.html", block="signup_form", status=status, form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def login():
+    """Log in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(_home_for(current_user)))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        if user is None:
+            known = accounts.get_user_by_email(db.session, form.email.data or "")
+            if known is not None:
+                tenancy.record_for_user_tenants(db.session, known, "user.login_failed", client_info())
+                db.session.commit()
+            # SECURITY: the same message whether or not the email exists.
+            form.form_errors.append("That email and password do not match an account.")
+        else:
+            log_in(user, remember=bool(form.remember.data))
+            db.session.commit()
+            return hx_redirect(_safe_next(_home_for(user)))
+    status = 422 if form.errors or form.form_errors else 200
+    return render("accounts/login.html", block="login_form", status=status, form=form,
+                  next=_safe_next(""))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End this session and clear the cookies."""
+    if current_user.is_authenticated:
+        login = accounts.load_active_session(db.session, current_user.login_session_id)
+        if login is not None:
+            accounts.end_session(login, "logout")
+            tenancy.record_for_user_tenants(db.session, current_user, "user.logout", client_info())
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def forgot_password():
+    """Email a reset link; the answer is the same whether or not the email exists."""
+    form = ForgotPasswordForm()
+    sent = False
+    if form.validate_on_submit():
+        request_password_reset(form.email.data)
+        db.session.commit()
+        sent = True
+    return render("accounts/forgot_password.html", block="forgot_form", form=form, sent=sent)
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset email if the address has an account (silently nothing otherwise)."""
+    from aerospec.notifications import services as notifications
+
+    user = accounts.get_user_by_email(db.session, email or "")
+    if user is None:
+        return
+    token = accounts.make_reset_token(user, current_app.config["SECRET_KEY"])
+    notifications.queue_email(db.session, user.email, "password_reset", user_name=user.name, token=token)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from an emailed link (valid one hour, once)."""
+    form = ResetPasswordForm()
+    try:
+        user = accounts.user_for_reset_token(db.session, token, current_app.config["SECRET_KEY"],
+                                             current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except InvalidToken as error:
+        return render("accounts/reset_invalid.html", status=400, message=error.message)
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(db.session, token, form.password.data, current_app.config["SECRET_KEY"])
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            tenancy.record_for_user_tenants(db.session, user, "user.password_reset", client_info())
+            db.session.commit()
+            logout_user()
+            flash("Your password was changed and every session was logged out. Log in with the new password.", "success")
+            return hx_redirect(url_for("accounts.login"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render("accounts/reset_password.html", block="reset_form", status=status, form=form,
+                  token=token, email=user.email)
+
+
+@bp.route("/account/security", methods=["GET"])
+@login_required
+def security():
+    """Your login sessions (with revoke) and the change-password form."""
+    return render("accounts/security.html", form=ChangePasswordForm(),
+                  sessions=accounts.list_sessions(db.session, current_user))
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+@limiter.limit(AUTH_LIMIT)
+def change_password():
+    """Change your password; every other session is logged out."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            ended = accounts.change_password(db.session, current_user, form.current_password.data,
+                                             form.password.data, current_user.login_session_id)
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            tenancy.record_for_user_tenants(db.session, current_user, "user.password_changed", client_info(),
+                                            details={"other_sessions_ended": ended})
+            db.session.commit()
+            flash(f"Password changed. {ended} other session(s) were logged out.", "success")
+            return hx_redirect(url_for("accounts.security"))
+    return render("accounts/security.html", block="password_form", status=422, form=form,
+                  sessions=accounts.list_sessions(db.session, current_user))
+
+
+@bp.route("/account/sessions/<uuid:session_id>/revoke", methods=["POST"])
+@login_required
+def revoke_session(session_id: uuid.UUID):
+    """Log out one of your sessions (another browser or device)."""
+    try:
+        accounts.revoke_session(db.session, current_user, session_id)
+    except NotFound:
+        db.session.rollback()
+        from flask import abort
+
+        abort(404)
+    tenancy.record_for_user_tenants(db.session, current_user, "session.revoked", client_info(),
+                                    details={"session_id": str(session_id)})
+    db.session.commit()
+    if session_id == current_user.login_session_id:
+        logout_user()
+        return hx_redirect(url_for("accounts.login"))
+    flash("That session was logged out.", "success")
+    return hx_redirect(url_for("accounts.security"))

@@ -1,0 +1,1 @@
+"""API routes (built out in the API step)."""

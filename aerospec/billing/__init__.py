@@ -1,0 +1,1 @@
+"""Plans, limits and (in the billing issue) subscriptions and payments."""

@@ -1,0 +1,43 @@
+"""Flask CLI commands: seed demo data, end-to-end helpers."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+DEMO_EMAIL = "demo@aerospec.example"
+DEMO_PASSWORD = "spray-demo-2026!"
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Create the demo tenant and its admin (idempotent) and print the login."""
+    from aerospec.accounts import services as accounts
+    from aerospec.extensions import db
+    from aerospec.tenancy import services as tenancy
+
+    session = db.session
+    user = accounts.get_user_by_email(session, DEMO_EMAIL)
+    if user is None:
+        user, tenant = tenancy.sign_up(
+            session,
+            email=DEMO_EMAIL,
+            password=DEMO_PASSWORD,
+            name="Dana Demo",
+            company="Demo Sprays Ltd",
+            client=accounts.ClientInfo(ip_address="127.0.0.1", user_agent="seed-demo"),
+        )
+        session.commit()
+    memberships = tenancy.memberships_for_user(session, user)
+    slug = memberships[0].tenant.slug if memberships else "?"
+    click.echo("")
+    click.echo("  Demo workspace ready.")
+    click.echo(f"  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}  (workspace /t/{slug}/)")
+    click.echo("")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the CLI commands to the app."""
+    app.cli.add_command(seed_demo)

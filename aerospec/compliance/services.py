@@ -1,0 +1,116 @@
+"""The audit log: write an entry, read a page of entries with filters."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aerospec.accounts.models import User
+from aerospec.compliance.models import AuditLog
+
+ACTIONS = {
+    "tenant.created": "Workspace created (sign-up)",
+    "user.login": "Logged in",
+    "user.login_failed": "Failed login",
+    "user.logout": "Logged out",
+    "user.password_changed": "Password changed",
+    "user.password_reset": "Password reset",
+    "session.revoked": "Session revoked",
+    "invitation.sent": "Invitation sent",
+    "invitation.resent": "Invitation resent",
+    "invitation.accepted": "Invitation accepted",
+    "invitation.revoked": "Invitation revoked",
+    "member.role_changed": "Role changed",
+    "member.removed": "Member removed",
+    "tenant.settings_changed": "Settings changed",
+    "tenant.deleted": "Workspace deleted",
+}
+
+
+def record(
+    session: Session,
+    tenant_id: uuid.UUID,
+    action: str,
+    *,
+    actor: User | None = None,
+    actor_email: str | None = None,
+    client=None,
+    target_type: str | None = None,
+    target_id: str | uuid.UUID | None = None,
+    details: dict | None = None,
+) -> AuditLog:
+    """Append one audit entry for a tenant."""
+    if action not in ACTIONS:
+        raise KeyError(f"unknown audit action {action!r}")
+    entry = AuditLog(
+        tenant_id=tenant_id,
+        actor_id=actor.id if actor else None,
+        actor_email=actor.email if actor else actor_email,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id) if target_id is not None else None,
+        ip_address=getattr(client, "ip_address", None),
+        user_agent=(getattr(client, "user_agent", None) or "")[:400] or None,
+        details=details or {},
+    )
+    session.add(entry)
+    # Flush now: on PostgreSQL the row must be written while its tenant is in context.
+    session.flush()
+    return entry
+
+
+@dataclass
+class AuditPage:
+    entries: list[AuditLog]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def list_entries(
+    session: Session,
+    tenant_id: uuid.UUID,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> AuditPage:
+    """A page of the tenant's audit log, newest first, filtered."""
+    query = select(AuditLog).where(AuditLog.tenant_id == tenant_id)
+    if action:
+        query = query.where(AuditLog.action == action)
+    if actor:
+        query = query.where(AuditLog.actor_email.ilike(f"%{actor.strip()}%"))
+    if since:
+        query = query.where(AuditLog.created_at >= since)
+    if until:
+        query = query.where(AuditLog.created_at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, page)
+    entries = list(
+        session.scalars(
+            query.order_by(AuditLog.created_at.desc(), AuditLog.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    return AuditPage(entries=entries, total=total, page=page, per_page=per_page)

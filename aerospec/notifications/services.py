@@ -1,0 +1,88 @@
+"""Email: render a template pair into a recorded message, then send it from a job."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import uuid
+from email.message import EmailMessage as MimeMessage
+from email.utils import make_msgid
+from urllib.parse import unquote, urlparse
+
+from flask import render_template
+from sqlalchemy.orm import Session
+
+from aerospec import queueing
+from aerospec.models import utcnow
+from aerospec.notifications.models import EmailMessage
+
+TEMPLATES = {
+    "welcome": "Welcome to AeroSpec",
+    "invitation": "You're invited to {tenant_name} on AeroSpec",
+    "password_reset": "Reset your AeroSpec password",
+}
+
+
+def queue_email(session: Session, to: str, template: str, **context) -> EmailMessage:
+    """Render an email (HTML and text) and send it by a job after commit."""
+    if template not in TEMPLATES:
+        raise KeyError(f"unknown email template {template!r}")
+    subject = TEMPLATES[template].format(**context)
+    message = EmailMessage(
+        to_address=to,
+        subject=subject,
+        template=template,
+        text_body=render_template(f"notifications/email/{template}.txt", subject=subject, **context),
+        html_body=render_template(f"notifications/email/{template}.html", subject=subject, **context),
+    )
+    session.add(message)
+    session.flush()
+    queueing.enqueue(session, "jobs.emails.send_email", str(message.id), queue="emails", job_id=f"email-{message.id}")
+    return message
+
+
+def deliver(message: EmailMessage, *, smtp_url: str | None, mail_from: str) -> None:
+    """Send a recorded message by SMTP, or file it in the outbox when no SMTP is set."""
+    if message.status == "sent":
+        return  # idempotent: a retried job never sends twice
+    message.attempts += 1
+    if not smtp_url:
+        message.transport = "outbox"
+    else:
+        _send_smtp(message, smtp_url, mail_from)
+        message.transport = "smtp"
+    message.status = "sent"
+    message.sent_at = utcnow()
+    message.error = None
+
+
+def _send_smtp(message: EmailMessage, smtp_url: str, mail_from: str) -> None:
+    """smtp://user:pass@host:port (STARTTLS when offered) or smtps:// (implicit TLS)."""
+    url = urlparse(smtp_url)
+    mime = MimeMessage()
+    mime["From"] = mail_from
+    mime["To"] = message.to_address
+    mime["Subject"] = message.subject
+    mime["Message-ID"] = make_msgid(idstring=str(message.id), domain="aerospec")
+    mime.set_content(message.text_body)
+    mime.add_alternative(message.html_body, subtype="html")
+    host = url.hostname or "localhost"
+    if url.scheme == "smtps":
+        client = smtplib.SMTP_SSL(host, url.port or 465, timeout=20, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, url.port or 25, timeout=20)
+    with client:
+        client.ehlo()
+        if url.scheme == "smtp" and client.has_extn("starttls"):
+            client.starttls(context=ssl.create_default_context())
+        if url.username:
+            client.login(unquote(url.username), unquote(url.password or ""))
+        client.send_message(mime)
+
+
+def get_message(session: Session, message_id: str | uuid.UUID) -> EmailMessage | None:
+    """One recorded email by id."""
+    try:
+        return session.get(EmailMessage, uuid.UUID(str(message_id)))
+    except ValueError:
+        return None

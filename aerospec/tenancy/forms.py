@@ -1,0 +1,30 @@
+"""Tenant administration forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+ROLE_CHOICES = [("admin", "Admin"), ("user", "User"), ("viewer", "Viewer")]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter the email address to invite.")])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="user")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class SettingsForm(FlaskForm):
+    name = StringField("Workspace name", validators=[DataRequired("Enter the workspace name."), Length(max=120)])
+    billing_email = EmailField("Billing email", validators=[DataRequired("Enter a billing email address.")])
+
+
+class DeleteTenantForm(FlaskForm):
+    confirmation = StringField("Type the workspace's address name to confirm",
+                               validators=[DataRequired("Type the workspace's address name to confirm.")])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token (buttons that POST)."""

@@ -1,0 +1,103 @@
+"""The permission matrix of DESIGN.md: the one place a role check is decided.
+
+Views use `require_permission`, services and the API call `ensure_permitted`/`can`.
+Rows below the line are tenant-administration permissions this issue adds; they
+follow the "invite team members" and "manage billing" rows (admin only).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+
+from aerospec.errors import PermissionDenied
+
+YES, NO, OWN, IF_ENABLED = "yes", "no", "own", "if_enabled"
+
+MATRIX: dict[str, dict[str, str]] = {
+    "view_configurations": {"admin": YES, "user": YES, "viewer": YES},
+    "edit_configurations": {"admin": YES, "user": YES, "viewer": NO},
+    "delete_configurations": {"admin": YES, "user": OWN, "viewer": NO},
+    "invite_members": {"admin": YES, "user": NO, "viewer": NO},
+    "manage_billing": {"admin": YES, "user": NO, "viewer": NO},
+    "view_analytics": {"admin": YES, "user": YES, "viewer": NO},
+    "export_data": {"admin": YES, "user": YES, "viewer": NO},
+    "api_access": {"admin": YES, "user": IF_ENABLED, "viewer": NO},
+    # ---- tenant administration (admin only)
+    "manage_members": {"admin": YES, "user": NO, "viewer": NO},
+    "manage_settings": {"admin": YES, "user": NO, "viewer": NO},
+    "view_audit_log": {"admin": YES, "user": NO, "viewer": NO},
+    "delete_tenant": {"admin": YES, "user": NO, "viewer": NO},
+}
+
+PERMISSION_LABELS = {
+    "view_configurations": "View configurations",
+    "edit_configurations": "Create and edit configurations",
+    "delete_configurations": "Delete configurations",
+    "invite_members": "Invite team members",
+    "manage_billing": "Manage billing",
+    "view_analytics": "View analytics",
+    "export_data": "Export data",
+    "api_access": "API access",
+    "manage_members": "Change roles and remove members",
+    "manage_settings": "Change workspace settings",
+    "view_audit_log": "Read the audit log",
+    "delete_tenant": "Delete the workspace",
+}
+
+
+def can(
+    role: str | None,
+    permission: str,
+    *,
+    actor_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    api_enabled_for_users: bool = False,
+) -> bool:
+    """Whether a member with `role` may do `permission` (on a row owned by owner_id)."""
+    if permission not in MATRIX:
+        raise KeyError(f"unknown permission {permission!r}")
+    if role is None:
+        return False
+    cell = MATRIX[permission].get(role, NO)
+    if cell == YES:
+        return True
+    if cell == OWN:
+        # "own only": the row must be the actor's; with no row, the action is allowed
+        # in principle (a list can show the button only on own rows).
+        return owner_id is None or (actor_id is not None and owner_id == actor_id)
+    if cell == IF_ENABLED:
+        return api_enabled_for_users
+    return False
+
+
+def ensure_permitted(membership, permission: str, *, owner_id: uuid.UUID | None = None) -> None:
+    """Raise PermissionDenied unless the membership's role allows the permission."""
+    role = getattr(membership, "role", None)
+    actor_id = getattr(membership, "user_id", None)
+    tenant = getattr(membership, "tenant", None)
+    enabled = bool(getattr(tenant, "api_enabled_for_users", False))
+    if not can(
+        role, permission, actor_id=actor_id, owner_id=owner_id, api_enabled_for_users=enabled
+    ):
+        raise PermissionDenied(f"Your role ({role or 'none'}) cannot {PERMISSION_LABELS[permission].lower()}.")
+
+
+def require_permission(permission: str) -> Callable:
+    """View decorator: 403 unless the current member's role allows the permission."""
+    if permission not in MATRIX:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from flask import g
+
+            ensure_permitted(g.get("membership"), permission)
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission
+        return wrapped
+
+    return decorator

@@ -1,0 +1,264 @@
+"""Tenant pages: dashboard, members, invitations, settings, deletion, switching."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_login import current_user, login_required, logout_user
+
+from aerospec.accounts.forms import AcceptInvitationForm
+from aerospec.billing.plans import PLANS
+from aerospec.errors import Conflict, InvalidToken, LimitReached, ValidationFailed
+from aerospec.extensions import db
+from aerospec.tenancy import bp
+from aerospec.tenancy import services as tenancy
+from aerospec.tenancy.forms import DeleteTenantForm, EmptyForm, InviteForm, RoleForm, SettingsForm
+from aerospec.tenancy.permissions import MATRIX, PERMISSION_LABELS, can, require_permission
+from aerospec.web.client import client_info
+from aerospec.web.forms import apply_errors
+from aerospec.web.htmx import hx_redirect, render
+
+T = "/t/<tenant_slug>"
+
+
+@bp.route(f"{T}/")
+@login_required
+def dashboard():
+    """What this workspace can do next, honestly (no made-up figures)."""
+    usage = tenancy.seat_usage(db.session, g.tenant)
+    return render("tenancy/dashboard.html", usage=usage, limits=tenancy.effective_limits(g.tenant),
+                  features=tenancy.effective_features(g.tenant), plan=PLANS[g.tenant.plan])
+
+
+@bp.route("/workspaces")
+@login_required
+def no_workspace():
+    """Your workspaces (or how to get one, when you belong to none)."""
+    memberships = tenancy.memberships_for_user(db.session, current_user)
+    return render("tenancy/workspaces.html", memberships=memberships)
+
+
+@bp.route("/switch", methods=["POST"])
+@login_required
+def switch():
+    """Go to another workspace you belong to."""
+    slug = request.form.get("tenant_slug", "")
+    mine = {m.tenant.slug for m in tenancy.memberships_for_user(db.session, current_user)}
+    if slug not in mine:
+        abort(404)
+    return redirect(url_for("tenancy.dashboard", tenant_slug=slug), 303)
+
+
+# ---- members and invitations
+
+
+def _members_context(invite_form: InviteForm | None = None) -> dict:
+    return {
+        "members": tenancy.list_members(db.session, g.tenant),
+        "invitations": [i for i in tenancy.list_invitations(db.session, g.tenant) if i.status != "accepted"],
+        "usage": tenancy.seat_usage(db.session, g.tenant),
+        "invite_form": invite_form or InviteForm(),
+        "role_form": RoleForm(),
+        "action_form": EmptyForm(),
+        "can_manage": can(g.membership.role, "manage_members"),
+        "can_invite": can(g.membership.role, "invite_members"),
+    }
+
+
+@bp.route(f"{T}/members")
+@login_required
+@require_permission("view_configurations")
+def members():
+    """The team: members with their roles, pending invitations, seats used."""
+    return render("tenancy/members.html", block="members_panel", **_members_context())
+
+
+@bp.route(f"{T}/members/invite", methods=["POST"])
+@login_required
+@require_permission("invite_members")
+def invite():
+    """Invite a teammate by email with a role."""
+    form = InviteForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            invitation, _token = tenancy.invite(db.session, g.tenant, g.membership, email=form.email.data,
+                                                role=form.role.data, client=client_info())
+        except (ValidationFailed, LimitReached) as error:
+            db.session.rollback()
+            apply_errors(form, error) if isinstance(error, ValidationFailed) else form.form_errors.append(error.message)
+            status = 422 if isinstance(error, ValidationFailed) else 402
+        else:
+            db.session.commit()
+            flash(f"Invitation sent to {invitation.email}.", "success")
+            return hx_redirect(url_for("tenancy.members"))
+    else:
+        status = 422
+    return render("tenancy/members.html", block="members_panel", status=status, **_members_context(form))
+
+
+@bp.route(f"{T}/invitations/<uuid:invitation_id>/resend", methods=["POST"])
+@login_required
+@require_permission("invite_members")
+def resend_invitation(invitation_id: uuid.UUID):
+    """Send an invitation again with a fresh 7-day link."""
+    _check_csrf_form()
+    invitation, _token = tenancy.resend_invitation(db.session, g.tenant, g.membership, invitation_id, client_info())
+    db.session.commit()
+    flash(f"Invitation resent to {invitation.email}.", "success")
+    return hx_redirect(url_for("tenancy.members"))
+
+
+@bp.route(f"{T}/invitations/<uuid:invitation_id>/revoke", methods=["POST"])
+@login_required
+@require_permission("invite_members")
+def revoke_invitation(invitation_id: uuid.UUID):
+    """Revoke an invitation so its link stops working."""
+    _check_csrf_form()
+    invitation = tenancy.revoke_invitation(db.session, g.tenant, g.membership, invitation_id, client_info())
+    db.session.commit()
+    flash(f"Invitation to {invitation.email} revoked.", "success")
+    return hx_redirect(url_for("tenancy.members"))
+
+
+@bp.route(f"{T}/members/<uuid:user_id>/role", methods=["POST"])
+@login_required
+@require_permission("manage_members")
+def change_role(user_id: uuid.UUID):
+    """Give a member another role."""
+    form = RoleForm()
+    if not form.validate_on_submit():
+        raise ValidationFailed("Choose admin, user or viewer.", field_errors=form.errors)
+    member = tenancy.change_role(db.session, g.tenant, g.membership, user_id, form.role.data, client_info())
+    db.session.commit()
+    flash(f"{member.user.name} is now {member.role}.", "success")
+    if user_id == current_user.id and member.role != "admin":
+        return hx_redirect(url_for("tenancy.dashboard"))
+    return hx_redirect(url_for("tenancy.members"))
+
+
+@bp.route(f"{T}/members/<uuid:user_id>/remove", methods=["POST"])
+@login_required
+@require_permission("manage_members")
+def remove_member(user_id: uuid.UUID):
+    """Remove a member from the workspace."""
+    _check_csrf_form()
+    tenancy.remove_member(db.session, g.tenant, g.membership, user_id, client_info())
+    db.session.commit()
+    if user_id == current_user.id:
+        flash(f"You left {g.tenant.name}.", "success")
+        return hx_redirect(url_for("tenancy.no_workspace"))
+    flash("Member removed.", "success")
+    return hx_redirect(url_for("tenancy.members"))
+
+
+def _check_csrf_form() -> None:
+    # CSRFProtect already checked the token; this keeps the form shape explicit.
+    EmptyForm()
+
+
+# ---- settings and deletion
+
+
+@bp.route(f"{T}/settings", methods=["GET", "POST"])
+@login_required
+@require_permission("manage_settings")
+def settings():
+    """Workspace name and billing email."""
+    form = SettingsForm(obj=g.tenant if request.method == "GET" else None)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            tenancy.update_settings(db.session, g.tenant, g.membership, name=form.name.data,
+                                    billing_email=form.billing_email.data, client=client_info())
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_errors(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash("Settings saved.", "success")
+            return hx_redirect(url_for("tenancy.settings"))
+    elif request.method == "POST":
+        status = 422
+    return render("tenancy/settings.html", block="settings_form", status=status, form=form,
+                  delete_form=DeleteTenantForm())
+
+
+@bp.route(f"{T}/delete", methods=["POST"])
+@login_required
+@require_permission("delete_tenant")
+def delete():
+    """Delete the workspace after the admin types its address name."""
+    form = DeleteTenantForm()
+    try:
+        tenancy.delete_tenant(db.session, g.tenant, g.membership, confirmation=form.confirmation.data or "",
+                              client=client_info())
+    except ValidationFailed as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return render("tenancy/settings.html", block="delete_form", status=422, form=SettingsForm(obj=g.tenant),
+                      delete_form=form)
+    db.session.commit()
+    flash(f"{g.tenant.name} was deleted. Its data will be purged in 30 days.", "success")
+    return hx_redirect(url_for("tenancy.no_workspace"))
+
+
+@bp.route(f"{T}/roles")
+@login_required
+def roles():
+    """The permission matrix: what each role can do."""
+    return render("tenancy/roles.html", matrix=MATRIX, labels=PERMISSION_LABELS)
+
+
+# ---- accepting an invitation (public link from the email)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """Join a workspace from an invitation link, as a new or an existing user."""
+    try:
+        invitation = tenancy.invitation_for_token(db.session, token)
+    except InvalidToken as error:
+        return render("tenancy/invitation_invalid.html", status=400, message=error.message)
+    form = AcceptInvitationForm()
+    existing = tenancy.accounts.get_user_by_email(db.session, invitation.email)
+    status = 200
+    if request.method == "POST":
+        try:
+            if current_user.is_authenticated:
+                EmptyForm()
+                membership = tenancy.accept_invitation(db.session, token, current_user, client_info())
+                db.session.commit()
+            elif existing is None and form.validate_on_submit():
+                from aerospec.accounts.views import log_in
+
+                user, membership = tenancy.accept_invitation_as_new_user(
+                    db.session, token, name=form.name.data, password=form.password.data, client=client_info())
+                log_in(user, remember=False)
+                db.session.commit()
+            else:
+                status = 422
+                membership = None
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_errors(form, error)
+            status = 422
+        except (InvalidToken, LimitReached, Conflict) as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            status = error.status
+        else:
+            if membership is not None:
+                flash(f"Welcome to {invitation.tenant.name}.", "success")
+                return hx_redirect(url_for("tenancy.dashboard", tenant_slug=invitation.tenant.slug))
+    return render("tenancy/accept_invitation.html", block="accept_form", status=status, form=form,
+                  invitation=invitation, existing=existing, action_form=EmptyForm())
+
+
+@bp.route("/invitations/<token>/switch-account", methods=["POST"])
+def switch_account_for_invitation(token: str):
+    """Log out so the invitation can be accepted with the invited address."""
+    logout_user()
+    return redirect(url_for("accounts.login", next=url_for("tenancy.accept_invitation", token=token)), 303)

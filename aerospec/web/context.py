@@ -1,0 +1,51 @@
+"""Template helpers: permission checks, the user's workspaces, relative times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g
+from flask_login import current_user
+
+from aerospec.models import utcnow
+from aerospec.tenancy.permissions import can
+from aerospec.web import bp
+
+
+@bp.app_context_processor
+def inject_helpers() -> dict:
+    def my_memberships():
+        if not current_user.is_authenticated:
+            return []
+        if "_my_memberships" not in g:
+            from aerospec.extensions import db
+            from aerospec.tenancy import services as tenancy
+
+            g._my_memberships = tenancy.memberships_for_user(db.session, current_user)
+        return g._my_memberships
+
+    def trial_days_left():
+        if "tenant" not in g:
+            return None
+        from aerospec.tenancy import services as tenancy
+
+        return tenancy.trial_days_left(g.tenant)
+
+    return {"can": can, "my_memberships": my_memberships, "trial_days_left": trial_days_left}
+
+
+@bp.app_template_filter("relative")
+def relative(value: datetime | None, now: datetime | None = None) -> str:
+    """'3 minutes ago', 'in 6 days'."""
+    if value is None:
+        return "never"
+    delta = (now or utcnow()) - value
+    seconds = int(delta.total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            text = f"{n} {unit}{'s' if n != 1 else ''}"
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"

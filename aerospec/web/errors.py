@@ -1,0 +1,114 @@
+"""Error pages for people and RFC 9457 problem details for the API."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from aerospec.errors import DomainError
+from aerospec.web import bp
+from aerospec.web.htmx import is_htmx
+
+log = logging.getLogger(__name__)
+
+PAGES = {403: "web/403.html", 404: "web/404.html", 500: "web/500.html"}
+
+
+def wants_problem_json() -> bool:
+    """API paths and JSON clients get problem+json instead of pages."""
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/problem+json"
+    )
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    type_: str = "about:blank",
+    headers: dict | None = None,
+) -> Response:
+    """An application/problem+json response (RFC 9457), with per-field `errors`."""
+    body: dict = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _page(status: int, title: str, message: str) -> Response:
+    template = PAGES.get(status, "web/error.html")
+    if is_htmx():
+        html = render_template("web/_error_fragment.html", status=status, title=title, message=message)
+    else:
+        html = render_template(template, status=status, title=title, message=message)
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.app_errorhandler(DomainError)
+def handle_domain_error(error: DomainError):
+    """A service refused: say why, with the right status."""
+    from aerospec.extensions import db
+
+    db.session.rollback()
+    if wants_problem_json():
+        return problem(error.status, error.title, error.message, error.field_errors or None)
+    return _page(error.status, error.title, error.message)
+
+
+@bp.app_errorhandler(CSRFError)
+def handle_csrf(error: CSRFError):
+    """An expired or missing CSRF token: explain and let the user retry."""
+    message = "Your form expired or was sent from elsewhere. Reload the page and try again."
+    if wants_problem_json():
+        return problem(400, "CSRF token missing or invalid", message)
+    return _page(400, "Please try again", message)
+
+
+@bp.app_errorhandler(HTTPException)
+def handle_http(error: HTTPException):
+    """404, 405, 429 and friends, as a page or problem+json."""
+    if error.code == 429:
+        message = "Too many attempts. Wait a minute and try again."
+    else:
+        message = error.description or ""
+    if wants_problem_json():
+        response = problem(error.code or 500, error.name, message)
+    else:
+        response = _page(error.code or 500, error.name, message)
+    if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    if error.code == 429:
+        retry = getattr(error, "retry_after", None)
+        if retry:
+            response.headers["Retry-After"] = str(retry)
+    return response
+
+
+@bp.app_errorhandler(Exception)
+def handle_unexpected(error: Exception):
+    """Anything else: log it, roll back, and show a calm 500."""
+    from aerospec.extensions import db
+
+    if isinstance(error, HTTPException):
+        return handle_http(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    if current_app.config.get("PROPAGATE_EXCEPTIONS") or (
+        current_app.testing and not current_app.config.get("TEST_ERROR_PAGES")
+    ):
+        raise error
+    message = "Something went wrong on our side. Nothing was saved; please try again."
+    if wants_problem_json():
+        return problem(500, "Internal Server Error", message)
+    return _page(500, "Something went wrong", message)

@@ -1,0 +1,33 @@
+"""HTMX helpers: one URL serves the full page or one named block of it."""
+
+from __future__ import annotations
+
+from flask import Response, make_response, render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def is_htmx() -> bool:
+    """True when htmx made this request (and is not asking for a full page)."""
+    return request.headers.get("HX-Request") == "true" and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:
+    """Render the page, or only `block` of it for an htmx request."""
+    if block and is_htmx():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    return make_response(body, status)
+
+
+def hx_redirect(url: str, status: int = 303) -> Response:
+    """Redirect a plain request with 303, an htmx request with HX-Redirect."""
+    from flask import redirect
+
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, status)

@@ -1,0 +1,1 @@
+"""RQ job entry points: thin wrappers that call capability services and commit."""
