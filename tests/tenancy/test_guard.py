@@ -1,0 +1,166 @@
+"""Wall two and three: the lookup helper and the ORM guard."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.exceptions import NotFound
+
+from aerospec.compliance import services as audit
+from aerospec.compliance.models import AuditLog
+from aerospec.models import TenantOwned
+from aerospec.tenancy.context import get_for_tenant_or_404
+from aerospec.tenancy.models import Invitation, Membership
+from aerospec.tenancy.scoping import (
+    NoTenantInContext,
+    bypass_reason,
+    current_tenant_id,
+    tenant_scope,
+    unscoped,
+)
+
+GUARDED = [Membership, Invitation, AuditLog]
+
+
+@pytest.fixture
+def two_tenants(db, factories):
+    a, b = factories.TenantFactory(), factories.TenantFactory()
+    for tenant in (a, b):
+        admin = factories.member(tenant, "admin")
+        factories.member(tenant, "viewer")
+        factories.invitation(tenant, f"invitee@{tenant.slug}.example")
+        with tenant_scope(db.session, tenant.id):
+            audit.record(db.session, tenant.id, "tenant.created", actor=admin)
+    return a, b
+
+
+def test_every_tenant_owned_model_is_covered_here():
+    from aerospec.extensions import db
+
+    owned = {m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, TenantOwned)}
+    assert owned == set(GUARDED), "a new tenant-owned model: add it to GUARDED and the RLS tests"
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_query_without_tenant_in_context_raises(db, two_tenants, model):
+    assert current_tenant_id() is None
+    with pytest.raises(NoTenantInContext):
+        db.session.scalars(select(model)).all()
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_get_by_primary_key_without_tenant_raises(db, two_tenants, model):
+    a, _ = two_tenants
+    with tenant_scope(db.session, a.id):
+        row_id = db.session.scalars(select(model.id)).first()
+    db.session.expunge_all()  # force a real SELECT instead of the identity map
+    with pytest.raises(NoTenantInContext):
+        db.session.get(model, row_id)
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_tenant_scope_returns_only_that_tenants_rows(db, two_tenants, model):
+    a, b = two_tenants
+    with tenant_scope(db.session, a.id):
+        rows_a = db.session.scalars(select(model)).unique().all()
+        count_a = db.session.scalar(select(func.count()).select_from(model))
+    with tenant_scope(db.session, b.id):
+        rows_b = db.session.scalars(select(model)).unique().all()
+    assert rows_a and rows_b
+    assert {r.tenant_id for r in rows_a} == {a.id}
+    assert {r.tenant_id for r in rows_b} == {b.id}
+    assert count_a == len(rows_a)
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_a_filter_on_another_tenant_cannot_widen_the_scope(db, two_tenants, model):
+    a, b = two_tenants
+    with tenant_scope(db.session, a.id):
+        assert db.session.scalars(select(model).where(model.tenant_id == b.id)).all() == []
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_unscoped_sees_every_tenant_and_says_why(db, two_tenants, model):
+    a, b = two_tenants
+    with unscoped(db.session, "test: count across tenants"):
+        assert bypass_reason() == "test: count across tenants"
+        tenants = {r.tenant_id for r in db.session.scalars(select(model)).unique()}
+    assert {a.id, b.id} <= tenants
+    assert bypass_reason() is None
+    with pytest.raises(NoTenantInContext):
+        db.session.scalars(select(model)).all()
+
+
+def test_tenant_scope_restores_the_previous_tenant(db, two_tenants):
+    a, b = two_tenants
+    with tenant_scope(db.session, a.id):
+        with tenant_scope(db.session, b.id):
+            assert current_tenant_id() == b.id
+        assert current_tenant_id() == a.id
+    assert current_tenant_id() is None
+
+
+def test_joined_relationship_load_is_scoped_too(db, two_tenants):
+    a, b = two_tenants
+    with tenant_scope(db.session, a.id):
+        invitations = db.session.scalars(select(Invitation)).unique().all()
+    assert {i.tenant.id for i in invitations} == {a.id}
+
+
+# ---- get_for_tenant_or_404
+
+
+def _in_tenant_request(app, db, tenant):
+    from flask import g
+
+    ctx = app.test_request_context()
+    ctx.push()
+    g.tenant = tenant
+    return ctx
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_get_for_tenant_or_404_finds_own_row_and_404s_for_another_tenants(app, db, two_tenants, model):
+    a, b = two_tenants
+    with tenant_scope(db.session, b.id):
+        b_row_id = db.session.scalars(select(model.id)).first()
+    with tenant_scope(db.session, a.id):
+        a_row_id = db.session.scalars(select(model.id)).first()
+    ctx = _in_tenant_request(app, db, a)
+    try:
+        with tenant_scope(db.session, a.id):
+            assert get_for_tenant_or_404(model, a_row_id).id == a_row_id
+            assert get_for_tenant_or_404(model, str(a_row_id)).id == a_row_id
+            with pytest.raises(NotFound):
+                get_for_tenant_or_404(model, b_row_id)
+            # Even with the wall open, the helper still checks the tenant.
+            with unscoped(db.session, "test: helper must not depend on the guard"), pytest.raises(NotFound):
+                get_for_tenant_or_404(model, b_row_id)
+    finally:
+        ctx.pop()
+
+
+def test_get_for_tenant_or_404_404s_on_garbage_and_unknown_ids(app, db, two_tenants):
+    a, _ = two_tenants
+    ctx = _in_tenant_request(app, db, a)
+    try:
+        with tenant_scope(db.session, a.id):
+            for bad in ("not-a-uuid", "", uuid.uuid4()):
+                with pytest.raises(NotFound):
+                    get_for_tenant_or_404(Membership, bad)
+    finally:
+        ctx.pop()
+
+
+def test_get_for_tenant_or_404_refuses_models_that_are_not_tenant_owned(app, db, two_tenants):
+    from aerospec.accounts.models import User
+
+    a, _ = two_tenants
+    ctx = _in_tenant_request(app, db, a)
+    try:
+        with pytest.raises(TypeError):
+            get_for_tenant_or_404(User, uuid.uuid4())
+    finally:
+        ctx.pop()

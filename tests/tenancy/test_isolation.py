@@ -1,0 +1,181 @@
+"""Wall one and two from the outside: every tenant route, every id, another tenant → 404.
+
+The sweep discovers routes from app.url_map, so a new route under /t/<tenant_slug>/ is
+covered the day it is added; a new id placeholder makes the test fail until
+ID_MAKERS learns how to create a row for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from itertools import count
+
+import pytest
+from sqlalchemy import select
+
+from aerospec.tenancy.models import Invitation, Membership, Tenant
+from aerospec.tenancy.scoping import tenant_scope, unscoped
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+_emails = count()
+
+
+def _member_id(factories, tenant):
+    return factories.member(tenant, "user").id
+
+
+def _invitation_id(factories, tenant):
+    return factories.invitation(tenant, f"invitee{next(_emails)}@example.com")[0].id
+
+
+# placeholder name → how to create a row of `tenant` and return the value for the URL
+ID_MAKERS = {
+    "user_id": _member_id,
+    "invitation_id": _invitation_id,
+}
+
+# Form data sent with every unsafe request: enough to make each route act if it let us in.
+def _payload(victim: Tenant) -> dict:
+    return {"role": "admin", "email": "intruder@example.com", "name": "Taken over",
+            "billing_email": "intruder@example.com", "confirmation": victim.slug}
+
+
+def tenant_rules(app):
+    rules = [r for r in app.url_map.iter_rules() if "tenant_slug" in r.arguments]
+    assert rules, "no tenant routes found: the sweep would prove nothing"
+    return sorted(rules, key=lambda r: r.rule)
+
+
+def id_placeholders(rule) -> list[str]:
+    return sorted(a for a in rule.arguments if a != "tenant_slug")
+
+
+def build_url(app, rule, tenant_slug: str, ids: dict) -> str:
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, tenant_slug=tenant_slug, **ids)
+
+
+def make_ids(rule, factories, tenant) -> dict:
+    ids = {}
+    for name in id_placeholders(rule):
+        if name not in ID_MAKERS:
+            raise LookupError(
+                f"{rule.rule} has the placeholder <{name}> that the isolation sweep cannot fill. "
+                f"Add a maker for it to ID_MAKERS in {__file__} so the route is proven tenant-safe.")
+        ids[name] = ID_MAKERS[name](factories, tenant)
+    return ids
+
+
+def snapshot(db, tenant: Tenant) -> dict:
+    """Everything an intruder could change in a tenant."""
+    with unscoped(db.session, "test snapshot"):
+        db.session.expire_all()
+        t = db.session.get(Tenant, tenant.id)
+        members = {(m.user_id, m.role) for m in db.session.scalars(
+            select(Membership).where(Membership.tenant_id == tenant.id)).unique()}
+        invitations = {(i.id, i.email, i.token_hash, i.revoked_at, i.send_count) for i in db.session.scalars(
+            select(Invitation).where(Invitation.tenant_id == tenant.id)).unique()}
+        return {"tenant": (t.name, t.billing_email, t.deleted_at), "members": members,
+                "invitations": invitations}
+
+
+def test_every_tenant_route_placeholder_can_be_filled(app):
+    for rule in tenant_rules(app):
+        unknown = [name for name in id_placeholders(rule) if name not in ID_MAKERS]
+        assert not unknown, f"{rule.rule}: teach ID_MAKERS to fill {unknown}"
+
+
+def test_member_of_another_tenant_gets_404_on_every_tenant_route(app, db, client, factories, login):
+    victim = factories.TenantFactory()
+    factories.member(victim, "admin")
+    attacker_tenant = factories.TenantFactory()
+    attacker = factories.member(attacker_tenant, "admin")
+    login(attacker)
+
+    checked = []
+    for rule in tenant_rules(app):
+        for method in sorted(rule.methods - IGNORED_METHODS):
+            # Through the victim's slug: not a member → 404.
+            victim_ids = make_ids(rule, factories, victim)
+            db.session.commit()
+            before = snapshot(db, victim)
+            url = build_url(app, rule, victim.slug, victim_ids)
+            response = client.open(url, method=method, data=_payload(victim))
+            assert response.status_code == 404, (method, url, response.status_code)
+            assert snapshot(db, victim) == before, f"{method} {url} changed the victim's data"
+            checked.append((method, rule.rule, "victim slug"))
+
+            if not id_placeholders(rule):
+                continue
+            # Through the attacker's own slug with the victim's ids: row not in tenant → 404.
+            victim_ids = make_ids(rule, factories, victim)
+            db.session.commit()
+            before = snapshot(db, victim)
+            url = build_url(app, rule, attacker_tenant.slug, victim_ids)
+            response = client.open(url, method=method, data=_payload(victim))
+            assert response.status_code == 404, (method, url, response.status_code)
+            assert snapshot(db, victim) == before, f"{method} {url} changed the victim's data"
+            checked.append((method, rule.rule, "own slug, foreign id"))
+
+            # Control: the same route with the attacker's own fresh row is not a 404, so
+            # the 404 above came from the tenant wall, not from a broken route.
+            own_ids = make_ids(rule, factories, attacker_tenant)
+            db.session.commit()
+            url = build_url(app, rule, attacker_tenant.slug, own_ids)
+            response = client.open(url, method=method, data=_payload(attacker_tenant))
+            assert response.status_code != 404, (method, url, "control request 404'd")
+    id_routes = [c for c in checked if c[2] == "own slug, foreign id"]
+    assert id_routes, "no route with an id was swept"
+
+
+def test_anonymous_visitor_is_sent_to_login_from_every_tenant_route(app, client, factories):
+    tenant = factories.TenantFactory()
+    factories.member(tenant, "admin")
+    for rule in tenant_rules(app):
+        ids = {name: uuid.uuid4() for name in id_placeholders(rule)}
+        url = build_url(app, rule, tenant.slug, ids)
+        for method in sorted(rule.methods - IGNORED_METHODS):
+            response = client.open(url, method=method, data=_payload(tenant))
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert response.headers["Location"].startswith("/login"), (method, url)
+
+
+def test_unknown_tenant_slug_is_404(client, factories, login):
+    tenant = factories.TenantFactory()
+    login(factories.member(tenant, "admin"))
+    assert client.get("/t/no-such-workspace/").status_code == 404
+    assert client.get("/t/no-such-workspace/members").status_code == 404
+
+
+def test_not_a_member_and_not_found_look_the_same(client, factories, login):
+    mine, theirs = factories.TenantFactory(), factories.TenantFactory()
+    factories.member(theirs, "admin")
+    login(factories.member(mine, "admin"))
+    stranger = client.get(f"/t/{theirs.slug}/members")
+    missing = client.get("/t/no-such-workspace/members")
+    assert stranger.status_code == missing.status_code == 404
+    assert theirs.name not in stranger.get_data(as_text=True)
+
+
+def test_soft_deleted_tenant_is_404_even_for_its_admin(db, client, factories, login):
+    from aerospec.models import utcnow
+
+    tenant = factories.TenantFactory()
+    admin = factories.member(tenant, "admin")
+    login(admin)
+    assert client.get(f"/t/{tenant.slug}/").status_code == 200
+    tenant.deleted_at = utcnow()
+    db.session.commit()
+    assert client.get(f"/t/{tenant.slug}/").status_code == 404
+    assert client.get(f"/t/{tenant.slug}/members").status_code == 404
+
+
+@pytest.mark.parametrize("model", [Membership, Invitation])
+def test_tenant_scope_of_attacker_never_returns_victim_rows(db, factories, model):
+    victim, attacker = factories.TenantFactory(), factories.TenantFactory()
+    factories.member(victim, "admin")
+    factories.invitation(victim, "someone@example.com")
+    with tenant_scope(db.session, attacker.id):
+        assert db.session.scalars(select(model)).all() == []

@@ -1,0 +1,1 @@
+from tests.web.isolated import build_app  # noqa: F401 - fixture
