@@ -21,12 +21,19 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
+    if app.config.get("PROXY_FIX", app.config.get("PRODUCTION")):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind Heroku's router: trust one hop of X-Forwarded-For/-Proto for IPs and https.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
     from flask_sqlalchemy.session import Session as FlaskSession
 
-    from aerospec import queueing
+    from aerospec import database, queueing
     from aerospec.extensions import csrf, db, limiter, login_manager, migrate
     from aerospec.tenancy import scoping
 
+    database.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     login_manager.init_app(app)

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 DEMO_EMAIL = "demo@aerospec.example"
-DEMO_PASSWORD = "spray-demo-2026!"
+DEMO_PASSWORD = "spray-demo-2026!"  # noqa: S105 - the published demo login, printed by seed-demo
 
 
 @click.command("seed-demo")

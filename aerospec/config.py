@@ -90,6 +90,7 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         # Email: SMTP in production, an outbox table otherwise.
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "AeroSpec <no-reply@aerospec.local>"),
+        "SALES_EMAIL": env.get("SALES_EMAIL", "sales@aerospec.example"),
         # Stripe (billing issue builds on these).
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,

@@ -68,6 +68,4 @@ class TenantOwned:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr takes the class
-        return mapped_column(
-            Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -60,15 +60,18 @@ def _after_commit(session: Session) -> None:
         dispatch(app, job)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _after_soft_rollback(session: Session, previous_transaction) -> None:
+    # A savepoint's rollback keeps the jobs queued before it; only the whole
+    # transaction's rollback drops them.
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
 
 
 def install(session_class: type[Session]) -> None:
     """Hook the after-commit dispatch onto a session class."""
     if not event.contains(session_class, "after_commit", _after_commit):
         event.listen(session_class, "after_commit", _after_commit)
-        event.listen(session_class, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+        event.listen(session_class, "after_soft_rollback", _after_soft_rollback)
 
 
 def resolve(func: str):

@@ -14,8 +14,9 @@ def send_email(message_id: str) -> None:
     if message is None:
         return
     try:
-        notifications.deliver(message, smtp_url=current_app.config["SMTP_URL"],
-                              mail_from=current_app.config["MAIL_FROM"])
+        notifications.deliver(
+            message, smtp_url=current_app.config["SMTP_URL"], mail_from=current_app.config["MAIL_FROM"]
+        )
     except Exception as exc:
         db.session.rollback()
         message = notifications.get_message(db.session, message_id)

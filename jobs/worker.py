@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = build_worker(app, args.queues)
     cron = None
     if not args.no_cron and not args.burst:
-        cron = multiprocessing.get_context("spawn").Process(target=_run_cron, args=(queueing.get_redis_url(app),),
-                                                            name="rq-cron", daemon=True)
+        cron = multiprocessing.get_context("spawn").Process(
+            target=_run_cron, args=(queueing.get_redis_url(app),), name="rq-cron", daemon=True
+        )
         cron.start()
     try:
         worker.work(with_scheduler=True, burst=args.burst)

@@ -9,6 +9,8 @@ With REDIS_URL set, job tests use that Redis (db index from the URL) with a real
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import secrets
 import uuid
@@ -16,7 +18,9 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy import select as sa_select
 
 from aerospec import create_app
 from aerospec.config import normalise_database_url
@@ -47,9 +51,12 @@ class PostgresDatabase:
     def create(self) -> str:
         with self.admin.connect() as conn:
             # SECURITY: the app role must not be a superuser nor BYPASSRLS, or RLS is moot.
-            conn.execute(text(
-                f"CREATE ROLE {self.role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "
-                f"NOCREATEROLE PASSWORD '{self.password}'"))
+            conn.execute(
+                text(
+                    f"CREATE ROLE {self.role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "
+                    f"NOCREATEROLE PASSWORD '{self.password}'"
+                )
+            )
             conn.execute(text(f"CREATE DATABASE {self.name} OWNER {self.role}"))
         parts = urlparse(self.admin_url)
         netloc = f"{self.role}:{self.password}@{parts.hostname}:{parts.port or 5432}"
@@ -98,10 +105,8 @@ def database_url(tmp_path_factory):
     if pg is not None:
         from aerospec.extensions import db
 
-        try:
+        with contextlib.suppress(Exception):  # best effort before dropping the database
             db.session.remove()
-        except Exception:  # noqa: S110 - best effort before dropping the database
-            pass
         pg.drop()
 
 
@@ -137,6 +142,10 @@ def db(app):
     engine = engines[None]
     connection = engine.connect()
     outer = connection.begin()
+    if connection.dialect.name == "sqlite":
+        # pysqlite defers BEGIN, so the first SAVEPOINT would open (and its RELEASE
+        # commit) the real transaction: open it explicitly so the rollback undoes all.
+        connection.exec_driver_sql("BEGIN")
     engines[None] = connection
     _db.session.remove()
     _db.session.configure(join_transaction_mode="create_savepoint")
@@ -144,7 +153,7 @@ def db(app):
         yield _db
     finally:
         _db.session.remove()
-        _db.session.configure(join_transaction_mode="conservative_savepoint")
+        _db.session.configure(join_transaction_mode="conditional_savepoint")
         if outer.is_active:
             outer.rollback()
         connection.close()
@@ -152,9 +161,64 @@ def db(app):
         ctx.pop()
 
 
+class RequestScopedClient(FlaskClient):
+    """Runs each request outside the test's app context, as in production.
+
+    The `db` fixture keeps an app context pushed for the whole test and Flask reuses a
+    pushed context for requests, so `g` (flask-login's cached user, the tenant) would
+    leak from one request, or one browser, into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        # The request wrote through its own session: let the test's session re-read rows.
+        from flask import has_app_context
+
+        if has_app_context():
+            from aerospec.extensions import db as _db
+
+            _db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def client(app, db):
-    return app.test_client()
+    """A browser; `app.test_client()` inside the test makes more, each with its own cookies."""
+    previous = app.test_client_class
+    app.test_client_class = RequestScopedClient
+    try:
+        yield app.test_client()
+    finally:
+        app.test_client_class = previous
+
+
+@pytest.fixture
+def build_app(app, db, database_url, tmp_path):
+    """build_app(**config) -> a second app with other settings (CSRF on, rate limits on,
+    production...) sharing the test's rolled-back connection."""
+    from aerospec.extensions import limiter
+
+    connection = db._app_engines[app][None]  # the db fixture's connection, in its outer transaction
+    built = []
+    limiter_enabled = limiter.enabled
+
+    def _build(**extra):
+        other = create_app(make_overrides(database_url, tmp_path / f"instance-{len(built)}", **extra))
+        other.test_client_class = RequestScopedClient
+        engines = db._app_engines[other]
+        built.append((other, engines[None]))
+        engines[None] = connection
+        return other
+
+    yield _build
+    for other, engine in built:
+        db._app_engines[other][None] = engine
+        engine.dispose()
+    # flask-limiter keeps `enabled` and its counters on the one shared Limiter instance:
+    # put them back so an app built with RATELIMIT_ENABLED=True throttles no other test.
+    limiter.enabled = limiter_enabled
+    if limiter.initialized:
+        limiter.reset()
 
 
 @pytest.fixture
@@ -172,15 +236,33 @@ def login(client, db):
 
     def _login(user, tenant=None, remember: bool = False):
         session_row = accounts.start_session(
-            db.session, user, accounts.ClientInfo("127.0.0.1", "pytest"), remember=remember)
+            db.session, user, accounts.ClientInfo("127.0.0.1", "pytest"), remember=remember
+        )
         db.session.commit()
         with client.session_transaction() as sess:
             sess["_user_id"] = str(session_row.id)
             sess["_fresh"] = True
+        # flask-login caches the user on g, which this test's app context keeps alive.
+        from flask import g
+
+        g.pop("_login_user", None)
         user.login_session_id = session_row.id
         return session_row
 
     return _login
+
+
+@pytest.fixture
+def rows(db):
+    """rows(tenant, Model, *where) → that tenant's rows of a tenant-owned model."""
+
+    def _rows(tenant, model, *where):
+        from aerospec.tenancy.scoping import tenant_scope
+
+        with tenant_scope(db.session, tenant.id):
+            return list(db.session.scalars(sa_select(model).where(*where)).unique())
+
+    return _rows
 
 
 @pytest.fixture

@@ -58,16 +58,23 @@ def member(tenant: Tenant, role: str = "user", user: User | None = None, **user_
     return user
 
 
-def invitation(tenant: Tenant, email: str, role: str = "user", token: str | None = None, **kwargs) -> tuple[Invitation, str]:
+def invitation(
+    tenant: Tenant, email: str, role: str = "user", token: str | None = None, **kwargs
+) -> tuple[Invitation, str]:
     """A pending invitation and its token."""
     import hashlib
     import secrets
 
     token = token or secrets.token_urlsafe(16)
     with tenant_scope(_session, tenant.id):
-        inv = Invitation(tenant_id=tenant.id, email=email, role=role,
-                         token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                         expires_at=kwargs.pop("expires_at", utcnow() + timedelta(days=7)), **kwargs)
+        inv = Invitation(
+            tenant_id=tenant.id,
+            email=email,
+            role=role,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            expires_at=kwargs.pop("expires_at", utcnow() + timedelta(days=7)),
+            **kwargs,
+        )
         _session.add(inv)
         _session.flush()
     return inv, token

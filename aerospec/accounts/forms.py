@@ -2,14 +2,16 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 
 class SignupForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
-    company = StringField("Company", validators=[DataRequired("Enter your company's name."), Length(max=120)])
-    email = EmailField("Work email", validators=[DataRequired("Enter an email address."), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Choose a password.")])
+    """Fields are validated together by the sign-up service, so every message shows at once."""
+
+    name = StringField("Your name")
+    company = StringField("Company")
+    email = EmailField("Work email")
+    password = PasswordField("Password")
 
 
 class LoginForm(FlaskForm):
@@ -27,10 +29,14 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
     password = PasswordField("New password", validators=[DataRequired("Choose a new password.")])
 
 
 class AcceptInvitationForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
-    password = PasswordField("Password", validators=[DataRequired("Choose a password.")])
+    """Validated by the account service (name, password strength) in one pass."""
+
+    name = StringField("Your name")
+    password = PasswordField("Password")

@@ -5,6 +5,7 @@ Plain functions with explicit arguments; they flush but never commit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import uuid
@@ -57,6 +58,8 @@ def normalise_email(raw: str) -> str:
 
 def password_problems(password: str, user_inputs: list[str] | tuple = ()) -> list[str]:
     """Why a new password is not acceptable (empty list when it is)."""
+    if not password:
+        return ["Choose a password."]
     if len(password) < PASSWORD_MIN_LENGTH:
         return [f"Use at least {PASSWORD_MIN_LENGTH} characters."]
     if len(password) > PASSWORD_MAX_LENGTH:
@@ -82,10 +85,8 @@ def hash_password(password: str) -> str:
 def verify_password(user: User | None, password: str) -> bool:
     """Check a password in constant-ish time; rehash when argon2 parameters changed."""
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return False
     try:
         _hasher.verify(user.password_hash, password)
@@ -126,7 +127,9 @@ def create_user(session: Session, *, email: str, password: str, name: str) -> Us
     if problems:
         errors["password"] = problems
     if "email" not in errors and get_user_by_email(session, email):
-        errors["email"] = ["An account with this email already exists. Log in instead, or reset your password."]
+        errors["email"] = [
+            "An account with this email already exists. Log in instead, or reset your password."
+        ]
     if errors:
         raise ValidationFailed(field_errors=errors)
     user = User(email=email, name=name, password_hash=hash_password(password))
@@ -252,7 +255,9 @@ def change_password(
     if not verify_password(user, current or ""):
         raise ValidationFailed(field_errors={"current_password": ["That is not your current password."]})
     if current == new:
-        raise ValidationFailed(field_errors={"password": ["Choose a password different from the current one."]})
+        raise ValidationFailed(
+            field_errors={"password": ["Choose a password different from the current one."]}
+        )
     set_password(session, user, new)
     return revoke_other_sessions(session, user, keep_session, "password_changed")
 
@@ -272,6 +277,18 @@ def _fingerprint(user: User) -> str:
 def make_reset_token(user: User, secret_key: str) -> str:
     """A signed, single-use password reset token."""
     return _serializer(secret_key).dumps({"u": str(user.id), "f": _fingerprint(user)})
+
+
+def request_password_reset(session: Session, email: str, secret_key: str) -> bool:
+    """Queue a reset email if the address has an account; silently nothing otherwise."""
+    from aerospec.notifications import services as notifications
+
+    user = get_user_by_email(session, email or "")
+    if user is None:
+        return False
+    token = make_reset_token(user, secret_key)
+    notifications.queue_email(session, user.email, "password_reset", user_name=user.name, token=token)
+    return True
 
 
 def user_for_reset_token(session: Session, token: str, secret_key: str, max_age: int = RESET_MAX_AGE) -> User:

@@ -28,8 +28,14 @@ login_manager.login_message = "Log in to continue."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
-# Throttles: per client address, generous for people, tight for scripts.
+# Throttles: per client address, generous for people, tight for scripts; and per
+# submitted email, so a botnet cannot spread guesses at one account over many addresses.
 AUTH_LIMIT = "10 per minute;50 per hour"
+PER_EMAIL_LIMIT = "20 per hour"
+
+
+def _submitted_email() -> str:
+    return "email:" + (request.form.get("email") or "").strip().lower()
 
 
 @login_manager.user_loader
@@ -79,8 +85,13 @@ def signup():
     if form.validate_on_submit():
         try:
             user, tenant = tenancy.sign_up(
-                db.session, email=form.email.data, password=form.password.data,
-                name=form.name.data, company=form.company.data, client=client_info())
+                db.session,
+                email=form.email.data,
+                password=form.password.data,
+                name=form.name.data,
+                company=form.company.data,
+                client=client_info(),
+            )
         except ValidationFailed as error:
             db.session.rollback()
             apply_errors(form, error)
@@ -95,6 +106,7 @@ def signup():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limiter.limit(PER_EMAIL_LIMIT, methods=["POST"], key_func=_submitted_email)
 def login():
     """Log in with email and password."""
     if current_user.is_authenticated:
@@ -114,8 +126,7 @@ def login():
             db.session.commit()
             return hx_redirect(_safe_next(_home_for(user)))
     status = 422 if form.errors or form.form_errors else 200
-    return render("accounts/login.html", block="login_form", status=status, form=form,
-                  next=_safe_next(""))
+    return render("accounts/login.html", block="login_form", status=status, form=form, next=_safe_next(""))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -135,26 +146,16 @@ def logout():
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limiter.limit(PER_EMAIL_LIMIT, methods=["POST"], key_func=_submitted_email)
 def forgot_password():
     """Email a reset link; the answer is the same whether or not the email exists."""
     form = ForgotPasswordForm()
     sent = False
     if form.validate_on_submit():
-        request_password_reset(form.email.data)
+        accounts.request_password_reset(db.session, form.email.data, current_app.config["SECRET_KEY"])
         db.session.commit()
         sent = True
     return render("accounts/forgot_password.html", block="forgot_form", form=form, sent=sent)
-
-
-def request_password_reset(email: str) -> None:
-    """Queue a reset email if the address has an account (silently nothing otherwise)."""
-    from aerospec.notifications import services as notifications
-
-    user = accounts.get_user_by_email(db.session, email or "")
-    if user is None:
-        return
-    token = accounts.make_reset_token(user, current_app.config["SECRET_KEY"])
-    notifications.queue_email(db.session, user.email, "password_reset", user_name=user.name, token=token)
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -163,8 +164,9 @@ def reset_password(token: str):
     """Choose a new password from an emailed link (valid one hour, once)."""
     form = ResetPasswordForm()
     try:
-        user = accounts.user_for_reset_token(db.session, token, current_app.config["SECRET_KEY"],
-                                             current_app.config["PASSWORD_RESET_MAX_AGE"])
+        user = accounts.user_for_reset_token(
+            db.session, token, current_app.config["SECRET_KEY"], current_app.config["PASSWORD_RESET_MAX_AGE"]
+        )
     except InvalidToken as error:
         return render("accounts/reset_invalid.html", status=400, message=error.message)
     if form.validate_on_submit():
@@ -177,19 +179,31 @@ def reset_password(token: str):
             tenancy.record_for_user_tenants(db.session, user, "user.password_reset", client_info())
             db.session.commit()
             logout_user()
-            flash("Your password was changed and every session was logged out. Log in with the new password.", "success")
+            flash(
+                "Your password was changed and every session was logged out. Log in with the new password.",
+                "success",
+            )
             return hx_redirect(url_for("accounts.login"))
     status = 422 if form.errors or form.form_errors else 200
-    return render("accounts/reset_password.html", block="reset_form", status=status, form=form,
-                  token=token, email=user.email)
+    return render(
+        "accounts/reset_password.html",
+        block="reset_form",
+        status=status,
+        form=form,
+        token=token,
+        email=user.email,
+    )
 
 
 @bp.route("/account/security", methods=["GET"])
 @login_required
 def security():
     """Your login sessions (with revoke) and the change-password form."""
-    return render("accounts/security.html", form=ChangePasswordForm(),
-                  sessions=accounts.list_sessions(db.session, current_user))
+    return render(
+        "accounts/security.html",
+        form=ChangePasswordForm(),
+        sessions=accounts.list_sessions(db.session, current_user),
+    )
 
 
 @bp.route("/account/password", methods=["POST"])
@@ -200,19 +214,34 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            ended = accounts.change_password(db.session, current_user, form.current_password.data,
-                                             form.password.data, current_user.login_session_id)
+            ended = accounts.change_password(
+                db.session,
+                current_user,
+                form.current_password.data,
+                form.password.data,
+                current_user.login_session_id,
+            )
         except ValidationFailed as error:
             db.session.rollback()
             apply_errors(form, error)
         else:
-            tenancy.record_for_user_tenants(db.session, current_user, "user.password_changed", client_info(),
-                                            details={"other_sessions_ended": ended})
+            tenancy.record_for_user_tenants(
+                db.session,
+                current_user,
+                "user.password_changed",
+                client_info(),
+                details={"other_sessions_ended": ended},
+            )
             db.session.commit()
             flash(f"Password changed. {ended} other session(s) were logged out.", "success")
             return hx_redirect(url_for("accounts.security"))
-    return render("accounts/security.html", block="password_form", status=422, form=form,
-                  sessions=accounts.list_sessions(db.session, current_user))
+    return render(
+        "accounts/security.html",
+        block="password_form",
+        status=422,
+        form=form,
+        sessions=accounts.list_sessions(db.session, current_user),
+    )
 
 
 @bp.route("/account/sessions/<uuid:session_id>/revoke", methods=["POST"])
@@ -226,8 +255,9 @@ def revoke_session(session_id: uuid.UUID):
         from flask import abort
 
         abort(404)
-    tenancy.record_for_user_tenants(db.session, current_user, "session.revoked", client_info(),
-                                    details={"session_id": str(session_id)})
+    tenancy.record_for_user_tenants(
+        db.session, current_user, "session.revoked", client_info(), details={"session_id": str(session_id)}
+    )
     db.session.commit()
     if session_id == current_user.login_session_id:
         logout_user()

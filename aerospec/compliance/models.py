@@ -20,9 +20,7 @@ class AuditLog(IdMixin, TenantOwned, db.Model):
         Index("ix_audit_logs_tenant_id_action", "tenant_id", "action"),
     )
 
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
-    )
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
     actor_email: Mapped[str | None] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(60), nullable=False)
     target_type: Mapped[str | None] = mapped_column(String(40))

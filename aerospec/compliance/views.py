@@ -45,7 +45,20 @@ def audit_log():
     except ValueError:
         page = 1
     result = audit.list_entries(
-        db.session, g.tenant.id, action=action, actor=args.get("actor") or None, since=since,
-        until=until + timedelta(days=1) if until else None, page=page, per_page=25)
-    return render("compliance/audit_log.html", block="audit_results", result=result,
-                  actions=audit.ACTIONS, filters=args, errors=errors)
+        db.session,
+        g.tenant.id,
+        action=action,
+        actor=args.get("actor") or None,
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+        page=page,
+        per_page=25,
+    )
+    return render(
+        "compliance/audit_log.html",
+        block="audit_results",
+        result=result,
+        actions=audit.ACTIONS,
+        filters=args,
+        errors=errors,
+    )

@@ -17,13 +17,17 @@ class RoleForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
-    name = StringField("Workspace name", validators=[DataRequired("Enter the workspace name."), Length(max=120)])
+    name = StringField(
+        "Workspace name", validators=[DataRequired("Enter the workspace name."), Length(max=120)]
+    )
     billing_email = EmailField("Billing email", validators=[DataRequired("Enter a billing email address.")])
 
 
 class DeleteTenantForm(FlaskForm):
-    confirmation = StringField("Type the workspace's address name to confirm",
-                               validators=[DataRequired("Type the workspace's address name to confirm.")])
+    confirmation = StringField(
+        "Type the workspace's address name to confirm",
+        validators=[DataRequired("Type the workspace's address name to confirm.")],
+    )
 
 
 class EmptyForm(FlaskForm):

@@ -78,10 +78,10 @@ def ensure_permitted(membership, permission: str, *, owner_id: uuid.UUID | None 
     actor_id = getattr(membership, "user_id", None)
     tenant = getattr(membership, "tenant", None)
     enabled = bool(getattr(tenant, "api_enabled_for_users", False))
-    if not can(
-        role, permission, actor_id=actor_id, owner_id=owner_id, api_enabled_for_users=enabled
-    ):
-        raise PermissionDenied(f"Your role ({role or 'none'}) cannot {PERMISSION_LABELS[permission].lower()}.")
+    if not can(role, permission, actor_id=actor_id, owner_id=owner_id, api_enabled_for_users=enabled):
+        raise PermissionDenied(
+            f"Your role ({role or 'none'}) cannot {PERMISSION_LABELS[permission].lower()}."
+        )
 
 
 def require_permission(permission: str) -> Callable:

@@ -17,6 +17,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import event, text
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
+from sqlalchemy.sql import TableClause, visitors
 
 from aerospec.models import TenantOwned
 
@@ -102,8 +103,7 @@ def _apply_gucs(connection) -> None:
     # SECURITY: transaction-local (third argument true) so nothing leaks through the pool.
     connection.execute(
         text(
-            "select set_config('app.tenant_id', :tenant, true), "
-            "set_config('app.bypass_rls', :bypass, true)"
+            "select set_config('app.tenant_id', :tenant, true), set_config('app.bypass_rls', :bypass, true)"
         ),
         {"tenant": tenant, "bypass": bypass},
     )
@@ -114,11 +114,38 @@ def _after_begin(session: Session, transaction, connection) -> None:
         _apply_gucs(connection)
 
 
+_owned_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+
+
+def _tenant_owned_tables() -> frozenset[str]:
+    """Names of tenant-owned tables (recomputed only when a model is added)."""
+    global _owned_cache
+    from aerospec.models import Base
+
+    mappers = Base.registry.mappers
+    if _owned_cache[0] != len(mappers):
+        names = frozenset(m.local_table.name for m in mappers if issubclass(m.class_, TenantOwned))
+        _owned_cache = (len(mappers), names)
+    return _owned_cache[1]
+
+
+def _touches_tenant_owned(state: ORMExecuteState) -> bool:
+    """Whether a select reads a tenant-owned table anywhere: as an entity, in a join,
+    in select_from() (counts) or in a subquery. all_mappers alone misses the last three."""
+    if any(issubclass(m.class_, TenantOwned) for m in state.all_mappers):
+        return True
+    owned = _tenant_owned_tables()
+    return any(
+        isinstance(element, TableClause) and element.name in owned
+        for element in visitors.iterate(state.statement)
+    )
+
+
 def _guard(state: ORMExecuteState) -> None:
     # A column load refreshes an object that was already loaded under the guard.
     if not state.is_select or state.is_column_load or _bypass.get():
         return
-    if not any(issubclass(m.class_, TenantOwned) for m in state.all_mappers):
+    if not _touches_tenant_owned(state):
         return
     tenant = _tenant.get()
     if tenant is None:

@@ -124,11 +124,25 @@ def sign_up(
         raise ValidationFailed(field_errors=errors)
     tenant = create_tenant(session, name=company, billing_email=user.email, admin=user)
     with tenant_scope(session, tenant.id):
-        audit.record(session, tenant.id, "tenant.created", actor=user, client=client,
-                     target_type="tenant", target_id=tenant.id, details={"plan": tenant.plan})
-    notifications.queue_email(session, user.email, "welcome", user_name=user.name,
-                              tenant_name=tenant.name, tenant_slug=tenant.slug,
-                              trial_ends_at=tenant.trial_ends_at)
+        audit.record(
+            session,
+            tenant.id,
+            "tenant.created",
+            actor=user,
+            client=client,
+            target_type="tenant",
+            target_id=tenant.id,
+            details={"plan": tenant.plan},
+        )
+    notifications.queue_email(
+        session,
+        user.email,
+        "welcome",
+        user_name=user.name,
+        tenant_name=tenant.name,
+        tenant_slug=tenant.slug,
+        trial_ends_at=tenant.trial_ends_at,
+    )
     return user, tenant
 
 
@@ -202,20 +216,26 @@ class SeatUsage:
 
 def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
     """Members, pending invitations and the plan's seat limit."""
-    members = session.scalar(
-        select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant.id)
-    ) or 0
+    members = (
+        session.scalar(select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant.id))
+        or 0
+    )
     pending = len(list_invitations(session, tenant, pending_only=True))
     return SeatUsage(members=members, pending=pending, limit=effective_limits(tenant)["seats"])
 
 
 def _seat_message(tenant: Tenant, limit: int) -> str:
     plan = get_plan(tenant.plan)
-    upgrade = "Upgrade to Enterprise for unlimited seats" if plan.key == "professional" else (
-        "Upgrade to Professional for 5 seats or Enterprise for unlimited seats")
+    upgrade = (
+        "Upgrade to Enterprise for unlimited seats"
+        if plan.key == "professional"
+        else ("Upgrade to Professional for 5 seats or Enterprise for unlimited seats")
+    )
     seats = "seat" if limit == 1 else "seats"
-    return (f"Your {plan.name} plan includes {limit} {seats}, and all are taken or invited. "
-            f"{upgrade}, or remove a member or revoke an invitation first.")
+    return (
+        f"Your {plan.name} plan includes {limit} {seats}, and all are taken or invited. "
+        f"{upgrade}, or remove a member or revoke an invitation first."
+    )
 
 
 # ---- invitations
@@ -252,44 +272,71 @@ def invite(
         raise ValidationFailed(field_errors={"email": [f"{email} is already a member of {tenant.name}."]})
     for pending in list_invitations(session, tenant, pending_only=True):
         if pending.email == email:
-            raise ValidationFailed(field_errors={"email": [
-                f"{email} already has a pending invitation. Resend it from the list instead."]})
+            raise ValidationFailed(
+                field_errors={
+                    "email": [f"{email} already has a pending invitation. Resend it from the list instead."]
+                }
+            )
     usage = seat_usage(session, tenant)
     if usage.limit is not None and usage.used >= usage.limit:
         raise LimitReached(_seat_message(tenant, usage.limit))
     token = secrets.token_urlsafe(32)
     now = utcnow()
     invitation = Invitation(
-        tenant_id=tenant.id, email=email, role=role, token_hash=_token_hash(token),
-        invited_by_id=actor.user_id, expires_at=now + timedelta(days=INVITATION_DAYS),
-        send_count=1, last_sent_at=now,
+        tenant_id=tenant.id,
+        email=email,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by_id=actor.user_id,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+        send_count=1,
+        last_sent_at=now,
     )
     session.add(invitation)
     session.flush()
-    audit.record(session, tenant.id, "invitation.sent", actor=actor.user, client=client,
-                 target_type="invitation", target_id=invitation.id, details={"email": email, "role": role})
+    audit.record(
+        session,
+        tenant.id,
+        "invitation.sent",
+        actor=actor.user,
+        client=client,
+        target_type="invitation",
+        target_id=invitation.id,
+        details={"email": email, "role": role},
+    )
     _send_invitation(session, tenant, invitation, token, actor.user)
     return invitation, token
 
 
-def _send_invitation(session: Session, tenant: Tenant, invitation: Invitation, token: str, inviter: User) -> None:
+def _send_invitation(
+    session: Session, tenant: Tenant, invitation: Invitation, token: str, inviter: User
+) -> None:
     from aerospec.notifications import services as notifications
 
-    notifications.queue_email(session, invitation.email, "invitation", tenant_name=tenant.name,
-                              inviter_name=inviter.name, role=invitation.role, token=token,
-                              expires_at=invitation.expires_at)
+    notifications.queue_email(
+        session,
+        invitation.email,
+        "invitation",
+        tenant_name=tenant.name,
+        inviter_name=inviter.name,
+        role=invitation.role,
+        token=token,
+        expires_at=invitation.expires_at,
+    )
 
 
 def _get_invitation(session: Session, tenant: Tenant, invitation_id: uuid.UUID) -> Invitation:
     invitation = session.scalar(
-        select(Invitation).where(Invitation.id == invitation_id, Invitation.tenant_id == tenant.id))
+        select(Invitation).where(Invitation.id == invitation_id, Invitation.tenant_id == tenant.id)
+    )
     if invitation is None:
         raise NotFound("That invitation does not exist.")
     return invitation
 
 
-def resend_invitation(session: Session, tenant: Tenant, actor: Membership, invitation_id: uuid.UUID,
-                      client) -> tuple[Invitation, str]:
+def resend_invitation(
+    session: Session, tenant: Tenant, actor: Membership, invitation_id: uuid.UUID, client
+) -> tuple[Invitation, str]:
     """Send a pending or expired invitation again with a fresh token and 7 more days."""
     ensure_permitted(actor, "invite_members")
     invitation = _get_invitation(session, tenant, invitation_id)
@@ -301,14 +348,23 @@ def resend_invitation(session: Session, tenant: Tenant, actor: Membership, invit
     invitation.expires_at = now + timedelta(days=INVITATION_DAYS)
     invitation.send_count += 1
     invitation.last_sent_at = now
-    audit.record(session, tenant.id, "invitation.resent", actor=actor.user, client=client,
-                 target_type="invitation", target_id=invitation.id, details={"email": invitation.email})
+    audit.record(
+        session,
+        tenant.id,
+        "invitation.resent",
+        actor=actor.user,
+        client=client,
+        target_type="invitation",
+        target_id=invitation.id,
+        details={"email": invitation.email},
+    )
     _send_invitation(session, tenant, invitation, token, actor.user)
     return invitation, token
 
 
-def revoke_invitation(session: Session, tenant: Tenant, actor: Membership, invitation_id: uuid.UUID,
-                      client) -> Invitation:
+def revoke_invitation(
+    session: Session, tenant: Tenant, actor: Membership, invitation_id: uuid.UUID, client
+) -> Invitation:
     """Revoke a pending invitation so its link stops working."""
     ensure_permitted(actor, "invite_members")
     invitation = _get_invitation(session, tenant, invitation_id)
@@ -316,15 +372,25 @@ def revoke_invitation(session: Session, tenant: Tenant, actor: Membership, invit
         raise Conflict("This invitation was already accepted; remove the member instead.")
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
-        audit.record(session, tenant.id, "invitation.revoked", actor=actor.user, client=client,
-                     target_type="invitation", target_id=invitation.id, details={"email": invitation.email})
+        audit.record(
+            session,
+            tenant.id,
+            "invitation.revoked",
+            actor=actor.user,
+            client=client,
+            target_type="invitation",
+            target_id=invitation.id,
+            details={"email": invitation.email},
+        )
     return invitation
 
 
 def invitation_for_token(session: Session, token: str) -> Invitation:
     """The usable invitation for a token; InvalidToken says plainly why not."""
     with unscoped(session, "resolve an invitation token before its tenant is known"):
-        invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _token_hash(token or "")))
+        invitation = session.scalar(
+            select(Invitation).where(Invitation.token_hash == _token_hash(token or ""))
+        )
         if invitation is None or invitation.tenant.deleted_at is not None:
             raise InvalidToken("This invitation link is not valid. Ask your team admin for a new one.")
         if invitation.accepted_at:
@@ -332,7 +398,9 @@ def invitation_for_token(session: Session, token: str) -> Invitation:
         if invitation.revoked_at:
             raise InvalidToken("This invitation was revoked. Ask your team admin for a new one.")
         if invitation.expires_at <= utcnow():
-            raise InvalidToken("This invitation has expired (invitations last 7 days). Ask your team admin to resend it.")
+            raise InvalidToken(
+                "This invitation has expired (invitations last 7 days). Ask your team admin to resend it."
+            )
         return invitation
 
 
@@ -342,7 +410,8 @@ def accept_invitation(session: Session, token: str, user: User, client) -> Membe
     if invitation.email != user.email:
         raise InvalidToken(
             f"This invitation was sent to {invitation.email}, but you are logged in as {user.email}. "
-            "Log out and accept it with the invited address.")
+            "Log out and accept it with the invited address."
+        )
     tenant = invitation.tenant
     with tenant_scope(session, tenant.id):
         if get_membership(session, tenant, user):
@@ -356,14 +425,22 @@ def accept_invitation(session: Session, token: str, user: User, client) -> Membe
         invitation.accepted_at = utcnow()
         invitation.accepted_by_id = user.id
         session.flush()
-        audit.record(session, tenant.id, "invitation.accepted", actor=user, client=client,
-                     target_type="invitation", target_id=invitation.id,
-                     details={"email": user.email, "role": invitation.role})
+        audit.record(
+            session,
+            tenant.id,
+            "invitation.accepted",
+            actor=user,
+            client=client,
+            target_type="invitation",
+            target_id=invitation.id,
+            details={"email": user.email, "role": invitation.role},
+        )
     return membership
 
 
-def accept_invitation_as_new_user(session: Session, token: str, *, name: str, password: str,
-                                  client) -> tuple[User, Membership]:
+def accept_invitation_as_new_user(
+    session: Session, token: str, *, name: str, password: str, client
+) -> tuple[User, Membership]:
     """Create the account for the invited email and join the tenant."""
     invitation = invitation_for_token(session, token)
     user = accounts.create_user(session, email=invitation.email, password=password, name=name)
@@ -375,19 +452,27 @@ def accept_invitation_as_new_user(session: Session, token: str, *, name: str, pa
 
 def _get_member(session: Session, tenant: Tenant, user_id: uuid.UUID) -> Membership:
     membership = session.scalar(
-        select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user_id))
+        select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user_id)
+    )
     if membership is None:
         raise NotFound("That person is not a member of this workspace.")
     return membership
 
 
 def _admin_count(session: Session, tenant: Tenant) -> int:
-    return session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.tenant_id == tenant.id, Membership.role == "admin")) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.tenant_id == tenant.id, Membership.role == "admin")
+        )
+        or 0
+    )
 
 
-def change_role(session: Session, tenant: Tenant, actor: Membership, user_id: uuid.UUID, role: str,
-                client) -> Membership:
+def change_role(
+    session: Session, tenant: Tenant, actor: Membership, user_id: uuid.UUID, role: str, client
+) -> Membership:
     """Give a member another role; the last admin cannot be demoted."""
     ensure_permitted(actor, "manage_members")
     _validate_role(role)
@@ -395,12 +480,21 @@ def change_role(session: Session, tenant: Tenant, actor: Membership, user_id: uu
     if member.role == role:
         return member
     if member.role == "admin" and _admin_count(session, tenant) <= 1:
-        raise Conflict(f"{member.user.name} is the last admin of {tenant.name}. Make someone else an admin first.")
+        raise Conflict(
+            f"{member.user.name} is the last admin of {tenant.name}. Make someone else an admin first."
+        )
     old = member.role
     member.role = role
-    audit.record(session, tenant.id, "member.role_changed", actor=actor.user, client=client,
-                 target_type="user", target_id=member.user_id,
-                 details={"email": member.user.email, "from": old, "to": role})
+    audit.record(
+        session,
+        tenant.id,
+        "member.role_changed",
+        actor=actor.user,
+        client=client,
+        target_type="user",
+        target_id=member.user_id,
+        details={"email": member.user.email, "from": old, "to": role},
+    )
     return member
 
 
@@ -410,9 +504,16 @@ def remove_member(session: Session, tenant: Tenant, actor: Membership, user_id: 
     member = _get_member(session, tenant, user_id)
     if member.role == "admin" and _admin_count(session, tenant) <= 1:
         raise Conflict(f"{member.user.name} is the last admin of {tenant.name} and cannot be removed.")
-    audit.record(session, tenant.id, "member.removed", actor=actor.user, client=client,
-                 target_type="user", target_id=member.user_id,
-                 details={"email": member.user.email, "role": member.role})
+    audit.record(
+        session,
+        tenant.id,
+        "member.removed",
+        actor=actor.user,
+        client=client,
+        target_type="user",
+        target_id=member.user_id,
+        details={"email": member.user.email, "role": member.role},
+    )
     session.delete(member)
     session.flush()
 
@@ -420,8 +521,9 @@ def remove_member(session: Session, tenant: Tenant, actor: Membership, user_id: 
 # ---- settings and deletion
 
 
-def update_settings(session: Session, tenant: Tenant, actor: Membership, *, name: str,
-                    billing_email: str, client) -> Tenant:
+def update_settings(
+    session: Session, tenant: Tenant, actor: Membership, *, name: str, billing_email: str, client
+) -> Tenant:
     """Change the workspace name and billing email."""
     ensure_permitted(actor, "manage_settings")
     errors: dict[str, list[str]] = {}
@@ -443,20 +545,39 @@ def update_settings(session: Session, tenant: Tenant, actor: Membership, *, name
         changes["billing_email"] = [tenant.billing_email, billing_email]
         tenant.billing_email = billing_email
     if changes:
-        audit.record(session, tenant.id, "tenant.settings_changed", actor=actor.user, client=client,
-                     target_type="tenant", target_id=tenant.id, details=changes)
+        audit.record(
+            session,
+            tenant.id,
+            "tenant.settings_changed",
+            actor=actor.user,
+            client=client,
+            target_type="tenant",
+            target_id=tenant.id,
+            details=changes,
+        )
     return tenant
 
 
-def delete_tenant(session: Session, tenant: Tenant, actor: Membership, *, confirmation: str, client) -> Tenant:
+def delete_tenant(
+    session: Session, tenant: Tenant, actor: Membership, *, confirmation: str, client
+) -> Tenant:
     """Soft-delete the workspace after the admin types its slug; purged after 30 days."""
     ensure_permitted(actor, "delete_tenant")
     if (confirmation or "").strip() != tenant.slug:
-        raise ValidationFailed(field_errors={"confirmation": [
-            f"Type {tenant.slug} exactly to confirm deletion."]})
+        raise ValidationFailed(
+            field_errors={"confirmation": [f"Type {tenant.slug} exactly to confirm deletion."]}
+        )
     tenant.deleted_at = utcnow()
-    audit.record(session, tenant.id, "tenant.deleted", actor=actor.user, client=client,
-                 target_type="tenant", target_id=tenant.id, details={"purge_after_days": PURGE_AFTER_DAYS})
+    audit.record(
+        session,
+        tenant.id,
+        "tenant.deleted",
+        actor=actor.user,
+        client=client,
+        target_type="tenant",
+        target_id=tenant.id,
+        details={"purge_after_days": PURGE_AFTER_DAYS},
+    )
     return tenant
 
 
@@ -464,8 +585,9 @@ def purge_deleted_tenants(session: Session, now: datetime | None = None) -> int:
     """Hard-delete tenants soft-deleted more than 30 days ago (rows cascade)."""
     cutoff = (now or utcnow()) - timedelta(days=PURGE_AFTER_DAYS)
     with unscoped(session, "purge tenants deleted over 30 days ago"):
-        doomed = list(session.scalars(select(Tenant).where(Tenant.deleted_at.is_not(None),
-                                                           Tenant.deleted_at < cutoff)))
+        doomed = list(
+            session.scalars(select(Tenant).where(Tenant.deleted_at.is_not(None), Tenant.deleted_at < cutoff))
+        )
         for tenant in doomed:
             session.delete(tenant)
         session.flush()
@@ -476,9 +598,19 @@ def plan_names() -> list[str]:
     return list(PLANS)
 
 
-def record_for_user_tenants(session: Session, user: User, action: str, client, details: dict | None = None) -> None:
+def record_for_user_tenants(
+    session: Session, user: User, action: str, client, details: dict | None = None
+) -> None:
     """Write an account event (login, failed login, …) into each tenant the user belongs to."""
     for membership in memberships_for_user(session, user):
         with unscoped(session, f"audit {action} in each of the user's tenants"):
-            audit.record(session, membership.tenant_id, action, actor=user, client=client,
-                         target_type="user", target_id=user.id, details=details)
+            audit.record(
+                session,
+                membership.tenant_id,
+                action,
+                actor=user,
+                client=client,
+                target_type="user",
+                target_id=user.id,
+                details=details,
+            )

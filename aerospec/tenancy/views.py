@@ -27,8 +27,13 @@ T = "/t/<tenant_slug>"
 def dashboard():
     """What this workspace can do next, honestly (no made-up figures)."""
     usage = tenancy.seat_usage(db.session, g.tenant)
-    return render("tenancy/dashboard.html", usage=usage, limits=tenancy.effective_limits(g.tenant),
-                  features=tenancy.effective_features(g.tenant), plan=PLANS[g.tenant.plan])
+    return render(
+        "tenancy/dashboard.html",
+        usage=usage,
+        limits=tenancy.effective_limits(g.tenant),
+        features=tenancy.effective_features(g.tenant),
+        plan=PLANS[g.tenant.plan],
+    )
 
 
 @bp.route("/workspaces")
@@ -83,11 +88,19 @@ def invite():
     status = 200
     if form.validate_on_submit():
         try:
-            invitation, _token = tenancy.invite(db.session, g.tenant, g.membership, email=form.email.data,
-                                                role=form.role.data, client=client_info())
+            invitation, _token = tenancy.invite(
+                db.session,
+                g.tenant,
+                g.membership,
+                email=form.email.data,
+                role=form.role.data,
+                client=client_info(),
+            )
         except (ValidationFailed, LimitReached) as error:
             db.session.rollback()
-            apply_errors(form, error) if isinstance(error, ValidationFailed) else form.form_errors.append(error.message)
+            apply_errors(form, error) if isinstance(error, ValidationFailed) else form.form_errors.append(
+                error.message
+            )
             status = 422 if isinstance(error, ValidationFailed) else 402
         else:
             db.session.commit()
@@ -104,7 +117,9 @@ def invite():
 def resend_invitation(invitation_id: uuid.UUID):
     """Send an invitation again with a fresh 7-day link."""
     _check_csrf_form()
-    invitation, _token = tenancy.resend_invitation(db.session, g.tenant, g.membership, invitation_id, client_info())
+    invitation, _token = tenancy.resend_invitation(
+        db.session, g.tenant, g.membership, invitation_id, client_info()
+    )
     db.session.commit()
     flash(f"Invitation resent to {invitation.email}.", "success")
     return hx_redirect(url_for("tenancy.members"))
@@ -170,8 +185,14 @@ def settings():
     status = 200
     if form.validate_on_submit():
         try:
-            tenancy.update_settings(db.session, g.tenant, g.membership, name=form.name.data,
-                                    billing_email=form.billing_email.data, client=client_info())
+            tenancy.update_settings(
+                db.session,
+                g.tenant,
+                g.membership,
+                name=form.name.data,
+                billing_email=form.billing_email.data,
+                client=client_info(),
+            )
         except ValidationFailed as error:
             db.session.rollback()
             apply_errors(form, error)
@@ -182,8 +203,13 @@ def settings():
             return hx_redirect(url_for("tenancy.settings"))
     elif request.method == "POST":
         status = 422
-    return render("tenancy/settings.html", block="settings_form", status=status, form=form,
-                  delete_form=DeleteTenantForm())
+    return render(
+        "tenancy/settings.html",
+        block="settings_form",
+        status=status,
+        form=form,
+        delete_form=DeleteTenantForm(),
+    )
 
 
 @bp.route(f"{T}/delete", methods=["POST"])
@@ -193,13 +219,23 @@ def delete():
     """Delete the workspace after the admin types its address name."""
     form = DeleteTenantForm()
     try:
-        tenancy.delete_tenant(db.session, g.tenant, g.membership, confirmation=form.confirmation.data or "",
-                              client=client_info())
+        tenancy.delete_tenant(
+            db.session,
+            g.tenant,
+            g.membership,
+            confirmation=form.confirmation.data or "",
+            client=client_info(),
+        )
     except ValidationFailed as error:
         db.session.rollback()
         apply_errors(form, error)
-        return render("tenancy/settings.html", block="delete_form", status=422, form=SettingsForm(obj=g.tenant),
-                      delete_form=form)
+        return render(
+            "tenancy/settings.html",
+            block="delete_form",
+            status=422,
+            form=SettingsForm(obj=g.tenant),
+            delete_form=form,
+        )
     db.session.commit()
     flash(f"{g.tenant.name} was deleted. Its data will be purged in 30 days.", "success")
     return hx_redirect(url_for("tenancy.no_workspace"))
@@ -224,6 +260,9 @@ def accept_invitation(token: str):
         return render("tenancy/invitation_invalid.html", status=400, message=error.message)
     form = AcceptInvitationForm()
     existing = tenancy.accounts.get_user_by_email(db.session, invitation.email)
+    # Read before the commit: afterwards no tenant is in context, so on PostgreSQL row-level
+    # security hides the (expired) invitation row and reloading it fails.
+    tenant_name, tenant_slug = invitation.tenant.name, invitation.tenant.slug
     status = 200
     if request.method == "POST":
         try:
@@ -235,7 +274,8 @@ def accept_invitation(token: str):
                 from aerospec.accounts.views import log_in
 
                 user, membership = tenancy.accept_invitation_as_new_user(
-                    db.session, token, name=form.name.data, password=form.password.data, client=client_info())
+                    db.session, token, name=form.name.data, password=form.password.data, client=client_info()
+                )
                 log_in(user, remember=False)
                 db.session.commit()
             else:
@@ -243,18 +283,41 @@ def accept_invitation(token: str):
                 membership = None
         except ValidationFailed as error:
             db.session.rollback()
+            invitation = _reload_invitation(invitation)
             apply_errors(form, error)
             status = 422
         except (InvalidToken, LimitReached, Conflict) as error:
             db.session.rollback()
+            invitation = _reload_invitation(invitation)
             form.form_errors.append(error.message)
             status = error.status
         else:
             if membership is not None:
-                flash(f"Welcome to {invitation.tenant.name}.", "success")
-                return hx_redirect(url_for("tenancy.dashboard", tenant_slug=invitation.tenant.slug))
-    return render("tenancy/accept_invitation.html", block="accept_form", status=status, form=form,
-                  invitation=invitation, existing=existing, action_form=EmptyForm())
+                flash(f"Welcome to {tenant_name}.", "success")
+                return hx_redirect(url_for("tenancy.dashboard", tenant_slug=tenant_slug))
+    return render(
+        "tenancy/accept_invitation.html",
+        block="accept_form",
+        status=status,
+        form=form,
+        invitation=invitation,
+        existing=existing,
+        action_form=EmptyForm(),
+    )
+
+
+def _reload_invitation(invitation):
+    """Re-read the invitation after a rollback expired it, to show it on the page again.
+
+    No tenant is in context on this public page, so the reload goes through the same
+    explicit bypass as the token lookup (on PostgreSQL, RLS would hide the row).
+    """
+    from aerospec.tenancy.scoping import unscoped
+
+    with unscoped(db.session, "re-read an invitation shown on its public page"):
+        db.session.refresh(invitation)
+        invitation.tenant  # noqa: B018 - load while the wall is open
+    return invitation
 
 
 @bp.route("/invitations/<token>/switch-account", methods=["POST"])

@@ -6,7 +6,7 @@ import logging
 
 from flask import Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from aerospec.errors import DomainError
 from aerospec.web import bp
@@ -19,9 +19,7 @@ PAGES = {403: "web/403.html", 404: "web/404.html", 500: "web/500.html"}
 
 def wants_problem_json() -> bool:
     """API paths and JSON clients get problem+json instead of pages."""
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/problem+json"
-    )
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/problem+json")
 
 
 def problem(
@@ -80,6 +78,8 @@ def handle_http(error: HTTPException):
     """404, 405, 429 and friends, as a page or problem+json."""
     if error.code == 429:
         message = "Too many attempts. Wait a minute and try again."
+    elif error.code == 404 and error.description == NotFound.description:
+        message = "We couldn't find that page."
     else:
         message = error.description or ""
     if wants_problem_json():

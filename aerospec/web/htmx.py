@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, make_response, render_template, request
+from flask import Response, current_app, make_response, render_template, request
+from jinja2.runtime import Macro
 from jinja2_fragments.flask import render_block
 
 
@@ -13,10 +14,21 @@ def is_htmx() -> bool:
     )
 
 
+def _shared_macros() -> dict:
+    """The macros of web/_macros.html, for blocks rendered alone.
+
+    jinja2-fragments renders a block without running the template's top-level
+    `{% from "web/_macros.html" import ... %}` (its issues #21/#24), so a fragment
+    would fail with "'form_errors' is undefined"; the same macros go in its context.
+    """
+    module = current_app.jinja_env.get_template("web/_macros.html").module
+    return {name: value for name, value in vars(module).items() if isinstance(value, Macro)}
+
+
 def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:
     """Render the page, or only `block` of it for an htmx request."""
     if block and is_htmx():
-        body = render_block(template, block, **context)
+        body = render_block(template, block, **{**_shared_macros(), **context})
     else:
         body = render_template(template, **context)
     return make_response(body, status)

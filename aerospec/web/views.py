@@ -20,9 +20,16 @@ def landing():
 def pricing():
     """The three plans, the feature matrix and FAQ; the interval toggle swaps the price cards."""
     interval = "year" if request.args.get("interval") == "year" else "month"
-    return render("web/pricing.html", block="plan_cards", plans=PLANS, interval=interval,
-                  features=FEATURES, feature_labels=FEATURE_LABELS, limit_labels=LIMIT_LABELS,
-                  discount=int(ANNUAL_DISCOUNT * 100))
+    return render(
+        "web/pricing.html",
+        block="plan_cards",
+        plans=PLANS,
+        interval=interval,
+        features=FEATURES,
+        feature_labels=FEATURE_LABELS,
+        limit_labels=LIMIT_LABELS,
+        discount=int(ANNUAL_DISCOUNT * 100),
+    )
 
 
 @bp.route("/healthz")

@@ -52,8 +52,16 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     else:
         database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.sqlite3'}"
     instance = tmp_path_factory.mktemp("e2e-instance")
-    app = create_app(make_overrides(database_url, instance, WTF_CSRF_ENABLED=True,
-                                    JOBS_MODE="inline", DEV_OUTBOX_ENABLED=True, PRODUCTION=False))
+    app = create_app(
+        make_overrides(
+            database_url,
+            instance,
+            WTF_CSRF_ENABLED=True,
+            JOBS_MODE="inline",
+            DEV_OUTBOX_ENABLED=True,
+            PRODUCTION=False,
+        )
+    )
     with app.app_context():
         upgrade()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -79,6 +87,8 @@ def live_server(tmp_path_factory) -> Iterator[str]:
 def browser() -> Iterator[object]:
     """Debian's chromium driven by Playwright (playwright cannot download browsers here)."""
     need(CHROMIUM.exists(), f"{CHROMIUM} is not installed (apt-get install chromium)")
+    for stale in ARTIFACTS.glob("FAILED-*.png"):  # from an earlier run: would mislead a reader
+        stale.unlink()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -99,8 +109,12 @@ class ConsoleErrors:
         self.allowed.append(re.compile(pattern))
 
     def watch(self, page) -> None:
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(
-            f"console error on {page.url}: {msg.text}"))
+        page.on(
+            "console",
+            lambda msg: (
+                msg.type == "error" and self.errors.append(f"console error on {page.url}: {msg.text}")
+            ),
+        )
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught exception on {page.url}: {exc}"))
 
     def unexpected(self) -> list[str]:
@@ -132,7 +146,8 @@ def new_page(browser, live_server, console_errors, request) -> Iterator[Callable
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for i, context in enumerate(contexts):
             for j, page in enumerate(context.pages):
-                page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{i}-{j}.png"), full_page=True)
+                path = ARTIFACTS / f"FAILED-{request.node.name}-{i}-{j}.png"
+                page.screenshot(path=str(path), full_page=True)
     for context in contexts:
         context.close()
     unexpected = console_errors.unexpected()
@@ -168,12 +183,13 @@ def unique_email() -> Callable[[str], str]:
 
 
 @pytest.fixture
-def sign_up(new_page) -> Callable[..., object]:
+def sign_up() -> Callable[..., object]:
     """sign_up(page, email, ...) → fill the sign-up form by its labels and land on the dashboard."""
     from playwright.sync_api import expect
 
-    def _sign_up(page, email: str, name: str = "Ada Admin", company: str | None = None,
-                 password: str = PASSWORD):
+    def _sign_up(
+        page, email: str, name: str = "Ada Admin", company: str | None = None, password: str = PASSWORD
+    ):
         page.goto("/signup")
         page.get_by_label("Your name", exact=True).fill(name)
         page.get_by_label("Company", exact=True).fill(company or f"Acme Sprays {secrets.token_hex(3)}")

@@ -53,8 +53,9 @@ def rq_app(tmp_path):
 
 def test_email_job_is_enqueued_after_commit_and_sent_by_a_real_worker(rq_app):
     with rq_app.test_request_context():
-        message = notifications.queue_email(db.session, "ops@example.com", "password_reset",
-                                            user_name="Ops", token="tok")
+        message = notifications.queue_email(
+            db.session, "ops@example.com", "password_reset", user_name="Ops", token="tok"
+        )
         message_id = message.id
         queue = queueing.get_queue(rq_app, "emails")
         assert queue.count == 0, "nothing may be enqueued before the commit"
@@ -69,7 +70,10 @@ def test_email_job_is_enqueued_after_commit_and_sent_by_a_real_worker(rq_app):
         stored = db.session.get(EmailMessage, message_id)
         assert stored.status == "sent"
         assert stored.transport == "outbox"
-        assert Job.fetch(f"email-{message_id}", connection=queueing.get_redis(rq_app)).get_status() == JobStatus.FINISHED
+        assert (
+            Job.fetch(f"email-{message_id}", connection=queueing.get_redis(rq_app)).get_status()
+            == JobStatus.FINISHED
+        )
 
 
 def test_rolled_back_transaction_enqueues_nothing(rq_app):
@@ -82,8 +86,9 @@ def test_rolled_back_transaction_enqueues_nothing(rq_app):
 def test_failing_email_job_is_scheduled_for_retry_and_marked_failed(rq_app):
     rq_app.config["SMTP_URL"] = f"smtp://127.0.0.1:{_free_port()}"  # nothing listens there
     with rq_app.test_request_context():
-        message = notifications.queue_email(db.session, "ops@example.com", "password_reset",
-                                            user_name="Ops", token="tok")
+        message = notifications.queue_email(
+            db.session, "ops@example.com", "password_reset", user_name="Ops", token="tok"
+        )
         message_id = message.id
         db.session.commit()
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
-
-from aerospec.tenancy.scoping import tenant_scope
 
 
 @pytest.fixture
@@ -27,11 +24,20 @@ def team(factories):
 
 
 @pytest.fixture
-def rows(db):
-    """rows(tenant, Model, *where) → that tenant's rows of a tenant-owned model."""
+def relogin(client, login):
+    """Log the test client in as another user.
 
-    def _rows(tenant, model, *where):
-        with tenant_scope(db.session, tenant.id):
-            return list(db.session.scalars(select(model).where(*where)).unique())
+    The db fixture keeps one app context for the whole test, so `g` (where flask-login
+    caches the current user) outlives each request; clear it with the cookie session.
+    """
 
-    return _rows
+    def _relogin(user):
+        from flask import g
+
+        with client.session_transaction() as sess:
+            sess.clear()
+        for key in ("_login_user", "_my_memberships", "tenant", "membership"):
+            g.pop(key, None)
+        return login(user)
+
+    return _relogin

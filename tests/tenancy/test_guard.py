@@ -164,3 +164,21 @@ def test_get_for_tenant_or_404_refuses_models_that_are_not_tenant_owned(app, db,
             get_for_tenant_or_404(User, uuid.uuid4())
     finally:
         ctx.pop()
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_counts_joins_and_subqueries_are_guarded_too(db, two_tenants, model):
+    from aerospec.tenancy.models import Tenant
+
+    a, _ = two_tenants
+    count = select(func.count()).select_from(model)
+    joined = select(Tenant.id).join(model, model.tenant_id == Tenant.id)
+    nested = select(func.count()).select_from(select(model.id).subquery())
+    for statement in (count, joined, nested):
+        with pytest.raises(NoTenantInContext):
+            db.session.execute(statement).all()
+    with tenant_scope(db.session, a.id):
+        expected = len(db.session.scalars(select(model)).unique().all())
+        assert db.session.scalar(count) == expected
+        assert db.session.scalar(nested) == expected
+        assert set(db.session.scalars(joined)) == {a.id}

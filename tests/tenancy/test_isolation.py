@@ -34,10 +34,16 @@ ID_MAKERS = {
     "invitation_id": _invitation_id,
 }
 
+
 # Form data sent with every unsafe request: enough to make each route act if it let us in.
 def _payload(victim: Tenant) -> dict:
-    return {"role": "admin", "email": "intruder@example.com", "name": "Taken over",
-            "billing_email": "intruder@example.com", "confirmation": victim.slug}
+    return {
+        "role": "admin",
+        "email": "intruder@example.com",
+        "name": "Taken over",
+        "billing_email": "intruder@example.com",
+        "confirmation": victim.slug,
+    }
 
 
 def tenant_rules(app):
@@ -63,7 +69,8 @@ def make_ids(rule, factories, tenant) -> dict:
         if name not in ID_MAKERS:
             raise LookupError(
                 f"{rule.rule} has the placeholder <{name}> that the isolation sweep cannot fill. "
-                f"Add a maker for it to ID_MAKERS in {__file__} so the route is proven tenant-safe.")
+                f"Add a maker for it to ID_MAKERS in {__file__} so the route is proven tenant-safe."
+            )
         ids[name] = ID_MAKERS[name](factories, tenant)
     return ids
 
@@ -73,12 +80,19 @@ def snapshot(db, tenant: Tenant) -> dict:
     with unscoped(db.session, "test snapshot"):
         db.session.expire_all()
         t = db.session.get(Tenant, tenant.id)
-        members = {(m.user_id, m.role) for m in db.session.scalars(
-            select(Membership).where(Membership.tenant_id == tenant.id)).unique()}
-        invitations = {(i.id, i.email, i.token_hash, i.revoked_at, i.send_count) for i in db.session.scalars(
-            select(Invitation).where(Invitation.tenant_id == tenant.id)).unique()}
-        return {"tenant": (t.name, t.billing_email, t.deleted_at), "members": members,
-                "invitations": invitations}
+        members = {
+            (m.user_id, m.role)
+            for m in db.session.scalars(select(Membership).where(Membership.tenant_id == tenant.id)).unique()
+        }
+        invitations = {
+            (i.id, i.email, i.token_hash, i.revoked_at, i.send_count)
+            for i in db.session.scalars(select(Invitation).where(Invitation.tenant_id == tenant.id)).unique()
+        }
+        return {
+            "tenant": (t.name, t.billing_email, t.deleted_at),
+            "members": members,
+            "invitations": invitations,
+        }
 
 
 def test_every_tenant_route_placeholder_can_be_filled(app):

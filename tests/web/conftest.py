@@ -1,1 +1,0 @@
-from tests.web.isolated import build_app  # noqa: F401 - fixture
