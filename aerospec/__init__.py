@@ -43,9 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     queueing.install(FlaskSession)
     queueing.init_app(app)
 
-    from aerospec import accounts, api, compliance, notifications, tenancy, web
+    from aerospec import accounts, api, catalog, compliance, configurations, notifications, tenancy, web
 
-    for module in (web, accounts, tenancy, compliance, notifications, api):
+    for module in (web, accounts, tenancy, catalog, configurations, compliance, notifications, api):
         app.register_blueprint(module.bp)
 
     from aerospec.cli import register_cli

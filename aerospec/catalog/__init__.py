@@ -1,0 +1,7 @@
+"""Fluids, the actuator catalog, supplier SKUs and safety-data-sheet parsing."""
+
+from flask import Blueprint
+
+bp = Blueprint("catalog", __name__)
+
+from aerospec.catalog import models, views  # noqa: E402,F401 - attach models and routes

@@ -1,0 +1,1 @@
+"""Catalog pages (fluids, actuators, SDS upload)."""

@@ -1,0 +1,1 @@
+"""Configuration pages: the wizard, list, detail, history."""

@@ -1,0 +1,1 @@
+"""Spray prediction and ranking: pure Python + numpy (no Flask, no database)."""

@@ -1,0 +1,108 @@
+"""The engine's inputs and outputs: plain dataclasses over floats and numpy arrays.
+
+No Flask, no database: the web app, the API, the CLI, jobs and benchmarks all build
+these from their own data. Units are in every field name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SPRAY_TYPES = ("hollow_cone", "full_cone", "plain_orifice")
+
+
+@dataclass(frozen=True)
+class Fluid:
+    """Liquid properties at the use temperature (25 °C unless the user says otherwise)."""
+
+    viscosity_cp: float  # dynamic viscosity, mPa·s = cP
+    density_kg_m3: float
+    surface_tension_mn_m: float  # mN/m
+    flash_point_c: float | None = None  # None: not flammable / unknown
+    vapour_pressure_kpa: float | None = None  # at use temperature; > ~100 kPa means it flashes
+    liquefied_propellant: bool = False  # liquefied gas (butane, propane, DME...): flash-boiling
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """One atomiser geometry, typed in by a user or taken from a catalog row."""
+
+    spray_type: str  # one of SPRAY_TYPES
+    orifice_mm: float  # exit orifice diameter
+    swirl_chamber_mm: float | None = None  # swirl types only
+    inlet_area_mm2: float | None = None  # total swirl inlet-port area, swirl types only
+
+
+@dataclass
+class Catalog:
+    """A whole catalog as column arrays (one entry per SKU), for vectorised scoring."""
+
+    sku: np.ndarray  # str
+    supplier: np.ndarray  # str
+    spray_type: np.ndarray  # str, one of SPRAY_TYPES
+    orifice_mm: np.ndarray
+    swirl_chamber_mm: np.ndarray  # NaN where not a swirl type
+    inlet_area_mm2: np.ndarray  # NaN where not a swirl type
+    max_pressure_bar: np.ndarray
+    min_viscosity_cp: np.ndarray
+    max_viscosity_cp: np.ndarray
+    body_material: np.ndarray  # str
+    seal_material: np.ndarray  # str
+    unit_price: np.ndarray  # float, in the catalog currency
+    lead_time_days: np.ndarray  # int
+
+    def __len__(self) -> int:
+        return len(self.sku)
+
+
+@dataclass
+class Prediction:
+    """Predicted spray; every value is an array (length 1 for a single geometry).
+
+    `*_low`/`*_high` bound each value (the confidence band); `warnings[i]` lists why
+    item i's band was widened (outside a correlation's validity range, flashing...).
+    """
+
+    flow_ml_min: np.ndarray
+    flow_ml_min_low: np.ndarray
+    flow_ml_min_high: np.ndarray
+    cone_deg: np.ndarray
+    cone_deg_low: np.ndarray
+    cone_deg_high: np.ndarray
+    smd_um: np.ndarray
+    dv10_um: np.ndarray
+    dv50_um: np.ndarray
+    dv50_um_low: np.ndarray
+    dv50_um_high: np.ndarray
+    dv90_um: np.ndarray
+    rosin_rammler_q: np.ndarray  # spread parameter of the Rosin–Rammler distribution
+    confidence: np.ndarray  # 0..1: 1 inside every correlation's range, lower outside
+    warnings: list[list[str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    value: float
+    tolerance: float  # absolute, in the value's unit
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the user needs; any target may be None (not constrained)."""
+
+    pressure_bar: float  # operating pressure the actuator will see (≤ max pressure)
+    cone_deg: Target | None = None
+    dv50_um: Target | None = None
+    flow_ml_min: Target | None = None
+
+
+@dataclass
+class Ranking:
+    """Compatible actuators best first, and the excluded ones with their reasons."""
+
+    order: np.ndarray  # indices into the catalog, best first (compatible only)
+    score: np.ndarray  # per catalog entry; lower is better; inf for excluded
+    prediction: Prediction  # per catalog entry
+    excluded: dict[int, list[str]]  # catalog index -> human-readable reasons
