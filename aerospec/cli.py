@@ -30,14 +30,51 @@ def seed_demo() -> None:
             client=accounts.ClientInfo(ip_address="127.0.0.1", user_agent="seed-demo"),
         )
         session.commit()
+    from aerospec.catalog import services as catalog
+
+    fluids = catalog.seed_fluids(session)
+    actuators = catalog.seed_actuators(session)
+    session.commit()
     memberships = tenancy.memberships_for_user(session, user)
     slug = memberships[0].tenant.slug if memberships else "?"
     click.echo("")
     click.echo("  Demo workspace ready.")
     click.echo(f"  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}  (workspace /t/{slug}/)")
+    click.echo(f"  Fluid library: {fluids[0]} added, {fluids[1]} updated.")
+    click.echo(f"  Sample actuator catalog: {actuators[0]} added, {actuators[1]} updated.")
     click.echo("")
+
+
+catalog_cli = click.Group("catalog", help="The fluid library and the actuator catalog.")
+
+
+@catalog_cli.command("seed-fluids")
+@with_appcontext
+def seed_fluids() -> None:
+    """Load the fluid library from aerospec/catalog/data/fluids.json (idempotent, by name)."""
+    from aerospec.catalog import services as catalog
+    from aerospec.extensions import db
+
+    created, updated = catalog.seed_fluids(db.session)
+    db.session.commit()
+    click.echo(f"Fluid library: {created} added, {updated} updated.")
+
+
+@catalog_cli.command("seed-actuators")
+@with_appcontext
+def seed_actuators() -> None:
+    """Load the deterministic SAMPLE actuator catalog (idempotent, by supplier and SKU)."""
+    from aerospec.catalog import services as catalog
+    from aerospec.extensions import db
+
+    created, updated = catalog.seed_actuators(db.session)
+    db.session.commit()
+    click.echo(f"Sample actuator catalog: {created} added, {updated} updated.")
+    click.echo("These are generated sample rows, not the suppliers' real products, prices or stock.")
 
 
 def register_cli(app: Flask) -> None:
     """Attach the CLI commands to the app."""
     app.cli.add_command(seed_demo)
+    app.cli.add_command(__import__("aerospec.configurations.cli", fromlist=["engine_cli"]).engine_cli)
+    app.cli.add_command(catalog_cli)

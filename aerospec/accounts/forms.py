@@ -29,9 +29,7 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password.")]
-    )
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
     password = PasswordField("New password", validators=[DataRequired("Choose a new password.")])
 
 

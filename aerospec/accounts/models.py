@@ -43,9 +43,7 @@ class UserSession(IdMixin, db.Model):
     __tablename__ = "sessions"
     __table_args__ = (Index("ix_sessions_user_id_started_at", "user_id", "started_at"),)
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(10), default="web", nullable=False)  # web | api
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(400))

@@ -127,9 +127,7 @@ def create_user(session: Session, *, email: str, password: str, name: str) -> Us
     if problems:
         errors["password"] = problems
     if "email" not in errors and get_user_by_email(session, email):
-        errors["email"] = [
-            "An account with this email already exists. Log in instead, or reset your password."
-        ]
+        errors["email"] = ["An account with this email already exists. Log in instead, or reset your password."]
     if errors:
         raise ValidationFailed(field_errors=errors)
     user = User(email=email, name=name, password_hash=hash_password(password))
@@ -232,9 +230,7 @@ def _revoke_refresh_tokens(session: Session, session_ids: list[uuid.UUID]) -> No
         return
     now = utcnow()
     for token in session.scalars(
-        select(RefreshToken).where(
-            RefreshToken.session_id.in_(session_ids), RefreshToken.revoked_at.is_(None)
-        )
+        select(RefreshToken).where(RefreshToken.session_id.in_(session_ids), RefreshToken.revoked_at.is_(None))
     ):
         token.revoked_at = now
 
@@ -248,16 +244,12 @@ def set_password(session: Session, user: User, new_password: str) -> None:
     user.password_changed_at = utcnow()
 
 
-def change_password(
-    session: Session, user: User, current: str, new: str, keep_session: uuid.UUID | None
-) -> int:
+def change_password(session: Session, user: User, current: str, new: str, keep_session: uuid.UUID | None) -> int:
     """Change the password (the current one is required) and end the other sessions."""
     if not verify_password(user, current or ""):
         raise ValidationFailed(field_errors={"current_password": ["That is not your current password."]})
     if current == new:
-        raise ValidationFailed(
-            field_errors={"password": ["Choose a password different from the current one."]}
-        )
+        raise ValidationFailed(field_errors={"password": ["Choose a password different from the current one."]})
     set_password(session, user, new)
     return revoke_other_sessions(session, user, keep_session, "password_changed")
 

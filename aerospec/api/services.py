@@ -94,9 +94,7 @@ def choose_membership(session: Session, user: User, tenant_slug: str | None) -> 
     return memberships[0]
 
 
-def issue_tokens(
-    session: Session, login: UserSession, membership: Membership, settings: TokenSettings
-) -> TokenPair:
+def issue_tokens(session: Session, login: UserSession, membership: Membership, settings: TokenSettings) -> TokenPair:
     """Sign a new access/refresh pair for the session and record the refresh token."""
     now = utcnow()
     iat = int(now.timestamp())
@@ -114,9 +112,7 @@ def issue_tokens(
         settings,
     )
     refresh_jti = secrets.token_urlsafe(32)
-    refresh = _encode(
-        {**base, "type": REFRESH, "jti": refresh_jti, "exp": iat + settings.refresh_seconds}, settings
-    )
+    refresh = _encode({**base, "type": REFRESH, "jti": refresh_jti, "exp": iat + settings.refresh_seconds}, settings)
     session.add(
         RefreshToken(
             session_id=login.id,
@@ -143,18 +139,14 @@ def decode_token(token: str, expected_type: str, settings: TokenSettings) -> dic
     """The verified claims of a token of the expected type; AuthenticationFailed says why not."""
     label = "access token" if expected_type == ACCESS else "refresh token"
     try:
-        claims = jwt.decode(
-            token, settings.secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS}
-        )
+        claims = jwt.decode(token, settings.secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS})
     except jwt.ExpiredSignatureError as exc:
         hint = "Get a new one from /api/auth/refresh." if expected_type == ACCESS else "Log in again."
         raise AuthenticationFailed(f"The {label} has expired. {hint}") from exc
     except jwt.InvalidTokenError as exc:
         raise AuthenticationFailed(f"The {label} is not valid.") from exc
     if claims.get("type") != expected_type:
-        raise AuthenticationFailed(
-            f"That is not an {label}." if expected_type == ACCESS else f"That is not a {label}."
-        )
+        raise AuthenticationFailed(f"That is not an {label}." if expected_type == ACCESS else f"That is not a {label}.")
     try:
         claims["sid"] = uuid.UUID(str(claims["sid"]))
         claims["tenant_id"] = uuid.UUID(str(claims["tenant_id"]))
@@ -164,9 +156,7 @@ def decode_token(token: str, expected_type: str, settings: TokenSettings) -> dic
     return claims
 
 
-def authenticate_access_token(
-    session: Session, token: str, settings: TokenSettings
-) -> tuple[UserSession, dict]:
+def authenticate_access_token(session: Session, token: str, settings: TokenSettings) -> tuple[UserSession, dict]:
     """The open API session an access token belongs to, with its claims."""
     claims = decode_token(token, ACCESS, settings)
     login = accounts.load_active_session(session, claims["sid"])
@@ -181,9 +171,7 @@ def revoke_refresh_tokens(session: Session, session_id: uuid.UUID) -> int:
     now = utcnow()
     tokens = list(
         session.scalars(
-            select(RefreshToken).where(
-                RefreshToken.session_id == session_id, RefreshToken.revoked_at.is_(None)
-            )
+            select(RefreshToken).where(RefreshToken.session_id == session_id, RefreshToken.revoked_at.is_(None))
         )
     )
     for token in tokens:
@@ -206,9 +194,7 @@ def rotate_refresh_token(session: Session, token: str, settings: TokenSettings, 
     if row is None or row.session_id != claims["sid"] or row.user_id != claims["sub"]:
         raise AuthenticationFailed("The refresh token is not valid.")
     if row.revoked_at is not None:
-        raise AuthenticationFailed(
-            "This refresh token was revoked (logged out or session ended). Log in again."
-        )
+        raise AuthenticationFailed("This refresh token was revoked (logged out or session ended). Log in again.")
     login = session.get(UserSession, row.session_id)
     # SECURITY: mark used with a conditional update so two concurrent uses cannot both succeed.
     marked = session.execute(

@@ -294,9 +294,7 @@ def refresh() -> Response:
 def logout() -> Response:
     """End this API session: its access and refresh tokens stop working."""
     api.end_api_session(db.session, g.api_session, "logout")
-    tenancy.record_for_user_tenants(
-        db.session, g.api_user, "user.logout", client_info(), details={"via": "api"}
-    )
+    tenancy.record_for_user_tenants(db.session, g.api_user, "user.logout", client_info(), details={"via": "api"})
     db.session.commit()
     return Response(status=204)
 
@@ -328,17 +326,10 @@ def reset_password() -> Response:
     max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
     accounts.user_for_reset_token(db.session, body.token, secret, max_age)
     user = accounts.reset_password(db.session, body.token, body.password, secret)
-    tenancy.record_for_user_tenants(
-        db.session, user, "user.password_reset", client_info(), details={"via": "api"}
-    )
+    tenancy.record_for_user_tenants(db.session, user, "user.password_reset", client_info(), details={"via": "api"})
     db.session.commit()
     return _no_store(
-        jsonify(
-            {
-                "detail": "Your password was changed and every session was logged out. "
-                "Log in with the new password."
-            }
-        )
+        jsonify({"detail": "Your password was changed and every session was logged out. Log in with the new password."})
     )
 
 
@@ -395,8 +386,7 @@ def delete_tenant() -> Response:
     db.session.commit()
     return jsonify(
         {
-            "detail": f"{tenant.name} was deleted. Its data will be purged in "
-            f"{tenancy.PURGE_AFTER_DAYS} days.",
+            "detail": f"{tenant.name} was deleted. Its data will be purged in {tenancy.PURGE_AFTER_DAYS} days.",
             "deleted_at": _iso(tenant.deleted_at),
         }
     )

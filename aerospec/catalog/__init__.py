@@ -4,4 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("catalog", __name__)
 
-from aerospec.catalog import models, views  # noqa: E402,F401 - attach models and routes
+from aerospec.catalog import (  # noqa: E402,F401 - attach models and routes
+    models,
+    sds_views,  # noqa: E402,F401 - safety-data-sheet routes
+    views,
+)

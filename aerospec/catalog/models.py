@@ -57,9 +57,7 @@ class TenantFluid(IdMixin, TenantOwned, FluidProperties, TimestampMixin, db.Mode
     __table_args__ = (Index("ix_tenant_fluids_tenant_id_name", "tenant_id", "name"),)
 
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
-    sds_document_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("sds_documents.id", ondelete="SET NULL")
-    )
+    sds_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("sds_documents.id", ondelete="SET NULL"))
 
 
 class Actuator(IdMixin, TimestampMixin, db.Model):

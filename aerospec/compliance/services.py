@@ -28,6 +28,7 @@ ACTIONS = {
     "member.removed": "Member removed",
     "tenant.settings_changed": "Settings changed",
     "tenant.deleted": "Workspace deleted",
+    "data.exported": "Data exported",
 }
 
 
@@ -108,9 +109,7 @@ def list_entries(
     page = max(1, page)
     entries = list(
         session.scalars(
-            query.order_by(AuditLog.created_at.desc(), AuditLog.id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
+            query.order_by(AuditLog.created_at.desc(), AuditLog.id).offset((page - 1) * per_page).limit(per_page)
         )
     )
     return AuditPage(entries=entries, total=total, page=page, per_page=per_page)

@@ -23,6 +23,9 @@ class Configuration(IdMixin, TenantOwned, TimestampMixin, db.Model):
         Index("ix_configurations_tenant_id_updated_at", "tenant_id", "updated_at"),
         Index("ix_configurations_tenant_id_status", "tenant_id", "status"),
         Index("ix_configurations_tenant_id_created_by_id", "tenant_id", "created_by_id"),
+        # The list's other sort orders and the monthly quota count lead with the tenant too.
+        Index("ix_configurations_tenant_id_created_at", "tenant_id", "created_at"),
+        Index("ix_configurations_tenant_id_name", "tenant_id", "name"),
     )
 
     name: Mapped[str] = mapped_column(String(160), nullable=False)

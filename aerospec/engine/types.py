@@ -33,6 +33,10 @@ class Geometry:
     orifice_mm: float  # exit orifice diameter
     swirl_chamber_mm: float | None = None  # swirl types only
     inlet_area_mm2: float | None = None  # total swirl inlet-port area, swirl types only
+    orifice_length_mm: float | None = None  # exit orifice length; None: l/d = 2 is assumed
+
+    def __len__(self) -> int:
+        return 1
 
 
 @dataclass
@@ -52,6 +56,10 @@ class Catalog:
     seal_material: np.ndarray  # str
     unit_price: np.ndarray  # float, in the catalog currency
     lead_time_days: np.ndarray  # int
+    orifice_length_mm: np.ndarray | None = None  # NaN/None: l/d = 2 is assumed
+    # Fluid-independent arrays derived once per catalog (masks, K, D_s/d_o, material
+    # flags). Treat the column arrays as read-only; replacing a column is detected.
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.sku)
@@ -79,7 +87,21 @@ class Prediction:
     dv90_um: np.ndarray
     rosin_rammler_q: np.ndarray  # spread parameter of the Rosin–Rammler distribution
     confidence: np.ndarray  # 0..1: 1 inside every correlation's range, lower outside
+    # A sequence with one list of plain-language messages per item. predict() returns a
+    # lazy, read-only sequence (messages are worded when item i is read).
     warnings: list[list[str]] = field(default_factory=list)
+    smd_um_low: np.ndarray | None = None
+    smd_um_high: np.ndarray | None = None
+    dv10_um_low: np.ndarray | None = None
+    dv10_um_high: np.ndarray | None = None
+    dv90_um_low: np.ndarray | None = None
+    dv90_um_high: np.ndarray | None = None
+    spray_type: np.ndarray | None = None  # str per item
+    flashing: np.ndarray | None = None  # bool: flash-boiling liquid, correlations not valid
+    pressure_bar: np.ndarray | None = None  # the pressure each item was predicted at
+
+    def __len__(self) -> int:
+        return len(self.flow_ml_min)
 
 
 @dataclass(frozen=True)
@@ -106,3 +128,7 @@ class Ranking:
     score: np.ndarray  # per catalog entry; lower is better; inf for excluded
     prediction: Prediction  # per catalog entry
     excluded: dict[int, list[str]]  # catalog index -> human-readable reasons
+    # How many catalog entries each rule excluded: {"pressure": n, "viscosity": n, "material": n}
+    exclusion_counts: dict[str, int] = field(default_factory=dict)
+    # Per catalog entry: every given target within its tolerance (False for excluded ones)
+    within_tolerance: np.ndarray | None = None

@@ -37,9 +37,7 @@ def queue_email(session: Session, to: str, template: str, **context) -> EmailMes
     )
     session.add(message)
     session.flush()
-    queueing.enqueue(
-        session, "jobs.emails.send_email", str(message.id), queue="emails", job_id=f"email-{message.id}"
-    )
+    queueing.enqueue(session, "jobs.emails.send_email", str(message.id), queue="emails", job_id=f"email-{message.id}")
     return message
 
 

@@ -41,8 +41,6 @@ def outbox_message_html(message_id: uuid.UUID):
     _require_outbox()
     message = db.session.get(EmailMessage, message_id) or abort(404)
     response = current_app.response_class(message.html_body, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response

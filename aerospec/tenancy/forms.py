@@ -17,9 +17,7 @@ class RoleForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
-    name = StringField(
-        "Workspace name", validators=[DataRequired("Enter the workspace name."), Length(max=120)]
-    )
+    name = StringField("Workspace name", validators=[DataRequired("Enter the workspace name."), Length(max=120)])
     billing_email = EmailField("Billing email", validators=[DataRequired("Enter a billing email address.")])
 
 

@@ -43,9 +43,7 @@ class Membership(IdMixin, TenantOwned, TimestampMixin, db.Model):
         Index("ix_memberships_user_id", "user_id"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     role: Mapped[str] = mapped_column(String(10), nullable=False)
 
     user: Mapped[User] = relationship(lazy="joined")
@@ -62,9 +60,7 @@ class Invitation(IdMixin, TenantOwned, TimestampMixin, db.Model):
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    accepted_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
-    )
+    accepted_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     send_count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

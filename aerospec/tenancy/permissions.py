@@ -79,9 +79,7 @@ def ensure_permitted(membership, permission: str, *, owner_id: uuid.UUID | None 
     tenant = getattr(membership, "tenant", None)
     enabled = bool(getattr(tenant, "api_enabled_for_users", False))
     if not can(role, permission, actor_id=actor_id, owner_id=owner_id, api_enabled_for_users=enabled):
-        raise PermissionDenied(
-            f"Your role ({role or 'none'}) cannot {PERMISSION_LABELS[permission].lower()}."
-        )
+        raise PermissionDenied(f"Your role ({role or 'none'}) cannot {PERMISSION_LABELS[permission].lower()}.")
 
 
 def require_permission(permission: str) -> Callable:

@@ -102,9 +102,7 @@ def _apply_gucs(connection) -> None:
     tenant, bypass = _guc_values()
     # SECURITY: transaction-local (third argument true) so nothing leaks through the pool.
     connection.execute(
-        text(
-            "select set_config('app.tenant_id', :tenant, true), set_config('app.bypass_rls', :bypass, true)"
-        ),
+        text("select set_config('app.tenant_id', :tenant, true), set_config('app.bypass_rls', :bypass, true)"),
         {"tenant": tenant, "bypass": bypass},
     )
 
@@ -136,8 +134,7 @@ def _touches_tenant_owned(state: ORMExecuteState) -> bool:
         return True
     owned = _tenant_owned_tables()
     return any(
-        isinstance(element, TableClause) and element.name in owned
-        for element in visitors.iterate(state.statement)
+        isinstance(element, TableClause) and element.name in owned for element in visitors.iterate(state.statement)
     )
 
 

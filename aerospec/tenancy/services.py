@@ -105,9 +105,7 @@ def create_tenant(session: Session, *, name: str, billing_email: str, admin: Use
     return tenant
 
 
-def sign_up(
-    session: Session, *, email: str, password: str, name: str, company: str, client
-) -> tuple[User, Tenant]:
+def sign_up(session: Session, *, email: str, password: str, name: str, company: str, client) -> tuple[User, Tenant]:
     """Sign-up: the user, their tenant on trial, an admin membership, a welcome email."""
     from aerospec.notifications import services as notifications
 
@@ -156,9 +154,7 @@ def get_tenant_by_slug(session: Session, slug: str) -> Tenant | None:
 
 def get_membership(session: Session, tenant: Tenant, user: User) -> Membership | None:
     """The user's membership in the tenant (the tenant must be in context)."""
-    return session.scalar(
-        select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
-    )
+    return session.scalar(select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id))
 
 
 def memberships_for_user(session: Session, user: User) -> list[Membership]:
@@ -216,10 +212,7 @@ class SeatUsage:
 
 def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
     """Members, pending invitations and the plan's seat limit."""
-    members = (
-        session.scalar(select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant.id))
-        or 0
-    )
+    members = session.scalar(select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant.id)) or 0
     pending = len(list_invitations(session, tenant, pending_only=True))
     return SeatUsage(members=members, pending=pending, limit=effective_limits(tenant)["seats"])
 
@@ -273,9 +266,7 @@ def invite(
     for pending in list_invitations(session, tenant, pending_only=True):
         if pending.email == email:
             raise ValidationFailed(
-                field_errors={
-                    "email": [f"{email} already has a pending invitation. Resend it from the list instead."]
-                }
+                field_errors={"email": [f"{email} already has a pending invitation. Resend it from the list instead."]}
             )
     usage = seat_usage(session, tenant)
     if usage.limit is not None and usage.used >= usage.limit:
@@ -308,9 +299,7 @@ def invite(
     return invitation, token
 
 
-def _send_invitation(
-    session: Session, tenant: Tenant, invitation: Invitation, token: str, inviter: User
-) -> None:
+def _send_invitation(session: Session, tenant: Tenant, invitation: Invitation, token: str, inviter: User) -> None:
     from aerospec.notifications import services as notifications
 
     notifications.queue_email(
@@ -388,9 +377,7 @@ def revoke_invitation(
 def invitation_for_token(session: Session, token: str) -> Invitation:
     """The usable invitation for a token; InvalidToken says plainly why not."""
     with unscoped(session, "resolve an invitation token before its tenant is known"):
-        invitation = session.scalar(
-            select(Invitation).where(Invitation.token_hash == _token_hash(token or ""))
-        )
+        invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _token_hash(token or "")))
         if invitation is None or invitation.tenant.deleted_at is not None:
             raise InvalidToken("This invitation link is not valid. Ask your team admin for a new one.")
         if invitation.accepted_at:
@@ -480,9 +467,7 @@ def change_role(
     if member.role == role:
         return member
     if member.role == "admin" and _admin_count(session, tenant) <= 1:
-        raise Conflict(
-            f"{member.user.name} is the last admin of {tenant.name}. Make someone else an admin first."
-        )
+        raise Conflict(f"{member.user.name} is the last admin of {tenant.name}. Make someone else an admin first.")
     old = member.role
     member.role = role
     audit.record(
@@ -558,15 +543,11 @@ def update_settings(
     return tenant
 
 
-def delete_tenant(
-    session: Session, tenant: Tenant, actor: Membership, *, confirmation: str, client
-) -> Tenant:
+def delete_tenant(session: Session, tenant: Tenant, actor: Membership, *, confirmation: str, client) -> Tenant:
     """Soft-delete the workspace after the admin types its slug; purged after 30 days."""
     ensure_permitted(actor, "delete_tenant")
     if (confirmation or "").strip() != tenant.slug:
-        raise ValidationFailed(
-            field_errors={"confirmation": [f"Type {tenant.slug} exactly to confirm deletion."]}
-        )
+        raise ValidationFailed(field_errors={"confirmation": [f"Type {tenant.slug} exactly to confirm deletion."]})
     tenant.deleted_at = utcnow()
     audit.record(
         session,
@@ -585,9 +566,7 @@ def purge_deleted_tenants(session: Session, now: datetime | None = None) -> int:
     """Hard-delete tenants soft-deleted more than 30 days ago (rows cascade)."""
     cutoff = (now or utcnow()) - timedelta(days=PURGE_AFTER_DAYS)
     with unscoped(session, "purge tenants deleted over 30 days ago"):
-        doomed = list(
-            session.scalars(select(Tenant).where(Tenant.deleted_at.is_not(None), Tenant.deleted_at < cutoff))
-        )
+        doomed = list(session.scalars(select(Tenant).where(Tenant.deleted_at.is_not(None), Tenant.deleted_at < cutoff)))
         for tenant in doomed:
             session.delete(tenant)
         session.flush()
@@ -598,9 +577,7 @@ def plan_names() -> list[str]:
     return list(PLANS)
 
 
-def record_for_user_tenants(
-    session: Session, user: User, action: str, client, details: dict | None = None
-) -> None:
+def record_for_user_tenants(session: Session, user: User, action: str, client, details: dict | None = None) -> None:
     """Write an account event (login, failed login, …) into each tenant the user belongs to."""
     for membership in memberships_for_user(session, user):
         with unscoped(session, f"audit {action} in each of the user's tenants"):

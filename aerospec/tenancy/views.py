@@ -98,9 +98,7 @@ def invite():
             )
         except (ValidationFailed, LimitReached) as error:
             db.session.rollback()
-            apply_errors(form, error) if isinstance(error, ValidationFailed) else form.form_errors.append(
-                error.message
-            )
+            apply_errors(form, error) if isinstance(error, ValidationFailed) else form.form_errors.append(error.message)
             status = 422 if isinstance(error, ValidationFailed) else 402
         else:
             db.session.commit()
@@ -117,9 +115,7 @@ def invite():
 def resend_invitation(invitation_id: uuid.UUID):
     """Send an invitation again with a fresh 7-day link."""
     _check_csrf_form()
-    invitation, _token = tenancy.resend_invitation(
-        db.session, g.tenant, g.membership, invitation_id, client_info()
-    )
+    invitation, _token = tenancy.resend_invitation(db.session, g.tenant, g.membership, invitation_id, client_info())
     db.session.commit()
     flash(f"Invitation resent to {invitation.email}.", "success")
     return hx_redirect(url_for("tenancy.members"))

@@ -9,9 +9,7 @@ from jinja2_fragments.flask import render_block
 
 def is_htmx() -> bool:
     """True when htmx made this request (and is not asking for a full page)."""
-    return request.headers.get("HX-Request") == "true" and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
 
 
 def _shared_macros() -> dict:

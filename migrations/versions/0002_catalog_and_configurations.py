@@ -104,7 +104,9 @@ def upgrade():
     )
     with op.batch_alter_table('configurations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_configurations_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_configurations_tenant_id_created_at', ['tenant_id', 'created_at'], unique=False)
         batch_op.create_index('ix_configurations_tenant_id_created_by_id', ['tenant_id', 'created_by_id'], unique=False)
+        batch_op.create_index('ix_configurations_tenant_id_name', ['tenant_id', 'name'], unique=False)
         batch_op.create_index('ix_configurations_tenant_id_status', ['tenant_id', 'status'], unique=False)
         batch_op.create_index('ix_configurations_tenant_id_updated_at', ['tenant_id', 'updated_at'], unique=False)
 
@@ -225,7 +227,9 @@ def downgrade():
     with op.batch_alter_table('configurations', schema=None) as batch_op:
         batch_op.drop_index('ix_configurations_tenant_id_updated_at')
         batch_op.drop_index('ix_configurations_tenant_id_status')
+        batch_op.drop_index('ix_configurations_tenant_id_name')
         batch_op.drop_index('ix_configurations_tenant_id_created_by_id')
+        batch_op.drop_index('ix_configurations_tenant_id_created_at')
         batch_op.drop_index(batch_op.f('ix_configurations_tenant_id'))
 
     op.drop_table('configurations')

@@ -48,9 +48,7 @@ def email_count(db, **filters) -> int:
 def sessions_of(db, user) -> list[UserSession]:
     db.session.expire_all()
     return list(
-        db.session.scalars(
-            select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.started_at)
-        )
+        db.session.scalars(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.started_at))
     )
 
 

@@ -78,9 +78,7 @@ def test_revoking_someone_elses_session_is_not_found(client, db, user, login, fa
 def test_change_password_requires_the_current_one(client, db, user, login):
     login(user)
     old_hash = user.password_hash
-    response = client.post(
-        "/account/password", data={"current_password": "wrong guess here", "password": NEW_PASSWORD}
-    )
+    response = client.post("/account/password", data={"current_password": "wrong guess here", "password": NEW_PASSWORD})
     assert response.status_code == 422
     assert field_error(response, "current_password") == "That is not your current password."
     db.session.expire_all()

@@ -50,9 +50,7 @@ def test_eleventh_reset_request_is_refused_without_telling_whether_the_email_exi
     unknown = throttled.post("/forgot-password", data={"email": "nobody@throttle.example"})
     assert known.status_code == unknown.status_code == 429
     assert TOO_MANY in page_text(known)
-    assert without_csrf_token(known.get_data(as_text=True)) == without_csrf_token(
-        unknown.get_data(as_text=True)
-    )
+    assert without_csrf_token(known.get_data(as_text=True)) == without_csrf_token(unknown.get_data(as_text=True))
     assert user.email not in page_text(known)
     assert email_count(db, to_address=user.email) == before + 10
 

@@ -62,9 +62,7 @@ def tokens(app, db):
             app.config["SECRET_KEY"], app.config["JWT_ACCESS_SECONDS"], app.config["JWT_REFRESH_SECONDS"]
         )
         membership = api.choose_membership(db.session, user, tenant.slug if tenant else None)
-        pair = api.start_api_session(
-            db.session, user, membership, ClientInfo("127.0.0.1", "pytest"), settings
-        )
+        pair = api.start_api_session(db.session, user, membership, ClientInfo("127.0.0.1", "pytest"), settings)
         db.session.commit()
         return {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
 
@@ -118,9 +116,7 @@ def strict_client(database_url, tmp_path_factory):
 
     was_enabled = limiter.enabled
     app = create_app(
-        make_overrides(
-            database_url, tmp_path_factory.mktemp("strict"), WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True
-        )
+        make_overrides(database_url, tmp_path_factory.mktemp("strict"), WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True)
     )
     try:
         limiter.reset()

@@ -19,9 +19,7 @@ SIGNUP = {"email": "ada@acme.example", "password": STRONG, "name": "Ada Lovelace
 
 
 def _emails_to(db, address: str) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(EmailMessage).where(EmailMessage.to_address == address)
-    )
+    return db.session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.to_address == address))
 
 
 # ---- signup
@@ -126,9 +124,7 @@ def test_login_with_tenant_slug_picks_that_workspace(client, app, factories):
     factories.member(factories.TenantFactory(name="Alpha"), "viewer", user=user)
     beta = factories.TenantFactory(name="Beta")
     factories.member(beta, "admin", user=user)
-    response = client.post(
-        "/api/auth/login", json={"email": user.email, "password": PASSWORD, "tenant": beta.slug}
-    )
+    response = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD, "tenant": beta.slug})
     assert response.status_code == 200, response.get_json()
     token = claims(app, response.get_json()["access_token"])
     assert token["tenant_id"] == str(beta.id)
@@ -138,17 +134,13 @@ def test_login_with_tenant_slug_picks_that_workspace(client, app, factories):
 def test_login_to_a_workspace_you_do_not_belong_to_is_refused(client, factories):
     user = factories.member(factories.TenantFactory(), "user")
     other = factories.TenantFactory()
-    response = client.post(
-        "/api/auth/login", json={"email": user.email, "password": PASSWORD, "tenant": other.slug}
-    )
+    response = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD, "tenant": other.slug})
     assert_problem(response, 422, fields=("tenant",))
 
 
 def test_login_without_any_workspace_is_forbidden_with_a_reason(client, factories):
     user = factories.UserFactory()
-    problem = assert_problem(
-        client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}), 403
-    )
+    problem = assert_problem(client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}), 403)
     assert "do not belong to any workspace" in problem["detail"]
 
 
@@ -156,9 +148,7 @@ def test_wrong_password_and_unknown_email_get_the_same_401(client, factories, ro
     tenant = factories.TenantFactory()
     user = factories.member(tenant, "user")
     wrong = client.post("/api/auth/login", json={"email": user.email, "password": "not it at all"})
-    unknown = client.post(
-        "/api/auth/login", json={"email": "nobody@example.com", "password": "not it at all"}
-    )
+    unknown = client.post("/api/auth/login", json={"email": "nobody@example.com", "password": "not it at all"})
     assert assert_problem(wrong, 401) == assert_problem(unknown, 401)
     assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
     failed = rows(tenant, AuditLog, AuditLog.action == "user.login_failed")
@@ -174,9 +164,7 @@ def test_login_is_audited_in_the_users_tenants(client, factories, rows, api_logi
 
 
 def test_api_is_exempt_from_csrf_and_login_is_throttled(strict_client):
-    attempts = [
-        strict_client.post("/api/auth/login", json={"email": "nobody@example.com"}) for _ in range(11)
-    ]
+    attempts = [strict_client.post("/api/auth/login", json={"email": "nobody@example.com"}) for _ in range(11)]
     # Without the CSRF exemption these would be 400s; the eleventh hits "10 per minute".
     assert [r.status_code for r in attempts[:10]] == [422] * 10
     problem = assert_problem(attempts[10], 429)
@@ -197,9 +185,7 @@ def test_forgot_password_answers_the_same_for_known_and_unknown_emails(client, d
 
 
 def test_forgot_password_with_a_malformed_email_says_so(client, db):
-    assert_problem(
-        client.post("/api/auth/forgot-password", json={"email": "not an email"}), 422, fields=("email",)
-    )
+    assert_problem(client.post("/api/auth/forgot-password", json={"email": "not an email"}), 422, fields=("email",))
 
 
 def test_reset_password_changes_it_and_ends_api_sessions(client, app, db, factories, tokens):
@@ -225,7 +211,5 @@ def test_reset_password_with_a_bad_token_or_weak_password_is_refused(client, app
 
 
 def test_failed_signup_creates_no_account(client, db):
-    assert_problem(
-        client.post("/api/auth/signup", json={**SIGNUP, "password": "weak"}), 422, fields=("password",)
-    )
+    assert_problem(client.post("/api/auth/signup", json={**SIGNUP, "password": "weak"}), 422, fields=("password",))
     assert accounts.get_user_by_email(db.session, SIGNUP["email"]) is None

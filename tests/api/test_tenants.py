@@ -59,17 +59,13 @@ def test_update_with_bad_or_no_fields_explains(client, team, bearer):
         422,
         fields=("billing_email",),
     )
-    assert_problem(
-        client.put("/api/tenants/me", json={"name": "   "}, headers=headers), 422, fields=("name",)
-    )
+    assert_problem(client.put("/api/tenants/me", json={"name": "   "}, headers=headers), 422, fields=("name",))
     assert_problem(client.put("/api/tenants/me", json={}, headers=headers), 422, fields=("name",))
 
 
 def test_user_cannot_change_settings(client, team, bearer):
     t = team()
-    problem = assert_problem(
-        client.put("/api/tenants/me", json={"name": "Mine now"}, headers=bearer(t.user)), 403
-    )
+    problem = assert_problem(client.put("/api/tenants/me", json={"name": "Mine now"}, headers=bearer(t.user)), 403)
     assert "cannot change workspace settings" in problem["detail"]
     assert t.tenant.name != "Mine now"
 
@@ -117,9 +113,7 @@ def test_members_are_listed_with_roles(client, team, bearer):
 
 def test_admin_changes_a_role(client, team, bearer, rows):
     t = team()
-    response = client.put(
-        f"/api/tenants/members/{t.user.id}", json={"role": "viewer"}, headers=bearer(t.admin)
-    )
+    response = client.put(f"/api/tenants/members/{t.user.id}", json={"role": "viewer"}, headers=bearer(t.admin))
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["role"] == "viewer"
     assert [m.role for m in rows(t.tenant, Membership, Membership.user_id == t.user.id)] == ["viewer"]
@@ -129,12 +123,8 @@ def test_role_change_rejects_bad_roles_unknown_people_and_the_last_admin(client,
     t = team()
     headers = bearer(t.admin)
     bad = client.put(f"/api/tenants/members/{t.user.id}", json={"role": "owner"}, headers=headers)
-    assert assert_problem(bad, 422, fields=("role",))["errors"]["role"] == [
-        "Choose one of: admin, user, viewer."
-    ]
-    assert_problem(
-        client.put(f"/api/tenants/members/{uuid.uuid4()}", json={"role": "user"}, headers=headers), 404
-    )
+    assert assert_problem(bad, 422, fields=("role",))["errors"]["role"] == ["Choose one of: admin, user, viewer."]
+    assert_problem(client.put(f"/api/tenants/members/{uuid.uuid4()}", json={"role": "user"}, headers=headers), 404)
     assert_problem(client.put("/api/tenants/members/not-a-uuid", json={"role": "user"}, headers=headers), 404)
     last = client.put(f"/api/tenants/members/{t.admin.id}", json={"role": "user"}, headers=headers)
     assert "last admin" in assert_problem(last, 409)["detail"]
@@ -143,9 +133,7 @@ def test_role_change_rejects_bad_roles_unknown_people_and_the_last_admin(client,
 def test_user_cannot_change_roles_or_remove_members(client, team, bearer):
     t = team()
     headers = bearer(t.user)
-    assert_problem(
-        client.put(f"/api/tenants/members/{t.viewer.id}", json={"role": "admin"}, headers=headers), 403
-    )
+    assert_problem(client.put(f"/api/tenants/members/{t.viewer.id}", json={"role": "admin"}, headers=headers), 403)
     assert_problem(client.delete(f"/api/tenants/members/{t.viewer.id}", headers=headers), 403)
 
 
@@ -162,9 +150,7 @@ def test_member_of_another_tenant_cannot_see_or_touch_these_members(client, team
     headers = bearer(b.admin)
     listed = {m["user_id"] for m in client.get("/api/tenants/members", headers=headers).get_json()["members"]}
     assert str(a.user.id) not in listed
-    assert_problem(
-        client.put(f"/api/tenants/members/{a.user.id}", json={"role": "viewer"}, headers=headers), 404
-    )
+    assert_problem(client.put(f"/api/tenants/members/{a.user.id}", json={"role": "viewer"}, headers=headers), 404)
     assert_problem(client.delete(f"/api/tenants/members/{a.user.id}", headers=headers), 404)
     assert [m.role for m in rows(a.tenant, Membership, Membership.user_id == a.user.id)] == ["user"]
     assert client.get("/api/tenants/me", headers=headers).get_json()["id"] == str(b.tenant.id)
@@ -207,12 +193,8 @@ def test_invite_with_bad_email_role_or_missing_fields_names_them(client, team, b
     headers = bearer(t.admin)
     bad = client.post("/api/tenants/members/invite", json={"email": "nope", "role": "boss"}, headers=headers)
     assert_problem(bad, 422, fields=("email", "role"))
-    assert_problem(
-        client.post("/api/tenants/members/invite", json={}, headers=headers), 422, fields=("email", "role")
-    )
-    member = client.post(
-        "/api/tenants/members/invite", json={"email": t.user.email, "role": "user"}, headers=headers
-    )
+    assert_problem(client.post("/api/tenants/members/invite", json={}, headers=headers), 422, fields=("email", "role"))
+    member = client.post("/api/tenants/members/invite", json={"email": t.user.email, "role": "user"}, headers=headers)
     assert "already a member" in assert_problem(member, 422, fields=("email",))["errors"]["email"][0]
 
 
@@ -236,9 +218,7 @@ def test_pending_invitations_are_listed_without_tokens(client, team, bearer, fac
     assert not any("token" in key for key in listed)
 
 
-def test_logged_in_user_accepts_an_invitation_and_can_log_in_there(
-    client, app, db, team, bearer, factories, api_login
-):
+def test_logged_in_user_accepts_an_invitation_and_can_log_in_there(client, app, db, team, bearer, factories, api_login):
     a, b = team(), team()
     _inv, token = factories.invitation(a.tenant, b.user.email, role="viewer")
     db.session.commit()
@@ -274,9 +254,7 @@ def test_new_person_accepts_with_name_and_password_and_gets_tokens(client, app, 
     body = response.get_json()
     assert body["user"]["email"] == "fresh@example.com"
     assert claims(app, body["access_token"])["role"] == "user"
-    assert client.get("/api/tenants/me", headers=auth(body["access_token"])).get_json()["id"] == str(
-        t.tenant.id
-    )
+    assert client.get("/api/tenants/me", headers=auth(body["access_token"])).get_json()["id"] == str(t.tenant.id)
     again = client.post(f"/api/tenants/invitations/{token}/accept", json={"name": "X", "password": STRONG})
     assert "already been accepted" in assert_problem(again, 400)["detail"]
 
@@ -290,7 +268,5 @@ def test_invitation_for_an_existing_account_needs_its_token(client, db, team, fa
 
 
 def test_unknown_invitation_token_is_400(client, db):
-    response = client.post(
-        "/api/tenants/invitations/no-such-token/accept", json={"name": "X", "password": STRONG}
-    )
+    response = client.post("/api/tenants/invitations/no-such-token/accept", json={"name": "X", "password": STRONG})
     assert "not valid" in assert_problem(response, 400)["detail"]

@@ -49,9 +49,7 @@ def test_access_token_works_for_15_minutes_then_expires(client, team, tokens):
         # the refresh token still works and gives a fresh access token
         fresh = _refresh(client, issued["refresh_token"])
         assert fresh.status_code == 200, fresh.get_json()
-        assert (
-            client.get("/api/tenants/me", headers=auth(fresh.get_json()["access_token"])).status_code == 200
-        )
+        assert client.get("/api/tenants/me", headers=auth(fresh.get_json()["access_token"])).status_code == 200
 
 
 def test_refresh_token_expires_after_7_days(client, team, tokens):
@@ -86,9 +84,7 @@ def test_refresh_rotates_the_pair_and_marks_the_old_token_used(client, app, db, 
 def test_refresh_claims_follow_a_role_change(client, app, team, tokens, bearer):
     t = team()
     issued = tokens(t.user)
-    changed = client.put(
-        f"/api/tenants/members/{t.user.id}", json={"role": "viewer"}, headers=bearer(t.admin)
-    )
+    changed = client.put(f"/api/tenants/members/{t.user.id}", json={"role": "viewer"}, headers=bearer(t.admin))
     assert changed.status_code == 200, changed.get_json()
     refreshed = _refresh(client, issued["refresh_token"]).get_json()
     assert claims(app, refreshed["access_token"])["role"] == "viewer"

@@ -92,10 +92,7 @@ def test_failed_login_for_an_unknown_email_writes_nothing_anywhere(client, db, f
     tenant = factories.TenantFactory()
     factories.member(tenant, "admin")
     db.session.commit()
-    assert (
-        client.post("/login", data={"email": "nobody@example.com", "password": "whatever it is"}).status_code
-        == 422
-    )
+    assert client.post("/login", data={"email": "nobody@example.com", "password": "whatever it is"}).status_code == 422
     assert entries(db, tenant, "user.login_failed") == []
 
 
@@ -103,9 +100,7 @@ def test_team_actions_are_recorded_with_actor_and_target(client, db, login, team
     login(team.admin)
     t = team.tenant
     assert (
-        client.post(
-            tenant_url(t, "members/invite"), data={"email": "new@example.com", "role": "user"}
-        ).status_code
+        client.post(tenant_url(t, "members/invite"), data={"email": "new@example.com", "role": "user"}).status_code
         == 303
     )
     [sent] = entries(db, t, "invitation.sent")
@@ -113,9 +108,7 @@ def test_team_actions_are_recorded_with_actor_and_target(client, db, login, team
     assert client.post(tenant_url(t, f"invitations/{sent.target_id}/revoke")).status_code == 303
     [revoked] = entries(db, t, "invitation.revoked")
     assert revoked.target_id == sent.target_id
-    assert (
-        client.post(tenant_url(t, f"members/{team.user.id}/role"), data={"role": "viewer"}).status_code == 303
-    )
+    assert client.post(tenant_url(t, f"members/{team.user.id}/role"), data={"role": "viewer"}).status_code == 303
     [changed] = entries(db, t, "member.role_changed")
     assert (changed.target_id, changed.details["from"], changed.details["to"]) == (
         str(team.user.id),
@@ -143,9 +136,7 @@ def test_accepting_an_invitation_is_recorded(client, db, factories):
     tenant = factories.TenantFactory()
     factories.member(tenant, "admin")
     _, token = factories.invitation(tenant, "joiner@example.com", role="viewer")
-    response = client.post(
-        f"/invitations/{token}", data={"name": "Joiner", "password": "quartz nozzle meridian 77"}
-    )
+    response = client.post(f"/invitations/{token}", data={"name": "Joiner", "password": "quartz nozzle meridian 77"})
     assert response.status_code == 303
     [accepted] = entries(db, tenant, "invitation.accepted")
     assert accepted.actor_email == "joiner@example.com"

@@ -111,9 +111,7 @@ class ConsoleErrors:
     def watch(self, page) -> None:
         page.on(
             "console",
-            lambda msg: (
-                msg.type == "error" and self.errors.append(f"console error on {page.url}: {msg.text}")
-            ),
+            lambda msg: msg.type == "error" and self.errors.append(f"console error on {page.url}: {msg.text}"),
         )
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught exception on {page.url}: {exc}"))
 
@@ -187,9 +185,7 @@ def sign_up() -> Callable[..., object]:
     """sign_up(page, email, ...) → fill the sign-up form by its labels and land on the dashboard."""
     from playwright.sync_api import expect
 
-    def _sign_up(
-        page, email: str, name: str = "Ada Admin", company: str | None = None, password: str = PASSWORD
-    ):
+    def _sign_up(page, email: str, name: str = "Ada Admin", company: str | None = None, password: str = PASSWORD):
         page.goto("/signup")
         page.get_by_label("Your name", exact=True).fill(name)
         page.get_by_label("Company", exact=True).fill(company or f"Acme Sprays {secrets.token_hex(3)}")

@@ -71,8 +71,7 @@ def test_email_job_is_enqueued_after_commit_and_sent_by_a_real_worker(rq_app):
         assert stored.status == "sent"
         assert stored.transport == "outbox"
         assert (
-            Job.fetch(f"email-{message_id}", connection=queueing.get_redis(rq_app)).get_status()
-            == JobStatus.FINISHED
+            Job.fetch(f"email-{message_id}", connection=queueing.get_redis(rq_app)).get_status() == JobStatus.FINISHED
         )
 
 

@@ -63,9 +63,7 @@ def base_url(app, monkeypatch):
         ),
     ],
 )
-def test_queue_email_renders_text_and_html_with_the_link(
-    db, base_url, template, context, subject, link, text_bits
-):
+def test_queue_email_renders_text_and_html_with_the_link(db, base_url, template, context, subject, link, text_bits):
     message = notifications.queue_email(db.session, "ada@mail.example", template, **context)
     assert message.subject == subject
     assert message.status == "queued" and message.template == template
@@ -83,9 +81,7 @@ def test_queue_email_refuses_an_unknown_template(db):
 
 
 def test_queued_email_is_sent_only_after_commit(db):
-    message = notifications.queue_email(
-        db.session, "later@mail.example", "password_reset", user_name="Ada", token="t"
-    )
+    message = notifications.queue_email(db.session, "later@mail.example", "password_reset", user_name="Ada", token="t")
     assert message.status == "queued"
     db.session.commit()  # the job runs now (JOBS_MODE=inline in tests)
     db.session.refresh(message)
@@ -182,9 +178,7 @@ def test_signup_welcome_email_links_to_the_new_workspace(client, db, base_url):
         },
     )
     assert response.status_code == 303
-    [message] = db.session.scalars(
-        select(EmailMessage).where(EmailMessage.to_address == "wendy@welcome.example")
-    )
+    [message] = db.session.scalars(select(EmailMessage).where(EmailMessage.to_address == "wendy@welcome.example"))
     assert message.template == "welcome" and message.status == "sent"
     assert f"{BASE}/t/welcome-works/" in message.text_body
     trial_end = (datetime.now(UTC) + timedelta(days=14)).strftime("%d %B %Y")

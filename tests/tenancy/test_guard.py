@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
+from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
+from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.models import TenantOwned
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.models import Invitation, Membership
@@ -20,8 +22,18 @@ from aerospec.tenancy.scoping import (
     tenant_scope,
     unscoped,
 )
+from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
 
-GUARDED = [Membership, Invitation, AuditLog]
+GUARDED = [
+    Membership,
+    Invitation,
+    AuditLog,
+    Configuration,
+    ConfigurationVersion,
+    ConfigurationShare,
+    TenantFluid,
+    SdsDocument,
+]
 
 
 @pytest.fixture
@@ -29,11 +41,45 @@ def two_tenants(db, factories):
     a, b = factories.TenantFactory(), factories.TenantFactory()
     for tenant in (a, b):
         admin = factories.member(tenant, "admin")
-        factories.member(tenant, "viewer")
+        viewer = factories.member(tenant, "viewer")
         factories.invitation(tenant, f"invitee@{tenant.slug}.example")
         with tenant_scope(db.session, tenant.id):
             audit.record(db.session, tenant.id, "tenant.created", actor=admin)
+            _configuration_rows(db, tenant, admin, viewer)
+        makers.tenant_fluid(tenant, created_by=admin)
+        with tenant_scope(db.session, tenant.id):
+            db.session.add(
+                SdsDocument(
+                    tenant_id=tenant.id,
+                    uploaded_by_id=admin.id,
+                    filename="sheet.pdf",
+                    size_bytes=8,
+                    sha256="0" * 64,
+                    content=b"%PDF-1.7",
+                    status="queued",
+                    extracted=[],
+                )  # fmt: skip
+            )
+            db.session.flush()
     return a, b
+
+
+def _configuration_rows(db, tenant, owner, viewer) -> None:
+    """A configuration with a version and a share (the configuration models' rows)."""
+    from aerospec.configurations import quotas
+    from aerospec.configurations import services as configs
+    from aerospec.tenancy.models import Membership
+
+    membership = db.session.scalar(
+        select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == owner.id)
+    )
+    config, _ = configs.create_configuration(
+        db.session, tenant, membership,
+        {"name": "Guarded", "fluid_viscosity_cP": 1, "fluid_density_kg_m3": 997, "fluid_surface_tension_mN_m": 72,
+         "max_pressure_bar": 5, "target_spray_cone_deg": 60},
+        counter=quotas.DatabaseCounter(),
+    )  # fmt: skip
+    configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
 
 
 def test_every_tenant_owned_model_is_covered_here():

@@ -121,10 +121,7 @@ def test_a_link_cannot_be_used_twice(client, db, factories, rows):
     tenant = factories.TenantFactory()
     factories.member(tenant, "admin")
     _, token = factories.invitation(tenant, "once@example.com")
-    assert (
-        client.post(f"/invitations/{token}", data={"name": "Once", "password": NEW_PASSWORD}).status_code
-        == 303
-    )
+    assert client.post(f"/invitations/{token}", data={"name": "Once", "password": NEW_PASSWORD}).status_code == 303
     client.post("/logout")
     again = client.post(f"/invitations/{token}", data={"name": "Twice", "password": NEW_PASSWORD})
     assert again.status_code == 400
@@ -180,9 +177,7 @@ def test_revoke_stops_the_link(client, db, login, team, tenant_url, rows):
     assert "revoked" in response.get_data(as_text=True)
 
 
-def test_resending_a_revoked_invitation_is_refused_with_a_reason(
-    client, login, team, tenant_url, rows, factories
-):
+def test_resending_a_revoked_invitation_is_refused_with_a_reason(client, login, team, tenant_url, rows, factories):
     ns = team()
     invitation, _ = factories.invitation(ns.tenant, "nope@example.com", revoked_at=utcnow())
     invitation_id = invitation.id
@@ -225,9 +220,7 @@ def test_bad_invite_input_gets_a_field_message(client, login, team, tenant_url, 
 # ---- seats
 
 
-def test_seat_limit_blocks_the_invitation_with_an_upgrade_message(
-    client, db, login, factories, tenant_url, rows
-):
+def test_seat_limit_blocks_the_invitation_with_an_upgrade_message(client, db, login, factories, tenant_url, rows):
     tenant = factories.TenantFactory(plan="starter")
     admin = factories.member(tenant, "admin")
     login(admin)
@@ -282,9 +275,7 @@ def test_existing_user_not_logged_in_is_asked_to_log_in_then_accepts(client, db,
     _, token = factories.invitation(tenant, person.email)
     page = client.get(f"/invitations/{token}").get_data(as_text=True)
     assert "You already have an AeroSpec account" in page
-    login = client.post(
-        f"/login?next=/invitations/{token}", data={"email": person.email, "password": PASSWORD}
-    )
+    login = client.post(f"/login?next=/invitations/{token}", data={"email": person.email, "password": PASSWORD})
     assert login.status_code == 303
     assert login.headers["Location"] == f"/invitations/{token}"
     assert client.post(f"/invitations/{token}").status_code == 303

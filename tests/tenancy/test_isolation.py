@@ -28,11 +28,72 @@ def _invitation_id(factories, tenant):
     return factories.invitation(tenant, f"invitee{next(_emails)}@example.com")[0].id
 
 
+def _tenant_fluid_id(factories, tenant):
+    from tests.catalog import makers
+
+    return makers.tenant_fluid(tenant).id
+
+
+def _actuator_id(factories, tenant):
+    from tests.catalog import makers
+
+    # The actuator catalog is global (not tenant-owned): every member may read every row.
+    return makers.actuator().id
+
+
+def _sds_document_id(factories, tenant):
+    from aerospec.catalog.models import SdsDocument
+
+    with tenant_scope(factories._session, tenant.id):
+        document = SdsDocument(
+            tenant_id=tenant.id, filename="sheet.pdf", size_bytes=8, sha256="0" * 64,
+            content=b"%PDF-1.7", status="queued", extracted=[],
+        )  # fmt: skip
+        factories._session.add(document)
+        factories._session.flush()
+    return document.id
+
+
 # placeholder name → how to create a row of `tenant` and return the value for the URL
+def _configuration_id(factories, tenant):
+    from aerospec.configurations.models import Configuration, ConfigurationVersion
+    from aerospec.models import utcnow
+
+    with tenant_scope(factories._session, tenant.id):
+        config = Configuration(
+            tenant_id=tenant.id, name="Swept", fluid_viscosity_cP=1.0, fluid_density_kg_m3=997.0,
+            fluid_surface_tension_mN_m=72.0, max_pressure_bar=5.0, target_spray_cone_deg=60.0,
+            target_spray_cone_tol_deg=6.0, tags=[], compatible_actuators=[], version=1,
+        )  # fmt: skip
+        factories._session.add(config)
+        factories._session.flush()
+        factories._session.add(
+            ConfigurationVersion(
+                tenant_id=tenant.id,
+                configuration_id=config.id,
+                version=1,
+                data={},
+                diff={},
+                created_at=utcnow(),
+            )
+        )
+        factories._session.flush()
+    return config.id
+
+
 ID_MAKERS = {
+    "config_id": _configuration_id,
+    "version": lambda factories, tenant: 1,  # every configuration has a version 1
+    "sds_document_id": _sds_document_id,
     "user_id": _member_id,
     "invitation_id": _invitation_id,
+    "fluid_id": _tenant_fluid_id,
+    "actuator_id": _actuator_id,
 }
+
+# Placeholders naming rows shared by every tenant: there is no "foreign" id to try, so the
+# sweep checks only the victim's slug (and the control request) for routes using them alone.
+GLOBAL_PLACEHOLDERS = {"actuator_id"}
 
 
 # Form data sent with every unsafe request: enough to make each route act if it let us in.
@@ -121,7 +182,7 @@ def test_member_of_another_tenant_gets_404_on_every_tenant_route(app, db, client
             assert snapshot(db, victim) == before, f"{method} {url} changed the victim's data"
             checked.append((method, rule.rule, "victim slug"))
 
-            if not id_placeholders(rule):
+            if not id_placeholders(rule) or set(id_placeholders(rule)) <= GLOBAL_PLACEHOLDERS:
                 continue
             # Through the attacker's own slug with the victim's ids: row not in tenant → 404.
             victim_ids = make_ids(rule, factories, victim)

@@ -129,9 +129,7 @@ def test_bad_billing_email_is_a_field_error_and_nothing_is_saved(client, login, 
 def test_empty_settings_name_is_a_field_error(client, login, team, tenant_url):
     ns = team()
     login(ns.admin)
-    response = client.post(
-        tenant_url(ns.tenant, "settings"), data={"name": "", "billing_email": "a@example.com"}
-    )
+    response = client.post(tenant_url(ns.tenant, "settings"), data={"name": "", "billing_email": "a@example.com"})
     assert response.status_code == 422
     assert "Enter the workspace name." in response.get_data(as_text=True)
 
@@ -168,9 +166,7 @@ def test_deleted_tenant_is_soft_deleted_and_its_pages_404(client, login, relogin
 
 def _delete_via_page(client, login, ns, tenant_url):
     login(ns.admin)
-    assert (
-        client.post(tenant_url(ns.tenant, "delete"), data={"confirmation": ns.tenant.slug}).status_code == 303
-    )
+    assert client.post(tenant_url(ns.tenant, "delete"), data={"confirmation": ns.tenant.slug}).status_code == 303
 
 
 def _exists(db, model, **where):
@@ -179,9 +175,7 @@ def _exists(db, model, **where):
         return db.session.scalars(select(model).filter_by(**where)).first() is not None
 
 
-def test_purge_waits_30_days_then_hard_deletes_the_tenant_and_its_rows(
-    client, login, team, tenant_url, db, factories
-):
+def test_purge_waits_30_days_then_hard_deletes_the_tenant_and_its_rows(client, login, team, tenant_url, db, factories):
     from jobs.tenancy import purge_deleted_tenants
 
     ns = team()

@@ -112,9 +112,7 @@ def test_admin_passes_the_same_checks(client, login, team, tenant_url, rows):
     assert client.get(tenant_url(t, "settings")).status_code == 200
     assert client.get(tenant_url(t, "audit")).status_code == 200
     assert (
-        client.post(
-            tenant_url(t, "settings"), data={"name": "Renamed", "billing_email": "new@example.com"}
-        ).status_code
+        client.post(tenant_url(t, "settings"), data={"name": "Renamed", "billing_email": "new@example.com"}).status_code
         == 303
     )
     assert (
@@ -124,9 +122,7 @@ def test_admin_passes_the_same_checks(client, login, team, tenant_url, rows):
         == 303
     )
     assert [i.email for i in rows(t, Invitation)] == ["new.person@example.com"]
-    assert (
-        client.post(tenant_url(t, f"members/{ns.user.id}/role"), data={"role": "viewer"}).status_code == 303
-    )
+    assert client.post(tenant_url(t, f"members/{ns.user.id}/role"), data={"role": "viewer"}).status_code == 303
     assert {m.user_id: m.role for m in rows(t, Membership)}[ns.user.id] == "viewer"
     assert client.post(tenant_url(t, f"members/{ns.user.id}/remove")).status_code == 303
     assert ns.user.id not in {m.user_id for m in rows(t, Membership)}

@@ -185,9 +185,7 @@ def test_every_tenant_owned_table_has_forced_row_level_security(pg):
         ),
         {"names": tables},
     ).all()
-    assert {r.relname: (r.relrowsecurity, r.relforcerowsecurity) for r in rows} == {
-        t: (True, True) for t in tables
-    }
+    assert {r.relname: (r.relrowsecurity, r.relforcerowsecurity) for r in rows} == {t: (True, True) for t in tables}
     policies = set(
         pg.execute(text("select tablename from pg_policies where policyname = 'tenant_isolation'")).scalars()
     )
@@ -195,9 +193,7 @@ def test_every_tenant_owned_table_has_forced_row_level_security(pg):
 
 
 def test_app_connects_as_a_role_that_cannot_bypass_rls(pg):
-    row = pg.execute(
-        text("select rolname, rolsuper, rolbypassrls from pg_roles where rolname = current_user")
-    ).one()
+    row = pg.execute(text("select rolname, rolsuper, rolbypassrls from pg_roles where rolname = current_user")).one()
     assert row.rolsuper is False, f"{row.rolname} is a superuser: RLS would be moot"
     assert row.rolbypassrls is False, f"{row.rolname} has BYPASSRLS"
 

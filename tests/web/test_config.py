@@ -76,16 +76,12 @@ def test_fresh_machine_with_no_environment_gets_embedded_defaults(tmp_path, monk
 
 
 def test_redis_url_switches_jobs_and_rate_limits_to_redis(tmp_path):
-    settings = load_config(
-        {"REDIS_URL": "redis://cache.example:6379/0", "AEROSPEC_INSTANCE_PATH": str(tmp_path)}
-    )
+    settings = load_config({"REDIS_URL": "redis://cache.example:6379/0", "AEROSPEC_INSTANCE_PATH": str(tmp_path)})
     assert settings["JOBS_MODE"] == "rq"
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache.example:6379/0"
 
 
 def test_https_base_url_prefers_https(tmp_path):
-    settings = load_config(
-        {"BASE_URL": "https://app.aerospec.example/", "AEROSPEC_INSTANCE_PATH": str(tmp_path)}
-    )
+    settings = load_config({"BASE_URL": "https://app.aerospec.example/", "AEROSPEC_INSTANCE_PATH": str(tmp_path)})
     assert settings["BASE_URL"] == "https://app.aerospec.example"
     assert settings["PREFERRED_URL_SCHEME"] == "https"

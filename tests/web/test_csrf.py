@@ -108,9 +108,7 @@ def test_token_from_another_browser_does_not_work(csrf_app, db, member):
 def test_tenant_form_without_token_changes_nothing(csrf_app, db, member):
     browser = logged_in(csrf_app, db, member)
     assert browser.get("/t/csrf-works/settings").status_code == 200
-    response = browser.post(
-        "/t/csrf-works/settings", data={"name": "Hijacked", "billing_email": "evil@csrf.example"}
-    )
+    response = browser.post("/t/csrf-works/settings", data={"name": "Hijacked", "billing_email": "evil@csrf.example"})
     assert response.status_code == 400
     assert FRIENDLY in html.unescape(response.get_data(as_text=True))
     assert _tenant_name(db, member.tenant) == "Before"

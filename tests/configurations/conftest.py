@@ -1,0 +1,73 @@
+"""Fixtures for configuration tests: a team, configurations made through the service, a seeded catalog."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from aerospec.configurations import quotas
+from aerospec.configurations import services as configs
+from aerospec.tenancy.scoping import tenant_scope
+
+BASE = {
+    "name": "Nasal pump",
+    "fluid_name": "Water",
+    "fluid_viscosity_cP": 1.0,
+    "fluid_density_kg_m3": 997.0,
+    "fluid_surface_tension_mN_m": 72.0,
+    "target_spray_cone_deg": 60.0,
+    "target_droplet_size_um": 50.0,
+    "max_pressure_bar": 5.0,
+}
+
+
+@pytest.fixture
+def team(db, factories):
+    """team(**tenant_kwargs) → a tenant with an admin, two users and a viewer (committed)."""
+
+    def _team(**tenant_kwargs):
+        tenant = factories.TenantFactory(**tenant_kwargs)
+        ns = SimpleNamespace(
+            tenant=tenant,
+            admin=factories.member(tenant, "admin"),
+            user=factories.member(tenant, "user"),
+            other=factories.member(tenant, "user"),
+            viewer=factories.member(tenant, "viewer"),
+        )
+        db.session.commit()
+        return ns
+
+    return _team
+
+
+@pytest.fixture
+def make_config(db):
+    """make_config(tenant, user, **fields) → a committed configuration created through the service."""
+    from sqlalchemy import select
+
+    from aerospec.tenancy.models import Membership
+
+    def _make(tenant, user, **fields):
+        with tenant_scope(db.session, tenant.id):
+            membership = db.session.scalar(
+                select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
+            )
+            config, _ = configs.create_configuration(
+                db.session, tenant, membership, {**BASE, **fields}, counter=quotas.DatabaseCounter()
+            )
+            db.session.commit()
+            db.session.refresh(config)  # load while the tenant is in context (RLS on PostgreSQL)
+            return config
+
+    return _make
+
+
+@pytest.fixture
+def seeded_catalog(db):
+    """The sample actuator catalog and fluid library (committed inside the test's transaction)."""
+    from aerospec.catalog import services as catalog
+
+    catalog.seed_actuators(db.session)
+    catalog.seed_fluids(db.session)
+    db.session.commit()
