@@ -68,9 +68,18 @@ ESTIMATES = {"LETSOU_STIEL", "PRZEDZIECKI_SRIDHAR", "JOBACK", "MMSNM0", "RACKETT
 
 # Flash points thermo lacks (gases). Value °C, source.
 OVERRIDES = {
-    "propane": (-104.0, "Wikipedia/Wikidata 'propane' (flash point of a gas; nominal)"),
-    "isobutane": (-83.0, "Wikipedia/Wikidata 'isobutane' (flash point of a gas; nominal)"),
-    "benzyl alcohol": (93.0, "Wikipedia/Wikidata 'benzyl alcohol' (closed cup)"),
+    "propane": (
+        -104.0,
+        "commonly cited value (Wikipedia/Wikidata 'propane'), not re-checked in this build; a gas: nominal",
+    ),
+    "isobutane": (
+        -83.0,
+        "commonly cited value (Wikipedia/Wikidata 'isobutane'), not re-checked in this build; a gas: nominal",
+    ),
+    "benzyl alcohol": (
+        93.0,
+        "commonly cited closed-cup value (Wikipedia/Wikidata 'benzyl alcohol'), not re-checked in this build",
+    ),
 }
 NON_FLAMMABLE = {
     "1,1,1,2-tetrafluoroethane": "not flammable (ASHRAE 34 safety class A1): no flash point",
@@ -196,7 +205,10 @@ PDMS_GRADES = [
     (350, 0.970, 21.1, 300.0),
     (1000, 0.971, 21.2, 300.0),
 ]
-PDMS_SOURCE = "Dow XIAMETER PMX-200 silicone fluid / Gelest DMS-T grade tables (typical values at 25 °C)"
+PDMS_SOURCE = (
+    "typical grade values of PDMS fluids (as in Dow XIAMETER PMX-200 / Gelest DMS-T grade tables), "
+    "not re-checked against a datasheet in this build: confirm on your supplier's datasheet"
+)
 
 
 def silicone(cst: int, sg: float, sigma: float, flash: float) -> dict:

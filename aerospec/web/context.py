@@ -49,3 +49,20 @@ def relative(value: datetime | None, now: datetime | None = None) -> str:
             text = f"{n} {unit}{'s' if n != 1 else ''}"
             return f"in {text}" if future else f"{text} ago"
     return "just now"
+
+
+@bp.app_template_filter("sig")
+def significant(value: float | None, digits: int = 3, signed: bool = False) -> str:
+    """A number to `digits` significant figures for people ('1,970', '0.0402', '+7.5'), never in e-notation."""
+    if value is None:
+        return "—"
+    from math import floor, log10
+
+    if value == 0:
+        text = "0"
+    else:
+        decimals = max(0, digits - 1 - floor(log10(abs(value))))
+        text = f"{round(value, decimals):,.{decimals}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    return f"+{text}" if signed and value > 0 else text

@@ -1,7 +1,8 @@
 """Browser end-to-end fixtures: a live server on a real database, and Debian's chromium.
 
 The live server commits for real (no rollback fixture): SQLite in a fresh file, or a
-throwaway PostgreSQL database and non-superuser role when DATABASE_URL points at one.
+throwaway PostgreSQL database and non-superuser role when DATABASE_URL points at one;
+the fluid library and the sample actuator catalog are seeded into it.
 CSRF stays on, so htmx's header and the forms' hidden tokens are exercised; jobs run
 inline, so emails land in the dev outbox right after the commit that queued them.
 """
@@ -64,6 +65,12 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     )
     with app.app_context():
         upgrade()
+        # The wizard and the catalog pages need the fluid library and the sample actuators.
+        from aerospec.catalog import services as catalog
+
+        catalog.seed_fluids(db.session)
+        catalog.seed_actuators(db.session)
+        db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
     # Links in emails must point at this server, not the test default.
