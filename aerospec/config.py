@@ -96,6 +96,14 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        # Suppliers: live quotes, orders and price sync. The defaults point at the sandbox
+        # (`python -m aerospec.sandbox --port 5100`) on loopback with its sandbox keys.
+        "SUPPLIER_SPENCER_URL": env.get("SUPPLIER_SPENCER_URL", "http://127.0.0.1:5100/spencer").rstrip("/"),
+        "SUPPLIER_SPENCER_KEY": env.get("SUPPLIER_SPENCER_KEY", "sandbox-spencer-key"),
+        "SUPPLIER_COSTER_URL": env.get("SUPPLIER_COSTER_URL", "http://127.0.0.1:5100/coster").rstrip("/"),
+        "SUPPLIER_COSTER_KEY": env.get("SUPPLIER_COSTER_KEY", "sandbox-coster-key"),
+        "SUPPLIER_TIMEOUT_SECONDS": float(env.get("SUPPLIER_TIMEOUT_SECONDS", "5")),
+        "SUPPLIER_RETRIES": int(env.get("SUPPLIER_RETRIES", "2")),
         # Sessions and cookies.
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,
