@@ -24,6 +24,7 @@ from aerospec.catalog import seed, units
 from aerospec.catalog.models import Actuator, Fluid, TenantFluid
 from aerospec.engine import types as engine
 from aerospec.errors import NotFound, ValidationFailed
+from aerospec.pagination import Page
 
 FLUID_CATEGORIES = {
     "base": "Spray bases",
@@ -276,26 +277,6 @@ ACTUATOR_SORTS = {
     "lead_time": ("Lead time, shortest first", (Actuator.lead_time_days, Actuator.unit_price)),
     "sku": ("SKU", (Actuator.supplier, Actuator.sku)),
 }
-
-
-@dataclass
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def list_actuators(

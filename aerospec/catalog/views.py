@@ -13,6 +13,7 @@ from aerospec.catalog import services as catalog
 from aerospec.catalog.forms import PROPERTY_INPUTS, FluidForm, ImportForm
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
+from aerospec.pagination import Page
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
 from aerospec.web.forms import apply_errors
@@ -49,7 +50,7 @@ def fluids():
     rows = catalog.list_fluids(db.session, g.tenant, q=q or None, category=category)
     pages = max(1, -(-len(rows) // PER_PAGE))
     page = min(_page_arg(), pages)
-    result = catalog.Page(rows[(page - 1) * PER_PAGE : page * PER_PAGE], len(rows), page, PER_PAGE)
+    result = Page(rows[(page - 1) * PER_PAGE : page * PER_PAGE], len(rows), page, PER_PAGE)
     filters = {k: v for k, v in {"q": q, "category": category}.items() if v}
     return _vary(
         render(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from aerospec.accounts.models import User
 from aerospec.compliance.models import AuditLog
+from aerospec.pagination import Page
 
 ACTIONS = {
     "tenant.created": "Workspace created (sign-up)",
@@ -64,26 +64,6 @@ def record(
     return entry
 
 
-@dataclass
-class AuditPage:
-    entries: list[AuditLog]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 def list_entries(
     session: Session,
     tenant_id: uuid.UUID,
@@ -94,7 +74,7 @@ def list_entries(
     until: datetime | None = None,
     page: int = 1,
     per_page: int = 25,
-) -> AuditPage:
+) -> Page:
     """A page of the tenant's audit log, newest first, filtered."""
     query = select(AuditLog).where(AuditLog.tenant_id == tenant_id)
     if action:
@@ -112,4 +92,4 @@ def list_entries(
             query.order_by(AuditLog.created_at.desc(), AuditLog.id).offset((page - 1) * per_page).limit(per_page)
         )
     )
-    return AuditPage(entries=entries, total=total, page=page, per_page=per_page)
+    return Page(items=entries, total=total, page=page, per_page=per_page)

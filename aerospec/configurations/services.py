@@ -31,6 +31,7 @@ from aerospec.configurations import quotas
 from aerospec.configurations.models import STATUSES, Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.errors import NotFound, PermissionDenied, ValidationFailed
 from aerospec.models import utcnow
+from aerospec.pagination import Page
 from aerospec.tenancy.models import Membership, Tenant
 from aerospec.tenancy.permissions import can, ensure_permitted
 from aerospec.tenancy.services import effective_limits
@@ -526,33 +527,11 @@ class ListFilters:
     page: int = 1
 
 
-@dataclass
-class ConfigurationPage:
-    items: list[Configuration]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def list_configurations(
-    session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE
-) -> ConfigurationPage:
+def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE) -> Page:
     """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index)."""
     where = [Configuration.tenant_id == tenant.id]
     if not filters.include_archived:
@@ -600,7 +579,7 @@ def list_configurations(
             .offset((page - 1) * per_page)
         )
     )
-    return ConfigurationPage(items=items, total=total, page=page, per_page=per_page)
+    return Page(items=items, total=total, page=page, per_page=per_page)
 
 
 def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]:
