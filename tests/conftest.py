@@ -15,6 +15,7 @@ import os
 import secrets
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -263,6 +264,28 @@ def rows(db):
             return list(db.session.scalars(sa_select(model).where(*where)).unique())
 
     return _rows
+
+
+@pytest.fixture
+def team(db, factories):
+    """team(**tenant_kwargs) → a tenant with an admin, a user and a viewer (committed).
+
+    Committed because a view or API error rolls the request's session back, which would
+    otherwise take rows that were only flushed with it.
+    """
+
+    def _team(**tenant_kwargs):
+        tenant = factories.TenantFactory(**tenant_kwargs)
+        ns = SimpleNamespace(
+            tenant=tenant,
+            admin=factories.member(tenant, "admin"),
+            user=factories.member(tenant, "user"),
+            viewer=factories.member(tenant, "viewer"),
+        )
+        db.session.commit()
+        return ns
+
+    return _team
 
 
 @pytest.fixture

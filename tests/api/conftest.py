@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import jwt
 import pytest
 
 from tests.factories import PASSWORD
-
-
-@pytest.fixture
-def team(db, factories):
-    """team(**tenant_kwargs) → a tenant with an admin, a user and a viewer (committed).
-
-    Committed because an API error rolls the request's session back, which would
-    otherwise take rows that were only flushed with it.
-    """
-
-    def _team(**tenant_kwargs):
-        tenant = factories.TenantFactory(**tenant_kwargs)
-        ns = SimpleNamespace(
-            tenant=tenant,
-            admin=factories.member(tenant, "admin"),
-            user=factories.member(tenant, "user"),
-            viewer=factories.member(tenant, "viewer"),
-        )
-        db.session.commit()
-        return ns
-
-    return _team
 
 
 @pytest.fixture

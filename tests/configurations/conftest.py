@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from aerospec.configurations import quotas
@@ -23,18 +21,12 @@ BASE = {
 
 
 @pytest.fixture
-def team(db, factories):
-    """team(**tenant_kwargs) → a tenant with an admin, two users and a viewer (committed)."""
+def team(team, db, factories):
+    """team(**tenant_kwargs) → the shared team plus `other`, a second user (committed)."""
 
     def _team(**tenant_kwargs):
-        tenant = factories.TenantFactory(**tenant_kwargs)
-        ns = SimpleNamespace(
-            tenant=tenant,
-            admin=factories.member(tenant, "admin"),
-            user=factories.member(tenant, "user"),
-            other=factories.member(tenant, "user"),
-            viewer=factories.member(tenant, "viewer"),
-        )
+        ns = team(**tenant_kwargs)
+        ns.other = factories.member(ns.tenant, "user")
         db.session.commit()
         return ns
 

@@ -2,25 +2,7 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
-
-
-@pytest.fixture
-def team(factories):
-    """team(plan=...) → a tenant with an admin, a user and a viewer (names ns.admin etc.)."""
-
-    def _team(**tenant_kwargs):
-        tenant = factories.TenantFactory(**tenant_kwargs)
-        return SimpleNamespace(
-            tenant=tenant,
-            admin=factories.member(tenant, "admin"),
-            user=factories.member(tenant, "user"),
-            viewer=factories.member(tenant, "viewer"),
-        )
-
-    return _team
 
 
 @pytest.fixture
