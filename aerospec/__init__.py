@@ -43,9 +43,31 @@ def create_app(overrides: dict | None = None) -> Flask:
     queueing.install(FlaskSession)
     queueing.init_app(app)
 
-    from aerospec import accounts, api, catalog, compliance, configurations, notifications, tenancy, web
+    from aerospec import (
+        accounts,
+        api,
+        billing,
+        catalog,
+        compliance,
+        configurations,
+        notifications,
+        procurement,
+        tenancy,
+        web,
+    )
 
-    for module in (web, accounts, tenancy, catalog, configurations, compliance, notifications, api):
+    for module in (
+        web,
+        accounts,
+        tenancy,
+        catalog,
+        configurations,
+        procurement,
+        billing,
+        compliance,
+        notifications,
+        api,
+    ):
         app.register_blueprint(module.bp)
 
     from aerospec.cli import register_cli

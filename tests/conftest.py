@@ -26,6 +26,9 @@ from sqlalchemy import select as sa_select
 from aerospec import create_app
 from aerospec.config import normalise_database_url
 
+# The supplier sandbox (sandbox_server per session, sandbox per test) for every test.
+pytest_plugins = ["tests.sandbox.fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -111,11 +114,27 @@ def database_url(tmp_path_factory):
         pg.drop()
 
 
+def supplier_overrides(server) -> dict:
+    """Point the app's supplier clients at a running sandbox, with short timeouts for tests."""
+    return {
+        "SUPPLIER_SPENCER_URL": server.url("spencer"),
+        "SUPPLIER_SPENCER_KEY": server.state.keys["spencer"],
+        "SUPPLIER_COSTER_URL": server.url("coster"),
+        "SUPPLIER_COSTER_KEY": server.state.keys["coster"],
+        "SUPPLIER_TIMEOUT_SECONDS": 1.5,
+        "SUPPLIER_RETRIES": 1,
+    }
+
+
 @pytest.fixture(scope="session")
-def app(database_url, tmp_path_factory):
-    """The app under test, with the schema migrated once (through Alembic, as in production)."""
+def app(database_url, tmp_path_factory, sandbox_server):
+    """The app under test, with the schema migrated once (through Alembic, as in production).
+
+    Its supplier clients talk to the session's sandbox over real HTTP (the `sandbox`
+    fixture resets faults, orders and the clock for a test).
+    """
     instance = tmp_path_factory.mktemp("instance")
-    app = create_app(make_overrides(database_url, instance))
+    app = create_app(make_overrides(database_url, instance, **supplier_overrides(sandbox_server)))
     from flask_migrate import upgrade
 
     with app.app_context():
@@ -194,7 +213,7 @@ def client(app, db):
 
 
 @pytest.fixture
-def build_app(app, db, database_url, tmp_path):
+def build_app(app, db, database_url, tmp_path, sandbox_server):
     """build_app(**config) -> a second app with other settings (CSRF on, rate limits on,
     production...) sharing the test's rolled-back connection."""
     from aerospec.extensions import limiter
@@ -204,6 +223,7 @@ def build_app(app, db, database_url, tmp_path):
     limiter_enabled = limiter.enabled
 
     def _build(**extra):
+        extra = supplier_overrides(sandbox_server) | extra
         other = create_app(make_overrides(database_url, tmp_path / f"instance-{len(built)}", **extra))
         other.test_client_class = RequestScopedClient
         engines = db._app_engines[other]

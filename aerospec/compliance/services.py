@@ -29,6 +29,19 @@ ACTIONS = {
     "tenant.settings_changed": "Settings changed",
     "tenant.deleted": "Workspace deleted",
     "data.exported": "Data exported",
+    "procurement.created": "Order created",
+    "procurement.updated": "Order edited",
+    "procurement.deleted": "Draft order deleted",
+    "procurement.draft": "Order returned to draft",
+    "procurement.submitted": "Order submitted",
+    "procurement.confirmed": "Order confirmed by supplier",
+    "procurement.shipped": "Order shipped",
+    "procurement.delivered": "Order delivered",
+    "procurement.failed": "Order failed",
+    "procurement.cancelled": "Order cancelled",
+    "procurement.checkout_started": "Order checkout started",
+    "procurement.paid": "Order paid",
+    "procurement.payment_failed": "Order payment failed",
 }
 
 

@@ -20,6 +20,7 @@ TEMPLATES = {
     "welcome": "Welcome to AeroSpec",
     "invitation": "You're invited to {tenant_name} on AeroSpec",
     "password_reset": "Reset your AeroSpec password",
+    "procurement_status": "Order {reference}: {status_label}",
 }
 
 

@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("procurement", __name__)
+
+from aerospec.procurement import models  # noqa: E402,F401 - attach models

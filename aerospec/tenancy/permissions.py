@@ -24,6 +24,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "view_analytics": {"admin": YES, "user": YES, "viewer": NO},
     "export_data": {"admin": YES, "user": YES, "viewer": NO},
     "api_access": {"admin": YES, "user": IF_ENABLED, "viewer": NO},
+    # ---- procurement: viewers follow orders; users and admins quote, order and pay
+    "view_procurements": {"admin": YES, "user": YES, "viewer": YES},
+    "order_samples": {"admin": YES, "user": YES, "viewer": NO},
     # ---- tenant administration (admin only)
     "manage_members": {"admin": YES, "user": NO, "viewer": NO},
     "manage_settings": {"admin": YES, "user": NO, "viewer": NO},
@@ -40,6 +43,8 @@ PERMISSION_LABELS = {
     "view_analytics": "View analytics",
     "export_data": "Export data",
     "api_access": "API access",
+    "view_procurements": "Follow supplier orders",
+    "order_samples": "Compare quotes, order and pay",
     "manage_members": "Change roles and remove members",
     "manage_settings": "Change workspace settings",
     "view_audit_log": "Read the audit log",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from aerospec.procurement.clients import CosterClient, SpencerClient
-from tests.sandbox.fixtures import sandbox, sandbox_server  # noqa: F401 - fixtures
 
 
 @pytest.fixture

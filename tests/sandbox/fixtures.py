@@ -53,6 +53,9 @@ def sandbox_server():
 
 @pytest.fixture
 def sandbox(sandbox_server) -> SandboxHandle:
+    from aerospec.procurement.quotes import default_cache
+
     sandbox_server.state.reset()
+    default_cache.clear()  # no quote survives from another test's sandbox state
     yield SandboxHandle(sandbox_server)
     sandbox_server.state.reset()  # releases any request still sleeping in a hang fault

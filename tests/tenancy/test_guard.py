@@ -13,6 +13,7 @@ from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.models import TenantOwned
+from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.models import Invitation, Membership
 from aerospec.tenancy.scoping import (
@@ -33,6 +34,10 @@ GUARDED = [
     ConfigurationShare,
     TenantFluid,
     SdsDocument,
+    Procurement,
+    ProcurementLineItem,
+    ProcurementEvent,
+    ProcurementCommission,
 ]
 
 
@@ -61,7 +66,45 @@ def two_tenants(db, factories):
                 )  # fmt: skip
             )
             db.session.flush()
+            _procurement_rows(db, tenant, admin)
     return a, b
+
+
+def _procurement_rows(db, tenant, creator) -> None:
+    """An order with a line, a timeline event and a commission (the procurement models' rows)."""
+    from decimal import Decimal
+
+    order = Procurement(
+        tenant_id=tenant.id,
+        created_by_id=creator.id,
+        reference=f"PO-{tenant.slug[:8].upper()}",
+        order_type="sample",
+        status="draft",
+        ship_to_address={
+            "name": "Lab",
+            "line1": "1 Main St",
+            "city": "Austin",
+            "postal_code": "78701",
+            "country": "US",
+        },
+        idempotency_key=f"key-{tenant.id.hex}",
+        total=Decimal("120.00"),
+    )
+    order.items.append(ProcurementLineItem(tenant_id=tenant.id, sku="SP-MB-0100-PP", qty=10))
+    order.events.append(ProcurementEvent(tenant_id=tenant.id, kind="status", message="Created", to_status="draft"))
+    db.session.add(order)
+    db.session.flush()
+    db.session.add(
+        ProcurementCommission(
+            tenant_id=tenant.id,
+            procurement_id=order.id,
+            plan=tenant.plan,
+            rate=Decimal("0.15"),
+            base_amount=Decimal("120.00"),
+            amount=Decimal("18.00"),
+        )
+    )
+    db.session.flush()
 
 
 def _configuration_rows(db, tenant, owner, viewer) -> None:

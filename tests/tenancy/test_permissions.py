@@ -18,6 +18,8 @@ EXPECTED = {
     "view_analytics": {"admin": "yes", "user": "yes", "viewer": "no"},
     "export_data": {"admin": "yes", "user": "yes", "viewer": "no"},
     "api_access": {"admin": "yes", "user": "if_enabled", "viewer": "no"},
+    "view_procurements": {"admin": "yes", "user": "yes", "viewer": "yes"},
+    "order_samples": {"admin": "yes", "user": "yes", "viewer": "no"},
     "manage_members": {"admin": "yes", "user": "no", "viewer": "no"},
     "manage_settings": {"admin": "yes", "user": "no", "viewer": "no"},
     "view_audit_log": {"admin": "yes", "user": "no", "viewer": "no"},
