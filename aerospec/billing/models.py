@@ -1,4 +1,5 @@
-"""Provider events (stored once per event id) and the offline provider's checkout sessions.
+"""Provider events (stored once per event id), the offline provider's checkout sessions, and the
+subscription mirror: subscriptions, invoices, usage roll-ups and once-only billing notices.
 
 Both are global tables: an event or a checkout session is found by its provider id before
 any tenant is known; the tenant is read from the object's metadata when it is processed.
@@ -9,11 +10,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aerospec.extensions import db
-from aerospec.models import UTCDateTime, utcnow
+from aerospec.models import IdMixin, TenantOwned, TimestampMixin, UTCDateTime, utcnow
 
 
 class BillingEvent(db.Model):
@@ -56,3 +57,99 @@ class OfflineCheckoutSession(db.Model):
     cancel_url: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# -- subscriptions (issue 5) ------------------------------------------------------------------
+
+SUBSCRIPTION_STATES = ("trialing", "active", "past_due", "canceled", "incomplete", "incomplete_expired", "unpaid")
+INTERVALS = ("month", "year")
+INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
+
+
+class BillingSubscription(IdMixin, TenantOwned, TimestampMixin, db.Model):
+    """The tenant's subscription as the provider reports it (re-read from the provider object on every event)."""
+
+    __tablename__ = "billing_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("provider_subscription_id", name="uq_billing_subscriptions_provider_subscription_id"),
+        Index("ix_billing_subscriptions_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    provider: Mapped[str] = mapped_column(String(12), nullable=False)  # stripe | offline
+    provider_customer_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    provider_subscription_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    plan: Mapped[str] = mapped_column(String(20), nullable=False)
+    interval: Mapped[str] = mapped_column(String(5), nullable=False, default="month")
+    price_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # Stripe's subscription status
+    seats: Mapped[int] = mapped_column(Integer, nullable=False, default=1)  # the subscription item's quantity
+    current_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_payment_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    past_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The provider object's `created`/event time we last applied: an older event never overwrites a newer one.
+    provider_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Invoice(IdMixin, TenantOwned, TimestampMixin, db.Model):
+    """A mirror of the provider's invoice (Stripe's, or one the offline provider issues)."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("provider_invoice_id", name="uq_invoices_provider_invoice_id"),
+        Index("ix_invoices_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    provider: Mapped[str] = mapped_column(String(12), nullable=False)
+    provider_invoice_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("billing_subscriptions.id", ondelete="SET NULL")
+    )
+    number: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # draft | open | paid | void | uncollectible
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="usd")
+    # Amounts in minor units (cents), exactly as the provider sends them.
+    subtotal: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    tax: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    amount_paid: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    amount_due: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    attempt_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_payment_attempt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hosted_invoice_url: Mapped[str | None] = mapped_column(Text)
+    invoice_pdf_url: Mapped[str | None] = mapped_column(Text)  # Stripe's PDF; offline invoices are rendered here
+    # [{"description", "quantity", "amount" (minor units), "kind": "subscription"|"commission", "ref"}]
+    lines: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+
+
+class UsageRollup(IdMixin, TenantOwned, db.Model):
+    """A metered count for one period (YYYY-MM or YYYY-MM-DD), rolled up from the live counters."""
+
+    __tablename__ = "usage_rollups"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "metric", "period", name="uq_usage_rollups_tenant_id_metric_period"),
+    )
+
+    metric: Mapped[str] = mapped_column(String(40), nullable=False)  # a plans.LIMIT_NAMES entry
+    period: Mapped[str] = mapped_column(String(10), nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class BillingNotice(IdMixin, TenantOwned, db.Model):
+    """An email sent once per key: trial reminders, dunning steps, limit thresholds (80/90/100 %)."""
+
+    __tablename__ = "billing_notices"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "key", name="uq_billing_notices_tenant_id_kind_key"),)
+
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)  # trial_reminder | dunning | limit
+    key: Mapped[str] = mapped_column(String(80), nullable=False)  # e.g. "7d", "attempt-2", "configurations:2026-11:80"
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -25,6 +25,8 @@ class Tenant(IdMixin, TimestampMixin, db.Model):
     subscription_status: Mapped[str] = mapped_column(String(20), nullable=False, default="trialing")
     trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     billing_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    # One payment-provider customer per tenant (not per user): cus_... at Stripe, cus_offline_... offline.
+    billing_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # Per-tenant overrides over the plan's defaults (set by a platform admin).
     limits: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     features: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PostgresDatabase, make_overrides, need
+from tests.conftest import PostgresDatabase, make_overrides, need, supplier_overrides
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,8 +37,10 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[str]:
-    """The app served over real HTTP on 127.0.0.1 with a database of its own; yields the base URL."""
+def live_server(tmp_path_factory, sandbox_server) -> Iterator[str]:
+    """The app served over real HTTP on 127.0.0.1 with a database of its own; yields the base URL.
+
+    Its supplier clients talk to the session's supplier sandbox over real HTTP."""
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
@@ -61,6 +63,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
             JOBS_MODE="inline",
             DEV_OUTBOX_ENABLED=True,
             PRODUCTION=False,
+            **supplier_overrides(sandbox_server),
         )
     )
     with app.app_context():

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
+from aerospec.billing.models import BillingNotice, BillingSubscription, Invoice, UsageRollup
 from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
@@ -38,6 +39,10 @@ GUARDED = [
     ProcurementLineItem,
     ProcurementEvent,
     ProcurementCommission,
+    BillingSubscription,
+    Invoice,
+    UsageRollup,
+    BillingNotice,
 ]
 
 
@@ -67,7 +72,38 @@ def two_tenants(db, factories):
             )
             db.session.flush()
             _procurement_rows(db, tenant, admin)
+            _billing_rows(db, tenant)
     return a, b
+
+
+def _billing_rows(db, tenant) -> None:
+    """A subscription, an invoice, a usage roll-up and a notice (the billing models' rows)."""
+    ref = tenant.id.hex[:12]
+    subscription = BillingSubscription(
+        tenant_id=tenant.id,
+        provider="offline",
+        provider_customer_id=f"cus_{ref}",
+        provider_subscription_id=f"sub_{ref}",
+        plan="professional",
+        status="active",
+    )
+    db.session.add(subscription)
+    db.session.flush()
+    db.session.add_all(
+        [
+            Invoice(
+                tenant_id=tenant.id,
+                provider="offline",
+                provider_invoice_id=f"in_{ref}",
+                subscription_id=subscription.id,
+                status="paid",
+                total=200000,
+            ),
+            UsageRollup(tenant_id=tenant.id, metric="configurations_per_month", period="2026-11", count=3),
+            BillingNotice(tenant_id=tenant.id, kind="trial_reminder", key="7d"),
+        ]
+    )
+    db.session.flush()
 
 
 def _procurement_rows(db, tenant, creator) -> None:
