@@ -96,6 +96,12 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        # Stripe price ids per plan and interval (billing.plans.price_id reads them).
+        **{
+            f"STRIPE_PRICE_{plan}_{interval}": env.get(f"STRIPE_PRICE_{plan}_{interval}") or None
+            for plan in ("STARTER", "PROFESSIONAL", "ENTERPRISE")
+            for interval in ("MONTH", "YEAR")
+        },
         # Suppliers: live quotes, orders and price sync. The defaults point at the sandbox
         # (`python -m aerospec.sandbox --port 5100`) on loopback with its sandbox keys.
         "SUPPLIER_SPENCER_URL": env.get("SUPPLIER_SPENCER_URL", "http://127.0.0.1:5100/spencer").rstrip("/"),
@@ -104,6 +110,10 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "SUPPLIER_COSTER_KEY": env.get("SUPPLIER_COSTER_KEY", "sandbox-coster-key"),
         "SUPPLIER_TIMEOUT_SECONDS": float(env.get("SUPPLIER_TIMEOUT_SECONDS", "5")),
         "SUPPLIER_RETRIES": int(env.get("SUPPLIER_RETRIES", "2")),
+        # Orders: resend a submission stuck this long; ask the supplier at most this often for a watched order.
+        "PROCUREMENT_RESEND_AFTER_SECONDS": float(env.get("PROCUREMENT_RESEND_AFTER_SECONDS", "600")),
+        "PROCUREMENT_POLL_BATCH": int(env.get("PROCUREMENT_POLL_BATCH", "500")),
+        "PROCUREMENT_PAGE_POLL_SECONDS": float(env.get("PROCUREMENT_PAGE_POLL_SECONDS", "60")),
         # Sessions and cookies.
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,

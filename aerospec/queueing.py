@@ -52,6 +52,10 @@ def enqueue(
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also fires after_commit when a SAVEPOINT is released: the outer transaction
+    # has not committed yet, so a job run now could not see its rows. Wait for the real commit.
+    if session.in_nested_transaction():
+        return
     jobs = session.info.pop(_PENDING, [])
     if not jobs:
         return

@@ -24,7 +24,7 @@ import httpx
 
 CENT = Decimal("0.01")
 AVAILABILITY = ("in_stock", "backorder", "unavailable")  # best to worst
-ORDER_STATUSES = ("confirmed", "shipped", "delivered")
+ORDER_STATUSES = ("confirmed", "shipped", "delivered", "cancelled")
 
 
 def money(amount: Decimal) -> Decimal:
@@ -131,13 +131,14 @@ class SupplierOrder:
 
     supplier: str
     order_id: str
-    status: str  # confirmed | shipped | delivered
+    status: str  # confirmed | shipped | delivered | cancelled
     tracking_number: str | None = None
     expected_delivery: date | None = None
     total: Decimal | None = None
     currency: str = "USD"
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
+    cancelled_at: datetime | None = None
     replayed: bool = False  # the supplier recognised the idempotency key: no new order was made
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -192,7 +193,7 @@ class SupplierBadResponse(SupplierError):
 
 
 class SupplierClient(ABC):
-    """Quote, price-list, order and order-status calls against one supplier's API."""
+    """Quote, price-list, order, order-status and cancel calls against one supplier's API."""
 
     name: str = ""
     label: str = ""
@@ -229,7 +230,7 @@ class SupplierClient(ABC):
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
 
-    # The four operations every adapter implements.
+    # The operations every adapter implements.
 
     @abstractmethod
     def quote(self, items: Sequence[QuoteItem | Mapping], *, deadline: float | None = None) -> SupplierQuote:
@@ -252,6 +253,13 @@ class SupplierClient(ABC):
     @abstractmethod
     def order_status(self, order_id: str) -> SupplierOrder:
         """The order's current status, tracking number and expected delivery."""
+
+    @abstractmethod
+    def cancel_order(self, order_id: str) -> SupplierOrder:
+        """Cancel an order not yet shipped (status "cancelled"; repeating it is harmless).
+
+        Raises SupplierRejected with status_code 409 once the supplier has shipped it.
+        """
 
     @abstractmethod
     def _rejection(self, body: Any) -> tuple[str | None, str, list]:
@@ -482,6 +490,10 @@ class SpencerClient(SupplierClient):
         body, _ = self._request("GET", f"/orders/{url_quote(order_id, safe='')}")
         return self._order(body)
 
+    def cancel_order(self, order_id) -> SupplierOrder:
+        body, _ = self._request("POST", f"/orders/{url_quote(order_id, safe='')}/cancel")
+        return self._order(body)
+
     def _order(self, body: dict, replayed: bool = False) -> SupplierOrder:
         try:
             status = body["status"]
@@ -499,6 +511,7 @@ class SpencerClient(SupplierClient):
                 currency=body.get("currency", "USD"),
                 shipped_at=_parse_datetime(body.get("shipped_at")),
                 delivered_at=_parse_datetime(body.get("delivered_at")),
+                cancelled_at=_parse_datetime(body.get("cancelled_at")),
                 replayed=replayed,
                 raw=body,
             )
@@ -529,7 +542,7 @@ class CosterClient(SupplierClient):
     name, label = "coster", "Coster"
     prices_batch_size = 1_000
     _availability = {"IN_STOCK": "in_stock", "BACKORDER": "backorder", "UNAVAILABLE": "unavailable"}
-    _states = {"CONFIRMED": "confirmed", "DISPATCHED": "shipped", "DELIVERED": "delivered"}
+    _states = {"CONFIRMED": "confirmed", "DISPATCHED": "shipped", "DELIVERED": "delivered", "CANCELLED": "cancelled"}
 
     def quote(self, items, *, deadline=None) -> SupplierQuote:
         items = [QuoteItem.coerce(i) for i in items]
@@ -614,6 +627,10 @@ class CosterClient(SupplierClient):
         body, _ = self._request("GET", f"/v2/orders/{url_quote(order_id, safe='')}")
         return self._order(body)
 
+    def cancel_order(self, order_id) -> SupplierOrder:
+        body, _ = self._request("DELETE", f"/v2/orders/{url_quote(order_id, safe='')}")
+        return self._order(body)
+
     def _order(self, body: dict, replayed: bool = False) -> SupplierOrder:
         try:
             data = body["data"]
@@ -628,6 +645,7 @@ class CosterClient(SupplierClient):
                 currency=data.get("currency", "USD"),
                 shipped_at=_parse_datetime(shipment.get("dispatched")),
                 delivered_at=_parse_datetime(data.get("delivered")),
+                cancelled_at=_parse_datetime(data.get("cancelled")),
                 replayed=replayed,
                 raw=body,
             )

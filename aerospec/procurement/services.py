@@ -52,6 +52,7 @@ from aerospec.procurement.models import (
     ProcurementLineItem,
 )
 from aerospec.procurement.quotes import compare_quotes
+from aerospec.tenancy.features import ensure_feature
 
 SUPPLIER_LABELS = {"spencer": "Spencer", "coster": "Coster"}
 STATUS_LABELS = {
@@ -70,7 +71,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "shipped": frozenset({"delivered"}),
     "delivered": frozenset(),
     "failed": frozenset({"draft", "cancelled"}),  # back to draft to fix and resubmit
-    "cancelled": frozenset(),
+    # Only the supplier's refusal takes a cancelled order back: we cancel locally at once and
+    # ask the supplier after (jobs.procurement.cancel_at_supplier); if it had already shipped,
+    # the order is shipped, not cancelled, whatever we wished. Never a person's choice (USER_TARGETS).
+    "cancelled": frozenset({"shipped"}),
 }
 # What a person may ask for (page button or API PUT); the rest come from the supplier.
 USER_TARGETS = frozenset({"submitted", "cancelled", "draft"})
@@ -189,6 +193,7 @@ def clean_items(session: Session, supplier: str | None, items) -> list[QuoteItem
         raise ValidationFailed(field_errors={"items": [f"At most {MAX_LINES} lines per order."]})
     errors: dict[str, list[str]] = {}
     merged: dict[str, int] = {}
+    first: dict[str, int] = {}  # a SKU's errors point at the first line that names it
     for i, raw in enumerate(items):
         try:
             item = QuoteItem.coerce(raw)
@@ -200,10 +205,17 @@ def clean_items(session: Session, supplier: str | None, items) -> list[QuoteItem
             errors.setdefault(f"items.{i}.qty", []).append(f"At most {MAX_QTY:,} per line.")
             continue
         merged[item.sku] = merged.get(item.sku, 0) + item.qty
+        first.setdefault(item.sku, i)
+    for sku, qty in merged.items():
+        if qty > MAX_QTY:
+            errors.setdefault(f"items.{first[sku]}.qty", []).append(
+                f"At most {MAX_QTY:,} of {sku} in all (lines for the same SKU are added together)."
+            )
     if errors:
         raise ValidationFailed(field_errors=errors)
     known = dict(session.execute(select(Actuator.sku, Actuator.supplier).where(Actuator.sku.in_(list(merged)))).all())
-    for i, sku in enumerate(merged):
+    for sku in merged:
+        i = first[sku]
         if sku not in known:
             errors.setdefault(f"items.{i}.sku", []).append(f"{sku} is not in the actuator catalog.")
         elif supplier and known[sku] != supplier:
@@ -496,6 +508,7 @@ def create_procurement(
 ) -> Procurement:
     """A draft order from {configuration_id?, order_type, items[{sku, qty}], selected_supplier?,
     ship_to_address, notes?}; priced from the chosen supplier's live (or briefly cached) quote."""
+    ensure_feature(tenant, "ecommerce")  # ordering and payment: a platform admin can switch it off per tenant
     errors: dict[str, list[str]] = {}
     parsed: dict = {}
     for name, fn in (
@@ -671,6 +684,7 @@ def ready_to_submit(procurement: Procurement) -> list[str]:
 
 def submit(session: Session, tenant, actor, procurement: Procurement) -> Procurement:
     """draft → submitted, then a job sends the order to the supplier (retried until it lands)."""
+    ensure_feature(tenant, "ecommerce")
     if "submitted" not in TRANSITIONS[procurement.status]:
         raise IllegalTransition(f"This order is {procurement.status}; only a draft can be submitted.")
     problems = ready_to_submit(procurement)
@@ -786,6 +800,12 @@ def apply_supplier_status(session: Session, procurement: Procurement, order: Sup
     if procurement.status in ("cancelled", "failed", "delivered", "draft"):
         return []
     target = order.status
+    if target == "cancelled":  # cancelled on the supplier's side (their portal, their stock)
+        if "cancelled" not in TRANSITIONS[procurement.status]:
+            return []
+        message = f"{SUPPLIER_LABELS[order.supplier]} cancelled order {order.order_id} on their side."
+        transition(session, procurement, "cancelled", message=message, at=order.cancelled_at)
+        return ["cancelled"]
     path = ["confirmed", "shipped", "delivered"]
     if target not in path:
         return []
@@ -793,6 +813,7 @@ def apply_supplier_status(session: Session, procurement: Procurement, order: Sup
     for step in path[: path.index(target) + 1]:
         if step in TRANSITIONS[procurement.status]:
             at = {"shipped": order.shipped_at, "delivered": order.delivered_at}.get(step)
+            at = min(at, utcnow()) if at else None  # a supplier clock running ahead must not date it in the future
             message = {
                 "confirmed": f"{SUPPLIER_LABELS[order.supplier]} confirmed order {order.order_id}"
                 + (f"; expected delivery {order.expected_delivery.isoformat()}." if order.expected_delivery else "."),

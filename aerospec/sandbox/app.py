@@ -7,12 +7,14 @@ Spencer (integer cents, days, 422 with per-item errors)
     GET  /spencer/prices?skus=A,B,…   (≤ 500 SKUs; prices per 1,000 units in cents)
     POST /spencer/orders        {"items": [...], "ship_to": {...}, "reference"}  Idempotency-Key required
     GET  /spencer/orders/<id>
+    POST /spencer/orders/<id>/cancel    200 before the ship time, 409 "order_shipped" after
 
 Coster (decimal strings, delivery weeks and an ETA, unknown codes marked UNAVAILABLE)
     POST /coster/v2/quote           {"line_items": [{"code", "qty"}]}
     POST /coster/v2/catalog/prices  {"codes": [...]}   (≤ 1,000 codes)
     POST /coster/v2/orders          {"line_items": [...], "delivery_address": {...}}  Idempotency-Key honoured
     GET  /coster/v2/orders/<id>
+    DELETE /coster/v2/orders/<id>       200 before dispatch, 409 "ORDER_DISPATCHED" after
 
 Admin (sandbox only, no key): GET/POST/DELETE /_faults, GET/POST /_clock, GET /_stats, POST /_reset.
 Every supplier endpoint wants `Authorization: Bearer <key>` and answers 401 without it.
@@ -33,7 +35,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from aerospec.sandbox import pricing
-from aerospec.sandbox.state import SUPPLIERS, Faults, Order, SandboxState
+from aerospec.sandbox.state import SUPPLIERS, Faults, Order, OrderAlreadyShipped, OrderNotFound, SandboxState
 
 SPENCER_MAX_SKUS = 500
 COSTER_MAX_CODES = 1_000
@@ -79,10 +81,12 @@ class SandboxApp:
                 Rule("/spencer/prices", endpoint="spencer_prices", methods=["GET"]),
                 Rule("/spencer/orders", endpoint="spencer_create_order", methods=["POST"]),
                 Rule("/spencer/orders/<order_id>", endpoint="spencer_order", methods=["GET"]),
+                Rule("/spencer/orders/<order_id>/cancel", endpoint="spencer_cancel_order", methods=["POST"]),
                 Rule("/coster/v2/quote", endpoint="coster_quote", methods=["POST"]),
                 Rule("/coster/v2/catalog/prices", endpoint="coster_prices", methods=["POST"]),
                 Rule("/coster/v2/orders", endpoint="coster_create_order", methods=["POST"]),
                 Rule("/coster/v2/orders/<order_id>", endpoint="coster_order", methods=["GET"]),
+                Rule("/coster/v2/orders/<order_id>", endpoint="coster_cancel_order", methods=["DELETE"]),
                 Rule("/_faults", endpoint="admin_faults", methods=["GET", "POST", "DELETE"]),
                 Rule("/_clock", endpoint="admin_clock", methods=["GET", "POST"]),
                 Rule("/_stats", endpoint="admin_stats", methods=["GET"]),
@@ -264,9 +268,24 @@ class SandboxApp:
             raise ApiError(404, "not_found", f"No order {order_id}")
         return _json(self._spencer_order_json(order))
 
+    def spencer_cancel_order(self, request: Request, order_id: str) -> Response:
+        try:
+            order = self.state.cancel_order("spencer", order_id, self.now)
+        except OrderNotFound:
+            raise ApiError(404, "not_found", f"No order {order_id}") from None
+        except OrderAlreadyShipped as exc:
+            raise ApiError(
+                409,
+                "order_shipped",
+                f"Order {order_id} has already {exc.status} (tracking {exc.order.tracking_number}) "
+                "and can no longer be cancelled",
+            ) from None
+        return _json(self._spencer_order_json(order))
+
     def _spencer_order_json(self, order: Order) -> dict:
         now = self.now
         status = order.status_at(now)
+        moving = status in ("shipped", "delivered")
         return {
             "order_id": order.order_id,
             "status": status,
@@ -275,10 +294,11 @@ class SandboxApp:
             "items": order.items,
             "total_cents": _cents(Decimal(order.total)),
             "currency": order.currency,
-            "tracking_number": order.tracking_number if status != "confirmed" else None,
-            "shipped_at": order.ship_at.isoformat() if status != "confirmed" else None,
+            "tracking_number": order.tracking_number if moving else None,
+            "shipped_at": order.ship_at.isoformat() if moving else None,
             "delivered_at": order.deliver_at.isoformat() if status == "delivered" else None,
-            "estimated_delivery": order.deliver_at.date().isoformat(),
+            "estimated_delivery": order.deliver_at.date().isoformat() if status != "cancelled" else None,
+            "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
         }
 
     # -- Coster -----------------------------------------------------------------------
@@ -385,21 +405,39 @@ class SandboxApp:
             raise ApiError(404, "not_found", f"Order {order_id} not found")
         return _json({"data": self._coster_order_json(order)})
 
+    def coster_cancel_order(self, request: Request, order_id: str) -> Response:
+        try:
+            order = self.state.cancel_order("coster", order_id, self.now)
+        except OrderNotFound:
+            raise ApiError(404, "not_found", f"Order {order_id} not found") from None
+        except OrderAlreadyShipped as exc:
+            state = {"shipped": "DISPATCHED", "delivered": "DELIVERED"}[exc.status]
+            raise ApiError(
+                409,
+                "ORDER_DISPATCHED",
+                f"Order {order_id} is {state} and cannot be cancelled",
+                [{"detail": f"Shipment {exc.order.tracking_number} left the warehouse on "
+                            f"{exc.order.ship_at.date().isoformat()}", "source": {"pointer": "/state"}}],
+            ) from None  # fmt: skip
+        return _json({"data": self._coster_order_json(order)})
+
     def _coster_order_json(self, order: Order) -> dict:
         status = order.status_at(self.now)
+        states = {"confirmed": "CONFIRMED", "shipped": "DISPATCHED", "delivered": "DELIVERED", "cancelled": "CANCELLED"}
         return {
             "id": order.order_id,
-            "state": {"confirmed": "CONFIRMED", "shipped": "DISPATCHED", "delivered": "DELIVERED"}[status],
+            "state": states[status],
             "customer_ref": order.reference,
             "created": order.created_at.isoformat(),
             "line_items": order.items,
             "totals": {"gross": order.total},
             "currency": order.currency,
-            "eta": order.deliver_at.date().isoformat(),
-            "shipment": None
-            if status == "confirmed"
-            else {"carrier": "DHL", "tracking": order.tracking_number, "dispatched": order.ship_at.isoformat()},
+            "eta": order.deliver_at.date().isoformat() if status != "cancelled" else None,
+            "shipment": {"carrier": "DHL", "tracking": order.tracking_number, "dispatched": order.ship_at.isoformat()}
+            if status in ("shipped", "delivered")
+            else None,
             "delivered": order.deliver_at.isoformat() if status == "delivered" else None,
+            "cancelled": order.cancelled_at.isoformat() if order.cancelled_at else None,
         }
 
     # -- orders (shared) ----------------------------------------------------------------

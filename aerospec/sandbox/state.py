@@ -92,13 +92,28 @@ class Order:
     tracking_number: str
     reference: str | None = None
     ship_to: dict = field(default_factory=dict)
+    cancelled_at: datetime | None = None
 
     def status_at(self, now: datetime) -> str:
+        if self.cancelled_at is not None:
+            return "cancelled"
         if now >= self.deliver_at:
             return "delivered"
         if now >= self.ship_at:
             return "shipped"
         return "confirmed"
+
+
+class OrderNotFound(KeyError):
+    """No such order at this supplier."""
+
+
+class OrderAlreadyShipped(Exception):
+    """The order left the warehouse: the supplier no longer cancels it."""
+
+    def __init__(self, order: Order, status: str):
+        super().__init__(f"order {order.order_id} is {status}")
+        self.order, self.status = order, status
 
 
 class SandboxState:
@@ -175,3 +190,19 @@ class SandboxState:
         with self.lock:
             self._order_seq[supplier] += 1
             return self._order_seq[supplier]
+
+    def cancel_order(self, supplier: str, order_id: str, now: datetime) -> Order:
+        """Cancel an order before its ship time; cancelling a cancelled order changes nothing.
+
+        Raises OrderNotFound, or OrderAlreadyShipped once the clock has passed its ship time.
+        """
+        with self.lock:  # a cancel racing the status clock or another cancel sees one answer
+            order = self.orders[supplier].get(order_id)
+            if order is None:
+                raise OrderNotFound(order_id)
+            status = order.status_at(now)
+            if status in ("shipped", "delivered"):
+                raise OrderAlreadyShipped(order, status)
+            if order.cancelled_at is None:
+                order.cancelled_at = now
+            return order
