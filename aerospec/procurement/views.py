@@ -1,0 +1,515 @@
+"""Procurement pages: quote comparison on a configuration, new order, order list and order detail."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from flask import abort, current_app, flash, g, make_response, request, url_for
+from flask_login import login_required
+from sqlalchemy import select
+
+from aerospec import queueing
+from aerospec.configurations.models import Configuration
+from aerospec.errors import Conflict, ValidationFailed
+from aerospec.extensions import db
+from aerospec.models import utcnow
+from aerospec.procurement import bp
+from aerospec.procurement import services as procurements
+from aerospec.procurement.clients import QuoteItem
+from aerospec.procurement.forms import EXTRA_ITEM_ROWS, ORDER_TYPE_HELP, ProcurementForm
+from aerospec.procurement.models import ORDER_TYPES, STATUSES, SUPPLIERS, Procurement
+from aerospec.procurement.quotes import compare_quotes, default_cache, items_key
+from aerospec.procurement.suppliers import quote_timeout, supplier_clients
+from aerospec.tenancy.context import get_for_tenant_or_404
+from aerospec.tenancy.forms import EmptyForm
+from aerospec.tenancy.permissions import can, require_permission
+from aerospec.web.htmx import hx_redirect, is_htmx, render
+
+T = "/t/<tenant_slug>"
+QUOTES = f"{T}/configurations/<uuid:config_id>/quotes"
+ORDERS = f"{T}/procurements"
+DEFAULT_COMPARE_QTY = 100
+DEFAULT_SAMPLE_QTY = 10
+STOP_POLLING = 286  # htmx stops an `every` trigger on this status
+AVAILABILITY_LABELS = {"in_stock": "In stock", "backorder": "Backorder", "unavailable": "Unavailable"}
+PAYMENT_LABELS = {"unpaid": "Unpaid", "pending": "Payment pending", "paid": "Paid", "failed": "Payment failed"}
+
+
+@bp.app_template_filter("money")
+def money(amount, currency: str = "USD", unit: bool = False) -> str:
+    """'USD 1,234.50': every amount with its currency and two decimals (never through a float).
+
+    unit=True is for unit prices, which suppliers quote to 4 decimals: 'USD 0.0290', not a
+    rounded 'USD 0.03' that would not multiply out to the line total.
+    """
+    if amount is None or amount == "":
+        return "—"
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    places = 4 if unit and value != value.quantize(Decimal("0.01")) else 2
+    return f"{currency} {value:,.{places}f}"
+
+
+def _labels() -> dict:
+    return {
+        "supplier_labels": procurements.SUPPLIER_LABELS,
+        "status_labels": procurements.STATUS_LABELS,
+        "availability_labels": AVAILABILITY_LABELS,
+        "payment_labels": PAYMENT_LABELS,
+        "order_type_help": ORDER_TYPE_HELP,
+    }
+
+
+# ---- quote comparison on a configuration
+
+
+class Comparison:
+    """What the compare form asked for: one quantity for the chosen actuators, routed to their suppliers."""
+
+    def __init__(self, config: Configuration, args):
+        self.config = config
+        self.errors: list[str] = []
+        raw_qty = args.get("qty")
+        try:
+            self.qty = int(raw_qty) if raw_qty not in (None, "") else DEFAULT_COMPARE_QTY
+        except ValueError:
+            self.qty = DEFAULT_COMPARE_QTY
+            self.errors.append("Quantity must be a whole number.")
+        if not 1 <= self.qty <= procurements.MAX_QTY:
+            self.errors.append(f"Quantity must be between 1 and {procurements.MAX_QTY:,}.")
+            self.qty = min(max(self.qty, 1), procurements.MAX_QTY)
+        asked = [s.strip() for s in args.getlist("sku") if s.strip()]
+        self.skus = list(dict.fromkeys(asked)) if "sku" in args else default_skus(config)
+        items = [QuoteItem(sku, self.qty) for sku in self.skus]
+        self.routed = procurements.items_by_supplier(db.session, items) if items else {}
+        known = {i.sku for group in self.routed.values() for i in group}
+        unknown = [s for s in self.skus if s not in known]
+        if unknown:
+            self.errors.append(f"Not in the actuator catalog: {', '.join(unknown)}.")
+        if not self.skus:
+            self.errors.append("Choose at least one actuator to compare.")
+        self.suppliers = [s for s in SUPPLIERS if s in self.routed]
+
+    def query(self, supplier: str | None = None) -> dict:
+        """Query-string arguments for this comparison (one supplier's SKUs when given)."""
+        skus = [i.sku for i in self.routed.get(supplier, [])] if supplier else self.skus
+        return {"qty": self.qty, "sku": skus}
+
+    def order_url(self, supplier: str) -> str:
+        items = self.routed.get(supplier, [])
+        return url_for(
+            "procurement.create",
+            configuration=self.config.id,
+            supplier=supplier,
+            sku=[i.sku for i in items],
+            qty=[i.qty for i in items],
+        )
+
+
+@bp.app_template_global("procurement_default_skus")
+def default_skus(config: Configuration) -> list[str]:
+    """Each supplier's best-ranked compatible actuator (the list is saved best first)."""
+    chosen: dict[str, str] = {}
+    entries = [a for a in (config.compatible_actuators or []) if isinstance(a, dict) and a.get("sku")]
+    missing = [a["sku"] for a in entries if not a.get("supplier")]
+    owners: dict[str, str] = {}
+    if missing:  # entries saved by SKU alone: ask the catalog whose part each is
+        routed = procurements.items_by_supplier(db.session, [QuoteItem(sku, 1) for sku in missing])
+        owners = {item.sku: supplier for supplier, group in routed.items() for item in group}
+    for entry in entries:
+        supplier = entry.get("supplier") or owners.get(entry["sku"])
+        if supplier and supplier not in chosen:
+            chosen[supplier] = entry["sku"]
+    return [chosen[s] for s in SUPPLIERS if s in chosen]
+
+
+def _compare_context(comparison: Comparison, results=None) -> dict:
+    return {
+        "config": comparison.config,
+        "comparison": comparison,
+        "results": results,
+        "may_order": can(g.membership.role, "order_samples"),
+        **_labels(),
+    }
+
+
+@bp.route(QUOTES)
+@login_required
+@require_permission("view_procurements")
+def compare(config_id: uuid.UUID):
+    """Compare suppliers' quotes for a configuration's actuators: one card per supplier.
+
+    htmx gets the cards as placeholders that each load their own supplier's quote; a plain
+    request (no JavaScript) waits for every supplier and gets the whole page with the quotes.
+    """
+    config = get_for_tenant_or_404(Configuration, config_id)
+    comparison = Comparison(config, request.args)
+    results = None
+    if not is_htmx() and comparison.routed and not comparison.errors:
+        results = compare_quotes(supplier_clients(), comparison.routed, quote_timeout())
+    status = 422 if comparison.errors else 200
+    return render(
+        "procurement/compare.html", block="quote_results", status=status, **_compare_context(comparison, results)
+    )
+
+
+@bp.route(f"{QUOTES}/card")
+@login_required
+@require_permission("view_procurements")
+def quote_card(config_id: uuid.UUID):
+    """One supplier's quote card (?supplier=), loaded on its own so it shows as soon as that supplier answers."""
+    config = get_for_tenant_or_404(Configuration, config_id)
+    supplier = request.args.get("supplier")
+    if supplier not in SUPPLIERS:
+        abort(400, "Ask for one supplier: ?supplier=spencer or ?supplier=coster.")
+    comparison = Comparison(config, request.args)
+    result = None
+    if supplier in comparison.routed:
+        client = [c for c in supplier_clients() if c.name == supplier]
+        result = compare_quotes(client, {supplier: comparison.routed[supplier]}, quote_timeout())[0]
+        # A card alone is trivially the best and fastest; the summary flags the cards together.
+        result = replace(result, best_total=False, fastest_delivery=False)
+    response = render("procurement/_quote_card.html", supplier=supplier, result=result, **_compare_context(comparison))
+    response.headers["HX-Trigger-After-Settle"] = "quote-loaded"
+    return response
+
+
+@bp.route(f"{QUOTES}/summary")
+@login_required
+@require_permission("view_procurements")
+def quote_summary(config_id: uuid.UUID):
+    """Once every card is in: best total and fastest delivery, from the brief quote cache (no new calls)."""
+    config = get_for_tenant_or_404(Configuration, config_id)
+    comparison = Comparison(config, request.args)
+    settled = set(request.args.getlist("settled"))
+    waiting = [s for s in comparison.suppliers if s not in settled]
+    results = []
+    if not waiting:
+        cached = [
+            c
+            for c in supplier_clients()
+            if c.name in comparison.routed and default_cache.get(c.name, items_key(comparison.routed[c.name]))
+        ]
+        if cached:
+            results = compare_quotes(cached, comparison.routed, quote_timeout())
+    return render(
+        "procurement/_quote_summary.html",
+        waiting=waiting,
+        summary_results=[r for r in results if r.ok],
+        **_compare_context(comparison),
+    )
+
+
+# ---- list
+
+
+@bp.route(ORDERS)
+@login_required
+@require_permission("view_procurements")
+def index():
+    """The workspace's orders: filter by status, order type, supplier or reference; 25 a page."""
+    args = request.args
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError:
+        page = 1
+    filters = {
+        "status": args.get("status") if args.get("status") in STATUSES else "",
+        "order_type": args.get("order_type") if args.get("order_type") in ORDER_TYPES else "",
+        "supplier": args.get("supplier") if args.get("supplier") in SUPPLIERS else "",
+        "q": (args.get("q") or "").strip()[:100],
+    }
+    result = procurements.list_procurements(
+        db.session,
+        g.tenant,
+        status=filters["status"] or None,
+        order_type=filters["order_type"] or None,
+        supplier=filters["supplier"] or None,
+        q=filters["q"] or None,
+        page=page,
+        per_page=25,
+    )
+    state = {k: v for k, v in filters.items() if v}
+    return render(
+        "procurement/index.html",
+        block="results",
+        result=result,
+        filters=filters,
+        state=state,
+        statuses=STATUSES,
+        order_types=ORDER_TYPES,
+        suppliers=SUPPLIERS,
+        **_labels(),
+    )
+
+
+# ---- create
+
+
+def _prefill(args) -> tuple[dict, Configuration | None]:
+    """The new-order form's starting values from ?configuration=&supplier=&sku=&qty= (the quote card's link)."""
+    data: dict = {"order_type": "sample", "selected_supplier": args.get("supplier", "")}
+    config = None
+    config_id = args.get("configuration")
+    if config_id:
+        try:
+            cid = uuid.UUID(config_id)
+        except ValueError:
+            cid = None
+        if cid is not None:
+            config = db.session.scalar(
+                select(Configuration).where(Configuration.id == cid, Configuration.tenant_id == g.tenant.id)
+            )
+    if config is not None:
+        data["configuration_id"] = str(config.id)
+    skus = args.getlist("sku")
+    qtys = args.getlist("qty")
+    items = []
+    for i, sku in enumerate(skus):
+        try:
+            qty = int(qtys[i]) if i < len(qtys) else None
+        except ValueError:
+            qty = None
+        items.append({"sku": sku, "qty": qty})
+    if not items and config is not None:
+        best = default_skus(config)[:1]
+        if best:
+            items = [{"sku": best[0], "qty": DEFAULT_SAMPLE_QTY}]
+            if not data["selected_supplier"]:
+                owner = procurements.items_by_supplier(db.session, [QuoteItem(best[0], 1)])
+                data["selected_supplier"] = next(iter(owner), "")
+    if data["selected_supplier"] not in SUPPLIERS:
+        data["selected_supplier"] = ""
+    data["items"] = items or [{"sku": "", "qty": None}]
+    last = procurements.list_procurements(db.session, g.tenant, per_page=1).items
+    if last and last[0].ship_to_address:
+        data["ship_to_address"] = dict(last[0].ship_to_address)  # most orders go to the same lab
+    return data, config
+
+
+def _form_configuration(form: ProcurementForm) -> Configuration | None:
+    try:
+        cid = uuid.UUID(form.configuration_id.data) if form.configuration_id.data else None
+    except ValueError:
+        return None
+    if cid is None:
+        return None
+    return db.session.scalar(
+        select(Configuration).where(Configuration.id == cid, Configuration.tenant_id == g.tenant.id)
+    )
+
+
+@bp.route(f"{ORDERS}/new", methods=["GET", "POST"])
+@login_required
+@require_permission("order_samples")
+def create():
+    """A new draft order, priced from the chosen supplier's live quote."""
+    status = 200
+    if request.method == "GET":
+        data, config = _prefill(request.args)
+        form = ProcurementForm(formdata=None, data=data)
+        for _ in range(EXTRA_ITEM_ROWS):
+            form.items.append_entry()
+    else:
+        form = ProcurementForm()
+        config = _form_configuration(form)
+        if form.validate_on_submit():
+            body, rows = form.data_for_service()
+            try:
+                procurement = procurements.create_procurement(
+                    db.session,
+                    g.tenant,
+                    g.membership.user,
+                    body,
+                    clients=supplier_clients(),
+                    quote_timeout=quote_timeout(),
+                )
+            except ValidationFailed as error:
+                db.session.rollback()
+                form.apply_service_errors(error, rows)
+                status = 422
+            except procurements.SupplierUnavailableError as error:
+                db.session.rollback()
+                form.form_errors.append(error.message)
+                status = 503
+            else:
+                db.session.commit()
+                flash(f"Draft order {procurement.reference} saved. Check it and submit it when it is ready.", "success")
+                return hx_redirect(url_for("procurement.detail", procurement_id=procurement.id))
+        else:
+            status = 422
+    return render("procurement/new.html", status=status, form=form, config=config, **_labels())
+
+
+# ---- detail, status polling and actions
+
+
+def _configuration_of(procurement: Procurement) -> Configuration | None:
+    if procurement.configuration_id is None:
+        return None
+    return db.session.scalar(
+        select(Configuration).where(
+            Configuration.id == procurement.configuration_id, Configuration.tenant_id == g.tenant.id
+        )
+    )
+
+
+def _status_token(procurement: Procurement) -> str:
+    """Changes whenever the polled region would: the poller sends it back and gets 204 while it holds."""
+    p = procurement
+    return f"{p.status}|{len(p.events)}|{p.tracking_number}|{p.expected_delivery}|{p.payment_status}"
+
+
+def _detail_context(procurement: Procurement, **extra) -> dict:
+    return {
+        "status_token": _status_token(procurement),
+        "announce": False,
+        "procurement": procurement,
+        "configuration": _configuration_of(procurement),
+        "problems": procurements.ready_to_submit(procurement) if procurement.status == "draft" else [],
+        "may_order": can(g.membership.role, "order_samples"),
+        "cancellable": procurement.status in procurements.CANCELLABLE,
+        "deletable": procurement.status == "draft"
+        or (procurement.status == "cancelled" and not procurement.supplier_order_id),
+        "polling": procurement.status in procurements.OPEN_STATUSES,
+        "action_form": EmptyForm(),
+        "action_error": None,
+        **_labels(),
+        **extra,
+    }
+
+
+@bp.route(f"{ORDERS}/<uuid:procurement_id>")
+@login_required
+@require_permission("view_procurements")
+def detail(procurement_id: uuid.UUID):
+    """One order: totals, lines, ship-to address, supplier tracking, timeline and what can be done next."""
+    procurement = get_for_tenant_or_404(Procurement, procurement_id)
+    return render("procurement/detail.html", **_detail_context(procurement))
+
+
+@bp.route(f"{ORDERS}/<uuid:procurement_id>/status")
+@login_required
+@require_permission("view_procurements")
+def status(procurement_id: uuid.UUID):
+    """The polled status and timeline region; 286 tells htmx to stop once the order has settled."""
+    procurement = get_for_tenant_or_404(Procurement, procurement_id)
+    if not is_htmx():
+        return hx_redirect(url_for("procurement.detail", procurement_id=procurement.id))
+    _ask_supplier_if_due(procurement)
+    context = _detail_context(procurement)
+    if context["polling"] and request.args.get("seen") == context["status_token"]:
+        return make_response("", 204)  # nothing new: keep the page (and screen readers) quiet
+    context["announce"] = request.args.get("seen") not in (None, context["status_token"])
+    code = 200 if context["polling"] else STOP_POLLING
+    return render("procurement/detail.html", block="order_status", status=code, **context)
+
+
+def _ask_supplier_if_due(procurement: Procurement) -> None:
+    """While someone watches an open order, ask its supplier at most every PROCUREMENT_PAGE_POLL_SECONDS.
+
+    The 10-minute poll job follows every open order anyway; this only makes a watched page
+    fresher. The stable job id collapses several watchers into one request to the supplier.
+    """
+    if procurement.status not in procurements.OPEN_STATUSES or not procurement.supplier_order_id:
+        return
+    every = timedelta(seconds=float(current_app.config.get("PROCUREMENT_PAGE_POLL_SECONDS", 60)))
+    if procurement.last_polled_at is not None and utcnow() - procurement.last_polled_at < every:
+        return
+    queueing.enqueue(
+        db.session,
+        "jobs.procurement.poll_order",
+        str(procurement.tenant_id),
+        str(procurement.id),
+        job_id=f"procurement-poll-{procurement.id}",
+        retries=0,
+    )
+    db.session.commit()
+
+
+def _refused(procurement_id: uuid.UUID, error: Conflict):
+    """Show why an action was refused on the order's page (409), with the order as it stands."""
+    db.session.rollback()
+    procurement = get_for_tenant_or_404(Procurement, procurement_id)
+    return render(
+        "procurement/detail.html",
+        block="order_status",
+        status=409,
+        **_detail_context(procurement, action_error=error.message),
+    )
+
+
+@bp.route(f"{ORDERS}/<uuid:procurement_id>/submit", methods=["POST"])
+@login_required
+@require_permission("order_samples")
+def submit(procurement_id: uuid.UUID):
+    """Send a ready draft to its supplier."""
+    EmptyForm()
+    procurement = get_for_tenant_or_404(Procurement, procurement_id)
+    try:
+        procurements.submit(db.session, g.tenant, g.membership.user, procurement)
+    except Conflict as error:
+        return _refused(procurement_id, error)
+    reference = procurement.reference
+    db.session.commit()
+    flash(f"{reference} submitted; it is on its way to the supplier.", "success")
+    return hx_redirect(url_for("procurement.detail", procurement_id=procurement_id))
+
+
+@bp.route(f"{ORDERS}/<uuid:procurement_id>/draft", methods=["POST"])
+@login_required
+@require_permission("order_samples")
+def return_to_draft(procurement_id: uuid.UUID):
+    """Bring a failed order back to draft to fix it and submit again."""
+    EmptyForm()
+    procurement = get_for_tenant_or_404(Procurement, procurement_id)
+    try:
+        procurements.request_status(db.session, g.tenant, g.membership.user, procurement, "draft")
+    except Conflict as error:
+        return _refused(procurement_id, error)
+    db.session.commit()
+    flash("Back to draft: fix what the supplier refused, then submit again.", "success")
+    return hx_redirect(url_for("procurement.detail", procurement_id=procurement_id))
+
+
+@bp.route(f"{ORDERS}/<uuid:procurement_id>/cancel", methods=["GET", "POST"])
+@login_required
+@require_permission("order_samples")
+def cancel(procurement_id: uuid.UUID):
+    """Cancel an order not yet shipped, after a confirmation step that says what happens."""
+    procurement = get_for_tenant_or_404(Procurement, procurement_id)
+    form = EmptyForm()
+    if request.method == "POST" and request.form.get("confirm") == "yes" and form.validate_on_submit():
+        try:
+            procurements.cancel(db.session, g.tenant, g.membership.user, procurement)
+        except Conflict as error:
+            return _refused(procurement_id, error)
+        reference = procurement.reference
+        db.session.commit()
+        flash(f"{reference} cancelled.", "success")
+        return hx_redirect(url_for("procurement.detail", procurement_id=procurement_id))
+    return render("procurement/confirm.html", action="cancel", **_detail_context(procurement, action_form=form))
+
+
+@bp.route(f"{ORDERS}/<uuid:procurement_id>/delete", methods=["GET", "POST"])
+@login_required
+@require_permission("order_samples")
+def delete(procurement_id: uuid.UUID):
+    """Delete a draft (or a cancelled order never sent), after a confirmation step."""
+    procurement = get_for_tenant_or_404(Procurement, procurement_id)
+    form = EmptyForm()
+    if request.method == "POST" and request.form.get("confirm") == "yes" and form.validate_on_submit():
+        reference = procurement.reference
+        try:
+            procurements.delete_draft(db.session, g.tenant, g.membership.user, procurement)
+        except Conflict as error:
+            return _refused(procurement_id, error)
+        db.session.commit()
+        flash(f"{reference} deleted.", "success")
+        return hx_redirect(url_for("procurement.index"))
+    return render("procurement/confirm.html", action="delete", **_detail_context(procurement, action_form=form))
