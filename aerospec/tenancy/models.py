@@ -13,7 +13,7 @@ from aerospec.extensions import db
 from aerospec.models import IdMixin, TenantOwned, TimestampMixin, UTCDateTime
 
 ROLES = ("admin", "user", "viewer")
-SUBSCRIPTION_STATUSES = ("trialing", "active", "past_due", "expired", "suspended", "canceled")
+SUBSCRIPTION_STATUSES = ("trialing", "active", "past_due", "read_only", "expired", "suspended", "canceled")
 
 
 class Tenant(IdMixin, TimestampMixin, db.Model):
