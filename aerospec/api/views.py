@@ -34,8 +34,11 @@ from aerospec.api.schemas import (
     TenantUpdateBody,
     field_errors,
 )
+from aerospec.billing import usage
+from aerospec.configurations import quotas
 from aerospec.errors import AuthenticationFailed, Conflict, DomainError, ValidationFailed
 from aerospec.extensions import db, limiter
+from aerospec.models import utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Invitation, Membership, Tenant
 from aerospec.tenancy.permissions import ensure_permitted
@@ -125,6 +128,9 @@ def bearer_required(view: Callable | None = None, *, require_member: bool = True
             if token is None:
                 raise AuthenticationFailed("Send an access token: Authorization: Bearer <token>.")
             _authenticate(token, require_member=require_member)
+            # The plan's API gate and monthly call limit (402 with an upgrade message).
+            if require_member and usage.count_api_call(db.session, g.tenant, quotas.counter_for(current_app), utcnow()):
+                db.session.commit()  # the month's count (no Redis) or a threshold notice
             return func(*args, **kwargs)
 
         return wrapped

@@ -1,10 +1,13 @@
 """The plans of DESIGN.md in one place: prices, limits and feature flags.
 
-`None` as a limit means unlimited. The billing issue adds Stripe price ids here.
+`None` as a limit means unlimited. Stripe price ids come from the environment, one per
+plan and interval: STRIPE_PRICE_<PLAN>_<MONTH|YEAR> (e.g. STRIPE_PRICE_PROFESSIONAL_MONTH),
+read through `price_id` and mapped back by `plan_for_price`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -57,7 +60,7 @@ PLANS: dict[str, Plan] = {
             "exports_per_day": 5,
             "api_calls_per_month": 0,
         },
-        features=frozenset({"msds_parsing"}),
+        features=frozenset({"msds_parsing", "ecommerce"}),
         procurement_commission=Decimal("0.20"),
         blurb="One engineer exploring actuators for a product line.",
     ),
@@ -113,3 +116,31 @@ FEATURE_LABELS = {
 def get_plan(key: str) -> Plan:
     """The plan with this key (KeyError for an unknown plan)."""
     return PLANS[key]
+
+
+BILLING_INTERVALS = ("month", "year")
+
+
+def price_setting(plan: str, interval: str) -> str:
+    """The setting that holds a plan's Stripe price id: STRIPE_PRICE_PROFESSIONAL_MONTH."""
+    if plan not in PLANS:
+        raise KeyError(f"unknown plan {plan!r}")
+    if interval not in BILLING_INTERVALS:
+        raise ValueError(f"interval must be month or year, not {interval!r}")
+    return f"STRIPE_PRICE_{plan.upper()}_{interval.upper()}"
+
+
+def price_id(plan: str, interval: str, config: Mapping) -> str | None:
+    """The Stripe price id of a plan billed monthly or yearly (None when not configured)."""
+    return config.get(price_setting(plan, interval)) or None
+
+
+def plan_for_price(price: str | None, config: Mapping) -> tuple[str, str] | None:
+    """The (plan, interval) a Stripe price id is configured for, or None for an unknown price."""
+    if not price:
+        return None
+    for plan in PLANS:
+        for interval in BILLING_INTERVALS:
+            if config.get(price_setting(plan, interval)) == price:
+                return plan, interval
+    return None

@@ -1,4 +1,4 @@
-"""Plan quotas counted atomically: configurations per month and exports per day.
+"""Plan quotas counted atomically: configurations per month, exports per day, API calls per month.
 
 A counter answers "reserve one more unit in this period" in one atomic step:
 - `RedisCounter`: INCR on a per-tenant, per-period key that expires after the period
@@ -9,7 +9,8 @@ A counter answers "reserve one more unit in this period" in one atomic step:
   (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers anyway).
 
 Services take the counter as an argument (`counter_for(app)` picks one in views), so
-they stay free of Flask and tests can pass either.
+they stay free of Flask and tests can pass either. `reserve` goes through
+`aerospec.billing.usage.use`, which also sends the 80/90/100 % emails once per period.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aerospec.billing.plans import PLANS, get_plan
-from aerospec.errors import LimitReached
 from aerospec.tenancy.models import Tenant
 
 WARN_AT = 0.8
@@ -33,7 +33,12 @@ WARN_AT = 0.8
 QUOTAS = {
     "configurations_per_month": ("month", "configurations"),
     "exports_per_day": ("day", "exports"),
+    "api_calls_per_month": ("month", "API calls"),
 }
+
+# A period's Redis key outlives the period by this much, so the usage roll-up job
+# (aerospec.billing.usage.roll_up_tenant) can still read the closing period's count.
+KEY_GRACE = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,16 @@ class QuotaUse:
 
 class Counter(Protocol):
     def reserve(
-        self, session: Session, tenant: Tenant, name: str, limit: int, seed: Callable[[], int], now: datetime
+        self,
+        session: Session,
+        tenant: Tenant,
+        name: str,
+        limit: int,
+        seed: Callable[[], int],
+        now: datetime,
+        amount: int = 1,
     ) -> int:
-        """Add one unit if fewer than `limit` are used; return the count after, or -1 when full."""
+        """Add `amount` units if that stays within `limit`; return the count after, or -1 when full."""
 
     def peek(self, session: Session, tenant: Tenant, name: str, seed: Callable[[], int], now: datetime) -> int:
         """The units used in the current period."""
@@ -78,20 +90,23 @@ def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _key(tenant: Tenant, name: str, now: datetime) -> str:
-    period = QUOTAS[name][0]
+def period_stamp(period: str, now: datetime) -> str:
+    """'2026-11' for a month, '2026-11-05' for a day (UTC): the period's name in keys and roll-ups."""
     start, _ = period_bounds(period, now)
-    stamp = start.strftime("%Y-%m") if period == "month" else start.strftime("%Y-%m-%d")
-    return f"aerospec:quota:{tenant.id}:{name}:{stamp}"
+    return start.strftime("%Y-%m") if period == "month" else start.strftime("%Y-%m-%d")
+
+
+def _key(tenant: Tenant, name: str, now: datetime) -> str:
+    return f"aerospec:quota:{tenant.id}:{name}:{period_stamp(QUOTAS[name][0], now)}"
 
 
 class RedisCounter:
     """INCR with expiry; the check and the increment are one atomic script."""
 
     _SCRIPT = """
-    local used = redis.call('INCR', KEYS[1])
+    local used = redis.call('INCRBY', KEYS[1], ARGV[2])
     if used > tonumber(ARGV[1]) then
-      redis.call('DECR', KEYS[1])
+      redis.call('DECRBY', KEYS[1], ARGV[2])
       return -1
     end
     return used
@@ -105,12 +120,18 @@ class RedisCounter:
         if not self.redis.exists(key):
             _, end = period_bounds(QUOTAS[name][0], now)
             # NX: two first requests racing both seed, only one value sticks; INCR follows.
-            self.redis.set(key, seed(), nx=True, ex=int((end - now).total_seconds()) + 3600)
+            ttl = int((end - now + KEY_GRACE).total_seconds())
+            self.redis.set(key, seed(), nx=True, ex=max(ttl, 60))
         return key
 
-    def reserve(self, session, tenant, name, limit, seed, now) -> int:
+    def reserve(self, session, tenant, name, limit, seed, now, amount=1) -> int:
         key = self._ensure(tenant, name, seed, now)
-        return int(self.redis.eval(self._SCRIPT, 1, key, limit))
+        return int(self.redis.eval(self._SCRIPT, 1, key, limit, amount))
+
+    def stored(self, tenant: Tenant, name: str, at: datetime) -> int | None:
+        """The period's count as Redis holds it, without seeding a missing key (None then)."""
+        value = self.redis.get(_key(tenant, name, at))
+        return None if value is None else int(value)
 
     def peek(self, session, tenant, name, seed, now) -> int:
         return int(self.redis.get(self._ensure(tenant, name, seed, now)) or 0)
@@ -124,11 +145,11 @@ class RedisCounter:
 class DatabaseCounter:
     """The rows of the period, counted under a lock on the tenant row."""
 
-    def reserve(self, session, tenant, name, limit, seed, now) -> int:
+    def reserve(self, session, tenant, name, limit, seed, now, amount=1) -> int:
         # SECURITY/consistency: serialise concurrent reservations of one tenant.
         session.scalar(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
         used = seed()
-        return -1 if used >= limit else used + 1
+        return -1 if used + amount > limit else used + amount
 
     def peek(self, session, tenant, name, seed, now) -> int:
         return seed()
@@ -180,13 +201,13 @@ def reserve(
     seed: Callable[[], int],
     now: datetime,
 ) -> QuotaUse:
-    """Take one unit of a quota or raise LimitReached (402) with the upgrade message."""
-    if limit is None:
-        return QuotaUse(name, 0, None)
-    used = counter.reserve(session, tenant, name, limit, seed, now)
-    if used < 0:
-        raise LimitReached(upgrade_message(tenant, name, limit))
-    return QuotaUse(name, used, limit)
+    """Take one unit of a quota or raise LimitReached (402) with the upgrade message.
+
+    Through billing.usage.use, so crossing 80/90/100 % of the limit emails the tenant.
+    """
+    from aerospec.billing import usage as billing_usage
+
+    return billing_usage.use(session, tenant, name, counter=counter, now=now, seed=seed, limit=limit)
 
 
 def usage(

@@ -199,7 +199,8 @@ def test_invite_with_bad_email_role_or_missing_fields_names_them(client, team, b
 
 
 def test_invite_beyond_the_seat_limit_is_402(client, team, bearer):
-    t = team(plan="starter")  # one seat, already over by the team's three members
+    # One seat, already over by the team's three members (API opened for this starter workspace).
+    t = team(plan="starter", limits={"api_calls_per_month": None}, features={"api_access": True})
     response = client.post(
         "/api/tenants/members/invite",
         json={"email": "x@example.com", "role": "user"},
@@ -270,3 +271,14 @@ def test_invitation_for_an_existing_account_needs_its_token(client, db, team, fa
 def test_unknown_invitation_token_is_400(client, db):
     response = client.post("/api/tenants/invitations/no-such-token/accept", json={"name": "X", "password": STRONG})
     assert "not valid" in assert_problem(response, 400)["detail"]
+
+
+def test_a_starter_workspace_has_no_api_and_a_limit_stops_calls_at_the_monthly_allowance(client, team, bearer):
+    starter = team(plan="starter")
+    refused = client.get("/api/procurements", headers=bearer(starter.admin))
+    assert "Starter" in assert_problem(refused, 402)["detail"]
+
+    capped = team(plan="professional", limits={"api_calls_per_month": 2})
+    headers = bearer(capped.admin)
+    assert [client.get("/api/procurements", headers=headers).status_code for _ in range(2)] == [200, 200]
+    assert "API calls" in assert_problem(client.get("/api/procurements", headers=headers), 402)["detail"]

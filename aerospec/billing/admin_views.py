@@ -1,0 +1,136 @@
+"""Platform-admin workspace plans: the list of workspaces, and per-workspace plan, limit and feature overrides.
+
+Every page answers 404 to anyone but a platform admin (`platform_admin_required`).
+Reads cross tenants through `unscoped` (in billing.usage); each change is written to
+the workspace's own audit log as billing.plan_overridden.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, request, url_for
+from flask_login import current_user
+
+from aerospec.accounts.decorators import platform_admin_required
+from aerospec.billing import bp
+from aerospec.billing.plans import FEATURE_LABELS, FEATURES, LIMIT_LABELS, LIMIT_NAMES, PLANS
+from aerospec.errors import ValidationFailed
+from aerospec.extensions import db
+from aerospec.models import utcnow
+from aerospec.tenancy.scoping import tenant_scope
+from aerospec.web.client import client_info
+from aerospec.web.htmx import hx_redirect, render
+
+# billing.usage (and through it configurations and tenancy.services) is imported inside the
+# views: this module loads with the billing package, which tenancy and web import first.
+
+PER_PAGE = 25
+
+
+def _vary(response: Response) -> Response:
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@bp.route("/admin/tenants")
+@platform_admin_required
+def admin_tenants():
+    """Every workspace with its plan, status and seats, searchable, a page at a time."""
+    from aerospec.billing import usage
+
+    q = request.args.get("q", "").strip()[:100]
+    result = usage.list_tenants(db.session, q=q, page=_page_arg(), per_page=PER_PAGE)
+    return _vary(
+        render(
+            "billing/admin/tenants.html",
+            block="tenant_results",
+            result=result,
+            q=q,
+            query={"q": q} if q else {},
+            plans=PLANS,
+        )
+    )
+
+
+def _form_values(tenant) -> dict[str, str]:
+    """The form as stored: blank for the plan's default, a number or "unlimited", default/on/off."""
+    values = {"plan": tenant.plan}
+    for name in LIMIT_NAMES:
+        if name in (tenant.limits or {}):
+            limit = tenant.limits[name]
+            values[f"limit_{name}"] = "unlimited" if limit is None else str(limit)
+        else:
+            values[f"limit_{name}"] = ""
+    for name in FEATURES:
+        if name in (tenant.features or {}):
+            values[f"feature_{name}"] = "on" if tenant.features[name] else "off"
+        else:
+            values[f"feature_{name}"] = "default"
+    return values
+
+
+def _render_plan_page(tenant, values: dict, errors: dict, status: int = 200) -> Response:
+    from aerospec.billing import usage
+    from aerospec.configurations import quotas
+    from aerospec.tenancy.services import effective_features, effective_limits
+
+    with tenant_scope(db.session, tenant.id):
+        summary = usage.usage_summary(db.session, tenant, quotas.counter_for(current_app), utcnow())
+    return _vary(
+        render(
+            "billing/admin/plan.html",
+            block="plan_form",
+            status=status,
+            tenant=tenant,
+            values=values,
+            errors=errors,
+            plans=PLANS,
+            limit_names=LIMIT_NAMES,
+            limit_labels=LIMIT_LABELS,
+            features=FEATURES,
+            feature_labels=FEATURE_LABELS,
+            effective_limits=effective_limits(tenant),
+            effective_features=effective_features(tenant),
+            summary=summary,
+        )
+    )
+
+
+@bp.route("/admin/tenants/<tenant_id>/plan", methods=["GET", "POST"])
+@platform_admin_required
+def admin_tenant_plan(tenant_id: str):
+    """Set a workspace's plan and override its limits and features (audited in its log)."""
+    from aerospec.billing import usage
+
+    tenant = usage.get_tenant(db.session, tenant_id)
+    if tenant is None:
+        abort(404)
+    if request.method == "GET":
+        return _render_plan_page(tenant, _form_values(tenant), {})
+    values = {key: request.form.get(key, "") for key in _form_values(tenant)}
+    try:
+        plan, limits, features = usage.parse_overrides(request.form)
+        changed = usage.override_plan(
+            db.session,
+            tenant,
+            plan=plan,
+            limits=limits,
+            features=features,
+            actor=current_user._get_current_object(),
+            client=client_info(),
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _render_plan_page(tenant, values, exc.field_errors or {"plan": [exc.message]}, status=422)
+    db.session.commit()
+    if changed:
+        flash(f"Saved: {tenant.name} is on {PLANS[plan].name} with the overrides shown.", "success")
+    else:
+        flash("Nothing changed.", "info")
+    return hx_redirect(url_for("billing.admin_tenant_plan", tenant_id=tenant.id))
