@@ -56,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         web,
     )
 
+    billing.attach_routes()
     for module in (
         web,
         accounts,
@@ -69,6 +70,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         api,
     ):
         app.register_blueprint(module.bp)
+    from aerospec.billing import enforcement
+
+    enforcement.init_app(app)  # after the blueprints: the tenant URL processor has loaded g.tenant
 
     from aerospec.cli import register_cli
 

@@ -7,7 +7,26 @@ idempotent, so a duplicate run (two schedulers, a retry) does no harm.
 
 from rq import cron
 
+from jobs.lifecycle import daily_billing_tick
+from jobs.procurement import poll_open_orders
+from jobs.suppliers import sync_supplier_catalog
 from jobs.tenancy import purge_deleted_tenants
+from jobs.usage import roll_up_usage
 
 # Daily at 03:17 UTC: hard-delete workspaces soft-deleted more than 30 days ago.
 cron.register(purge_deleted_tenants, queue_name="default", cron="17 3 * * *", name="purge_deleted_tenants")
+
+# Every 10 minutes: follow open orders at their suppliers, resend stuck submissions,
+# finish pending cancellations.
+cron.register(poll_open_orders, queue_name="default", cron="*/10 * * * *", job_timeout=300, name="poll_open_orders")
+
+# Every 4 hours: refresh catalog prices, stock and lead times from Spencer and Coster (batched).
+cron.register(
+    sync_supplier_catalog, queue_name="sync", cron="0 */4 * * *", job_timeout=1800, name="sync_supplier_catalog"
+)
+
+# Hourly at :05: roll the live usage counters up into usage_rollups (current and just-closed periods).
+cron.register(roll_up_usage, queue_name="billing", cron="5 * * * *", name="roll_up_usage")
+
+# Daily at 06:05 UTC: expire trials, grace → read-only → suspended, trial and dunning reminders (once each).
+cron.register(daily_billing_tick, queue_name="billing", cron="5 6 * * *", name="daily_billing_tick")

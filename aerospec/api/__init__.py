@@ -8,4 +8,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # SECURITY: the API authenticates by bearer token, never by cookie, so CSRF cannot apply.
 csrf.exempt(bp)
 
-from aerospec.api import configurations, views  # noqa: E402,F401 - attach routes
+from aerospec.api import (  # noqa: E402,F401 - attach routes
+    admin_procurement,  # platform-admin commissions and revenue
+    billing_invoices,  # invoices
+    billing_subscriptions,  # subscribe, change plan, cancel, resume, portal
+    configurations,
+    payments,  # order checkout and payment status
+    procurements,
+    views,
+)

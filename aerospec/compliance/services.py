@@ -29,6 +29,10 @@ ACTIONS = {
     "tenant.settings_changed": "Settings changed",
     "tenant.deleted": "Workspace deleted",
     "data.exported": "Data exported",
+    "billing.checkout_started": "Subscription checkout started",
+    "billing.plan_changed": "Plan changed",
+    "billing.cancel_requested": "Subscription set to cancel at period end",
+    "billing.resumed": "Subscription resumed",
     "procurement.created": "Order created",
     "procurement.updated": "Order edited",
     "procurement.deleted": "Draft order deleted",
@@ -42,6 +46,14 @@ ACTIONS = {
     "procurement.checkout_started": "Order checkout started",
     "procurement.paid": "Order paid",
     "procurement.payment_failed": "Order payment failed",
+    "billing.payment_failed": "Subscription payment failed",
+    "billing.status_active": "Subscription active",
+    "billing.status_past_due": "Payment overdue: grace period started",
+    "billing.status_read_only": "Workspace read-only (payment overdue)",
+    "billing.status_suspended": "Workspace suspended (payment overdue)",
+    "billing.status_expired": "Trial ended: workspace read-only",
+    "billing.status_canceled": "Subscription ended: workspace read-only",
+    "billing.plan_overridden": "Plan or limits changed by AeroSpec staff",
 }
 
 

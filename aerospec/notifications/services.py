@@ -21,6 +21,17 @@ TEMPLATES = {
     "invitation": "You're invited to {tenant_name} on AeroSpec",
     "password_reset": "Reset your AeroSpec password",
     "procurement_status": "Order {reference}: {status_label}",
+    "billing_trial_reminder": "Your AeroSpec trial for {tenant_name} ends in {days_label}",
+    "billing_trial_expired": "Your AeroSpec trial for {tenant_name} has ended: the workspace is read-only",
+    "billing_active": "{tenant_name}: your AeroSpec subscription is active",
+    "billing_payment_failed": "Payment failed for {tenant_name}: update your payment method",
+    "billing_dunning": "Reminder: the payment for {tenant_name} is still overdue",
+    "billing_read_only_tomorrow": "{tenant_name} becomes read-only tomorrow: payment overdue",
+    "billing_read_only": "{tenant_name} is now read-only: payment overdue",
+    "billing_suspended": "{tenant_name} is suspended: payment overdue",
+    "billing_restored": "Payment received: {tenant_name} is fully active again",
+    "billing_canceled": "Your AeroSpec subscription for {tenant_name} has ended",
+    "usage_threshold": "{tenant_name} has used {percent} % of its {noun} for {period_label}",
 }
 
 

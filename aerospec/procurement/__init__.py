@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("procurement", __name__)
 
-from aerospec.procurement import models  # noqa: E402,F401 - attach models
+# models; the platform-admin pages; order payment (checkout, polled status); order pages and the quote comparison
+from aerospec.procurement import admin_views, models, payment_views, views  # noqa: E402,F401 - attach models and routes

@@ -23,6 +23,7 @@ from tests.e2e.conftest import (  # noqa: F401 - pytest fixtures
     CHROMIUM_ARGS,
     TIMEOUT_MS,
     ConsoleErrors,
+    live,
     live_server,
     sign_up,
     unique_email,

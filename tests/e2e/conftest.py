@@ -14,9 +14,11 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from tests.conftest import PostgresDatabase, make_overrides, need, supplier_overrides
 
@@ -36,11 +38,21 @@ TIMEOUT_MS = 5_000
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory, sandbox_server) -> Iterator[str]:
-    """The app served over real HTTP on 127.0.0.1 with a database of its own; yields the base URL.
+@dataclass(frozen=True)
+class LiveServer:
+    """The running app and where it answers."""
 
-    Its supplier clients talk to the session's supplier sandbox over real HTTP."""
+    app: Flask
+    base_url: str
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory, sandbox_server) -> Iterator[LiveServer]:
+    """The app served over real HTTP on 127.0.0.1 with a database of its own.
+
+    Its supplier clients talk to the session's supplier sandbox over real HTTP, and an
+    order page asks the supplier for news on every status poll (no 60 s throttle), so a
+    test that advances the sandbox clock sees the order move on the page's next poll."""
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
@@ -63,6 +75,7 @@ def live_server(tmp_path_factory, sandbox_server) -> Iterator[str]:
             JOBS_MODE="inline",
             DEV_OUTBOX_ENABLED=True,
             PRODUCTION=False,
+            PROCUREMENT_PAGE_POLL_SECONDS=0,
             **supplier_overrides(sandbox_server),
         )
     )
@@ -81,7 +94,7 @@ def live_server(tmp_path_factory, sandbox_server) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
-        yield base_url
+        yield LiveServer(app, base_url)
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -91,6 +104,18 @@ def live_server(tmp_path_factory, sandbox_server) -> Iterator[str]:
             db.engine.dispose()
         if pg is not None:
             pg.drop()
+
+
+@pytest.fixture(scope="session")
+def live_server(live) -> str:
+    """The live server's base URL, e.g. http://127.0.0.1:54321."""
+    return live.base_url
+
+
+@pytest.fixture(scope="session")
+def live_app(live) -> Flask:
+    """The Flask app the live server runs: seed rows in its database inside `with live_app.app_context()`."""
+    return live.app
 
 
 @pytest.fixture(scope="session")

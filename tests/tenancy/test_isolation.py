@@ -81,7 +81,36 @@ def _configuration_id(factories, tenant):
     return config.id
 
 
+def _procurement_id(factories, tenant):
+    from aerospec.procurement.models import Procurement
+
+    with tenant_scope(factories._session, tenant.id):
+        order = Procurement(
+            tenant_id=tenant.id,
+            reference="PO-SWEEP",
+            order_type="pilot",
+            status="draft",
+            ship_to_address={},
+            idempotency_key=uuid.uuid4().hex,
+        )
+        factories._session.add(order)
+        factories._session.flush()
+    return order.id
+
+
+def _invoice_id(factories, tenant):
+    from datetime import UTC, datetime
+
+    from aerospec.billing import invoices
+
+    now = datetime.now(UTC)
+    with tenant_scope(factories._session, tenant.id):
+        return invoices.issue_offline_invoice(factories._session, tenant, None, now, now, 0, now).id
+
+
 ID_MAKERS = {
+    "procurement_id": _procurement_id,
+    "invoice_id": _invoice_id,
     "config_id": _configuration_id,
     "version": lambda factories, tenant: 1,  # every configuration has a version 1
     "sds_document_id": _sds_document_id,
