@@ -7,6 +7,7 @@ idempotent, so a duplicate run (two schedulers, a retry) does no harm.
 
 from rq import cron
 
+from jobs.billing import push_commissions
 from jobs.lifecycle import daily_billing_tick
 from jobs.procurement import poll_open_orders
 from jobs.suppliers import sync_supplier_catalog
@@ -30,3 +31,6 @@ cron.register(roll_up_usage, queue_name="billing", cron="5 * * * *", name="roll_
 
 # Daily at 06:05 UTC: expire trials, grace → read-only → suspended, trial and dunning reminders (once each).
 cron.register(daily_billing_tick, queue_name="billing", cron="5 6 * * *", name="daily_billing_tick")
+
+# Daily at 05:35 UTC: procurement commissions become Stripe invoice items on the next subscription invoice.
+cron.register(push_commissions, queue_name="billing", cron="35 5 * * *", name="push_commissions")

@@ -655,3 +655,51 @@ def test_api_rejects_bad_paging(client, team, bearer):
     t = team()
     response = client.get("/api/billing/invoices?per_page=1000", headers=bearer(t.admin, t.tenant))
     assert_problem(response, 422, fields=("per_page",))
+
+
+def test_the_daily_job_pushes_each_stripe_workspaces_new_commissions_once(build_app, db, team):
+    from jobs.billing import push_commissions
+
+    on_stripe, offline_only = team(plan="professional"), team(plan="starter")
+    with tenant_scope(db.session, on_stripe.tenant.id):
+        on_stripe.tenant.billing_customer_id = "cus_Pushed01"
+        db.session.add(
+            BillingSubscription(
+                tenant_id=on_stripe.tenant.id,
+                provider="stripe",
+                provider_customer_id="cus_Pushed01",
+                provider_subscription_id="sub_Pushed01",
+                plan="professional",
+                status="active",
+            )
+        )
+        db.session.commit()
+    order = paid_order(db, on_stripe.tenant, "1000.00")
+    paid_order(db, offline_only.tenant, "400.00")  # no Stripe subscription: waits for its offline invoice
+
+    app = build_app(STRIPE_SECRET_KEY="sk_test_push")
+    recorder = app.extensions["aerospec_stripe_http_client"] = RecordingHTTPClient()
+    with app.app_context():
+        first = push_commissions(now=datetime.now(UTC) + timedelta(seconds=1))
+        second = push_commissions(now=datetime.now(UTC) + timedelta(seconds=1))
+
+    assert first == {"tenants": 1, "items": 1} and second == {"tenants": 1, "items": 0}
+    (sent,) = recorder.requests
+    assert urlparse(sent["url"]).path == "/v1/invoiceitems"
+    assert sent["params"]["customer"] == "cus_Pushed01" and sent["params"]["subscription"] == "sub_Pushed01"
+    assert sent["params"]["amount"] == "15000"  # 15 % of USD 1,000.00
+    assert sent["params"]["metadata[procurement_id]"] == str(order.id)
+    (pushed,) = commissions(db, on_stripe.tenant)
+    assert pushed.invoice_id == "ii_0001" and pushed.invoiced_at is None
+    (waiting,) = commissions(db, offline_only.tenant)
+    assert waiting.invoice_id is None
+
+
+def test_the_daily_job_has_nothing_to_push_offline(app, db, team):
+    from jobs.billing import push_commissions
+
+    t = team()
+    paid_order(db, t.tenant, "250.00")
+    assert push_commissions() == {"tenants": 0, "items": 0}
+    (commission,) = commissions(db, t.tenant)
+    assert commission.invoice_id is None

@@ -108,5 +108,13 @@ def test_schedule_registers_every_recurring_job_with_rq_cron(rq_app):
 
     scheduler = CronScheduler(connection=queueing.get_redis(rq_app))
     scheduler.load_config_from_file("jobs.schedule")
-    names = {job.name for job in scheduler.get_jobs()}
-    assert "purge_deleted_tenants" in names
+    jobs = {job.name: job for job in scheduler.get_jobs()}
+    assert set(jobs) >= {
+        "purge_deleted_tenants",
+        "poll_open_orders",
+        "sync_supplier_catalog",
+        "roll_up_usage",
+        "daily_billing_tick",
+        "push_commissions",
+    }
+    assert jobs["sync_supplier_catalog"].cron == "0 */4 * * *"  # issue 4: every 4 hours
