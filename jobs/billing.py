@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 # Importing subscriptions registers its event handlers and its tenant-by-customer resolver with
 # webhooks, so every process that runs this job has them (procurement's come with the app).
@@ -110,3 +111,27 @@ def run_offline_billing_cycle(now=None) -> dict:
     if summary["failed"]:
         raise RuntimeError(f"offline billing cycle: {summary['failed']} of {len(due)} subscriptions failed")
     return summary
+
+
+def sync_subscription_seats(tenant_id) -> int | None:
+    """After a member joins or leaves: bill the workspace's subscription for the members it has now.
+
+    Enqueued by dotted path after the membership change commits (tenancy imports no billing code);
+    a provider error fails the job so RQ retries it, and it reads the count afresh each time.
+    """
+    from flask import current_app
+
+    from aerospec.billing.providers import get_provider
+    from aerospec.tenancy.models import Tenant
+    from aerospec.tenancy.scoping import tenant_scope
+
+    tenant_id = uuid.UUID(str(tenant_id))  # enqueued as text
+    with tenant_scope(db.session, tenant_id):
+        tenant = db.session.get(Tenant, tenant_id)
+        if tenant is None or tenant.deleted_at is not None:
+            return None
+        seats = subscriptions.sync_seats(
+            db.session, tenant, get_provider(current_app._get_current_object(), db.session)
+        )
+        db.session.commit()
+    return seats

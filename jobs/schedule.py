@@ -7,7 +7,7 @@ idempotent, so a duplicate run (two schedulers, a retry) does no harm.
 
 from rq import cron
 
-from jobs.billing import push_commissions
+from jobs.billing import push_commissions, run_offline_billing_cycle
 from jobs.lifecycle import daily_billing_tick
 from jobs.procurement import poll_open_orders
 from jobs.suppliers import sync_supplier_catalog
@@ -34,3 +34,7 @@ cron.register(daily_billing_tick, queue_name="billing", cron="5 6 * * *", name="
 
 # Daily at 05:35 UTC: procurement commissions become Stripe invoice items on the next subscription invoice.
 cron.register(push_commissions, queue_name="billing", cron="35 5 * * *", name="push_commissions")
+
+# Hourly at :20: offline subscriptions end at period end when set to cancel, renew, or retry a failed
+# payment (day 0, 3, 8) — the offline provider's stand-in for Stripe's billing cycle.
+cron.register(run_offline_billing_cycle, queue_name="billing", cron="20 * * * *", name="run_offline_billing_cycle")

@@ -458,11 +458,16 @@ def issue_offline_invoice(
     *,
     paid: bool = True,
     currency: str = "usd",
+    invoice_id: str | None = None,
+    next_payment_attempt: datetime | None = None,
+    billing_reason: str | None = None,
 ) -> Invoice:
     """Issue the offline provider's invoice for a period: the plan line plus every pending commission.
 
     The commissions it carries are marked invoiced, so the next invoice does not repeat them.
-    With paid=False the invoice stays open (a failed offline payment, for dunning).
+    With paid=False the invoice stays open after its first attempt (a failed offline payment, for
+    dunning; `next_payment_attempt` says when the retry is due). `invoice_id` makes a renewal's
+    invoice id stable (billing.offline_cycle), so a repeated run finds it instead of issuing another.
     """
     seats = subscription.seats if subscription is not None else 1
     lines = [
@@ -480,7 +485,7 @@ def issue_offline_invoice(
     total = sum(line["amount"] for line in lines)
     stamp = _unix(now)
     obj = {
-        "id": f"in_offline_{secrets.token_hex(12)}",
+        "id": invoice_id or f"in_offline_{secrets.token_hex(12)}",
         "object": "invoice",
         "number": _next_number(session, now),
         "status": "paid" if paid else "open",
@@ -495,9 +500,10 @@ def issue_offline_invoice(
         "period_end": _unix(period_end),
         "created": stamp,
         "status_transitions": {"finalized_at": stamp, "paid_at": stamp if paid else None},
-        "next_payment_attempt": None,
+        "next_payment_attempt": None if paid else _unix(next_payment_attempt),
         "hosted_invoice_url": None,
         "invoice_pdf": None,
+        "billing_reason": billing_reason,
         "subscription": subscription.provider_subscription_id if subscription is not None else None,
         "lines": {"object": "list", "data": lines},
     }

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from aerospec.billing import bp, lifecycle, subscriptions, usage
+from aerospec.billing import bp, lifecycle, offline_cycle, subscriptions, usage
 from aerospec.billing import invoices as billing_invoices
 from aerospec.billing.invoice_views import _status as invoice_status
 from aerospec.billing.plans import BILLING_INTERVALS, FEATURE_LABELS, LIMIT_LABELS, PLANS, get_plan
@@ -54,6 +54,11 @@ def page():
     row = subscriptions.live_subscription(db.session, g.tenant)
     interval = _interval(request.args.get("interval"), row.interval if row is not None else "month")
     provider = get_provider(current_app)
+    current = lifecycle.current_subscription(db.session, g.tenant)
+    unpaid = offline_cycle.open_invoice(db.session, g.tenant, current) if current is not None else None
+    if unpaid is not None and not unpaid.attempt_count:
+        unpaid = None  # finalised but not yet charged: nothing has failed
+    offline = provider.name == "offline"
     return render(
         "billing/page.html",
         block="plan_choice",
@@ -72,6 +77,10 @@ def page():
         limit_labels=LIMIT_LABELS,
         feature_labels=FEATURE_LABELS,
         has_portal=provider.name == "stripe",
+        offline=offline,
+        test_card=offline_cycle.card_outcome(db.session, g.tenant) if offline else None,
+        unpaid=unpaid,
+        can_pay_now=offline and unpaid is not None and unpaid.provider == "offline",
         checkout=request.args.get("checkout"),
         dunning_info=lifecycle.banner(db.session, g.tenant, now),
     )
@@ -198,3 +207,59 @@ def open_portal():
         flash("Offline mode has no payment portal: there are no card details to manage.", "info")
         return _back()
     return redirect(url, 303)
+
+
+# ---- offline mode: the test card and "Pay now"
+
+
+def _offline_only() -> None:
+    if get_provider(current_app).name != "offline":
+        abort(404)  # Stripe has real cards: they are managed on its portal
+
+
+@bp.post(f"{PAGE}/test-card")
+@login_required
+@require_permission("manage_billing")
+def set_test_card():
+    """Offline mode: choose whether the workspace's test card pays or is declined from the next attempt on."""
+    _offline_only()
+    try:
+        outcome = offline_cycle.set_test_card(db.session, g.tenant, request.form.get("card", ""))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _back()
+    db.session.commit()
+    flash(
+        "Test card saved: the next payment attempt goes through."
+        if outcome == "succeeds"
+        else "Test card saved: the next payment attempt (renewal, retry or Pay now) is declined.",
+        "success",
+    )
+    return _back()
+
+
+@bp.post(f"{PAGE}/pay")
+@login_required
+@require_permission("manage_billing")
+def pay_now():
+    """Offline mode: pay the unpaid invoice now with the workspace's test card."""
+    _offline_only()
+    try:
+        outcome = offline_cycle.pay_now(db.session, g.tenant)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _back()
+    db.session.commit()  # the events are processed after this commit (at once with inline jobs)
+    if outcome.action != "retried_paid":
+        flash(
+            "Your card was declined, so the invoice is still unpaid. Set the test card to "
+            "“Succeeds” and press Pay now again.",
+            "error",
+        )
+    elif g.tenant.subscription_status == "active":
+        flash("Payment received: the workspace is fully active again.", "success")
+    else:
+        flash("Payment received: the workspace is restored as soon as the payment is confirmed.", "success")
+    return _back()

@@ -43,7 +43,7 @@ from aerospec.errors import Conflict, ValidationFailed
 from aerospec.models import utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Tenant
-from aerospec.tenancy.scoping import unscoped
+from aerospec.tenancy.scoping import tenant_scope, unscoped
 
 log = logging.getLogger(__name__)
 
@@ -563,7 +563,7 @@ def _offline_update(session: Session, tenant: Tenant, row: BillingSubscription, 
         unit_amount=plan_amount_minor(plan, interval),
         currency="usd",
         interval=interval,
-        quantity=row.seats,
+        quantity=changes.pop("quantity", row.seats),
         period_start=period_start,
         period_end=period_end,
         trial_end=row.trial_end,
@@ -645,6 +645,41 @@ def set_cancel_at_period_end(
         details={"period_end": row.current_period_end.isoformat() if row.current_period_end else None},
     )
     return row
+
+
+def sync_seats(session: Session, tenant: Tenant, provider: BillingProvider, now: datetime | None = None) -> int | None:
+    """Bill the members the workspace has now: the subscription's quantity follows joins and removals.
+
+    Call it after a member joins or leaves (the membership flushed). Stripe: subscriptions.update with
+    the item's new quantity, prorated onto the next invoice (proration_behavior=create_prorations, as
+    Stripe does by default); offline: customer.subscription.updated with the new quantity through the
+    intake, so the mirror changes as for Stripe and the next renewal bills it. Returns the quantity,
+    or None without a running subscription; an unchanged quantity sends nothing.
+    """
+    now = now or utcnow()
+    with tenant_scope(session, tenant.id):
+        row = live_subscription(session, tenant)
+        if row is None:
+            return None
+        seats = seats_in_use(session, tenant)
+        before = row.seats
+        if seats == before:
+            return seats
+        if row.provider == "stripe":
+            if provider.name != "stripe":
+                log.warning("tenant %s: Stripe subscription %s, but no Stripe key here", tenant.id, row.id)
+                return None
+            item = _stripe_item(provider, row)
+            updated = provider.update_subscription(
+                row.provider_subscription_id,
+                {"items": [{"id": item.get("id"), "quantity": seats}], "proration_behavior": "create_prorations"},
+            )
+            apply_subscription_object(session, tenant, updated, provider="stripe", as_of=now)
+        else:
+            _offline_update(session, tenant, row, now, quantity=seats)
+        log.info("tenant %s: subscription %s billed for %s seats (was %s)", tenant.id, row.id, seats, before)
+        session.flush()
+        return seats
 
 
 def portal_url(session: Session, tenant: Tenant, provider: BillingProvider, return_url: str) -> str | None:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aerospec import queueing
 from aerospec.accounts import services as accounts
 from aerospec.accounts.models import User
 from aerospec.billing.plans import FEATURES, PLANS, TRIAL_PLAN, get_plan
@@ -422,6 +423,8 @@ def accept_invitation(session: Session, token: str, user: User, client) -> Membe
             target_id=invitation.id,
             details={"email": user.email, "role": invitation.role},
         )
+    # The subscription bills per seat: its quantity follows the members (a job, so an outage cannot fail a join).
+    queueing.enqueue(session, "jobs.billing.sync_subscription_seats", str(tenant.id), queue="billing")
     return membership
 
 
@@ -501,6 +504,7 @@ def remove_member(session: Session, tenant: Tenant, actor: Membership, user_id: 
     )
     session.delete(member)
     session.flush()
+    queueing.enqueue(session, "jobs.billing.sync_subscription_seats", str(tenant.id), queue="billing")
 
 
 # ---- settings and deletion
