@@ -116,5 +116,6 @@ def test_schedule_registers_every_recurring_job_with_rq_cron(rq_app):
         "roll_up_usage",
         "daily_billing_tick",
         "push_commissions",
+        "run_offline_billing_cycle",
     }
     assert jobs["sync_supplier_catalog"].cron == "0 */4 * * *"  # issue 4: every 4 hours
