@@ -37,12 +37,56 @@ def seed_demo() -> None:
     session.commit()
     memberships = tenancy.memberships_for_user(session, user)
     slug = memberships[0].tenant.slug if memberships else "?"
+    saved = _seed_demo_configuration(session, memberships[0]) if memberships else None
     click.echo("")
     click.echo("  Demo workspace ready.")
     click.echo(f"  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}  (workspace /t/{slug}/)")
     click.echo(f"  Fluid library: {fluids[0]} added, {fluids[1]} updated.")
     click.echo(f"  Sample actuator catalog: {actuators[0]} added, {actuators[1]} updated.")
+    if saved:
+        click.echo(f"  Saved configuration “{saved}”: open it to compare supplier quotes and order samples.")
     click.echo("")
+
+
+def _seed_demo_configuration(session, membership) -> str | None:
+    """One saved configuration in the demo workspace (ethanol room spray), unless it has some already."""
+    from flask import current_app
+    from sqlalchemy import func, select
+
+    from aerospec.catalog.models import Fluid
+    from aerospec.configurations import quotas, wizard
+    from aerospec.configurations import services as configs
+    from aerospec.configurations.models import Configuration
+    from aerospec.tenancy.scoping import tenant_scope
+
+    tenant = membership.tenant
+    with tenant_scope(session, tenant.id):
+        if session.scalar(select(func.count()).select_from(Configuration).where(Configuration.tenant_id == tenant.id)):
+            return None
+        ethanol = session.scalar(select(Fluid).where(Fluid.name == "Ethanol"))
+        if ethanol is None:
+            return None
+        args = {
+            "fluid_id": str(ethanol.id),
+            "pressure_bar": "5",
+            "cone_deg": "60",
+            "dv50_um": "40",
+            "flow_ml_min": "50",
+        }
+        state = wizard.parse_state(session, tenant, {**args, "step": "results"})
+        if state.errors or state.targets is None:
+            return None
+        data = {
+            "name": "Ethanol room spray",
+            "description": "Demo: a fine ethanol mist at 5 bar.",
+            "status": "complete",
+        }
+        data |= wizard.configuration_data(session, tenant, state)
+        config, _ = configs.create_configuration(
+            session, tenant, membership, data, counter=quotas.counter_for(current_app._get_current_object())
+        )
+        session.commit()
+        return config.name
 
 
 catalog_cli = click.Group("catalog", help="The fluid library and the actuator catalog.")
