@@ -295,7 +295,8 @@ def team(db, factories):
     """
 
     def _team(**tenant_kwargs):
-        tenant = factories.TenantFactory(**tenant_kwargs)
+        # Users may use the API here (the matrix's "if enabled"); tests of the switch pass False.
+        tenant = factories.TenantFactory(**{"api_enabled_for_users": True, **tenant_kwargs})
         ns = SimpleNamespace(
             tenant=tenant,
             admin=factories.member(tenant, "admin"),

@@ -36,12 +36,12 @@ from aerospec.api.schemas import (
 )
 from aerospec.billing import usage
 from aerospec.configurations import quotas
-from aerospec.errors import AuthenticationFailed, Conflict, DomainError, ValidationFailed
+from aerospec.errors import AuthenticationFailed, Conflict, DomainError, PermissionDenied, ValidationFailed
 from aerospec.extensions import db, limiter
 from aerospec.models import utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Invitation, Membership, Tenant
-from aerospec.tenancy.permissions import ensure_permitted
+from aerospec.tenancy.permissions import can, ensure_permitted
 from aerospec.tenancy.scoping import reset_tenant, set_tenant
 from aerospec.web.client import client_info
 from aerospec.web.errors import problem
@@ -118,6 +118,22 @@ def _authenticate(token: str, *, require_member: bool = True) -> None:
     g.tenant = membership.tenant if membership else None
 
 
+API_DENIED = (
+    "Your role cannot use the API. It is open to workspace admins, and to users when an admin "
+    "allows it in the workspace settings; viewers use the web app."
+)
+
+
+def can_use_api(membership) -> bool:
+    """The role matrix's "API access": admins yes, users if the workspace allows it, viewers no."""
+    tenant = getattr(membership, "tenant", None)
+    return can(
+        getattr(membership, "role", None),
+        "api_access",
+        api_enabled_for_users=bool(tenant and tenant.api_enabled_for_users),
+    )
+
+
 def bearer_required(view: Callable | None = None, *, require_member: bool = True) -> Callable:
     """View decorator: a valid access token of an open session (and, by default, a current member)."""
 
@@ -128,6 +144,8 @@ def bearer_required(view: Callable | None = None, *, require_member: bool = True
             if token is None:
                 raise AuthenticationFailed("Send an access token: Authorization: Bearer <token>.")
             _authenticate(token, require_member=require_member)
+            if require_member and not can_use_api(g.membership):
+                raise PermissionDenied(API_DENIED)
             # The plan's API gate and monthly call limit (402 with an upgrade message).
             if require_member and usage.count_api_call(db.session, g.tenant, quotas.counter_for(current_app), utcnow()):
                 db.session.commit()  # the month's count (no Redis) or a threshold notice

@@ -1,7 +1,7 @@
 """Tenant administration forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField
+from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 ROLE_CHOICES = [("admin", "Admin"), ("user", "User"), ("viewer", "Viewer")]
@@ -19,6 +19,7 @@ class RoleForm(FlaskForm):
 class SettingsForm(FlaskForm):
     name = StringField("Workspace name", validators=[DataRequired("Enter the workspace name."), Length(max=120)])
     billing_email = EmailField("Billing email", validators=[DataRequired("Enter a billing email address.")])
+    api_enabled_for_users = BooleanField("Members with the user role may use the API")
 
 
 class DeleteTenantForm(FlaskForm):

@@ -188,6 +188,7 @@ def settings():
                 name=form.name.data,
                 billing_email=form.billing_email.data,
                 client=client_info(),
+                api_enabled_for_users=form.api_enabled_for_users.data,
             )
         except ValidationFailed as error:
             db.session.rollback()

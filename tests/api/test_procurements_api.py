@@ -376,17 +376,22 @@ def test_delete_a_draft_then_it_is_gone(client, team, bearer, sandbox, skus):
 # -- permissions and tenancy ----------------------------------------------------------------
 
 
-def test_viewer_follows_orders_but_cannot_quote_order_or_delete(client, team, bearer, sandbox, skus):
-    t = team()
+def test_viewers_have_no_api_and_users_only_when_the_workspace_allows_it(client, team, bearer, sandbox, skus):
+    t = team(api_enabled_for_users=False)
     pid = client.post("/api/procurements", json=_order(skus), headers=bearer(t.admin)).get_json()["id"]
+    u = bearer(t.user)
+    assert (
+        "allows it in the workspace settings"
+        in assert_problem(client.get("/api/procurements", headers=u), 403)["detail"]
+    )
     v = bearer(t.viewer)
-    assert client.get("/api/procurements", headers=v).get_json()["total"] == 1
-    assert client.get(f"/api/procurements/{pid}", headers=v).status_code == 200
+    assert "viewers use the web app" in assert_problem(client.get("/api/procurements", headers=v), 403)["detail"]
+    assert_problem(client.get(f"/api/procurements/{pid}", headers=v), 403)
     assert_problem(client.post("/api/procurements", json=_order(skus), headers=v), 403)
     assert_problem(client.post("/api/procurements/compare", json={"items": _two_suppliers(skus)}, headers=v), 403)
     assert_problem(client.put(f"/api/procurements/{pid}", json={"status": "cancelled"}, headers=v), 403)
     assert_problem(client.delete(f"/api/procurements/{pid}", headers=v), 403)
-    assert client.get(f"/api/procurements/{pid}", headers=v).get_json()["status"] == "draft"
+    assert client.get(f"/api/procurements/{pid}", headers=bearer(t.admin)).get_json()["status"] == "draft"
 
 
 def test_another_tenants_order_is_not_found(client, team, bearer, sandbox, skus):

@@ -56,13 +56,16 @@ def test_crud_versions_duplicate_share_and_archive(client, team, bearer):
     assert archived.status_code == 200 and archived.get_json()["archived_at"]
 
 
-def test_viewer_reads_but_cannot_write(client, team, bearer):
+def test_viewers_have_no_api_and_a_user_reads_but_deletes_only_their_own(client, team, bearer):
     t = team()
     cid = client.post("/api/configurations", json=BASE, headers=bearer(t.admin)).get_json()["id"]
     v = bearer(t.viewer)
-    assert client.get(f"/api/configurations/{cid}", headers=v).status_code == 200
+    assert_problem(client.get(f"/api/configurations/{cid}", headers=v), 403)
     assert_problem(client.post("/api/configurations", json=BASE, headers=v), 403)
-    assert_problem(client.delete(f"/api/configurations/{cid}", headers=v), 403)
+    u = bearer(t.user)
+    assert client.get(f"/api/configurations/{cid}", headers=u).status_code == 200
+    assert_problem(client.delete(f"/api/configurations/{cid}", headers=u), 403)  # the admin's, not theirs
+    assert client.get(f"/api/configurations/{cid}", headers=u).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -111,7 +114,7 @@ def test_another_tenants_configuration_is_404_on_every_id_route(client, team, be
             getattr(client, method)(path, json=body, headers=h) if body else getattr(client, method)(path, headers=h)
         )
         assert_problem(response, 404)
-    assert client.get(f"/api/configurations/{cid}", headers=bearer(a.viewer)).status_code == 200
+    assert client.get(f"/api/configurations/{cid}", headers=bearer(a.user)).status_code == 200
 
 
 PREDICT = {
@@ -133,7 +136,7 @@ def test_predict_for_a_typed_in_geometry(client, team, bearer):
             "inlet_area_mm2": 0.2,
         },
     }
-    response = client.post("/api/configurations/predict", json=body, headers=bearer(t.viewer))
+    response = client.post("/api/configurations/predict", json=body, headers=bearer(t.user))
     assert response.status_code == 200, response.get_json()
     prediction = response.get_json()["prediction"]
     for key in ("flow_ml_min", "cone_deg", "dv10_um", "dv50_um", "dv90_um", "smd_um", "confidence"):

@@ -293,12 +293,13 @@ def test_api_checkout_through_stripe_sends_the_order_total_in_cents(
         assert pending.checkout_session_id == "cs_test_order1"
 
 
-def test_api_viewer_may_read_payment_status_but_not_pay(client, db, team, bearer, make_order):  # noqa: F811
+def test_api_viewer_has_no_api_and_a_user_reads_payment_status(client, db, team, bearer, make_order):  # noqa: F811
     t = team()
     order_id = make_order(t)
-    headers = bearer(t.viewer)
-    assert client.get(f"/api/procurements/{order_id}/payment-status", headers=headers).status_code == 200
-    assert_problem(client.post(f"/api/procurements/{order_id}/checkout", headers=headers), 403)
+    viewer = bearer(t.viewer)
+    assert_problem(client.get(f"/api/procurements/{order_id}/payment-status", headers=viewer), 403)
+    assert_problem(client.post(f"/api/procurements/{order_id}/checkout", headers=viewer), 403)
+    assert client.get(f"/api/procurements/{order_id}/payment-status", headers=bearer(t.user)).status_code == 200
 
 
 def test_api_another_tenants_order_is_404(client, db, team, bearer, make_order):  # noqa: F811

@@ -8,11 +8,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from aerospec.compliance.models import AuditLog
 from aerospec.errors import InvalidToken
 from aerospec.models import utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Invitation, Membership, Tenant
-from aerospec.tenancy.scoping import unscoped
+from aerospec.tenancy.scoping import tenant_scope, unscoped
 
 
 def _roles(rows, tenant):
@@ -107,6 +108,24 @@ def test_admin_updates_settings(client, login, team, tenant_url, db):
     assert response.status_code == 303
     db.session.refresh(ns.tenant)
     assert (ns.tenant.name, ns.tenant.billing_email) == ("Spray Lab", "accounts@example.com")
+
+
+def test_admin_lets_users_use_the_api_and_takes_it_back_audited(client, login, team, tenant_url, db):
+    ns = team(api_enabled_for_users=False)
+    login(ns.admin)
+    base = {"name": ns.tenant.name, "billing_email": ns.tenant.billing_email}
+    assert client.post(tenant_url(ns.tenant, "settings"), data=base | {"api_enabled_for_users": "y"}).status_code == 303
+    db.session.refresh(ns.tenant)
+    assert ns.tenant.api_enabled_for_users is True
+    assert client.post(tenant_url(ns.tenant, "settings"), data=base).status_code == 303  # unticked
+    db.session.refresh(ns.tenant)
+    assert ns.tenant.api_enabled_for_users is False
+    with tenant_scope(db.session, ns.tenant.id):
+        entries = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "tenant.settings_changed").order_by(AuditLog.created_at)
+        )
+        changes = [e.details.get("api_enabled_for_users") for e in entries]
+    assert [c for c in changes if c] == [[False, True], [True, False]]
 
 
 def test_bad_billing_email_is_a_field_error_and_nothing_is_saved(client, login, team, tenant_url, db):
