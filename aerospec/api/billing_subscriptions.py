@@ -15,7 +15,6 @@ from aerospec.api.schemas import Body
 from aerospec.api.views import bearer_required, parse_body
 from aerospec.billing import lifecycle, subscriptions
 from aerospec.billing.providers import get_provider
-from aerospec.errors import Conflict
 from aerospec.extensions import db
 from aerospec.tenancy.permissions import ensure_permitted
 
@@ -124,11 +123,9 @@ def billing_resume() -> Response:
 @bp.get("/billing/portal-session")
 @bearer_required
 def billing_portal_session() -> Response:
-    """A Billing Portal session URL for cards and billing details (409 in offline mode, which has none)."""
+    """A Billing Portal URL for the payment method, invoices and cancellation (Stripe's, or the offline stand-in)."""
     ensure_permitted(g.membership, "manage_billing")
     url = subscriptions.portal_url(db.session, g.tenant, get_provider(current_app), lifecycle.billing_url(g.tenant))
-    if url is None:
-        raise Conflict("Offline mode has no payment portal: there are no card details to manage.")
     db.session.commit()  # the customer, if this created it
     response = jsonify({"url": url})
     response.headers["Cache-Control"] = "no-store"

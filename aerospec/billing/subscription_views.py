@@ -1,4 +1,5 @@
-"""The billing page for tenant admins: plan, status, period, usage, seats, plan changes, cancel/resume, portal."""
+"""The billing page for tenant admins: plan, status, period, usage, seats, plan changes, cancel/resume, and the
+portal (Stripe's, or offline its stand-in page)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,17 @@ def _absolute(url: str) -> str:
     return url if "://" in url else current_app.config["BASE_URL"].rstrip("/") + url
 
 
+RETURN_TO = {"portal": "billing.portal"}  # where a form may ask to come back to (never a URL: no open redirect)
+
+
+def _return_to() -> str | None:
+    value = request.values.get("return_to")
+    return value if value in RETURN_TO else None
+
+
 def _back(**query):
-    return redirect(url_for("billing.page", **query), 303)
+    """To the billing page, or to the page the form came from when it said so (the offline portal)."""
+    return redirect(url_for(RETURN_TO.get(_return_to() or "", "billing.page"), **query), 303)
 
 
 @bp.route(PAGE)
@@ -70,13 +80,18 @@ def page():
         plans=list(PLANS.values()),
         interval=interval,
         usage=usage.usage_summary(db.session, g.tenant, quotas.counter_for(current_app), now),
+        # A running subscription cannot move to a plan with fewer seats than members: say so on the card.
+        too_small={
+            plan.key: subscriptions.downgrade_blocker(db.session, g.tenant, plan.key)
+            for plan in PLANS.values()
+            if row is not None
+        },
         seats=tenancy.seat_usage(db.session, g.tenant),
         trial_days=tenancy.trial_days_left(g.tenant, now),
         invoices=billing_invoices.list_invoices(db.session, g.tenant, per_page=5).items,
         status_of=invoice_status,
         limit_labels=LIMIT_LABELS,
         feature_labels=FEATURE_LABELS,
-        has_portal=provider.name == "stripe",
         offline=offline,
         test_card=offline_cycle.card_outcome(db.session, g.tenant) if offline else None,
         unpaid=unpaid,
@@ -122,6 +137,26 @@ def confirm_change():
     source = request.form if request.method == "POST" else request.args
     plan, interval = source.get("plan", ""), _interval(source.get("interval"), "")
     provider = get_provider(current_app)
+    try:
+        subscriptions.check_choice(plan, interval)
+        row = subscriptions.require_live(db.session, g.tenant)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _back()
+    blocker = subscriptions.downgrade_blocker(db.session, g.tenant, plan)
+    if blocker is not None:
+        # Said on the confirmation itself, before any button: what stops the change and what to do.
+        return render(
+            "billing/confirm.html",
+            status=409,
+            action="change",
+            plan=get_plan(plan),
+            interval=interval,
+            current=get_plan(row.plan),
+            subscription=row,
+            estimate=None,
+            blocker=blocker,
+        )
     try:
         if request.method == "POST":
             proration = request.form.get("proration_date", type=int)
@@ -171,7 +206,11 @@ def _cancel_or_resume(cancel: bool):
         return _back()
     if request.method == "GET":
         return render(
-            "billing/confirm.html", action="cancel" if cancel else "resume", subscription=row, plan=get_plan(row.plan)
+            "billing/confirm.html",
+            action="cancel" if cancel else "resume",
+            subscription=row,
+            plan=get_plan(row.plan),
+            return_to=_return_to(),
         )
     try:
         subscriptions.set_cancel_at_period_end(db.session, g.tenant, current_user, cancel, get_provider(current_app))
@@ -192,21 +231,31 @@ def _cancel_or_resume(cancel: bool):
 @bp.route(f"{PAGE}/portal")
 @login_required
 @require_permission("manage_billing")
-def open_portal():
-    """Go to the payment provider's portal for cards and billing details."""
+def portal():
+    """The billing portal: Stripe's hosted portal (a redirect), or offline its stand-in page here."""
+    provider = get_provider(current_app)
+    if provider.name == "offline":
+        return _offline_portal()
     try:
-        url = subscriptions.portal_url(
-            db.session, g.tenant, get_provider(current_app), _absolute(url_for("billing.page"))
-        )
+        url = subscriptions.portal_url(db.session, g.tenant, provider, _absolute(url_for("billing.page")))
     except PaymentProviderError as error:
         db.session.rollback()
         flash(error.message, "error")
         return _back()
     db.session.commit()  # the customer, if this created it
-    if url is None:
-        flash("Offline mode has no payment portal: there are no card details to manage.", "info")
-        return _back()
     return redirect(url, 303)
+
+
+def _offline_portal():
+    """Offline stand-in for Stripe's portal: payment method (the test card), invoices, cancel or resume."""
+    return render(
+        "billing/portal.html",
+        subscription=subscriptions.live_subscription(db.session, g.tenant),
+        plan=get_plan(g.tenant.plan),
+        test_card=offline_cycle.card_outcome(db.session, g.tenant),
+        invoices=billing_invoices.list_invoices(db.session, g.tenant, per_page=10).items,
+        status_of=invoice_status,
+    )
 
 
 # ---- offline mode: the test card and "Pay now"

@@ -463,6 +463,47 @@ class Estimate:
     source: str  # "stripe" (Stripe's preview invoice) or "estimate" (computed offline)
 
 
+class DoesNotFit(Conflict):
+    """A plan change the workspace does not fit into: more members than the new plan's seats."""
+
+    title = "The workspace does not fit this plan"
+
+
+def seat_limit_on(tenant: Tenant, plan_key: str) -> int | None:
+    """The seats the workspace would have on `plan_key` (a platform admin's override wins, as it does now)."""
+    overrides = tenant.limits or {}
+    return overrides["seats"] if "seats" in overrides else get_plan(plan_key).limits["seats"]
+
+
+def downgrade_blocker(session: Session, tenant: Tenant, plan_key: str) -> str | None:
+    """Why the workspace cannot move to `plan_key` now (its members exceed the plan's seats), or None.
+
+    Staying on the plan it has (an interval switch) is never blocked: that makes nothing worse.
+    """
+    if plan_key == tenant.plan:
+        return None
+    limit = seat_limit_on(tenant, plan_key)
+    if limit is None:
+        return None
+    members = tenancy.seat_usage(session, tenant).members
+    if members <= limit:
+        return None
+    name, extra = get_plan(plan_key).name, members - limit
+    return (
+        f"{name} includes {limit} seat{'s' if limit != 1 else ''}, and this workspace has {members} "
+        f"member{'s' if members != 1 else ''}. "
+        f"Remove {extra} member{'s' if extra != 1 else ''} on the Members page before switching to {name}, "
+        "or keep a plan with more seats."
+    )
+
+
+def ensure_fits(session: Session, tenant: Tenant, plan_key: str) -> None:
+    """Raise DoesNotFit (409) when the workspace has more members than `plan_key` allows."""
+    blocker = downgrade_blocker(session, tenant, plan_key)
+    if blocker is not None:
+        raise DoesNotFit(blocker)
+
+
 def require_live(session: Session, tenant: Tenant) -> BillingSubscription:
     """The running subscription, or Conflict saying to subscribe first."""
     row = live_subscription(session, tenant)
@@ -486,6 +527,7 @@ def preview_change(
     row = require_live(session, tenant)
     if (row.plan, row.interval) == (plan, interval):
         raise Conflict(f"The workspace is already on {get_plan(plan).name}, billed {_every(interval)}.")
+    ensure_fits(session, tenant, plan)
     stamp = int(now.timestamp())
     if provider.name == "stripe":
         item = _stripe_item(provider, row)
@@ -592,6 +634,7 @@ def change_plan(
     row = require_live(session, tenant)
     if (row.plan, row.interval) == (plan, interval):
         raise Conflict(f"The workspace is already on {get_plan(plan).name}, billed {_every(interval)}.")
+    ensure_fits(session, tenant, plan)
     metadata = {"kind": KIND, "tenant_id": str(tenant.id), "plan": plan, "interval": interval}
     if provider.name == "stripe":
         item = _stripe_item(provider, row)
@@ -682,9 +725,23 @@ def sync_seats(session: Session, tenant: Tenant, provider: BillingProvider, now:
         return seats
 
 
-def portal_url(session: Session, tenant: Tenant, provider: BillingProvider, return_url: str) -> str | None:
-    """A Billing Portal session for the tenant's customer (Stripe); None offline, where there is no portal."""
+PORTAL_ENDPOINT = "billing.portal"  # the offline stand-in for Stripe's hosted portal (and the Stripe redirect)
+
+
+def offline_portal_url(tenant: Tenant) -> str:
+    """The offline stand-in portal's absolute URL (built on BASE_URL, with or without a request)."""
+    path = current_app.url_map.bind("localhost").build(PORTAL_ENDPOINT, {"tenant_slug": tenant.slug})
+    return current_app.config.get("BASE_URL", "").rstrip("/") + path
+
+
+def portal_url(session: Session, tenant: Tenant, provider: BillingProvider, return_url: str) -> str:
+    """Where an admin manages the payment method, invoices and cancellation: a Stripe Billing Portal
+    session for the tenant's customer, or offline this app's stand-in portal page.
+
+    Offline, `return_url` is not carried: the stand-in's "Return to AeroSpec" link is always the
+    billing page (the page is behind the login, so it is no capability URL as Stripe's is).
+    """
     if provider.name != "stripe":
-        return None
+        return offline_portal_url(tenant)
     customer = ensure_customer(session, tenant, provider)
     return provider.create_portal_session(customer=customer, return_url=return_url)

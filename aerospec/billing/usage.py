@@ -90,22 +90,40 @@ def better_plans(tenant: Tenant, name: str, limit: int | None) -> list[str]:
     return out
 
 
+def upgrade_prompt(tenant: Tenant) -> str:
+    """Who can lift a plan's limit, and where: an admin is sent to the billing page, anyone else to an admin.
+
+    The one wording of the call to action that ends every 402 of the plan (features in
+    tenancy.features, metered limits here, seats in tenancy.services); web.errors shows the billing
+    page's link beside it (to admins) and the API adds it as `billing_url`. The role is the request's
+    member of this tenant (g.membership); outside a request, or for someone not yet a member, the
+    sentence names no one in particular.
+    """
+    from flask import g, has_request_context
+
+    from aerospec.tenancy.permissions import can
+
+    membership = g.get("membership") if has_request_context() else None
+    if membership is None or membership.tenant_id != tenant.id:
+        return "A workspace admin can upgrade the plan on the billing page."
+    if can(membership.role, "manage_billing"):
+        return "You can upgrade the plan on the billing page."
+    return "Ask a workspace admin to upgrade the plan on the billing page."
+
+
 def upgrade_message(tenant: Tenant, name: str, limit: int) -> str:
-    """What the limit is, that it is used up, and which plan allows more."""
+    """What the limit is, that it is used up, which plan allows more, and who can upgrade where."""
     plan = get_plan(tenant.plan)
     better = better_plans(tenant, name, limit)
-    upgrade = (
-        f"Upgrade to {' or '.join(better)}"
-        if better
-        else "Contact sales for a higher limit (a workspace admin can reach them from the billing page)"
-    )
+    upgrade = f"Upgrade to {' or '.join(better)}" if better else "Contact sales for a higher limit"
+    prompt = upgrade_prompt(tenant)
     if name == API_CALLS and limit == 0:
-        return f"The API is not in your {plan.name} plan. {upgrade} to use it."
+        return f"The API is not in your {plan.name} plan. {upgrade} to use it. {prompt}"
     period = quotas.QUOTAS[name][0]
     when = "next month" if period == "month" else "tomorrow"
     return (
         f"Your {plan.name} plan includes {_amount(limit, name)}, and all are used. "
-        f"{upgrade} for more, or wait until {when}."
+        f"{upgrade} for more, or wait until {when}. {prompt}"
     )
 
 

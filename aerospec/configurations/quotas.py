@@ -24,7 +24,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aerospec.billing.plans import PLANS, get_plan
+from aerospec.billing.plans import get_plan
 from aerospec.tenancy.models import Tenant
 
 WARN_AT = 0.8
@@ -167,20 +167,10 @@ def counter_for(app) -> Counter:
 
 
 def upgrade_message(tenant: Tenant, name: str, limit: int) -> str:
-    """What the limit is and how to get more."""
-    period, noun = QUOTAS[name]
-    plan = get_plan(tenant.plan)
-    better = [
-        p.name
-        for p in PLANS.values()
-        if p.key != plan.key and (p.limits[name] is None or p.limits[name] > limit) and p.monthly_price != 0
-    ]
-    upgrade = f"Upgrade to {' or '.join(better)} for more" if better else "Contact us for a higher limit"
-    when = "next month" if period == "month" else "tomorrow"
-    return (
-        f"Your {plan.name} plan includes {limit} {noun} per {period}, and all are used. "
-        f"{upgrade}, or wait until {when}."
-    )
+    """What the limit is and how to get more: worded once, in billing.usage.upgrade_message."""
+    from aerospec.billing import usage as billing_usage
+
+    return billing_usage.upgrade_message(tenant, name, limit)
 
 
 def warning_message(use: QuotaUse, tenant: Tenant) -> str:

@@ -31,16 +31,24 @@ def feature_enabled(tenant, name: str) -> bool:
 
 
 def upgrade_message(tenant, name: str) -> str:
-    """'Safety-data-sheet parsing is not included in ...; it comes with ...'."""
+    """'Safety-data-sheet parsing is not enabled ...; it comes with ...', and who can upgrade where."""
+    from flask import current_app, has_app_context
+
+    from aerospec.billing.usage import upgrade_prompt
+
     label = FEATURE_LABELS.get(name, name)
     with_it = [plan.name for plan in PLANS.values() if name in plan.features]
     plan = PLANS.get(tenant.plan)
     current = plan.name if plan is not None else tenant.plan
+    if plan is not None and name in plan.features:
+        # Switched off for this workspace by a platform admin: another plan would not bring it back.
+        sales = (current_app.config.get("SALES_EMAIL") if has_app_context() else None) or "sales@aerospec.example"
+        return (
+            f"{label} is not enabled for this workspace (plan: {current}): it was switched off, although the "
+            f"plan includes it. Write to {sales} to have it switched back on."
+        )
     where = f" It comes with the {', '.join(with_it)} plan{'s' if len(with_it) > 1 else ''}." if with_it else ""
-    return (
-        f"{label} is not enabled for this workspace (plan: {current}).{where} "
-        "Ask a workspace admin to upgrade the plan on the pricing page, or contact sales."
-    )
+    return f"{label} is not enabled for this workspace (plan: {current}).{where} {upgrade_prompt(tenant)}"
 
 
 def ensure_feature(tenant, name: str) -> None:

@@ -219,6 +219,8 @@ def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
 
 
 def _seat_message(tenant: Tenant, limit: int) -> str:
+    from aerospec.billing.usage import upgrade_prompt
+
     plan = get_plan(tenant.plan)
     upgrade = (
         "Upgrade to Enterprise for unlimited seats"
@@ -228,7 +230,7 @@ def _seat_message(tenant: Tenant, limit: int) -> str:
     seats = "seat" if limit == 1 else "seats"
     return (
         f"Your {plan.name} plan includes {limit} {seats}, and all are taken or invited. "
-        f"{upgrade}, or remove a member or revoke an invitation first."
+        f"{upgrade}, or remove a member or revoke an invitation first. {upgrade_prompt(tenant)}"
     )
 
 
@@ -511,9 +513,16 @@ def remove_member(session: Session, tenant: Tenant, actor: Membership, user_id: 
 
 
 def update_settings(
-    session: Session, tenant: Tenant, actor: Membership, *, name: str, billing_email: str, client
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    *,
+    name: str,
+    billing_email: str,
+    client,
+    api_enabled_for_users: bool | None = None,
 ) -> Tenant:
-    """Change the workspace name and billing email."""
+    """Change the workspace name, billing email and (when given) whether users may use the API."""
     ensure_permitted(actor, "manage_settings")
     errors: dict[str, list[str]] = {}
     try:
@@ -533,6 +542,9 @@ def update_settings(
     if billing_email != tenant.billing_email:
         changes["billing_email"] = [tenant.billing_email, billing_email]
         tenant.billing_email = billing_email
+    if api_enabled_for_users is not None and bool(api_enabled_for_users) != tenant.api_enabled_for_users:
+        changes["api_enabled_for_users"] = [tenant.api_enabled_for_users, bool(api_enabled_for_users)]
+        tenant.api_enabled_for_users = bool(api_enabled_for_users)
     if changes:
         audit.record(
             session,

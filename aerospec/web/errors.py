@@ -29,13 +29,15 @@ def problem(
     errors: dict[str, list[str]] | None = None,
     type_: str = "about:blank",
     headers: dict | None = None,
+    extensions: dict | None = None,
 ) -> Response:
-    """An application/problem+json response (RFC 9457), with per-field `errors`."""
+    """An application/problem+json response (RFC 9457), with per-field `errors` and extension members."""
     body: dict = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -44,13 +46,32 @@ def problem(
     return response
 
 
-def _page(status: int, title: str, message: str) -> Response:
+def _page(status: int, title: str, message: str, billing_link: str | None = None) -> Response:
     template = PAGES.get(status, "web/error.html")
-    if is_htmx():
-        html = render_template("web/_error_fragment.html", status=status, title=title, message=message)
-    else:
-        html = render_template(template, status=status, title=title, message=message)
+    context = {"status": status, "title": title, "message": message, "billing_link": billing_link}
+    html = render_template("web/_error_fragment.html" if is_htmx() else template, **context)
     return Response(html, status=status, mimetype="text/html")
+
+
+def _billing_link(*, absolute: bool, admins_only: bool) -> str | None:
+    """For a plan's 402 (feature or limit): the workspace's billing page, where an admin upgrades.
+
+    People see the link only when they may open that page (the message tells anyone else to ask
+    an admin); the API names it to every caller as the `billing_url` extension member.
+    """
+    from flask import g, url_for
+
+    from aerospec.billing import lifecycle
+    from aerospec.tenancy.permissions import can
+
+    tenant, membership = g.get("tenant"), g.get("membership")
+    if tenant is None:
+        return None
+    if admins_only and (membership is None or not can(membership.role, "manage_billing")):
+        return None
+    if absolute:
+        return lifecycle.billing_url(tenant)
+    return url_for(lifecycle.billing_endpoint(), tenant_slug=tenant.slug)
 
 
 @bp.app_errorhandler(DomainError)
@@ -59,9 +80,14 @@ def handle_domain_error(error: DomainError):
     from aerospec.extensions import db
 
     db.session.rollback()
+    upgrade = error.status == 402  # a plan's feature or limit: point at the billing page
     if wants_problem_json():
-        return problem(error.status, error.title, error.message, error.field_errors or None)
-    return _page(error.status, error.title, error.message)
+        link = _billing_link(absolute=True, admins_only=False) if upgrade else None
+        extensions = {"billing_url": link} if link else None
+        return problem(error.status, error.title, error.message, error.field_errors or None, extensions=extensions)
+    return _page(
+        error.status, error.title, error.message, _billing_link(absolute=False, admins_only=True) if upgrade else None
+    )
 
 
 @bp.app_errorhandler(CSRFError)

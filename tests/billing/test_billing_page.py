@@ -60,7 +60,7 @@ def mirror(db, tenant) -> BillingSubscription:
 # -- the page --------------------------------------------------------------------------------------
 
 
-def test_admin_sees_plan_status_usage_bars_plans_and_why_there_is_no_portal(client, team, login, tenant_url):
+def test_admin_sees_plan_status_usage_bars_plans_and_the_offline_portal(client, team, login, tenant_url):
     t = team(trial_ends_at=datetime.now(UTC) + 5 * DAY + timedelta(hours=1))
     login(t.admin)
     response = client.get(tenant_url(t.tenant, "billing"))
@@ -71,7 +71,9 @@ def test_admin_sees_plan_status_usage_bars_plans_and_why_there_is_no_portal(clie
     assert re.search(r"0 of 50 \(0 %\)", html)
     assert "Subscribe to Starter" in html and "Talk to us" in html
     assert "keeps your remaining trial days" in html
-    assert "no payment portal" in html  # offline: the link is hidden, and we say why
+    # offline: the portal link goes to the stand-in page, and we say that it is one
+    assert f'href="/t/{t.tenant.slug}/billing/portal">Manage payment details</a>' in html
+    assert "stand-in for Stripe's hosted portal" in html
     assert 'style="' not in html  # CSP: no inline styles
     assert f'href="/t/{t.tenant.slug}/billing" aria-current="page">Billing</a>' in html
 
@@ -151,7 +153,7 @@ def test_offline_subscribe_change_plan_cancel_and_resume_through_the_page(client
     assert t.tenant.subscription_status == "active"
 
 
-def test_offline_api_cancel_resume_and_no_portal(client, db, team, bearer):
+def test_offline_api_cancel_resume_and_the_offline_portal(client, db, team, bearer):
     t = team(subscription_status="active", billing_customer_id="cus_offline_abc")
     sub_row(db, t.tenant, provider="offline")
     headers = bearer(t.admin)
@@ -161,9 +163,9 @@ def test_offline_api_cancel_resume_and_no_portal(client, db, team, bearer):
     assert (
         client.post("/api/billing/resume", headers=headers).get_json()["subscription"]["cancel_at_period_end"] is False
     )
-    assert (
-        "no payment portal" in assert_problem(client.get("/api/billing/portal-session", headers=headers), 409)["detail"]
-    )
+    portal = client.get("/api/billing/portal-session", headers=headers)
+    assert portal.status_code == 200
+    assert portal.get_json() == {"url": f"http://testserver/t/{t.tenant.slug}/billing/portal"}
 
 
 def test_offline_preview_is_the_prorated_difference(client, db, team, bearer):
@@ -307,6 +309,27 @@ def test_portal_session_for_the_tenants_customer(on_stripe, bearer, login, tenan
     app.recorder.responses = [(200, portal)]
     response = app.test_client().get("/api/billing/portal-session", headers=bearer(t.admin))
     assert response.get_json() == {"url": "https://billing.stripe.com/p/session/test_1"}
+    [call] = app.recorder.calls
+    assert (call["method"], call["url"]) == ("post", "https://api.stripe.com/v1/billing_portal/sessions")
+    assert call["params"] == {"customer": "cus_Stripe1", "return_url": f"http://testserver/t/{t.tenant.slug}/billing"}
+
+
+def test_the_portal_page_redirects_to_a_stripe_portal_session_for_the_tenants_customer(on_stripe, db, tenant_url):
+    from aerospec.accounts import services as accounts
+
+    app, t, _ = on_stripe
+    portal = {"id": "bps_2", "object": "billing_portal.session", "url": "https://billing.stripe.com/p/session/test_2"}
+    app.recorder.responses = [(200, portal)]
+    row = accounts.start_session(db.session, t.admin, accounts.ClientInfo("127.0.0.1", "pytest"))
+    db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(row.id)
+        sess["_fresh"] = True
+    assert "Offline stand-in" not in client.get(tenant_url(t.tenant, "billing")).get_data(as_text=True)
+    response = client.get(tenant_url(t.tenant, "billing/portal"))
+    assert response.status_code == 303
+    assert response.headers["Location"] == "https://billing.stripe.com/p/session/test_2"
     [call] = app.recorder.calls
     assert (call["method"], call["url"]) == ("post", "https://api.stripe.com/v1/billing_portal/sessions")
     assert call["params"] == {"customer": "cus_Stripe1", "return_url": f"http://testserver/t/{t.tenant.slug}/billing"}
