@@ -381,6 +381,7 @@ def subscribe(
     check_choice(plan, interval)
     if live_subscription(session, tenant) is not None:
         raise Conflict("This workspace already has a subscription: change its plan instead of subscribing again.")
+    ensure_fits(session, tenant, plan)  # a team bigger than the plan's seats cannot buy it
     price = price_id(plan, interval, current_app.config)
     if price is None and provider.name == "stripe":
         log.error("no Stripe price configured for %s/%s (%s)", plan, interval, price_setting(plan, interval))

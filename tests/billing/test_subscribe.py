@@ -101,7 +101,7 @@ def test_subscribe_sends_exactly_the_checkout_parameters_and_carries_the_trial_o
 
 
 def test_the_customer_is_created_once_per_tenant(stripe_app, db, team, bearer):
-    t = team()
+    t = team(limits={"seats": 3})  # a platform admin's seat override lets this 3-member team onto Starter
     stripe_app.recorder.responses = [
         (200, canned_customer("cus_once")),
         (200, canned_checkout_session("cs_1")),
@@ -127,7 +127,8 @@ def test_the_customer_is_created_once_per_tenant(stripe_app, db, team, bearer):
 def test_no_trial_is_carried_when_stripe_would_refuse_it_or_there_is_none(app, db, team, monkeypatch, status, left):
     for name, value in PRICES.items():
         monkeypatch.setitem(app.config, name, value)
-    t = team(trial_ends_at=NOW + timedelta(seconds=left), subscription_status=status)
+    # (a seat override lets the 3-member team onto Starter)
+    t = team(trial_ends_at=NOW + timedelta(seconds=left), subscription_status=status, limits={"seats": 3})
     assert subscriptions.carried_trial_end(t.tenant, NOW) is None
     recorder = RecordingHTTPClient([(200, canned_customer()), (200, canned_checkout_session())])
     provider = StripeProvider("sk_test_abc123", http_client=recorder)
@@ -173,7 +174,7 @@ def test_stripe_without_a_price_for_the_plan_is_a_calm_error(build_app, team, be
     app = build_app(STRIPE_SECRET_KEY="sk_test_abc123")  # no STRIPE_PRICE_* configured
     recorder = RecordingHTTPClient()
     app.extensions["aerospec_stripe_http_client"] = recorder
-    t = team()
+    t = team(limits={"seats": 3})  # fits Starter through a platform admin's seat override
     response = app.test_client().post(
         "/api/billing/subscribe", json={"plan": "starter", "interval": "month"}, headers=bearer(t.admin)
     )
@@ -273,3 +274,16 @@ def test_subscription_api_before_subscribing_shows_the_trial(client, team, beare
     state = client.get("/api/billing/subscription", headers=bearer(t.admin)).get_json()
     assert (state["status"], state["subscription"], state["plan"]) == ("trialing", None, "professional")
     assert state["trial_ends_at"] is not None and state["access"] == "full"
+
+
+def test_a_team_bigger_than_the_plan_cannot_subscribe_to_it(client, db, team, bearer):
+    t = team()  # three members; Starter has one seat
+    response = client.post(
+        "/api/billing/subscribe", json={"plan": "starter", "interval": "month"}, headers=bearer(t.admin)
+    )
+    detail = assert_problem(response, 409)["detail"]
+    assert "Starter includes 1 seat, and this workspace has 3 members" in detail
+    ok = client.post(
+        "/api/billing/subscribe", json={"plan": "professional", "interval": "month"}, headers=bearer(t.admin)
+    )
+    assert ok.status_code == 201, ok.get_json()
