@@ -18,6 +18,7 @@ from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
 from aerospec.web.client import client_info
+from aerospec.web.errors import upgrade_link
 from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import hx_redirect, is_htmx, render
 
@@ -367,6 +368,7 @@ def create():
             apply_errors(form, _save_errors(error))
         else:
             form.form_errors.append(error.message)
+            form.billing_link = upgrade_link()  # the monthly limit: an admin upgrades on the billing page
         context = wizard.page_context(db.session, g.tenant, state)
         return render(
             "configurations/wizard.html",

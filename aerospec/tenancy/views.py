@@ -16,6 +16,7 @@ from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.forms import DeleteTenantForm, EmptyForm, InviteForm, RoleForm, SettingsForm
 from aerospec.tenancy.permissions import MATRIX, PERMISSION_LABELS, can, require_permission
 from aerospec.web.client import client_info
+from aerospec.web.errors import upgrade_link
 from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import hx_redirect, render
 
@@ -98,7 +99,11 @@ def invite():
             )
         except (ValidationFailed, LimitReached) as error:
             db.session.rollback()
-            apply_errors(form, error) if isinstance(error, ValidationFailed) else form.form_errors.append(error.message)
+            if isinstance(error, ValidationFailed):
+                apply_errors(form, error)
+            else:
+                form.form_errors.append(error.message)
+                form.billing_link = upgrade_link()  # the seat limit: an admin upgrades on the billing page
             status = 422 if isinstance(error, ValidationFailed) else 402
         else:
             db.session.commit()

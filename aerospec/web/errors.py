@@ -74,6 +74,11 @@ def _billing_link(*, absolute: bool, admins_only: bool) -> str | None:
     return url_for(lifecycle.billing_endpoint(), tenant_slug=tenant.slug)
 
 
+def upgrade_link() -> str | None:
+    """The billing page link for a 402 shown inside a form (admins only), or None."""
+    return _billing_link(absolute=False, admins_only=True)
+
+
 @bp.app_errorhandler(DomainError)
 def handle_domain_error(error: DomainError):
     """A service refused: say why, with the right status."""

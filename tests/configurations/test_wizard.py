@@ -94,6 +94,23 @@ def test_save_as_configuration_keeps_the_top_ranked_actuators(db, client, login,
     assert config.target_spray_cone_deg == 60 and config.max_pressure_bar == 5
 
 
+def test_saving_past_the_monthly_limit_names_the_billing_page_and_links_it_for_admins(
+    client, login, team, seeded_catalog, rows
+):
+    t = team(limits={"configurations_per_month": 0})
+    data = {**WATER, "step": "results", "pressure_bar": "5", "cone_deg": "60", "name": "One too many"}
+    billing = f'href="/t/{t.tenant.slug}/billing"'
+    login(t.admin)
+    refused = client.post(f"/t/{t.tenant.slug}/configurations", data=data, headers={"HX-Request": "true"})
+    assert refused.status_code == 402
+    assert "billing page" in refused.get_data(as_text=True) and billing in refused.get_data(as_text=True)
+    login(t.user)  # may save, may not buy: told to ask an admin, no link
+    refused = client.post(f"/t/{t.tenant.slug}/configurations", data=data, headers={"HX-Request": "true"})
+    assert refused.status_code == 402 and "Ask a workspace admin" in refused.get_data(as_text=True)
+    assert billing not in refused.get_data(as_text=True)
+    assert rows(t.tenant, Configuration) == []
+
+
 def test_viewer_can_explore_but_not_save(client, login, team, seeded_catalog):
     t = team()
     login(t.viewer)

@@ -229,6 +229,7 @@ def test_seat_limit_blocks_the_invitation_with_an_upgrade_message(client, db, lo
     page = response.get_data(as_text=True)
     assert "Your Starter plan includes 1 seat" in page
     assert "Upgrade to Professional" in page
+    assert f'href="/t/{tenant.slug}/billing">Go to the billing page' in page  # the admin can upgrade there
     assert rows(tenant, Invitation) == []
 
 
