@@ -22,6 +22,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def isoformat(value) -> str | None:
+    """A datetime or date as ISO 8601 for JSON, None staying None."""
+    return value.isoformat() if value is not None else None
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every database (SQLite drops the zone)."""
 

@@ -18,11 +18,8 @@ from aerospec.billing.invoice_views import invoice_pdf_response
 from aerospec.billing.models import Invoice
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
+from aerospec.models import isoformat
 from aerospec.tenancy.permissions import ensure_permitted
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _absolute(path: str) -> str:
@@ -43,11 +40,11 @@ def invoice_json(invoice: Invoice) -> dict:
         "amount_paid": invoice.amount_paid,
         "amount_due": invoice.amount_due,
         "attempt_count": invoice.attempt_count,
-        "period_start": _iso(invoice.period_start),
-        "period_end": _iso(invoice.period_end),
-        "issued_at": _iso(invoice.issued_at),
-        "paid_at": _iso(invoice.paid_at),
-        "next_payment_attempt": _iso(invoice.next_payment_attempt),
+        "period_start": isoformat(invoice.period_start),
+        "period_end": isoformat(invoice.period_end),
+        "issued_at": isoformat(invoice.issued_at),
+        "paid_at": isoformat(invoice.paid_at),
+        "next_payment_attempt": isoformat(invoice.next_payment_attempt),
         "hosted_invoice_url": invoice.hosted_invoice_url,
         "pdf_url": _absolute(url_for("api.download_billing_invoice", invoice_id=invoice.id)),
         "lines": [

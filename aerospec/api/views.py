@@ -34,11 +34,11 @@ from aerospec.api.schemas import (
     TenantUpdateBody,
     field_errors,
 )
-from aerospec.billing import usage
+from aerospec.billing import enforcement, usage
 from aerospec.configurations import quotas
 from aerospec.errors import AuthenticationFailed, Conflict, DomainError, PermissionDenied, ValidationFailed
 from aerospec.extensions import db, limiter
-from aerospec.models import utcnow
+from aerospec.models import isoformat, utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Invitation, Membership, Tenant
 from aerospec.tenancy.permissions import can, ensure_permitted
@@ -144,6 +144,9 @@ def bearer_required(view: Callable | None = None, *, require_member: bool = True
             if token is None:
                 raise AuthenticationFailed("Send an access token: Authorization: Bearer <token>.")
             _authenticate(token, require_member=require_member)
+            blocked = enforcement.check(g.tenant)  # a read-only or suspended workspace: 402 with the reason
+            if blocked is not None:
+                return blocked
             if require_member and not can_use_api(g.membership):
                 raise PermissionDenied(API_DENIED)
             # The plan's API gate and monthly call limit (402 with an upgrade message).
@@ -181,10 +184,6 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def user_json(user: User) -> dict:
     """A user as the API shows them."""
     return {"id": str(user.id), "email": user.email, "name": user.name}
@@ -198,7 +197,7 @@ def tenant_json(tenant: Tenant, membership: Membership | None = None) -> dict:
         "slug": tenant.slug,
         "plan": tenant.plan,
         "subscription_status": tenant.subscription_status,
-        "trial_ends_at": _iso(tenant.trial_ends_at),
+        "trial_ends_at": isoformat(tenant.trial_ends_at),
     }
     if membership is not None:
         body["role"] = membership.role
@@ -211,7 +210,7 @@ def member_json(membership: Membership) -> dict:
         **user_json(membership.user),
         "user_id": str(membership.user_id),
         "role": membership.role,
-        "joined_at": _iso(membership.created_at),
+        "joined_at": isoformat(membership.created_at),
     }
 
 
@@ -222,8 +221,8 @@ def invitation_json(invitation: Invitation) -> dict:
         "email": invitation.email,
         "role": invitation.role,
         "status": invitation.status,
-        "expires_at": _iso(invitation.expires_at),
-        "created_at": _iso(invitation.created_at),
+        "expires_at": isoformat(invitation.expires_at),
+        "created_at": isoformat(invitation.created_at),
         "invited_by": user_json(invitation.invited_by) if invitation.invited_by else None,
         "send_count": invitation.send_count,
     }
@@ -411,7 +410,7 @@ def delete_tenant() -> Response:
     return jsonify(
         {
             "detail": f"{tenant.name} was deleted. Its data will be purged in {tenancy.PURGE_AFTER_DAYS} days.",
-            "deleted_at": _iso(tenant.deleted_at),
+            "deleted_at": isoformat(tenant.deleted_at),
         }
     )
 

@@ -9,10 +9,9 @@ problem+json for the API, an error fragment swapped into the top of the page for
 otherwise.
 
 The hook (`enforce`, a before_request registered by `init_app`) runs after the tenant URL
-processor, so tenant pages (/t/<slug>/...) have `g.tenant`. API routes set `g.tenant` later, inside
-`bearer_required`; for them the hook reads the tenant from the bearer token (signature and expiry
-checked) and refuses only once the token's session and membership check out, so a revoked token
-still gets its 401 from the view. Requests without a tenant (login, sign-up, webhooks) are never
+processor, so tenant pages (/t/<slug>/...) have `g.tenant`. API routes learn their tenant inside
+`bearer_required`, which calls `check` right after authenticating (so a dead token keeps its 401
+and the token is verified once). Requests without a tenant (login, sign-up, webhooks) are never
 enforced.
 
 Naming convention the table relies on: billing pages are endpoints of the `billing` blueprint
@@ -87,65 +86,20 @@ def message(status: str, access: str) -> tuple[str, str]:
     )
 
 
-def _bearer() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def _token_settings():
-    from flask import current_app
-
-    from aerospec.api import services as api
-
-    config = current_app.config
-    return api.TokenSettings(
-        secret=config["SECRET_KEY"],
-        access_seconds=int(config["JWT_ACCESS_SECONDS"]),
-        refresh_seconds=int(config["JWT_REFRESH_SECONDS"]),
-    )
-
-
-def _api_tenant(token: str) -> Tenant | None:
-    """The tenant named by a valid bearer token (signature and expiry checked), else None."""
-    from aerospec.api import services as api
-    from aerospec.errors import AuthenticationFailed
-
-    try:
-        claims = api.decode_token(token, api.ACCESS, _token_settings())
-    except AuthenticationFailed:
-        return None  # the view answers 401
-    return db.session.get(Tenant, claims["tenant_id"])
-
-
-def _api_caller_is_member(token: str, tenant: Tenant) -> bool:
-    """The token's session is open and its user still a member (else the view's 401 must win)."""
-    from aerospec.api import services as api
-    from aerospec.errors import AuthenticationFailed
-
-    try:
-        login, _ = api.authenticate_access_token(db.session, token, _token_settings())
-    except AuthenticationFailed:
-        return False
-    return api.membership_in(db.session, login.user, tenant.id) is not None
-
-
-def enforce() -> Response | None:
-    """before_request: answer 402 when the workspace's billing state does not allow this request."""
-    tenant = g.get("tenant")
-    token = None
-    if tenant is None and request.blueprint == "api":
-        token = _bearer()
-        tenant = _api_tenant(token) if token else None
+def check(tenant: Tenant | None) -> Response | None:
+    """The 402 when the workspace's billing state does not allow this request, else None."""
     if tenant is None or tenant.deleted_at is not None:
         return None
     now = utcnow()
     level = lifecycle.request_access(db.session, tenant, now)
     if allowed(request.endpoint, request.method, level):
         return None
-    # SECURITY: a 402 only for a caller who would otherwise get in; a dead token keeps its 401.
-    if token is not None and not _api_caller_is_member(token, tenant):
-        return None
     return refusal(tenant, level, now)
+
+
+def enforce() -> Response | None:
+    """before_request for tenant pages (the URL processor has loaded `g.tenant`)."""
+    return check(g.get("tenant"))
 
 
 def refusal(tenant: Tenant, level: str, now=None) -> Response:

@@ -33,7 +33,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aerospec.billing.models import BillingSubscription, Invoice
-from aerospec.billing.providers import ZERO_DECIMAL, from_minor, to_minor
+from aerospec.billing.providers import ZERO_DECIMAL, from_minor, from_unix, to_minor
 from aerospec.errors import NotFound
 from aerospec.models import utcnow
 from aerospec.pagination import Page
@@ -69,13 +69,6 @@ MAX_PER_PAGE = 100
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _ts(value: Any) -> datetime | None:
-    """A Stripe Unix timestamp (seconds) as an aware UTC datetime."""
-    if value in (None, "", 0):
-        return None
-    return datetime.fromtimestamp(int(value), UTC)
 
 
 def _unix(value: datetime | None) -> int | None:
@@ -187,15 +180,17 @@ def _apply(session: Session, invoice: Invoice, obj: Mapping, status: str, attemp
     invoice.amount_paid = _int(_get(obj, "amount_paid"))
     invoice.amount_due = _int(_get(obj, "amount_due"))
     invoice.attempt_count = attempts
-    invoice.period_start = _ts(_get(obj, "period_start")) or invoice.period_start
-    invoice.period_end = _ts(_get(obj, "period_end")) or invoice.period_end
+    invoice.period_start = from_unix(_get(obj, "period_start")) or invoice.period_start
+    invoice.period_end = from_unix(_get(obj, "period_end")) or invoice.period_end
     invoice.issued_at = (
-        _ts(_get(obj, "status_transitions", "finalized_at")) or _ts(_get(obj, "created")) or invoice.issued_at
+        from_unix(_get(obj, "status_transitions", "finalized_at"))
+        or from_unix(_get(obj, "created"))
+        or invoice.issued_at
     )
-    invoice.paid_at = _ts(_get(obj, "status_transitions", "paid_at")) if status == "paid" else None
+    invoice.paid_at = from_unix(_get(obj, "status_transitions", "paid_at")) if status == "paid" else None
     if status == "paid" and invoice.paid_at is None:
         invoice.paid_at = utcnow()
-    invoice.next_payment_attempt = _ts(_get(obj, "next_payment_attempt")) if status == "open" else None
+    invoice.next_payment_attempt = from_unix(_get(obj, "next_payment_attempt")) if status == "open" else None
     invoice.hosted_invoice_url = _get(obj, "hosted_invoice_url") or invoice.hosted_invoice_url
     invoice.invoice_pdf_url = _get(obj, "invoice_pdf") or invoice.invoice_pdf_url
     lines = _get(obj, "lines", "data")

@@ -21,9 +21,9 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import stripe
 from flask import Flask
@@ -60,6 +60,13 @@ def to_minor(amount: Decimal, currency: str) -> int:
 def from_minor(amount: int, currency: str) -> Decimal:
     """Minor units back to a Decimal amount."""
     return Decimal(amount) if currency.lower() in ZERO_DECIMAL else (Decimal(amount) / 100).quantize(Decimal("0.01"))
+
+
+def from_unix(value: Any) -> datetime | None:
+    """A Stripe Unix timestamp (seconds) as an aware UTC datetime; missing or 0 is None."""
+    if value in (None, "", 0):
+        return None
+    return datetime.fromtimestamp(int(value), UTC)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -36,7 +36,14 @@ from sqlalchemy.orm import Session
 from aerospec.billing import invoices, lifecycle, webhooks
 from aerospec.billing.models import BillingSubscription
 from aerospec.billing.plans import BILLING_INTERVALS, PLANS, get_plan, plan_for_price, price_id, price_setting
-from aerospec.billing.providers import BillingProvider, CheckoutSession, LineItem, PaymentProviderError, to_minor
+from aerospec.billing.providers import (
+    BillingProvider,
+    CheckoutSession,
+    LineItem,
+    PaymentProviderError,
+    from_unix,
+    to_minor,
+)
 from aerospec.billing.webhooks import ProviderEvent, handles
 from aerospec.compliance import services as audit
 from aerospec.errors import Conflict, ValidationFailed
@@ -58,12 +65,6 @@ PLAN_SETTING = ("trialing", "active", "past_due", "unpaid")  # states in which t
 def _plain(obj: Any) -> dict:
     """An SDK StripeObject as a plain dict (SDK objects are not dicts); dicts pass through."""
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-
-
-def _ts(value: Any) -> datetime | None:
-    if value in (None, "", 0):
-        return None
-    return datetime.fromtimestamp(int(value), UTC)
 
 
 def _id(value: Any) -> str | None:
@@ -101,12 +102,12 @@ def subscription_fields(obj: Mapping, config: Mapping, fallback_plan: str) -> di
         "status": str(obj.get("status") or "incomplete"),
         "seats": int(item.get("quantity") or obj.get("quantity") or 1),
         # Newer API versions (2025-03-31 on) keep the period on the item, older ones on the subscription.
-        "current_period_start": _ts(item.get("current_period_start") or obj.get("current_period_start")),
-        "current_period_end": _ts(item.get("current_period_end") or obj.get("current_period_end")),
-        "trial_end": _ts(obj.get("trial_end")),
+        "current_period_start": from_unix(item.get("current_period_start") or obj.get("current_period_start")),
+        "current_period_end": from_unix(item.get("current_period_end") or obj.get("current_period_end")),
+        "trial_end": from_unix(obj.get("trial_end")),
         "cancel_at_period_end": bool(obj.get("cancel_at_period_end")),
-        "canceled_at": _ts(obj.get("canceled_at")),
-        "ended_at": _ts(obj.get("ended_at")),
+        "canceled_at": from_unix(obj.get("canceled_at")),
+        "ended_at": from_unix(obj.get("ended_at")),
     }
 
 

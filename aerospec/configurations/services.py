@@ -30,7 +30,7 @@ from aerospec.compliance.models import AuditLog
 from aerospec.configurations import quotas
 from aerospec.configurations.models import STATUSES, Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.errors import NotFound, PermissionDenied, ValidationFailed
-from aerospec.models import utcnow
+from aerospec.models import isoformat, utcnow
 from aerospec.pagination import Page
 from aerospec.tenancy.models import Membership, Tenant
 from aerospec.tenancy.permissions import can, ensure_permitted
@@ -691,10 +691,6 @@ def unshare_configuration(
 # ---- JSON and export
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def configuration_json(config: Configuration) -> dict:
     """A configuration as the API and the JSON export show it (the seed's column names)."""
     body = {"id": str(config.id)}
@@ -705,9 +701,9 @@ def configuration_json(config: Configuration) -> dict:
             "created_by": (
                 {"id": str(config.created_by.id), "name": config.created_by.name} if config.created_by else None
             ),
-            "created_at": _iso(config.created_at),
-            "updated_at": _iso(config.updated_at),
-            "archived_at": _iso(config.archived_at),
+            "created_at": isoformat(config.created_at),
+            "updated_at": isoformat(config.updated_at),
+            "archived_at": isoformat(config.archived_at),
         }
     )
     return body
@@ -718,7 +714,7 @@ def version_json(version: ConfigurationVersion) -> dict:
         "version": version.version,
         "data": version.data,
         "diff": version.diff,
-        "created_at": _iso(version.created_at),
+        "created_at": isoformat(version.created_at),
         "created_by": str(version.created_by_id) if version.created_by_id else None,
     }
 
@@ -827,9 +823,9 @@ def export_configurations(
                 "top_actuators": ";".join(str(a.get("sku", "")) for a in (c.compatible_actuators or [])[:5]),
                 "version": c.version,
                 "created_by": c.created_by.email if c.created_by else "",
-                "created_at": _iso(c.created_at),
-                "updated_at": _iso(c.updated_at),
-                "archived_at": _iso(c.archived_at),
+                "created_at": isoformat(c.created_at),
+                "updated_at": isoformat(c.updated_at),
+                "archived_at": isoformat(c.archived_at),
             }
             writer.writerow([_csv_cell(row.get(col)) for col in CSV_COLUMNS])
         body = out.getvalue()

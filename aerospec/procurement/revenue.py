@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from aerospec.errors import ValidationFailed
 from aerospec.pagination import Page
+from aerospec.procurement.clients import money
 from aerospec.procurement.models import Procurement, ProcurementCommission
 from aerospec.tenancy.models import Tenant
 from aerospec.tenancy.scoping import unscoped
@@ -202,6 +203,4 @@ def commission_tenants(session: Session) -> list[Tenant]:
 
 def _dec(value) -> Decimal:
     """A SUM as Decimal cents (SQLite may hand back a float or int for NUMERIC sums)."""
-    if value is None:
-        return ZERO
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    return money(Decimal(str(value))) if value is not None else ZERO

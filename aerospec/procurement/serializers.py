@@ -5,9 +5,9 @@ Free of request state, so the API, the pages (data attributes, exports) and jobs
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 
+from aerospec.models import isoformat
 from aerospec.procurement import services
 from aerospec.procurement.clients import money
 from aerospec.procurement.models import Procurement, ProcurementEvent, ProcurementLineItem
@@ -38,10 +38,6 @@ def rate_str(value: Decimal | int | str | None) -> str:
     return str(Decimal(value or 0).quantize(RATE))
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def line_item_to_dict(item: ProcurementLineItem) -> dict:
     """One order line: {sku, qty, unit_price, line_total, availability, lead_time_days, description}."""
     return {
@@ -62,7 +58,7 @@ def event_to_dict(event: ProcurementEvent) -> dict:
         "from_status": event.from_status,
         "to_status": event.to_status,
         "message": event.message,
-        "at": _iso(event.created_at),
+        "at": isoformat(event.created_at),
         "actor": event.actor.email if event.actor is not None else None,
     }
 
@@ -89,24 +85,24 @@ def procurement_to_dict(procurement: Procurement, *, timeline: bool = False) -> 
         "shipping": money_str(p.shipping),
         "total": money_str(p.total),
         "lead_time_days": p.lead_time_days,
-        "quoted_at": _iso(p.quoted_at),
+        "quoted_at": isoformat(p.quoted_at),
         "supplier_order_id": p.supplier_order_id,
         "tracking_number": p.tracking_number,
-        "expected_delivery": _iso(p.expected_delivery),
+        "expected_delivery": isoformat(p.expected_delivery),
         "payment_status": p.payment_status,
         "payment_required": services.payment_required_before_submit(p.order_type),
-        "paid_at": _iso(p.paid_at),
+        "paid_at": isoformat(p.paid_at),
         "payment_error": p.payment_error,
-        "submitted_at": _iso(p.submitted_at),
-        "confirmed_at": _iso(p.confirmed_at),
-        "shipped_at": _iso(p.shipped_at),
-        "delivered_at": _iso(p.delivered_at),
-        "cancelled_at": _iso(p.cancelled_at),
-        "failed_at": _iso(p.failed_at),
+        "submitted_at": isoformat(p.submitted_at),
+        "confirmed_at": isoformat(p.confirmed_at),
+        "shipped_at": isoformat(p.shipped_at),
+        "delivered_at": isoformat(p.delivered_at),
+        "cancelled_at": isoformat(p.cancelled_at),
+        "failed_at": isoformat(p.failed_at),
         "failure_reason": p.failure_reason,
         "submit_blockers": services.ready_to_submit(p) if p.status == "draft" else [],
-        "created_at": _iso(p.created_at),
-        "updated_at": _iso(p.updated_at),
+        "created_at": isoformat(p.created_at),
+        "updated_at": isoformat(p.updated_at),
         "created_by": p.created_by.email if p.created_by is not None else None,
     }
     if timeline:
