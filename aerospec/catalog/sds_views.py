@@ -104,6 +104,8 @@ def _document_context(document: SdsDocument, form: SdsReviewForm | None = None) 
         "properties": sds_services.REVIEW_PROPERTIES,
         "property_labels": PROPERTY_LABELS,
         "surface_tension_hint": sds_services.SURFACE_TENSION_HINT,
+        "needs_25c": sds_services.viscosity_needs_25c,
+        "sheet_temperature": sds_services.sheet_temperature,
         "library_url": _endpoint_url("catalog.fluids"),
         "manual_url": _endpoint_url("catalog.create_fluid"),
         "fluids": fluids,
@@ -152,7 +154,13 @@ def save_sds_fluid(sds_document_id: uuid.UUID):
         }
         try:
             fluid = sds_services.save_fluid_from_sds(
-                db.session, g.tenant, document, current_user, name=form.name.data, values=values
+                db.session,
+                g.tenant,
+                document,
+                current_user,
+                name=form.name.data,
+                values=values,
+                category=form.category.data,
             )
         except ValidationFailed as error:
             db.session.rollback()

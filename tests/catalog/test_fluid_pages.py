@@ -50,7 +50,8 @@ def test_admin_and_user_create_a_fluid_with_units_converted(client, login, works
     assert fluid.flash_point_c == pytest.approx(12.78, abs=0.01)
     assert fluid.vapour_pressure_kpa is None
     assert fluid.created_by_id == users[role].id
-    assert fluid.sources["viscosity_cp"] == "entered by the user"
+    assert fluid.sources["viscosity_cp"] == "entered by the user as 1.8 mPa·s"
+    assert fluid.sources["flash_point_c"] == "entered by the user as 55 °F"
 
 
 def test_viewer_cannot_create_edit_or_delete_fluids(client, login, workspace, rows, tenant_url):
@@ -136,7 +137,7 @@ def test_user_edits_own_fluid_and_changed_values_are_marked_as_entered(client, l
     [saved] = rows(tenant, TenantFluid)
     assert saved.name == "Renamed" and saved.density_kg_m3 == 1200.0
     assert saved.sources["viscosity_cp"] == "from SDS page 3"  # unchanged value keeps its source
-    assert saved.sources["density_kg_m3"] == "entered by the user"
+    assert saved.sources["density_kg_m3"] == "entered by the user as 1200 kg/m³"
 
 
 def test_delete_asks_for_confirmation_then_deletes(client, login, workspace, rows, tenant_url, db):
