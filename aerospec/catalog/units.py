@@ -286,10 +286,9 @@ _TEMPERATURE_CHOICES = [("°C", "°C"), ("°F", "°F"), ("K", "K")]
 # Column → the units a person may pick for it (value, label), the stored unit first. The
 # fluid form and the SDS review offer these same lists.
 UNIT_CHOICES: dict[str, list[tuple[str, str]]] = {
-    "viscosity_cp": [("cP", "cP"), ("mPa·s", "mPa·s"), ("Pa·s", "Pa·s"), ("cSt", "cSt (uses the density)"),
-                     ("mm²/s", "mm²/s (uses the density)")],
-    "density_kg_m3": [("kg/m³", "kg/m³"), ("g/cm³", "g/cm³"), ("g/mL", "g/mL"),
-                      ("relative", "relative density (water = 1)")],
+    "viscosity_cp": [("cP", "cP"), ("mPa·s", "mPa·s"), ("Pa·s", "Pa·s"), ("cSt", "cSt (kinematic)"),
+                     ("mm²/s", "mm²/s (kinematic)")],
+    "density_kg_m3": [("kg/m³", "kg/m³"), ("g/cm³", "g/cm³"), ("g/mL", "g/mL"), ("relative", "relative (water = 1)")],
     "surface_tension_mn_m": [("mN/m", "mN/m"), ("dyn/cm", "dyn/cm"), ("N/m", "N/m")],
     "flash_point_c": _TEMPERATURE_CHOICES,
     "vapour_pressure_kpa": [("kPa", "kPa"), ("hPa", "hPa"), ("mbar", "mbar"), ("bar", "bar"), ("psi", "psi"),
