@@ -433,3 +433,30 @@ def test_a_sheet_in_each_unit_is_read_and_confirmed_as_stored(
     # The review prefills six significant digits of what was read.
     assert getattr(fluid, column) == pytest.approx(expected, rel=1e-5)
     assert fluid.sources[column].startswith(f"SDS units.pdf, section 9: '{line}")
+
+
+def test_a_psi_vapour_pressure_reaches_the_configuration_and_its_csv_export_in_kpa(
+    client, db, rows, tenant_url, workspace
+):
+    """The wrong number flowed from the fluid into the configurations made from it and their export."""
+    import csv
+    import io
+
+    from aerospec.catalog import services as catalog
+    from aerospec.configurations.models import Configuration
+
+    catalog.seed_actuators(db.session)
+    db.session.commit()
+    tenant, _ = workspace
+    data = {**BASE, "name": "Psi blend", "vapour_pressure_kpa": "0.8", "vapour_pressure_kpa_unit": "psi"}
+    assert client.post(tenant_url(tenant, "fluids/new"), data=data).status_code == 303
+    fluid_id = rows(tenant, TenantFluid)[0].id
+    wizard = {"fluid_id": str(fluid_id), "step": "results", "pressure_bar": "5", "cone_deg": "60", "name": "Psi run"}
+    saved = client.post(tenant_url(tenant, "configurations"), data=wizard, headers={"HX-Request": "true"})
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    [config] = rows(tenant, Configuration)
+    assert config.fluid_id == fluid_id
+    assert config.fluid_vapour_pressure_kPa == pytest.approx(0.8 * PSI_KPA, rel=1e-9)
+    export = client.post(tenant_url(tenant, "configurations/export"), data={"format": "csv"})
+    [row] = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    assert float(row["fluid_vapour_pressure_kPa"]) == pytest.approx(0.8 * PSI_KPA, rel=1e-9)
