@@ -118,7 +118,7 @@ def test_cases_cover_every_unit_each_property_offers():
 
 
 @pytest.mark.parametrize("prop", list(units.UNIT_CHOICES))
-def test_one_of_the_stored_unit_is_one_in_the_column(prop):
+def test_one_in_the_stored_unit_is_stored_as_one(prop):
     """The conversion each column uses leaves its own unit alone (the old form turned 1 kPa into 0.01)."""
     stored = units.UNIT_CHOICES[prop][0][0]
     assert stored == STORED_UNITS[prop] == units.RANGES[prop].unit
