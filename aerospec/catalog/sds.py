@@ -67,6 +67,7 @@ class ExtractedItem:
     note: str = ""
     original: str = ""  # the value as written, e.g. "0,95 - 0,98 g/cm3"
     kinematic_mm2_s: float | None = None  # kept so the review can convert with a corrected density
+    temperature_c: float | None = None  # the temperature the sheet gives the value at ("at 40 °C")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -156,14 +157,29 @@ def _read_value(text: str) -> _Reading | None:
 
 def _condition(text: str) -> str:
     """'at 20 °C' → 'at 20 °C' (temperatures given as °F are converted)."""
+    measured = _condition_c(text)
+    if measured is None:
+        return ""
+    celsius, fahrenheit = measured
+    return f"at {_fmt(celsius)} °C" + (f" ({_fmt(fahrenheit)} °F)" if fahrenheit is not None else "")
+
+
+def _condition_c(text: str) -> tuple[float, float | None] | None:
+    """The temperature of a condition ('at 40 °C', '@ 104 °F') in °C, and the °F it was given in."""
     match = _CONDITION_RE.search(text)
     if not match:
-        return ""
+        return None
     t = parse_number(match["t"])
     unit = match["u"].upper().replace(" ", "")
     if "F" in unit or "℉" in unit:
-        return f"at {_fmt((t - 32) * 5 / 9)} °C ({_fmt(t)} °F)"
-    return f"at {_fmt(t)} °C"
+        return (t - 32) * 5 / 9, t
+    return t, None
+
+
+def measured_at(text: str) -> float | None:
+    """The temperature in °C a value is given at ('… at 40 °C', '… @ 104 °F'), or None."""
+    measured = _condition_c(text)
+    return None if measured is None else float(f"{measured[0]:.6g}")
 
 
 def _norm_unit(unit: str) -> str:
@@ -178,6 +194,36 @@ def _convert(converter, value: float, unit: str) -> float | None:
         return None
 
 
+_CONDITION_WORDS = {"at", "@", "bei", "à", "and", "to", "(closed", "(open"}
+
+
+def _spelled_over_tokens(reading: _Reading, accepts) -> _Reading:
+    """The reading with its unit widened over the next words when only they make one
+    ('deg C', 'mm Hg', 'N·s / m²', 'kg/(m·s)'): the first unit text `accepts(unit)` takes."""
+    if accepts(reading.unit_text):
+        return reading
+    words = reading.rest.split()
+    unit = reading.unit_text
+    for taken, word in enumerate(words[:2], start=1):
+        if word.lower() in _CONDITION_WORDS or (word.startswith("(") and not unit.endswith("/")):
+            break
+        unit = f"{unit} {word}"
+        if accepts(unit):
+            rest = reading.rest.split(None, taken)
+            return _Reading(
+                reading.value,
+                unit,
+                " " + (rest[taken] if len(rest) > taken else ""),
+                f"{reading.original} {' '.join(words[:taken])}",
+                reading.notes,
+            )
+    return reading
+
+
+def _converts(converter):
+    return lambda unit: _convert(converter, 1.0, unit) is not None
+
+
 def _temperature_c(reading: _Reading) -> tuple[float, str] | None:
     value = _convert(units.to_celsius, reading.value, reading.unit_text)
     if value is None:
@@ -190,6 +236,7 @@ def _temperature_c(reading: _Reading) -> tuple[float, str] | None:
 
 
 def _density(label_kind: str, reading: _Reading, raw: str) -> ExtractedItem | None:
+    reading = _spelled_over_tokens(reading, _converts(units.to_kg_m3))
     u = _norm_unit(reading.unit_text)
     notes = list(reading.notes)
     if label_kind == "relative" or u in units.RELATIVE or u.startswith("(") or u == "(water":
@@ -207,15 +254,18 @@ def _density(label_kind: str, reading: _Reading, raw: str) -> ExtractedItem | No
     condition = _condition(reading.rest)
     if condition:
         notes.append(condition)
-    return ExtractedItem("density_kg_m3", value, "kg/m³", raw, "; ".join(notes), reading.original)
+    item = ExtractedItem("density_kg_m3", value, "kg/m³", raw, "; ".join(notes), reading.original)
+    item.temperature_c = measured_at(reading.rest)
+    return item
 
 
 def _viscosity(label_kind: str, reading: _Reading, raw: str) -> ExtractedItem | None:
+    reading = _spelled_over_tokens(
+        reading, lambda unit: _norm_unit(unit) in units.KINEMATIC or _converts(units.to_cp)(unit)
+    )
     u = _norm_unit(reading.unit_text)
     rest = reading.rest
     unit_text = reading.unit_text
-    if u in {"mpa", "pa"} and re.match(r"\s*s\b", rest):  # "mPa s" split across tokens
-        unit_text, u, rest = unit_text + "·s", u + "s", re.sub(r"^\s*s\b", "", rest)
     notes = list(reading.notes)
     condition = _condition(rest)
     if u in units.KINEMATIC:
@@ -224,6 +274,7 @@ def _viscosity(label_kind: str, reading: _Reading, raw: str) -> ExtractedItem | 
             notes.append(condition)
         item = ExtractedItem("viscosity_cp", None, "cP", raw, "; ".join(notes), reading.original)
         item.kinematic_mm2_s = kinematic
+        item.temperature_c = measured_at(rest)
         return item
     value = _convert(units.to_cp, reading.value, unit_text)
     if value is None:
@@ -232,10 +283,13 @@ def _viscosity(label_kind: str, reading: _Reading, raw: str) -> ExtractedItem | 
         notes.append(f"{_fmt(reading.value)} {unit_text} → {_fmt(value)} cP")
     if condition:
         notes.append(condition)
-    return ExtractedItem("viscosity_cp", value, "cP", raw, "; ".join(notes), reading.original)
+    item = ExtractedItem("viscosity_cp", value, "cP", raw, "; ".join(notes), reading.original)
+    item.temperature_c = measured_at(rest)
+    return item
 
 
 def _temperature_item(prop: str, reading: _Reading, raw: str) -> ExtractedItem | None:
+    reading = _spelled_over_tokens(reading, _converts(units.to_celsius))
     converted = _temperature_c(reading)
     if converted is None:
         return None
@@ -276,12 +330,18 @@ def _method_note(text: str) -> str:
 
 
 def _pressure(reading: _Reading, raw: str) -> ExtractedItem | None:
+    reading = _spelled_over_tokens(reading, _converts(units.to_kpa))
     u = _norm_unit(reading.unit_text)
-    value = _convert(units.to_kpa, reading.value, reading.unit_text)
+    value = _convert(units.to_kpa_absolute, reading.value, reading.unit_text)
     if value is None:
         return None
     notes = list(reading.notes)
-    if u != "kpa":
+    if units.is_gauge(reading.unit_text):
+        notes.append(
+            f"{_fmt(reading.value)} {reading.unit_text} is a gauge pressure: + {_fmt(units.ATMOSPHERE_KPA)} kPa "
+            f"(1 atm) → {_fmt(value)} kPa absolute"
+        )
+    elif u != "kpa":
         notes.append(f"{_fmt(reading.value)} {reading.unit_text} → {_fmt(value)} kPa")
     condition = _condition(reading.rest)
     notes.append(condition or "temperature not stated")
@@ -289,6 +349,7 @@ def _pressure(reading: _Reading, raw: str) -> ExtractedItem | None:
 
 
 def _tension(reading: _Reading, raw: str) -> ExtractedItem | None:
+    reading = _spelled_over_tokens(reading, _converts(units.to_mn_m))
     u = _norm_unit(reading.unit_text)
     value = _convert(units.to_mn_m, reading.value, reading.unit_text)
     if value is None:
@@ -533,6 +594,7 @@ def parse_sds(content: bytes) -> SdsExtraction:
         )
 
     found: dict[str, ExtractedItem] = {}
+    ranks: dict[str, int] = {}
     section_text = "\n".join(section)
     # Ruled tables first: their cells keep label and value apart even when they wrap.
     for cells in table_rows:
@@ -540,18 +602,17 @@ def parse_sds(content: bytes) -> SdsExtraction:
         if " ".join(label.split()[:3]) not in section_text:
             continue  # a table in another section
         item = _item_from(label, value, " ".join(cells))
-        if item is not None and item.property not in found:
+        if item is not None and _better(item, label, found.get(item.property), ranks):
             found[item.property] = item
+            ranks[item.property] = _rank(item, label)
     for line in section:
         parts = _split_line(line)
         if parts is None:
             continue
         item = _item_from(parts[0], parts[1], line)
-        if item is None:
-            continue
-        current = found.get(item.property)
-        if current is None or (current.value is None and item.value is not None and current.kinematic_mm2_s is None):
+        if item is not None and _better(item, parts[0], found.get(item.property), ranks):
             found[item.property] = item
+            ranks[item.property] = _rank(item, parts[0])
 
     _convert_kinematic(found)
     if not any(item.value is not None or item.kinematic_mm2_s is not None for item in found.values()):
@@ -566,6 +627,25 @@ def parse_sds(content: bytes) -> SdsExtraction:
         if item.value is not None:
             item.value = float(f"{item.value:.6g}")
     return SdsExtraction(product_name=product_name, items=items, pages=page_count)
+
+
+def _rank(item: ExtractedItem, label: str) -> int:
+    """How directly a line gives its property: a density with a unit ("Density: 0.95 g/cm³")
+    is the density itself, while a relative density (or a bare number read as one) goes through
+    the 997 kg/m³ convention, so a sheet that prints both is read from the first."""
+    if item.property != "density_kg_m3" or item.value is None:
+        return 0
+    kind = _classify(label)
+    return 2 if kind is not None and kind[1] == "absolute" and "relative density" not in item.note else 1
+
+
+def _better(item: ExtractedItem, label: str, current: ExtractedItem | None, ranks: dict[str, int]) -> bool:
+    """Whether `item` replaces what an earlier line gave for the same property."""
+    if current is None:
+        return True
+    if _rank(item, label) > ranks.get(item.property, 0):
+        return True
+    return current.value is None and item.value is not None and current.kinematic_mm2_s is None
 
 
 def kinematic_to_dynamic(kinematic_mm2_s: float, density_kg_m3: float) -> float:

@@ -8,6 +8,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from aerospec.catalog.sds_services import REVIEW_PROPERTIES, UNIT_LABELS
+from aerospec.catalog.services import FLUID_CATEGORIES
 
 
 class SdsUploadForm(FlaskForm):
@@ -21,6 +22,9 @@ class SdsReviewForm(FlaskForm):
     """Name plus a number and a unit for each property; the fields are added below."""
 
     name = StringField("Fluid name", validators=[DataRequired("Name the fluid."), Length(max=120)])
+    # The fluid form's categories: the fluid lists filter by them. The service checks the
+    # choice, so a bad one gets its message ("Choose a category from the list.").
+    category = SelectField("Category", choices=list(FLUID_CATEGORIES.items()), default="other", validate_choice=False)
 
 
 for _prop in REVIEW_PROPERTIES:

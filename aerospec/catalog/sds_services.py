@@ -158,20 +158,44 @@ class ReviewProperty:
     required: bool
 
 
-_PRESSURES = ("kPa", "hPa", "mbar", "bar", "mmHg", "psi")
+def _review(key: str, column: str, label: str, required: bool) -> ReviewProperty:
+    return ReviewProperty(key, column, label, tuple(u for u, _ in units.UNIT_CHOICES[column]), required)
+
+
+# The unit choices are the fluid form's (units.UNIT_CHOICES), stored unit first.
 REVIEW_PROPERTIES: tuple[ReviewProperty, ...] = (
-    ReviewProperty("density", "density_kg_m3", "Density", ("kg/m³", "g/cm³", "g/mL", "relative"), True),
-    ReviewProperty("viscosity", "viscosity_cp", "Viscosity", ("cP", "mPa·s", "Pa·s", "cSt", "mm²/s"), True),
-    ReviewProperty("surface_tension", "surface_tension_mn_m", "Surface tension", ("mN/m", "dyn/cm"), True),
-    ReviewProperty("flash_point", "flash_point_c", "Flash point", ("°C", "°F"), False),
-    ReviewProperty("vapour_pressure", "vapour_pressure_kpa", "Vapour pressure", _PRESSURES, False),
-    ReviewProperty("boiling_point", "boiling_point_c", "Boiling point", ("°C", "°F"), False),
-)  # fmt: skip
-UNIT_LABELS = {
-    "relative": "relative density (water = 1)",
-    "cSt": "cSt (kinematic)",
-    "mm²/s": "mm²/s (kinematic)",
-}
+    _review("density", "density_kg_m3", "Density", True),
+    _review("viscosity", "viscosity_cp", "Viscosity", True),
+    _review("surface_tension", "surface_tension_mn_m", "Surface tension", True),
+    _review("flash_point", "flash_point_c", "Flash point", False),
+    _review("vapour_pressure", "vapour_pressure_kpa", "Vapour pressure", False),
+    _review("boiling_point", "boiling_point_c", "Boiling point", False),
+)
+UNIT_LABELS = {unit: label for choices in units.UNIT_CHOICES.values() for unit, label in choices}
+
+# Fluids are described at 25 °C. Viscosity changes strongly with temperature, and one value
+# at another temperature cannot be converted honestly (ASTM D341's viscosity-temperature
+# relation and Andrade's equation each need two measured points), so a viscosity the sheet
+# gives at another temperature is not taken: the review asks for the 25 °C value.
+REFERENCE_TEMPERATURE_C = 25.0
+VISCOSITY_TEMPERATURE_TOLERANCE_K = 1.0
+
+
+def sheet_temperature(item: dict) -> float | None:
+    """The temperature (°C) the sheet gives an extracted value at; read from its line for
+    documents parsed before the parser recorded it."""
+    if "temperature_c" in item:
+        return item["temperature_c"]
+    return sds.measured_at(item.get("raw") or "")
+
+
+def viscosity_needs_25c(item: dict | None) -> bool:
+    """Whether the sheet's viscosity is at a stated temperature other than 25 °C (±1 K)."""
+    if item is None or item.get("property") != "viscosity_cp":
+        return False
+    measured = sheet_temperature(item)
+    return measured is not None and abs(measured - REFERENCE_TEMPERATURE_C) > VISCOSITY_TEMPERATURE_TOLERANCE_K
+
 
 SURFACE_TENSION_HINT = (
     "Safety data sheets rarely give surface tension. Typical values at 20–25 °C: water 72 mN/m; "
@@ -185,9 +209,14 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _as_given(item: dict) -> tuple[str, str]:
+    """('20 cSt', '40 °C'): a value as the sheet prints it and the temperature it is given at."""
+    return item.get("original") or item.get("raw") or "", f"{_fmt(sheet_temperature(item))} °C"
+
+
 def review_defaults(document: SdsDocument) -> dict[str, str]:
     """Form data prefilled from what the parser extracted (value in the stored unit)."""
-    data: dict[str, str] = {"name": document.product_name or document.filename.rsplit(".", 1)[0]}
+    data: dict[str, str] = {"name": document.product_name or document.filename.rsplit(".", 1)[0], "category": "other"}
     extracted = {item["property"]: item for item in document.extracted or []}
     for prop in REVIEW_PROPERTIES:
         item = extracted.get(prop.column)
@@ -195,27 +224,16 @@ def review_defaults(document: SdsDocument) -> dict[str, str]:
         data[f"{prop.key}_value"] = ""
         if item is None:
             continue
-        if item.get("kinematic_mm2_s") is not None:
+        if viscosity_needs_25c(item):
+            # Asked for, not prefilled; in the kind of unit the sheet uses.
+            data[f"{prop.key}_unit"] = "cSt" if item.get("kinematic_mm2_s") is not None else prop.units[0]
+        elif item.get("kinematic_mm2_s") is not None:
             # Keep it kinematic so a corrected density converts it on save.
             data[f"{prop.key}_value"] = _fmt(item["kinematic_mm2_s"])
             data[f"{prop.key}_unit"] = "cSt"
         elif item.get("value") is not None:
             data[f"{prop.key}_value"] = _fmt(item["value"])
     return data
-
-
-def _to_stored(prop: ReviewProperty, number: float, unit: str, density_kg_m3: float | None) -> float:
-    if prop.column == "density_kg_m3":
-        if unit == "relative":
-            return number * sds.WATER_DENSITY_KG_M3
-        return units.to_kg_m3(number, unit)
-    if prop.column == "viscosity_cp":
-        return units.to_cp(number, unit, density_kg_m3)
-    if prop.column == "surface_tension_mn_m":
-        return units.to_mn_m(number, unit)
-    if prop.column in ("flash_point_c", "boiling_point_c"):
-        return units.to_celsius(number, unit)
-    return units.to_kpa(number, unit)
 
 
 def _same(a: float, b: float) -> bool:
@@ -230,6 +248,7 @@ def save_fluid_from_sds(
     *,
     name: str,
     values: dict[str, tuple[str, str]],
+    category: str = "other",
 ) -> TenantFluid:
     """Create the tenant fluid the user confirmed: each value with its source (the SDS line,
     or 'entered by <user>' where they corrected or added it).
@@ -255,7 +274,12 @@ def save_fluid_from_sds(
             errors[f"{prop.key}_unit"] = [f"Choose one of {', '.join(prop.units)}."]
             continue
         if not text:
-            if prop.required:
+            if viscosity_needs_25c(extracted.get(prop.column)):
+                given, at = _as_given(extracted[prop.column])
+                errors[f"{prop.key}_value"] = [
+                    f"The sheet gives the viscosity at {at} ({given}); enter its value at 25 °C."
+                ]
+            elif prop.required:
                 hint = (
                     " Safety data sheets rarely give it: see the typical values below."
                     if prop.key == "surface_tension"
@@ -272,7 +296,7 @@ def save_fluid_from_sds(
     density = None
     if "density" in numbers:
         try:
-            density = _to_stored(REVIEW_PROPERTIES[0], *numbers["density"], None)
+            density = units.to_stored("density_kg_m3", *numbers["density"])
         except ValueError as exc:
             errors["density_value"] = [str(exc)]
     for prop in REVIEW_PROPERTIES:
@@ -281,7 +305,7 @@ def save_fluid_from_sds(
             continue
         number, unit = numbers[prop.key]
         try:
-            value = density if prop.key == "density" else _to_stored(prop, number, unit, density)
+            value = density if prop.key == "density" else units.to_stored(prop.column, number, unit, density)
         except ValueError as exc:
             errors.setdefault(f"{prop.key}_value", []).append(str(exc))
             continue
@@ -299,6 +323,10 @@ def save_fluid_from_sds(
                 sources[prop.column] = sds_line  # e.g. flash point "not applicable"
             continue
         from_sheet = False
+        if viscosity_needs_25c(item):
+            given, at = _as_given(item)
+            sources[prop.column] = f"entered by {who} as the 25 °C value (the sheet gives {given} at {at}; {sds_line})"
+            continue
         if item is not None:
             number, unit = numbers[prop.key]
             if item.get("kinematic_mm2_s") is not None and unit in ("cSt", "mm²/s"):
@@ -319,7 +347,7 @@ def save_fluid_from_sds(
         + (f" ({document.product_name})" if document.product_name else "")
         + " and confirmed by the user."
     )
-    values_in = {"name": name, "category": "other", "liquefied_propellant": False, "notes": notes, **stored}
+    values_in = {"name": name, "category": category, "liquefied_propellant": False, "notes": notes, **stored}
     try:
         # Range checks and the row itself: the catalog's one way to create a tenant fluid.
         return catalog.create_tenant_fluid(

@@ -16,8 +16,8 @@ from aerospec.catalog.sds_forms import SdsReviewForm, SdsUploadForm
 from aerospec.errors import Conflict, ValidationFailed
 from aerospec.extensions import db
 from aerospec.tenancy.context import get_for_tenant_or_404
-from aerospec.tenancy.features import require_feature
-from aerospec.tenancy.permissions import require_permission
+from aerospec.tenancy.features import feature_enabled, require_feature
+from aerospec.tenancy.permissions import can, require_permission
 from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import hx_redirect, is_htmx, render
 
@@ -39,6 +39,18 @@ def _endpoint_url(endpoint: str, **values) -> str | None:
         return url_for(endpoint, **values)
     except Exception:  # a route with other required arguments
         return None
+
+
+@bp.app_template_global("sds_upload_url")
+def sds_upload_url() -> str | None:
+    """The SDS upload page, for a member whose role and plan let them use it; otherwise None."""
+    tenant, membership = g.get("tenant"), g.get("membership")
+    if tenant is None or membership is None:
+        return None
+    # The same checks as the upload page's decorators: never link to a 403 or a 402.
+    if not can(membership.role, "edit_configurations") or not feature_enabled(tenant, "msds_parsing"):
+        return None
+    return url_for("catalog.new_sds")
 
 
 def _new_context(form: SdsUploadForm) -> dict:
@@ -104,6 +116,8 @@ def _document_context(document: SdsDocument, form: SdsReviewForm | None = None) 
         "properties": sds_services.REVIEW_PROPERTIES,
         "property_labels": PROPERTY_LABELS,
         "surface_tension_hint": sds_services.SURFACE_TENSION_HINT,
+        "needs_25c": sds_services.viscosity_needs_25c,
+        "sheet_temperature": sds_services.sheet_temperature,
         "library_url": _endpoint_url("catalog.fluids"),
         "manual_url": _endpoint_url("catalog.create_fluid"),
         "fluids": fluids,
@@ -152,7 +166,13 @@ def save_sds_fluid(sds_document_id: uuid.UUID):
         }
         try:
             fluid = sds_services.save_fluid_from_sds(
-                db.session, g.tenant, document, current_user, name=form.name.data, values=values
+                db.session,
+                g.tenant,
+                document,
+                current_user,
+                name=form.name.data,
+                values=values,
+                category=form.category.data,
             )
         except ValidationFailed as error:
             db.session.rollback()

@@ -174,14 +174,20 @@ def _own_fluid(session: Session, tenant, fluid_id) -> TenantFluid:
 def update_tenant_fluid(
     session: Session, tenant, actor, fluid_id, values: dict, *, sources: dict | None = None
 ) -> TenantFluid:
-    """Change a custom fluid; properties whose value changed are marked as entered by the user."""
+    """Change a custom fluid; properties whose value changed are marked as entered by the user.
+
+    A value sent back as the edit form showed it (six significant digits) is unchanged: the
+    stored number and its source stay as they were."""
     fluid = _own_fluid(session, tenant, fluid_id)
     clean = validate_fluid_values(values)
     new_sources = dict(fluid.sources or {})
     for prop in FLUID_PROPERTIES:
+        old = getattr(fluid, prop)
         if clean.get(prop) is None:
             new_sources.pop(prop, None)
-        elif getattr(fluid, prop) != clean[prop] or prop not in new_sources:
+        elif units.same_as_shown(old, clean[prop]) and prop in new_sources:
+            clean[prop] = old
+        elif old != clean[prop] or prop not in new_sources:
             new_sources[prop] = (sources or {}).get(prop, "entered by the user")
     for key, value in clean.items():
         setattr(fluid, key, value)

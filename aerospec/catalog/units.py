@@ -1,7 +1,8 @@
 """Numbers with units, as people type them and as safety data sheets print them.
 
 Pure functions, no Flask and no database, so the SDS parser and the forms share them.
-Every `to_*` function returns the value in the unit the database stores:
+Every `to_*` function returns the value in the unit its name says; `to_stored(column, ...)`
+converts to the unit of a fluid column (the unit its name ends in):
 
 | property          | stored unit | accepted units (any spelling listed in the tables below)   |
 |-------------------|-------------|------------------------------------------------------------|
@@ -10,6 +11,7 @@ Every `to_*` function returns the value in the unit the database stores:
 | surface tension   | mN/m        | mN/m, dyn/cm, N/m                                          |
 | temperature       | °C          | °C, °F, K                                                  |
 | pressure          | bar         | bar, mbar, kPa, Pa, MPa, hPa, psi, atm, mmHg               |
+| vapour pressure   | kPa (abs.)  | the pressure units; barg and psig + 101.325 kPa            |
 | length            | mm          | mm, µm, cm, in                                             |
 
 `parse_number` accepts a decimal comma ("0,998"), thousands separators ("1 000",
@@ -123,7 +125,7 @@ VISCOSITY = UnitTable(
     "cP",
     {
         "cp": 1.0, "mpas": 1.0, "centipoise": 1.0, "cps": 1.0,
-        "pas": 1000.0, "nsm2": 1000.0, "kg/ms": 1000.0,
+        "pas": 1000.0, "nsm2": 1000.0, "ns/m2": 1000.0, "kg/ms": 1000.0, "kg/(ms)": 1000.0,
         "p": 100.0, "poise": 100.0, "dpas": 100.0,
     },
     {"cP": "cP", "mPa·s": "mPa·s", "Pa·s": "Pa·s", "cSt": "cSt (needs density)",
@@ -143,7 +145,7 @@ DENSITY = UnitTable(
     "density",
     "kg/m³",
     {
-        "kg/m3": 1.0, "g/l": 1.0, "kgm3": 1.0, "kgm-3": 1.0,
+        "kg/m3": 1.0, "g/l": 1.0, "kgm3": 1.0,
         "g/cm3": 1000.0, "g/cc": 1000.0, "g/ml": 1000.0, "kg/l": 1000.0, "kg/dm3": 1000.0, "gcm3": 1000.0,
         "lb/gal": 119.826427, "lbs/gal": 119.826427, "lb/ft3": 16.0184634,
     },
@@ -168,12 +170,15 @@ SURFACE_TENSION = UnitTable(
     {"mN/m": "mN/m", "dyn/cm": "dyn/cm", "N/m": "N/m"},
 )
 
+# 1 psi = 1 lbf/in² = 0.45359237 kg × 9.80665 m/s² / (0.0254 m)² = 6894.757… Pa (exact by definition)
+_PSI_BAR = 0.45359237 * 9.80665 / 0.0254**2 / 1e5
+
 PRESSURE = UnitTable(
     "pressure",
     "bar",
     {
         "bar": 1.0, "bara": 1.0, "barg": 1.0, "mbar": 1e-3, "hpa": 1e-3, "kpa": 1e-2, "pa": 1e-5, "mpa": 10.0,
-        "psi": 0.0689475729, "psia": 0.0689475729, "psig": 0.0689475729, "atm": 1.01325,
+        "psi": _PSI_BAR, "psia": _PSI_BAR, "psig": _PSI_BAR, "atm": 1.01325,
         "mmhg": 1.01325 / 760, "torr": 1.01325 / 760,
     },
     {"bar": "bar", "kPa": "kPa", "MPa": "MPa", "psi": "psi"},
@@ -256,9 +261,59 @@ def to_kpa(value: float | str, unit: str) -> float:
     return to_bar(value, unit) * 100.0
 
 
+ATMOSPHERE_KPA = 101.325  # standard atmosphere: what a gauge reading (barg, psig) is taken to be above
+GAUGE = {"barg", "psig"}
+
+
+def is_gauge(unit: str) -> bool:
+    """Whether a pressure unit reads above the atmosphere (barg, psig)."""
+    return normalise_unit(unit) in GAUGE
+
+
+def to_kpa_absolute(value: float | str, unit: str) -> float:
+    """Absolute pressure in kPa (a vapour pressure): a gauge reading (barg, psig) plus 1 atm."""
+    return to_kpa(value, unit) + (ATMOSPHERE_KPA if is_gauge(unit) else 0.0)
+
+
 def to_mm(value: float | str, unit: str) -> float:
     """Length in mm from mm, µm, cm or inches."""
     return parse_number(value) * _factor(LENGTH, unit)
+
+
+# ---- the fluid columns: one conversion per column, to the unit its name ends in
+
+_TEMPERATURE_CHOICES = [("°C", "°C"), ("°F", "°F"), ("K", "K")]
+# Column → the units a person may pick for it (value, label), the stored unit first. The
+# fluid form and the SDS review offer these same lists.
+UNIT_CHOICES: dict[str, list[tuple[str, str]]] = {
+    "viscosity_cp": [("cP", "cP"), ("mPa·s", "mPa·s"), ("Pa·s", "Pa·s"), ("cSt", "cSt (kinematic)"),
+                     ("mm²/s", "mm²/s (kinematic)")],
+    "density_kg_m3": [("kg/m³", "kg/m³"), ("g/cm³", "g/cm³"), ("g/mL", "g/mL"), ("relative", "relative (water = 1)")],
+    "surface_tension_mn_m": [("mN/m", "mN/m"), ("dyn/cm", "dyn/cm"), ("N/m", "N/m")],
+    "flash_point_c": _TEMPERATURE_CHOICES,
+    "vapour_pressure_kpa": [("kPa", "kPa"), ("hPa", "hPa"), ("mbar", "mbar"), ("bar", "bar"), ("psi", "psi"),
+                            ("MPa", "MPa"), ("mmHg", "mmHg"), ("atm", "atm")],
+    "boiling_point_c": _TEMPERATURE_CHOICES,
+}  # fmt: skip
+_TO_STORED = {
+    "viscosity_cp": to_cp,
+    "density_kg_m3": to_kg_m3,
+    "surface_tension_mn_m": to_mn_m,
+    "flash_point_c": to_celsius,
+    "vapour_pressure_kpa": to_kpa_absolute,
+    "boiling_point_c": to_celsius,
+}
+
+
+def to_stored(prop: str, value: float | str, unit: str, density_kg_m3: float | None = None) -> float:
+    """`value` in `unit` in the unit of fluid column `prop` (viscosity_cp → cP, vapour_pressure_kpa → kPa...).
+
+    The one conversion the fluid form and the SDS review share; a kinematic viscosity uses the density."""
+    if prop == "viscosity_cp":
+        return to_cp(value, unit, density_kg_m3)
+    if prop not in _TO_STORED:
+        raise KeyError(f"unknown fluid property {prop!r}")
+    return _TO_STORED[prop](value, unit)
 
 
 def parse_quantity(text: str, quantity: str, density_kg_m3: float | None = None) -> float:
@@ -276,6 +331,16 @@ def parse_quantity(text: str, quantity: str, density_kg_m3: float | None = None)
     if quantity not in converters:
         raise KeyError(f"unknown quantity {quantity!r}")
     return converters[quantity]()
+
+
+def shown(value: float) -> str:
+    """A stored number as a form writes it back for editing (six significant digits)."""
+    return f"{value:.6g}"
+
+
+def same_as_shown(old: float | None, new: float | None) -> bool:
+    """Whether `new` is `old` as a form showed it, i.e. the person left the value alone."""
+    return old is not None and new is not None and shown(old) == shown(new)
 
 
 # ---- physical ranges

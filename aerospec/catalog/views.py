@@ -95,7 +95,8 @@ def _fluid_form_page(form: FluidForm, fluid=None, status: int = 200) -> Response
 
 def _save_fluid(form: FluidForm, fluid=None):
     """Convert, range-check and save; returns the fluid or None with errors on the form."""
-    values, errors = form.converted()
+    values, errors, entered = form.converted()
+    sources = {prop: f"entered by the user as {text}" for prop, text in entered.items()}
     try:
         if errors:
             # Check the other fields too, so every message shows at once.
@@ -106,9 +107,9 @@ def _save_fluid(form: FluidForm, fluid=None):
                     errors.setdefault(name, messages)
             raise ValidationFailed("Some fields need attention.", field_errors=errors)
         if fluid is None:
-            saved = catalog.create_tenant_fluid(db.session, g.tenant, current_user, values)
+            saved = catalog.create_tenant_fluid(db.session, g.tenant, current_user, values, sources=sources)
         else:
-            saved = catalog.update_tenant_fluid(db.session, g.tenant, current_user, fluid.id, values)
+            saved = catalog.update_tenant_fluid(db.session, g.tenant, current_user, fluid.id, values, sources=sources)
     except ValidationFailed as error:
         db.session.rollback()
         apply_errors(form, error)

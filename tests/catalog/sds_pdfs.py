@@ -223,3 +223,30 @@ def corrupt_pdf() -> bytes:
 
 def not_a_pdf() -> bytes:
     return b"Density: 1.0 g/cm3\nThis is a text file with a .pdf name.\n"
+
+
+@functools.cache
+def property_lines_sds(lines: tuple[str, ...], product: str = "Unit Check Fluid") -> bytes:
+    """A sheet whose section 9 holds exactly `lines` ('Label: value unit' text lines)."""
+    pdf = _pdf()
+    _front_matter(pdf, product)
+    _heading(pdf, "SECTION 9: Physical and chemical properties")
+    for text in lines:
+        _line(pdf, text)
+    _back_matter(pdf)
+    return _out(pdf)
+
+
+@functools.cache
+def property_table_sds(rows: tuple[tuple[str, str], ...], product: str = "Unit Check Table") -> bytes:
+    """A sheet whose section 9 is a bordered two-column table of (label, value) `rows`."""
+    pdf = _pdf()
+    _front_matter(pdf, product)
+    _heading(pdf, "9. Physical and chemical properties")
+    with pdf.table(col_widths=(60, 110), text_align="LEFT", first_row_as_headings=True) as table:
+        for label, value in (("Property", "Value"), *rows):
+            row = table.row()
+            row.cell(_text(pdf, label))
+            row.cell(_text(pdf, value))
+    _back_matter(pdf, prefix="")
+    return _out(pdf)

@@ -50,7 +50,8 @@ def test_admin_and_user_create_a_fluid_with_units_converted(client, login, works
     assert fluid.flash_point_c == pytest.approx(12.78, abs=0.01)
     assert fluid.vapour_pressure_kpa is None
     assert fluid.created_by_id == users[role].id
-    assert fluid.sources["viscosity_cp"] == "entered by the user"
+    assert fluid.sources["viscosity_cp"] == "entered by the user as 1.8 mPa·s"
+    assert fluid.sources["flash_point_c"] == "entered by the user as 55 °F"
 
 
 def test_viewer_cannot_create_edit_or_delete_fluids(client, login, workspace, rows, tenant_url):
@@ -136,7 +137,7 @@ def test_user_edits_own_fluid_and_changed_values_are_marked_as_entered(client, l
     [saved] = rows(tenant, TenantFluid)
     assert saved.name == "Renamed" and saved.density_kg_m3 == 1200.0
     assert saved.sources["viscosity_cp"] == "from SDS page 3"  # unchanged value keeps its source
-    assert saved.sources["density_kg_m3"] == "entered by the user"
+    assert saved.sources["density_kg_m3"] == "entered by the user as 1200 kg/m³"
 
 
 def test_delete_asks_for_confirmation_then_deletes(client, login, workspace, rows, tenant_url, db):
@@ -240,3 +241,55 @@ def test_detail_shows_each_value_with_unit_and_source(client, login, workspace, 
     assert "1.083 cP" in html and "785.2 kg/m³" in html and "mN/m" in html and "12 °C" in html
     assert "computed with thermo 0.6.1 (method" in html
     assert "Copy to my fluids" not in html  # viewers do not create
+
+
+SDS_LINK = "Read from a safety data sheet"
+
+
+def _sds_href(page: str, tenant) -> bool:
+    return f'href="/t/{tenant.slug}/fluids/sds/new"' in page
+
+
+@pytest.mark.parametrize("role", ["admin", "user"])
+def test_fluid_list_new_fluid_form_and_wizard_link_to_the_sds_upload(client, login, workspace, tenant_url, role):
+    tenant, users = workspace
+    login(users[role])
+    listing = client.get(tenant_url(tenant, "fluids")).get_data(as_text=True)
+    assert SDS_LINK in listing and _sds_href(listing, tenant)
+    new = client.get(tenant_url(tenant, "fluids/new")).get_data(as_text=True)
+    assert "Have the supplier's safety data sheet?" in new and _sds_href(new, tenant)
+    wizard = client.get(tenant_url(tenant, "configurations/new")).get_data(as_text=True)
+    assert "read it from its safety data sheet" in wizard and _sds_href(wizard, tenant)
+    # The link leads to the upload page, not to a refusal.
+    upload_page = client.get(tenant_url(tenant, "fluids/sds/new"))
+    assert upload_page.status_code == 200
+    assert "Read a fluid from its safety data sheet" in upload_page.get_data(as_text=True)
+
+
+def test_edit_form_does_not_offer_the_sds_upload(client, login, workspace, tenant_url, db):
+    tenant, users = workspace
+    fluid_id = makers.tenant_fluid(tenant).id
+    db.session.commit()
+    login(users["user"])
+    page = client.get(tenant_url(tenant, f"fluids/{fluid_id}/edit")).get_data(as_text=True)
+    assert not _sds_href(page, tenant)
+
+
+def test_viewer_is_not_linked_to_the_sds_upload_they_may_not_use(client, login, workspace, tenant_url):
+    tenant, users = workspace
+    login(users["viewer"])
+    for path in ("fluids", "configurations/new"):
+        page = client.get(tenant_url(tenant, path)).get_data(as_text=True)
+        assert not _sds_href(page, tenant), path
+    assert client.get(tenant_url(tenant, "fluids/sds/new")).status_code == 403
+
+
+def test_a_workspace_without_sds_parsing_is_not_linked_to_it(client, login, factories, tenant_url, db):
+    tenant = factories.TenantFactory(features={"msds_parsing": False})
+    admin = factories.member(tenant, "admin")
+    db.session.commit()
+    login(admin)
+    for path in ("fluids", "fluids/new", "configurations/new"):
+        page = client.get(tenant_url(tenant, path)).get_data(as_text=True)
+        assert not _sds_href(page, tenant), path
+    assert client.get(tenant_url(tenant, "fluids/sds/new")).status_code == 402

@@ -109,11 +109,14 @@ def _upload_review_and_save(page, screenshot, sign_up, unique_email, tmp_path):
     # would then copy under our CSP: start the interaction from a fresh load.
     page.reload()
 
+    # The sheet gives the viscosity at 20 °C: the review asks for the 25 °C value.
+    expect(page.get_by_text("The sheet gives 3.4 mPa·s at 20 °C, not at 25 °C.")).to_be_visible()
+    expect(page.get_by_label("Viscosity at 25 °C")).to_have_value("")
     # Submit without surface tension: htmx swaps the form back with the message, input kept.
-    page.get_by_label("Viscosity value").fill("3,6")
+    page.get_by_label("Viscosity at 25 °C").fill("3,6")
     page.get_by_role("button", name="Save fluid").click()
     expect(page.get_by_text("Safety data sheets rarely give it")).to_be_visible()
-    expect(page.get_by_label("Viscosity value")).to_have_value("3,6")
+    expect(page.get_by_label("Viscosity at 25 °C")).to_have_value("3,6")
     screenshot(page, "sds-review-error")
 
     page.get_by_label("Surface tension value").fill("38")

@@ -182,3 +182,48 @@ def test_text_file_named_pdf_is_refused_by_its_magic_bytes():
     with pytest.raises(SdsParseError) as info:
         parse_sds(sds_pdfs.not_a_pdf())
     assert info.value.code == "not_pdf"
+
+
+BOTH_DENSITIES = (
+    ("Relative density: 0.95 (water = 1)", "Density: 0.95 g/cm³ at 20 °C"),
+    ("Density: 0.95 g/cm³ at 20 °C", "Relative density: 0.95 (water = 1)"),
+    ("Specific gravity: 0.95", "Density: 950 kg/m³"),
+    ("Density: 0.95", "Density: 0.951 g/cm³"),  # a bare number is read as relative: the one with a unit wins
+)
+
+
+@pytest.mark.parametrize("lines", BOTH_DENSITIES, ids=["relative-first", "density-first", "sg-first", "bare-first"])
+def test_a_density_with_a_unit_wins_over_a_relative_density_in_either_order(lines):
+    item = _items(sds_pdfs.property_lines_sds(lines))["density_kg_m3"]
+    explicit = next(line for line in lines if "g/cm³" in line or "kg/m³" in line)
+    assert item.raw == explicit
+    assert "relative density" not in item.note
+    assert item.value == pytest.approx(951.0 if "0.951" in explicit else 950.0)
+
+
+def test_a_density_with_a_unit_wins_in_a_table_too():
+    rows = (("Relative density", "0.95 (water = 1)"), ("Density", "0.95 g/cm³ at 20 °C"))
+    item = _items(sds_pdfs.property_table_sds(rows))["density_kg_m3"]
+    assert item.value == pytest.approx(950.0)
+    assert item.raw.startswith("Density")
+
+
+def test_only_a_relative_density_is_still_read_with_the_convention():
+    item = _items(sds_pdfs.property_lines_sds(("Relative density: 0.95 (water = 1)",)))["density_kg_m3"]
+    assert item.value == pytest.approx(0.95 * 997)
+    assert "relative density 0.95 × 997 kg/m³" in item.note
+
+
+@pytest.mark.parametrize(
+    ("value", "temperature"),
+    [("20 cSt at 40 °C", 40.0), ("3.4 mPa·s at 20 °C", 20.0), ("12 mPa s (104 °F)", 40.0), ("15 cP", None)],
+)
+def test_the_temperature_a_viscosity_is_given_at_is_kept(value, temperature):
+    item = _item_from("Viscosity", value, f"Viscosity: {value}")
+    assert item.temperature_c == (None if temperature is None else pytest.approx(temperature))
+
+
+def test_a_gauge_vapour_pressure_is_made_absolute_with_a_note():
+    item = _item_from("Vapour pressure", "2.5 barg at 20 °C", "Vapour pressure: 2.5 barg at 20 °C")
+    assert item.value == pytest.approx(250.0 + 101.325)
+    assert "gauge pressure: + 101.3 kPa (1 atm) → 351.3 kPa absolute" in item.note

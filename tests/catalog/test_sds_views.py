@@ -142,23 +142,47 @@ def test_upload_review_and_save_with_one_correction(client, db, rows, tenant_url
     assert "AeroBase Glycol 40" in page and "Saved" in page
 
 
-def test_table_layout_sheet_confirmed_as_read_keeps_the_kinematic_conversion(client, rows, tenant_url, workspace):
+@pytest.mark.parametrize(
+    ("sheet", "line", "given", "at", "unit", "typed", "stored"),
+    [
+        # 32 cSt × (0.85 × 997 kg/m³) / 1000
+        (sds_pdfs.table_layout_sds, "Kinematic viscosity 20 cSt at 40 °C", "20 cSt", "40 °C", "cSt", "32", 27.1184),
+        (sds_pdfs.text_layout_sds, "Viscosity, dynamic: 3.4 mPa·s at 20 °C", "3.4 mPa·s", "20 °C", "cP", "3,6", 3.6),
+    ],
+    ids=["kinematic-at-40-C", "dynamic-at-20-C"],
+)
+def test_viscosity_at_another_temperature_is_asked_for_at_25_c_not_taken_as_it(
+    client, rows, tenant_url, workspace, sheet, line, given, at, unit, typed, stored
+):
+    # Was: confirming as read stored the 40 °C (or 20 °C) viscosity as the 25 °C value (issue 9).
     tenant, _ = workspace
-    response = upload(client, tenant_url, tenant, sds_pdfs.table_layout_sds(), "solvo.pdf")
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "<q>Kinematic viscosity 20 cSt at 40 °C</q>" in page
-    assert "kinematic 20 mm²/s × 0.8474 g/cm³ → 16.95 cP" in page
+    location = upload(client, tenant_url, tenant, sheet(), "sheet.pdf").headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    assert f"<q>{line}</q>" in page
+    assert f"The sheet gives {given} at {at}, not at 25 °C." in page
+    assert "one value cannot be converted to 25 °C" in page
+    assert '<label for="viscosity_value">Viscosity at 25 °C</label>' in page
+    assert re.search(r'<input[^>]*id="viscosity_value"[^>]*required', page)
+    viscosity_block = re.search(r'id="sds-viscosity">(.*?)</li>', page, re.S).group(1)
+    assert "Read as" not in viscosity_block  # the other temperature's value is not offered as the answer
     data = review_data(page)
-    assert (data["viscosity_value"], data["viscosity_unit"]) == ("20", "cSt")
+    assert (data["viscosity_value"], data["viscosity_unit"]) == ("", unit)
     data["surface_tension_value"] = "28"
-    assert client.post(response.headers["Location"], data=data).status_code == 303
+
+    refused = client.post(location, data=data, headers=HX)
+    assert refused.status_code == 422
+    message = f"The sheet gives the viscosity at {at} ({given}); enter its value at 25 °C."
+    assert message in refused.get_data(as_text=True)
+    assert rows(tenant, TenantFluid) == []
+
+    data["viscosity_value"] = typed  # the supplier's 25 °C figure
+    assert client.post(location, data=data).status_code == 303
     fluid = rows(tenant, TenantFluid)[0]
-    assert fluid.density_kg_m3 == pytest.approx(847.45)
-    assert fluid.viscosity_cp == pytest.approx(20 * 0.84745)
-    assert fluid.flash_point_c == pytest.approx(60.0)
-    assert fluid.vapour_pressure_kpa == pytest.approx(0.13)
-    assert fluid.sources["viscosity_cp"].startswith("SDS solvo.pdf, section 9: 'Kinematic viscosity 20 cSt at 40 °C'")
-    assert "converted with density 847.45 kg/m³" in fluid.sources["viscosity_cp"]
+    assert fluid.viscosity_cp == pytest.approx(stored, rel=1e-9)
+    assert fluid.sources["viscosity_cp"] == (
+        f"entered by Ada Formulator as the 25 °C value (the sheet gives {given} at {at}; "
+        f"SDS sheet.pdf, section 9: '{line}')"
+    )
 
 
 def test_review_keeps_input_and_explains_missing_surface_tension(client, rows, tenant_url, workspace):
@@ -344,3 +368,60 @@ def test_upload_is_stored_under_its_tenant_only(db, client, factories, rows, ten
     assert rows(other, SdsDocument) == []
     with tenant_scope(db.session, other.id):
         assert db.session.scalars(select(SdsDocument)).all() == []
+
+
+def test_review_prefers_the_density_with_a_unit_over_the_relative_density(client, rows, tenant_url, workspace):
+    tenant, _ = workspace
+    pdf = sds_pdfs.property_lines_sds(
+        ("Relative density: 0.95 (water = 1)", "Density: 0.95 g/cm³ at 20 °C", "Viscosity: 2 mPa·s at 25 °C")
+    )
+    location = upload(client, tenant_url, tenant, pdf, "both.pdf").headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    assert "<q>Density: 0.95 g/cm³ at 20 °C</q>" in page
+    assert "Read as <strong>950 kg/m³</strong>" in page
+    data = review_data(page)
+    assert (data["density_value"], data["density_unit"]) == ("950", "kg/m³")
+    # Viscosity given at 25 °C: taken as read, not asked again.
+    assert (data["viscosity_value"], data["viscosity_unit"]) == ("2", "cP")
+    data["surface_tension_value"] = "30"
+    assert client.post(location, data=data).status_code == 303
+    fluid = rows(tenant, TenantFluid)[0]
+    assert fluid.density_kg_m3 == pytest.approx(950.0)  # not 0.95 × 997 = 947.15
+    assert fluid.sources["density_kg_m3"] == "SDS both.pdf, section 9: 'Density: 0.95 g/cm³ at 20 °C'"
+    assert fluid.sources["viscosity_cp"] == "SDS both.pdf, section 9: 'Viscosity: 2 mPa·s at 25 °C'"
+
+
+def test_review_has_the_fluid_forms_categories_and_stores_the_one_chosen(client, rows, tenant_url, workspace):
+    from aerospec.catalog.services import FLUID_CATEGORIES
+
+    tenant, _ = workspace
+    location = upload(client, tenant_url, tenant, sds_pdfs.text_layout_sds()).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    assert '<label for="category">Category</label>' in page
+    select = re.search(r'<select[^>]*name="category"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'value="([^"]*)"', select) == list(FLUID_CATEGORIES)
+    form = client.get(tenant_url(tenant, "fluids/new")).get_data(as_text=True)
+    form_select = re.search(r'<select[^>]*name="category"[^>]*>(.*?)</select>', form, re.S).group(1)
+    assert re.findall(r">([^<]+)</option>", select) == re.findall(r">([^<]+)</option>", form_select)
+    data = review_data(page)
+    assert data["category"] == "other"
+    data.update(category="blend", viscosity_value="3.6", surface_tension_value="38")
+    assert client.post(location, data=data).status_code == 303
+    fluid = rows(tenant, TenantFluid)[0]
+    name = fluid.name  # read now: after the next request, RLS hides the row outside the tenant
+    assert fluid.category == "blend"
+    listed = client.get(tenant_url(tenant, "fluids?category=blend")).get_data(as_text=True)
+    assert name in listed
+
+
+def test_review_refuses_a_category_not_in_the_list_and_keeps_the_input(client, rows, tenant_url, workspace):
+    tenant, _ = workspace
+    location = upload(client, tenant_url, tenant, sds_pdfs.text_layout_sds()).headers["Location"]
+    data = review_data(client.get(location).get_data(as_text=True))
+    data.update(category="rocket-fuel", viscosity_value="3.6", surface_tension_value="38")
+    response = client.post(location, data=data, headers=HX)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="category-error"' in page and "Choose a category from the list." in page
+    assert 'value="3.6"' in page
+    assert rows(tenant, TenantFluid) == []
