@@ -281,3 +281,38 @@ def test_existing_user_not_logged_in_is_asked_to_log_in_then_accepts(client, db,
     assert login.headers["Location"] == f"/invitations/{token}"
     assert client.post(f"/invitations/{token}").status_code == 303
     assert person.id in {m.user_id for m in rows(tenant, Membership)}
+
+
+def _expires_cell(html: str, invitation: Invitation) -> str:
+    row = re.search(rf'<tr id="invitation-{invitation.id}">(.*?)</tr>', html, re.S)
+    assert row, f"no row for invitation {invitation.id}"
+    cell = re.search(r'<td data-label="Expires">(.*?)</td>', row.group(1), re.S)
+    assert cell, row.group(1)
+    return cell.group(1)
+
+
+def test_a_fresh_invitation_reads_valid_for_7_days_and_a_resend_restarts_them(
+    client, db, login, team, tenant_url, rows
+):
+    from aerospec.web.dates import absolute
+
+    ns = team()
+    login(ns.admin)
+    page = client.post(
+        tenant_url(ns.tenant, "members/invite"), data={"email": "week@example.com"}, follow_redirects=True
+    )
+    [invitation] = rows(ns.tenant, Invitation)
+    cell = _expires_cell(page.get_data(as_text=True), invitation)
+    # Sent a moment ago, valid for 7 days: "in 7 days", not the floor of 6.99 days.
+    assert f'datetime="{invitation.expires_at.isoformat()}"' in cell
+    assert f'{absolute(invitation.expires_at)} <span class="when-relative">(in 7 days)</span>' in cell
+
+    # Two days on, resent: the page says 7 days again, from the new expiry.
+    invitation.expires_at -= timedelta(days=2)
+    db.session.commit()
+    cell = _expires_cell(client.get(tenant_url(ns.tenant, "members")).get_data(as_text=True), invitation)
+    assert "(in 5 days)" in cell
+    client.post(tenant_url(ns.tenant, f"invitations/{invitation.id}/resend"))
+    [invitation] = rows(ns.tenant, Invitation)
+    cell = _expires_cell(client.get(tenant_url(ns.tenant, "members")).get_data(as_text=True), invitation)
+    assert "(in 7 days)" in cell and absolute(invitation.expires_at) in cell
