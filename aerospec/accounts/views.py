@@ -7,7 +7,7 @@ import uuid
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from aerospec.accounts import bp
+from aerospec.accounts import bp, devices
 from aerospec.accounts import services as accounts
 from aerospec.accounts.forms import (
     ChangePasswordForm,
@@ -27,6 +27,9 @@ login_manager.login_view = "accounts.login"
 login_manager.login_message = "Log in to continue."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
+
+# Sessions read as "Chrome on Linux" on the security page (the raw string stays in its details).
+bp.add_app_template_filter(devices.describe, "device")
 
 # Throttles: per client address, generous for people, tight for scripts; and per
 # submitted email, so a botnet cannot spread guesses at one account over many addresses.

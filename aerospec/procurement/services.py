@@ -53,6 +53,7 @@ from aerospec.procurement.models import (
 )
 from aerospec.procurement.quotes import compare_quotes
 from aerospec.tenancy.features import ensure_feature
+from aerospec.web.dates import absolute_date
 
 SUPPLIER_LABELS = {"spencer": "Spencer", "coster": "Coster"}
 STATUS_LABELS = {
@@ -816,7 +817,9 @@ def apply_supplier_status(session: Session, procurement: Procurement, order: Sup
             at = min(at, utcnow()) if at else None  # a supplier clock running ahead must not date it in the future
             message = {
                 "confirmed": f"{SUPPLIER_LABELS[order.supplier]} confirmed order {order.order_id}"
-                + (f"; expected delivery {order.expected_delivery.isoformat()}." if order.expected_delivery else "."),
+                + (
+                    f"; expected delivery {absolute_date(order.expected_delivery)}." if order.expected_delivery else "."
+                ),
                 "shipped": f"Shipped; tracking number {order.tracking_number}."
                 if order.tracking_number
                 else "Shipped.",

@@ -1,15 +1,12 @@
-"""Template helpers: permission checks, the user's workspaces, relative times."""
+"""Template helpers: permission checks, the user's workspaces, dates and numbers."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from flask import g
 from flask_login import current_user
 
-from aerospec.models import utcnow
 from aerospec.tenancy.permissions import can
-from aerospec.web import bp
+from aerospec.web import bp, dates
 
 
 @bp.app_context_processor
@@ -34,21 +31,10 @@ def inject_helpers() -> dict:
     return {"can": can, "my_memberships": my_memberships, "trial_days_left": trial_days_left}
 
 
-@bp.app_template_filter("relative")
-def relative(value: datetime | None, now: datetime | None = None) -> str:
-    """'3 minutes ago', 'in 6 days'."""
-    if value is None:
-        return "never"
-    delta = (now or utcnow()) - value
-    seconds = int(delta.total_seconds())
-    future = seconds < 0
-    seconds = abs(seconds)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            text = f"{n} {unit}{'s' if n != 1 else ''}"
-            return f"in {text}" if future else f"{text} ago"
-    return "just now"
+# Dates, one style everywhere: templates use the `when` macro (web/_macros.html) built on these.
+bp.add_app_template_filter(dates.relative, "relative")
+bp.add_app_template_filter(dates.absolute, "absolute")
+bp.add_app_template_filter(dates.absolute_date, "absolute_date")
 
 
 @bp.app_template_filter("sig")

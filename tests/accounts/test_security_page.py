@@ -117,3 +117,45 @@ def test_change_password_ends_other_sessions_but_keeps_this_one(client, db, user
     stored = db.session.get(User, user.id).password_hash
     assert stored.startswith("$argon2id$")
     assert accounts.verify_password(db.session.get(User, user.id), NEW_PASSWORD)
+
+
+CHROME_ON_LINUX = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def _session_cell(html: str, session_id) -> str:
+    import re
+
+    row = re.search(rf'<tr id="session-{session_id}">(.*?)</tr>', html, re.S)
+    assert row, f"no row for session {session_id}"
+    return row.group(1)
+
+
+def test_sessions_read_as_browser_on_system_address_and_last_activity(app, client, db, user, login):
+    from datetime import timedelta
+
+    from aerospec.web.dates import absolute
+
+    laptop = app.test_client()
+    response = laptop.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD},
+        headers={"User-Agent": CHROME_ON_LINUX},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert response.status_code == 303
+    row = next(s for s in sessions_of(db, user) if s.user_agent == CHROME_ON_LINUX)
+    row.last_activity_at -= timedelta(seconds=130)
+    db.session.commit()
+
+    login(user)
+    body = page_text(client.get("/account/security")).split("<tbody>")[1]
+    laptop_row = _session_cell(body, row.id)
+    assert "<strong>Chrome on Linux</strong>, 127.0.0.1, active " in laptop_row
+    assert f'title="{absolute(row.last_activity_at)}">2 min ago</time>' in laptop_row
+    # The raw string stays available for support, folded away under the summary.
+    summary, details = laptop_row.split('<details class="session-agent">')
+    assert CHROME_ON_LINUX not in summary and f"<code>{CHROME_ON_LINUX}</code>" in details
+    mine = _session_cell(body, next(s.id for s in sessions_of(db, user) if s.id != row.id))
+    assert "This session" in mine and "127.0.0.1, active now</span>" in mine  # the page is being read in it

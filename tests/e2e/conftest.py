@@ -132,12 +132,23 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+# Every page reports each Content-Security-Policy violation (an inline style that htmx copies, a stray
+# <style>) to the test. Playwright injects this listener and its binding outside the page's CSP.
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => window.__aerospecCspViolation(
+  `${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+  + ` at ${e.sourceFile || "?"}:${e.lineNumber}:${e.columnNumber}`
+  + (e.sample ? ` (${e.sample})` : "")));"""
+
+
 class ConsoleErrors:
-    """Console errors and uncaught exceptions of every page in a test; any unexpected one fails it."""
+    """Console errors, uncaught exceptions and CSP violations of every page in a test; any unexpected one fails it.
+
+    A CSP violation is never expected: `allow()` cannot excuse one."""
 
     def __init__(self) -> None:
         self.errors: list[str] = []
         self.allowed: list[re.Pattern[str]] = []
+        self.csp: list[str] = []
 
     def allow(self, pattern: str) -> None:
         """Expect one kind of error (e.g. the resource error a deliberate 403 logs)."""
@@ -150,8 +161,22 @@ class ConsoleErrors:
         )
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught exception on {page.url}: {exc}"))
 
+    def watch_csp(self, context) -> None:
+        """Record every CSP violation on every page of `context` (call before its first page)."""
+        context.expose_binding(
+            "__aerospecCspViolation",
+            lambda source, text: self.csp.append(f"CSP violation on {source['frame'].url}: {text}"),
+        )
+        context.add_init_script(CSP_LISTENER)
+
+    def take_csp(self) -> list[str]:
+        """The CSP violations so far, clearing them (for a test that provokes one on purpose)."""
+        taken, self.csp = self.csp, []
+        return taken
+
     def unexpected(self) -> list[str]:
-        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+        console = [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+        return console + self.csp
 
 
 @pytest.fixture
@@ -169,6 +194,7 @@ def new_page(browser, live_server, console_errors, request) -> Iterator[Callable
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         contexts.append(context)
+        console_errors.watch_csp(context)
         page = context.new_page()
         console_errors.watch(page)
         return page

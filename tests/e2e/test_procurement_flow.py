@@ -189,7 +189,7 @@ def test_user_orders_paid_samples_follows_them_to_delivered_and_admin_sees_commi
         [
             "Delivered.",
             f"Shipped; tracking number {remote.tracking_number}.",
-            re.compile(rf"^{best} confirmed order {order_id}; expected delivery \d{{4}}-\d\d-\d\d\.$"),
+            re.compile(rf"^{best} confirmed order {order_id}; expected delivery \d\d [A-Z][a-z]{{2}} \d{{4}}\.$"),
             f"{best} accepted the order as {remote.order_id}.",
             "Paid; sending to the supplier.",
             f"Paid {amount}.",

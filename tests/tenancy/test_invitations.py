@@ -281,3 +281,42 @@ def test_existing_user_not_logged_in_is_asked_to_log_in_then_accepts(client, db,
     assert login.headers["Location"] == f"/invitations/{token}"
     assert client.post(f"/invitations/{token}").status_code == 303
     assert person.id in {m.user_id for m in rows(tenant, Membership)}
+
+
+def _expires_cell(html: str, invitation_id) -> str:
+    row = re.search(rf'<tr id="invitation-{invitation_id}">(.*?)</tr>', html, re.S)
+    assert row, f"no row for invitation {invitation_id}"
+    cell = re.search(r'<td data-label="Expires">(.*?)</td>', row.group(1), re.S)
+    assert cell, row.group(1)
+    return cell.group(1)
+
+
+def test_a_fresh_invitation_reads_valid_for_7_days_and_a_resend_restarts_them(
+    client, db, login, team, tenant_url, rows
+):
+    from aerospec.tenancy.scoping import tenant_scope
+    from aerospec.web.dates import absolute
+
+    ns = team()
+    login(ns.admin)
+    page = client.post(
+        tenant_url(ns.tenant, "members/invite"), data={"email": "week@example.com"}, follow_redirects=True
+    )
+    [invitation] = rows(ns.tenant, Invitation)
+    invitation_id, expires_at = invitation.id, invitation.expires_at
+    cell = _expires_cell(page.get_data(as_text=True), invitation_id)
+    # Sent a moment ago, valid for 7 days: "in 7 days", not the floor of 6.99 days.
+    assert f'datetime="{expires_at.isoformat()}"' in cell
+    assert f'{absolute(expires_at)} <span class="when-relative">(in 7 days)</span>' in cell
+
+    # Two days on, resent: the page says 7 days again, from the new expiry.
+    with tenant_scope(db.session, ns.tenant.id):
+        db.session.get(Invitation, invitation_id).expires_at = expires_at - timedelta(days=2)
+        db.session.commit()
+    cell = _expires_cell(client.get(tenant_url(ns.tenant, "members")).get_data(as_text=True), invitation_id)
+    assert "(in 5 days)" in cell
+    client.post(tenant_url(ns.tenant, f"invitations/{invitation_id}/resend"))
+    [invitation] = rows(ns.tenant, Invitation)
+    renewed = invitation.expires_at
+    cell = _expires_cell(client.get(tenant_url(ns.tenant, "members")).get_data(as_text=True), invitation_id)
+    assert renewed > expires_at and "(in 7 days)" in cell and absolute(renewed) in cell
