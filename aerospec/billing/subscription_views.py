@@ -14,7 +14,6 @@ from aerospec.billing.plans import (
     BILLING_INTERVALS,
     LIMIT_LABELS,
     PLANS,
-    billing_words,
     get_plan,
     price_quote,
     unit_price,
@@ -255,7 +254,7 @@ def change_seats():
 def _done_message(outcome, estimate_quote) -> str:
     """What a confirmed change did, in the words the page's regions will then show."""
     quote = estimate_quote
-    what = f"Your plan is now {quote.plan.name}, billed {billing_words(quote.interval)}"
+    what = f"Your plan is now {quote.plan.name}, billed {subscriptions._every(quote.interval)}"
     if quote.extra_seats:
         what += f", with {quote.extra_seats} extra seat{'s' if quote.extra_seats != 1 else ''}"
     price = f"{format_money(quote.total_minor, quote.currency)} {quote.every}"
