@@ -293,3 +293,34 @@ def test_a_team_bigger_than_the_plan_cannot_subscribe_to_it(client, db, team, be
         "/api/billing/subscribe", json={"plan": "professional", "interval": "month"}, headers=bearer(t.admin)
     )
     assert ok.status_code == 201, ok.get_json()
+
+
+def test_a_team_over_the_included_seats_checks_out_the_workspace_price_once_and_its_extra_seats(
+    stripe_app, db, team, factories, bearer
+):
+    """Line items from plans.price_quote: Professional ×1 plus the seats beyond the 5 included (7 members → 2)."""
+    t = team(subscription_status="expired", trial_ends_at=NOW - DAY)
+    for _ in range(4):
+        factories.member(t.tenant, "user")
+    db.session.commit()
+    stripe_app.recorder.responses = [(200, canned_customer()), (200, canned_checkout_session("cs_test_seats"))]
+    response = stripe_app.test_client().post(
+        "/api/billing/subscribe", json={"plan": "professional", "interval": "year"}, headers=bearer(t.admin)
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    params = stripe_app.recorder.calls[1]["params"]
+    assert {k: v for k, v in params.items() if k.startswith("line_items")} == {
+        "line_items[0][price]": "price_pro_year",
+        "line_items[0][quantity]": "1",
+        "line_items[1][price]": "price_pro_seat_year",
+        "line_items[1][quantity]": "2",
+    }
+    assert params["metadata[extra_seats]"] == "2"
+    # An admin may choose more than the team needs, but not fewer: the team would not fit.
+    too_few = stripe_app.test_client().post(
+        "/api/billing/subscribe",
+        json={"plan": "professional", "interval": "year", "extra_seats": 1},
+        headers=bearer(t.admin),
+    )
+    assert "keep at least 2 extra seats" in assert_problem(too_few, 409, fields=("extra_seats",))["detail"]
+    assert len(stripe_app.recorder.calls) == 2  # nothing more was sent to Stripe
