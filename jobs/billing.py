@@ -114,10 +114,11 @@ def run_offline_billing_cycle(now=None) -> dict:
 
 
 def sync_subscription_seats(tenant_id) -> int | None:
-    """After a member joins or leaves: bill the workspace's subscription for the members it has now.
+    """After a member joins or leaves: keep the subscription on the per-workspace price (never billed per member).
 
     Enqueued by dotted path after the membership change commits (tenancy imports no billing code);
-    a provider error fails the job so RQ retries it, and it reads the count afresh each time.
+    a provider error fails the job so RQ retries it. Extra seats are bought by an admin on the billing
+    page, never added here (billing.subscriptions.sync_seats).
     """
     from flask import current_app
 

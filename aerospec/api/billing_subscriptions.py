@@ -16,12 +16,14 @@ from aerospec.api.views import bearer_required, parse_body
 from aerospec.billing import lifecycle, subscriptions
 from aerospec.billing.providers import get_provider
 from aerospec.extensions import db
+from aerospec.models import isoformat
 from aerospec.tenancy.permissions import ensure_permitted
 
 
 class SubscribeBody(Body):
     plan: str
     interval: str = "month"
+    extra_seats: int | None = None  # seats beyond the plan's included ones (default: what the team needs)
 
 
 def _absolute(url: str) -> str:
@@ -51,6 +53,7 @@ def billing_subscribe() -> tuple[Response, int]:
         get_provider(current_app),
         success_url,
         cancel_url,
+        extra_seats=body.extra_seats,
     )
     db.session.commit()  # the customer id (and the offline checkout row) with it
     return jsonify({"checkout_url": _absolute(checkout.url), "session_id": checkout.id}), 201
@@ -69,6 +72,7 @@ def get_billing_subscription() -> Response:
 class ChangePlanBody(Body):
     plan: str
     interval: str = "month"
+    extra_seats: int | None = None  # default: keep the extra seats (as many as the team needs)
     preview: bool = False  # true: only the proration estimate, nothing changes
     proration_date: int | None = None  # from a preview, so the change bills exactly what was shown
 
@@ -76,10 +80,19 @@ class ChangePlanBody(Body):
 def _estimate_json(estimate: subscriptions.Estimate) -> dict:
     return {
         "amount_due": estimate.amount_due,
+        "total": estimate.total,
+        "credit_used": estimate.credit_used,
+        "credit_added": estimate.credit_added,
         "currency": estimate.currency,
         "lines": estimate.lines,
         "proration_date": estimate.proration_date,
         "source": estimate.source,
+        "recurring": {
+            "total": estimate.recurring.total_minor,
+            "interval": estimate.recurring.interval,
+            "extra_seats": estimate.recurring.extra_seats,
+        },
+        "starts_at": isoformat(estimate.starts_at),
     }
 
 
@@ -91,10 +104,19 @@ def billing_change_plan() -> Response:
     body = parse_body(ChangePlanBody)
     provider = get_provider(current_app)
     if body.preview:
-        estimate = subscriptions.preview_change(db.session, g.tenant, body.plan, body.interval, provider)
+        estimate = subscriptions.preview_change(
+            db.session, g.tenant, body.plan, body.interval, provider, extra_seats=body.extra_seats
+        )
         return jsonify({"proration": _estimate_json(estimate)})
     subscriptions.change_plan(
-        db.session, g.tenant, g.api_user, body.plan, body.interval, provider, proration_date=body.proration_date
+        db.session,
+        g.tenant,
+        g.api_user,
+        body.plan,
+        body.interval,
+        provider,
+        extra_seats=body.extra_seats,
+        proration_date=body.proration_date,
     )
     db.session.commit()
     return jsonify(subscriptions.subscription_state(db.session, g.tenant))

@@ -64,7 +64,9 @@ def list_invoices():
 def show_invoice(invoice_id: uuid.UUID):
     """One invoice: dates, bill-to, every line, totals and how it was paid."""
     invoice = tenancy_context.get_for_tenant_or_404(Invoice, invoice_id)
-    return render("billing/invoices/detail.html", invoice=invoice, status_of=_status)
+    return render(
+        "billing/invoices/detail.html", invoice=invoice, status_of=_status, credit_of=billing_invoices.credit_words
+    )
 
 
 @bp.route(f"{INVOICES}/<uuid:invoice_id>.pdf")

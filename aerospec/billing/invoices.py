@@ -105,11 +105,26 @@ def _line_from_stripe(line: Mapping) -> dict:
         "description": str(_get(line, "description", default="")),
         "quantity": _int(_get(line, "quantity", default=1)) or 1,
         "amount": _int(_get(line, "amount")),
+        "unit_amount": _unit_amount(line),
         "kind": kind,
         "ref": metadata.get("procurement_id") if kind == COMMISSION else None,
         "period_start": _get(line, "period", "start"),
         "period_end": _get(line, "period", "end"),
     }
+
+
+def _unit_amount(line: Mapping) -> int | None:
+    """A line's unit price in minor units: the offline line's, Stripe's price or pricing, else amount / quantity."""
+    for path in (("unit_amount",), ("price", "unit_amount"), ("pricing", "unit_amount_decimal")):
+        value = _get(line, *path)
+        if value is not None:
+            try:
+                return int(Decimal(str(value)))
+            except ArithmeticError:
+                continue
+    quantity = _int(_get(line, "quantity", default=1)) or 1
+    amount = _int(_get(line, "amount"))
+    return amount // quantity if amount % quantity == 0 else None
 
 
 def _percent(rate: Decimal) -> str:
@@ -235,6 +250,7 @@ def invoice_object(invoice: Invoice) -> dict:
                 {
                     "description": line.get("description"),
                     "quantity": line.get("quantity", 1),
+                    "unit_amount": line.get("unit_amount"),
                     "amount": line.get("amount", 0),
                     "currency": invoice.currency,
                     "metadata": {"kind": line["kind"], "procurement_id": line["ref"]}
@@ -432,23 +448,37 @@ def _next_number(session: Session, now: datetime) -> str:
     return f"{prefix}{sequence:04d}"
 
 
-def _plan_description(tenant, subscription: BillingSubscription | None) -> str:
-    from aerospec.billing.plans import PLANS
+def subscription_line(
+    description: str, quantity: int, unit_amount: int, period_start: datetime, period_end: datetime
+) -> dict:
+    """A Stripe-shaped subscription line (the workspace price, or the extra seats) for an offline invoice."""
+    return {
+        "description": description,
+        "quantity": quantity,
+        "unit_amount": unit_amount,
+        "amount": unit_amount * quantity,
+        "currency": "usd",
+        "type": "subscription",
+        "period": {"start": _unix(period_start), "end": _unix(period_end)},
+        "metadata": {"kind": SUBSCRIPTION},
+    }
 
-    key = subscription.plan if subscription is not None else tenant.plan
-    plan = PLANS.get(key)
-    name = plan.name if plan is not None else str(key).title()
-    interval = subscription.interval if subscription is not None else "month"
-    return f"AeroSpec {name} plan ({'annual' if interval == 'year' else 'monthly'})"
+
+def quote_lines(quote, period_start: datetime, period_end: datetime) -> list[dict]:
+    """The lines of a plan's price (plans.price_quote) for one period, as an offline invoice carries them."""
+    return [
+        subscription_line(line.description, line.quantity, line.unit_minor, period_start, period_end)
+        for line in quote.lines
+    ]
 
 
 def issue_offline_invoice(
     session: Session,
     tenant,
-    subscription: BillingSubscription | None,
+    subscription_ref: str | None,
+    lines: list[dict],
     period_start: datetime,
     period_end: datetime,
-    plan_amount_minor: int,
     now: datetime,
     *,
     paid: bool = True,
@@ -456,28 +486,25 @@ def issue_offline_invoice(
     invoice_id: str | None = None,
     next_payment_attempt: datetime | None = None,
     billing_reason: str | None = None,
+    amount_due: int | None = None,
+    credit_used: int = 0,
+    with_commissions: bool = True,
 ) -> Invoice:
-    """Issue the offline provider's invoice for a period: the plan line plus every pending commission.
+    """Issue the offline provider's invoice: the subscription lines given (the plan's price for a period, or a
+    change's proration) plus, unless `with_commissions` is False, every pending procurement commission.
 
-    The commissions it carries are marked invoiced, so the next invoice does not repeat them.
-    With paid=False the invoice stays open after its first attempt (a failed offline payment, for
-    dunning; `next_payment_attempt` says when the retry is due). `invoice_id` makes a renewal's
-    invoice id stable (billing.offline_cycle), so a repeated run finds it instead of issuing another.
+    `amount_due` defaults to the total (never below 0: a negative total is a credit, kept by the caller as
+    account credit; `credit_used` is credit that already paid part of it). The commissions it carries are
+    marked invoiced, so the next invoice does not repeat them. With paid=False the invoice stays open
+    after its first attempt (a failed offline payment, for dunning; `next_payment_attempt` says when the
+    retry is due). `invoice_id` makes a renewal's invoice id stable (billing.offline_cycle), so a repeated
+    run finds it instead of issuing another.
     """
-    seats = subscription.seats if subscription is not None else 1
-    lines = [
-        {
-            "description": _plan_description(tenant, subscription),
-            "quantity": seats,
-            "amount": int(plan_amount_minor),
-            "currency": currency,
-            "type": "subscription",
-            "period": {"start": _unix(period_start), "end": _unix(period_end)},
-            "metadata": {"kind": SUBSCRIPTION},
-        }
-    ]
-    lines += pending_commission_lines(session, tenant, now, currency=currency)
+    lines = list(lines)
+    if with_commissions:
+        lines += pending_commission_lines(session, tenant, now, currency=currency)
     total = sum(line["amount"] for line in lines)
+    due = max(0, total - credit_used) if amount_due is None else amount_due
     stamp = _unix(now)
     obj = {
         "id": invoice_id or f"in_offline_{secrets.token_hex(12)}",
@@ -488,9 +515,9 @@ def issue_offline_invoice(
         "subtotal": total,
         "tax": 0,
         "total": total,
-        "amount_paid": total if paid else 0,
-        "amount_due": total,
-        "attempt_count": 1,
+        "amount_paid": due if paid else 0,
+        "amount_due": due,
+        "attempt_count": 1 if due else 0,
         "period_start": _unix(period_start),
         "period_end": _unix(period_end),
         "created": stamp,
@@ -499,10 +526,20 @@ def issue_offline_invoice(
         "hosted_invoice_url": None,
         "invoice_pdf": None,
         "billing_reason": billing_reason,
-        "subscription": subscription.provider_subscription_id if subscription is not None else None,
+        "subscription": subscription_ref,
         "lines": {"object": "list", "data": lines},
     }
     return upsert_invoice(session, tenant, obj, provider="offline")
+
+
+def credit_words(invoice: Invoice) -> tuple[str, int] | None:
+    """How account credit shows on an invoice: ("Credited to your account", n) for a negative total,
+    ("Account credit applied", n) when credit paid part of it; None otherwise."""
+    if invoice.total < 0:
+        return "Credited to your account (taken off your next invoices)", -invoice.total
+    if invoice.status != "void" and 0 <= invoice.amount_due < invoice.total:
+        return "Account credit applied", invoice.total - invoice.amount_due
+    return None
 
 
 # -- PDF ------------------------------------------------------------------------------------------
@@ -570,30 +607,35 @@ def render_invoice_pdf(invoice: Invoice, tenant) -> bytes:
         pdf.cell(width / 4, 6, _pdf_text(value), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(left_bottom, pdf.get_y()) + 8)
 
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font("Helvetica", "", 9)
     with pdf.table(
-        col_widths=(70, 10, 20),
-        text_align=("LEFT", "RIGHT", "RIGHT"),
+        col_widths=(64, 6, 15, 15),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
         headings_style=FontFace(emphasis="BOLD"),
         line_height=6,
         borders_layout="HORIZONTAL_LINES",
     ) as table:
         heading = table.row()
-        for title in ("Description", "Qty", "Amount"):
+        for title in ("Description", "Qty", "Unit price", "Amount"):
             heading.cell(title)
         for line in invoice.lines or []:
             row = table.row()
             row.cell(_pdf_text(line.get("description") or "-"))
             row.cell(str(line.get("quantity") or 1))
+            unit = line.get("unit_amount")
+            row.cell(money(unit) if unit is not None else "-")
             row.cell(money(line.get("amount", 0)))
     pdf.ln(4)
 
     totals = [("Subtotal", invoice.subtotal), ("Tax", invoice.tax), ("Total", invoice.total)]
+    credit = credit_words(invoice)
+    if credit is not None:
+        totals.append((credit[0], credit[1]))
     totals += [("Amount paid", invoice.amount_paid), ("Amount due", 0 if paid else invoice.amount_due)]
     for label, minor in totals:
-        pdf.set_x(pdf.l_margin + width / 2)
+        pdf.set_x(pdf.l_margin + width / 4)
         pdf.set_font("Helvetica", "B" if label in ("Total", "Amount due") else "", 10)
-        pdf.cell(width / 4, 6, label)
+        pdf.cell(width / 2, 6, _pdf_text(label))
         pdf.cell(width / 4, 6, money(minor), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
     pdf.set_font("Helvetica", "B", 12)

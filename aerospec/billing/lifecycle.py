@@ -205,6 +205,37 @@ def request_access(session: Session, tenant: Tenant, now: datetime | None = None
     return access(tenant, now, since)
 
 
+@dataclass(frozen=True)
+class Trial:
+    """A running trial: when it ends and the whole days left (rounded up), and whether a subscription carries it."""
+
+    ends_at: datetime
+    days_left: int
+    subscribed: bool  # a subscription carries the trial: its first charge is at ends_at
+
+    @property
+    def days_label(self) -> str:
+        return f"{self.days_left} day{'s' if self.days_left != 1 else ''}"
+
+
+def trial_of(
+    tenant: Tenant, subscription: BillingSubscription | None = None, now: datetime | None = None
+) -> Trial | None:
+    """The one reading of a trial for every page and email (banner, billing page, portal, reminders).
+
+    A subscription in its trial (carried over at checkout, or changed during it) says when it ends;
+    without one, the workspace's own trial does while it is trialing. None when no trial is running.
+    """
+    now = now or utcnow()
+    if subscription is not None and subscription.status == "trialing" and subscription.ended_at is None:
+        ends_at = subscription.trial_end
+        if ends_at is not None and ends_at > now:
+            return Trial(ends_at, tenancy.days_until(ends_at, now), True)
+    if tenant.subscription_status == "trialing" and tenant.trial_ends_at is not None and tenant.trial_ends_at > now:
+        return Trial(tenant.trial_ends_at, tenancy.days_until(tenant.trial_ends_at, now), False)
+    return None
+
+
 def grace_days_left(since: datetime | None, now: datetime | None = None) -> int | None:
     """Whole days (rounded up) until a past-due workspace becomes read-only; 0 once over."""
     if since is None:
@@ -430,15 +461,23 @@ def send_reminders(session: Session, tenant: Tenant, now: datetime | None = None
     sent: list[str] = []
     with tenant_scope(session, tenant.id):
         status = tenant.subscription_status
-        if status == "trialing" and tenant.trial_ends_at is not None and tenant.trial_ends_at > now:
-            days_left = -(-int((tenant.trial_ends_at - now).total_seconds()) // 86400)
+        trial = trial_of(tenant, None, now) if status == "trialing" else None
+        if trial is not None:
+            days_left = trial.days_left
             due = [d for d in TRIAL_REMINDER_DAYS if days_left <= d]
             if due:
                 # Only the most urgent one due: a 2-day-old trial of 5 days gets "3 days", not also "7 days".
                 threshold = min(due)
                 key = f"{threshold}d"
                 if send_once(
-                    session, tenant, "trial_reminder", key, "billing_trial_reminder", now, days_left=days_left
+                    session,
+                    tenant,
+                    "trial_reminder",
+                    key,
+                    "billing_trial_reminder",
+                    now,
+                    days_left=days_left,
+                    trial_ends_at=trial.ends_at,
                 ):
                     sent.append(f"trial_reminder:{key}")
         elif status == "past_due":

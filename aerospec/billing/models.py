@@ -82,7 +82,12 @@ class BillingSubscription(IdMixin, TenantOwned, TimestampMixin, db.Model):
     interval: Mapped[str] = mapped_column(String(5), nullable=False, default="month")
     price_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(20), nullable=False)  # Stripe's subscription status
-    seats: Mapped[int] = mapped_column(Integer, nullable=False, default=1)  # the subscription item's quantity
+    # The seat add-on item's quantity: seats bought beyond the plan's included ones (the workspace
+    # price itself is one item of quantity 1; plans.price_quote prices both).
+    extra_seats: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Offline provider only (Stripe keeps the customer's balance itself): credit in minor units from a
+    # change that credited more than it charged, taken off the next invoices.
+    credit_balance: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     current_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -14,8 +14,9 @@ For each offline subscription (not ended), at `now`:
     an open invoice whose retry is due         one payment attempt with the workspace's test card:
                                                invoice.paid + customer.subscription.updated (active),
                                                or invoice.payment_failed (attempt_count + 1)
-    the period ended, no open invoice          renew: issue the next period's invoice (plan × seats
-                                               + every pending procurement commission) and attempt
+    the period ended, no open invoice          renew: issue the next period's invoice (the plan's
+                                               price and extra seats + every pending procurement
+                                               commission, less account credit) and attempt
                                                it: invoice.paid + customer.subscription.updated (new
                                                period, active), or invoice.payment_failed (attempt 1)
                                                + customer.subscription.updated (new period, past_due)
@@ -46,14 +47,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aerospec.billing import invoices, lifecycle, webhooks
 from aerospec.billing.models import BillingNotice, BillingSubscription, Invoice
-from aerospec.billing.plans import price_id
-from aerospec.billing.providers import add_interval, offline_event, offline_subscription_object
+from aerospec.billing.providers import add_interval, offline_event
 from aerospec.errors import Conflict, ValidationFailed
 from aerospec.models import utcnow
 from aerospec.tenancy.models import Tenant
@@ -133,22 +132,10 @@ def _subscription_object(
     **changes,
 ) -> dict:
     """The row as Stripe's subscription object, with a status and period (and any other changes)."""
-    from aerospec.billing.subscriptions import KIND, plan_amount_minor
+    from aerospec.billing.subscriptions import offline_object
 
-    return offline_subscription_object(
-        subscription_id=row.provider_subscription_id,
-        customer=row.provider_customer_id or tenant.billing_customer_id or "",
-        status=status,
-        price_id=row.price_id or price_id(row.plan, row.interval, current_app.config),
-        unit_amount=plan_amount_minor(row.plan, row.interval),
-        currency="usd",
-        interval=row.interval,
-        quantity=row.seats,
-        period_start=period_start,
-        period_end=period_end,
-        metadata={"kind": KIND, "tenant_id": str(tenant.id), "plan": row.plan, "interval": row.interval},
-        created=row.created_at or period_start,
-        **{"cancel_at_period_end": row.cancel_at_period_end, "canceled_at": row.canceled_at, **changes},
+    return offline_object(
+        tenant, row, period_start, status=status, period_start=period_start, period_end=period_end, **changes
     )
 
 
@@ -201,7 +188,7 @@ def _attempt(
             reason,
             status="paid",
             attempt_count=attempt,
-            amount_paid=invoice.total,
+            amount_paid=invoice.amount_due,
             next_payment_attempt=None,
             status_transitions={"finalized_at": invoices._unix(invoice.issued_at), "paid_at": stamp},
         )
@@ -222,8 +209,10 @@ def _attempt(
 
 
 def _renew(session: Session, tenant: Tenant, row: BillingSubscription, now: datetime) -> Outcome:
-    """The period ended: invoice the next one (plan × seats + pending commissions) and attempt it."""
-    from aerospec.billing.subscriptions import plan_amount_minor
+    """The period ended: invoice the next one (the plan's price, its extra seats, pending commissions, less any
+    account credit) and attempt it."""
+    from aerospec.billing import proration
+    from aerospec.billing.subscriptions import current_quote
 
     start = row.current_period_end
     end = add_interval(start, row.interval)
@@ -235,19 +224,27 @@ def _renew(session: Session, tenant: Tenant, row: BillingSubscription, now: date
     card_ok = card_outcome(session, tenant) == "succeeds"
     reason = "subscription_cycle"
     if invoice is None:
+        lines = invoices.quote_lines(current_quote(row), start, end)
+        lines += invoices.pending_commission_lines(session, tenant, now)
+        due, used, balance = proration.settle(sum(line["amount"] for line in lines), row.credit_balance)
+        card_ok = card_ok or due == 0
         invoice = invoices.issue_offline_invoice(
             session,
             tenant,
-            row,
+            row.provider_subscription_id,
+            lines,
             start,
             end,
-            plan_amount_minor(row.plan, row.interval) * row.seats,
             now,
             paid=card_ok,
             invoice_id=invoice_id,
             next_payment_attempt=None if card_ok else next_attempt_at(now, 1),
             billing_reason=reason,
+            amount_due=due,
+            credit_used=used,
+            with_commissions=False,
         )
+        row.credit_balance = balance
     # else: issued by an earlier run whose events are still queued; the same ids below store nothing new.
     base = f"evt_{invoice_id}_a1"
     obj = _invoice_object(tenant, row, invoice, reason)

@@ -228,6 +228,10 @@ class StripeProvider:
         )
         return customer["id"]
 
+    def retrieve_checkout_session(self, session_id: str) -> dict:
+        """GET /v1/checkout/sessions/<id>: a session as Stripe has it now (status, subscription), as a plain dict."""
+        return self._call("checkout session", self.client.v1.checkout.sessions.retrieve, session_id).to_dict()
+
     def retrieve_subscription(self, subscription_id: str) -> dict:
         """GET /v1/subscriptions/<id>: the subscription as Stripe has it now, as a plain dict."""
         return self._call("subscription", self.client.v1.subscriptions.retrieve, subscription_id).to_dict()
@@ -418,11 +422,9 @@ def offline_subscription_object(
     subscription_id: str,
     customer: str,
     status: str,
-    price_id: str | None,
-    unit_amount: int,
+    items: Sequence[Mapping],
     currency: str,
     interval: str,
-    quantity: int,
     period_start: datetime,
     period_end: datetime,
     metadata: Mapping[str, str],
@@ -432,9 +434,13 @@ def offline_subscription_object(
     canceled_at: datetime | None = None,
     ended_at: datetime | None = None,
 ) -> dict:
-    """A subscription object as Stripe's API version OFFLINE_API_VERSION shapes it (period on the subscription)."""
+    """A subscription object as Stripe's API version OFFLINE_API_VERSION shapes it (period on the subscription).
+
+    `items`: {kind, price, unit_amount, quantity} each (billing.subscriptions.subscription_items): the
+    workspace price (quantity 1) and, when bought, the extra seats.
+    """
     unix = lambda value: int(value.timestamp()) if value is not None else None  # noqa: E731 - local shorthand
-    sub_item = subscription_id.replace("sub_", "si_", 1)
+    item_id = subscription_id.replace("sub_", "si_", 1)
     return {
         "id": subscription_id,
         "object": "subscription",
@@ -444,20 +450,20 @@ def offline_subscription_object(
             "object": "list",
             "data": [
                 {
-                    "id": sub_item,
+                    "id": item_id if item.get("kind", "plan") == "plan" else f"{item_id}_{item['kind']}",
                     "object": "subscription_item",
                     "price": {
-                        "id": price_id,
+                        "id": item.get("price"),
                         "object": "price",
                         "currency": currency,
-                        "unit_amount": unit_amount,
+                        "unit_amount": int(item.get("unit_amount") or 0),
                         "recurring": {"interval": interval, "interval_count": 1},
                     },
-                    "quantity": quantity,
+                    "quantity": int(item.get("quantity") or 1),
                 }
+                for item in items
             ],
         },
-        "quantity": quantity,
         "currency": currency,
         "current_period_start": unix(period_start),
         "current_period_end": unix(period_end),
@@ -477,12 +483,12 @@ def offline_subscription_object(
 def _complete_subscription(row, succeed: bool) -> list[dict]:
     """Subscription mode, paid: checkout.session.completed (its subscription expanded), then
     customer.subscription.created and, unless a trial carries over, invoice.paid with the first
-    offline invoice (the plan for the period and every pending commission). A declined card sends
-    nothing, as on Stripe: the page says so and the checkout stays open."""
+    offline invoice (the workspace price, the extra seats and every pending commission). A declined
+    card sends nothing, as on Stripe: the page says so and the checkout stays open."""
     from sqlalchemy.orm import object_session
 
     from aerospec.billing import invoices
-    from aerospec.billing.models import BillingSubscription
+    from aerospec.billing.plans import price_lookup
     from aerospec.billing.subscriptions import carried_trial_end
     from aerospec.tenancy.models import Tenant
     from aerospec.tenancy.scoping import tenant_scope
@@ -493,20 +499,22 @@ def _complete_subscription(row, succeed: bool) -> list[dict]:
     tenant = session.get(Tenant, row.tenant_id)
     now = utcnow()
     meta = dict(row.metadata_ or {})
-    line = (row.line_items or [{}])[0]
     interval = meta.get("interval", "month")
-    quantity = int(line.get("quantity") or 1)
+    from flask import current_app
+
+    items = []
+    for line in row.line_items or []:
+        found = price_lookup(line.get("price"), current_app.config)
+        items.append({**line, "kind": found[2] if found else "plan"})
     customer = tenant.billing_customer_id or _offline_id("cus")
     trial_end = carried_trial_end(tenant, now)
     sub = offline_subscription_object(
         subscription_id=_offline_id("sub"),
         customer=customer,
         status="trialing" if trial_end else "active",
-        price_id=line.get("price"),
-        unit_amount=int(line.get("unit_amount") or 0),
+        items=items,
         currency=row.currency,
         interval=interval,
-        quantity=quantity,
         period_start=now,
         period_end=trial_end or add_interval(now, interval),
         trial_end=trial_end,
@@ -522,20 +530,22 @@ def _complete_subscription(row, succeed: bool) -> list[dict]:
         offline_event("customer.subscription.created", sub),
     ]
     if trial_end is None:
-        # Not added to the session: it only describes the plan line; the handler creates the real row.
-        described = BillingSubscription(
-            plan=meta.get("plan"), interval=interval, seats=quantity, provider_subscription_id=sub["id"]
-        )
+        end = add_interval(now, interval)
+        lines = [
+            invoices.subscription_line(item["name"], int(item["quantity"]), int(item["unit_amount"]), now, end)
+            for item in items
+        ]
         with tenant_scope(session, tenant.id):
             invoice = invoices.issue_offline_invoice(
                 session,
                 tenant,
-                described,
+                sub["id"],
+                lines,
                 now,
-                add_interval(now, interval),
-                int(line.get("unit_amount") or 0) * quantity,
+                end,
                 now,
                 currency=row.currency,
+                billing_reason="subscription_create",
             )
             obj = invoices.invoice_object(invoice)
         obj |= {"customer": customer, "subscription": sub["id"], "billing_reason": "subscription_create"}

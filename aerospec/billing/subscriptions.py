@@ -35,19 +35,29 @@ from sqlalchemy.orm import Session
 
 from aerospec.billing import invoices, lifecycle, webhooks
 from aerospec.billing.models import BillingSubscription
-from aerospec.billing.plans import BILLING_INTERVALS, PLANS, get_plan, plan_for_price, price_id, price_setting
+from aerospec.billing.plans import (
+    BILLING_INTERVALS,
+    PLANS,
+    PriceQuote,
+    get_plan,
+    item_price_id,
+    plan_for_price,
+    price_id,
+    price_lookup,
+    price_quote,
+    price_setting,
+)
 from aerospec.billing.providers import (
     BillingProvider,
     CheckoutSession,
     LineItem,
     PaymentProviderError,
     from_unix,
-    to_minor,
 )
 from aerospec.billing.webhooks import ProviderEvent, handles
 from aerospec.compliance import services as audit
 from aerospec.errors import Conflict, ValidationFailed
-from aerospec.models import utcnow
+from aerospec.models import isoformat, utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Tenant
 from aerospec.tenancy.scoping import tenant_scope, unscoped
@@ -74,23 +84,42 @@ def _id(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def _first_item(obj: Mapping) -> dict:
-    data = ((obj.get("items") or {}).get("data")) or []
-    return dict(data[0]) if data else {}
+def _items(obj: Mapping) -> list[dict]:
+    return [dict(item) for item in (((obj.get("items") or {}).get("data")) or [])]
+
+
+def _item_price(item: Mapping) -> dict:
+    price = item.get("price") or item.get("plan") or {}
+    return price if isinstance(price, Mapping) else {"id": price}
+
+
+def split_items(obj: Mapping, config: Mapping) -> tuple[dict, dict | None]:
+    """(the workspace price's item, the seat add-on's item or None) of a subscription object.
+
+    An item is the add-on when its price is a configured (or offline) seat price; the first other
+    item is the workspace price (an unconfigured price, as on a subscription from before the seat
+    add-on existed, counts as the workspace price)."""
+    base: dict | None = None
+    seat: dict | None = None
+    for item in _items(obj):
+        found = price_lookup(_id(_item_price(item)), config)
+        if found is not None and found[2] == "seat":
+            seat = seat or item
+        elif base is None:
+            base = item
+    return base or {}, seat
 
 
 def subscription_fields(obj: Mapping, config: Mapping, fallback_plan: str) -> dict:
     """The mirror's columns read from a subscription object (older and newer API versions)."""
-    item = _first_item(obj)
-    price = item.get("price") or item.get("plan") or {}
-    price_id = _id(price)
+    item, seat_item = split_items(obj, config)
+    price = _item_price(item)
+    price_ref = _id(price)
     metadata = obj.get("metadata") or {}
-    known = plan_for_price(price_id, config)
+    known = plan_for_price(price_ref, config)
     if known is None:
         # An unconfigured price (or the offline provider without price ids): our own metadata says.
-        interval = ((price.get("recurring") or {}).get("interval") if isinstance(price, Mapping) else None) or (
-            metadata.get("interval")
-        )
+        interval = (price.get("recurring") or {}).get("interval") or metadata.get("interval")
         plan = metadata.get("plan") if metadata.get("plan") in PLANS else fallback_plan
         known = (plan, interval if interval in ("month", "year") else "month")
     plan, interval = known
@@ -98,9 +127,9 @@ def subscription_fields(obj: Mapping, config: Mapping, fallback_plan: str) -> di
         "provider_customer_id": _id(obj.get("customer")) or "",
         "plan": plan,
         "interval": interval,
-        "price_id": price_id,
+        "price_id": price_ref,
         "status": str(obj.get("status") or "incomplete"),
-        "seats": int(item.get("quantity") or obj.get("quantity") or 1),
+        "extra_seats": int(seat_item.get("quantity") or 0) if seat_item else 0,
         # Newer API versions (2025-03-31 on) keep the period on the item, older ones on the subscription.
         "current_period_start": from_unix(item.get("current_period_start") or obj.get("current_period_start")),
         "current_period_end": from_unix(item.get("current_period_end") or obj.get("current_period_end")),
@@ -164,6 +193,10 @@ def upsert_subscription(
     if fields["status"] in PLAN_SETTING and tenant.plan != fields["plan"]:
         log.info("tenant %s: plan %s → %s from subscription %s", tenant.id, tenant.plan, fields["plan"], sub_id)
         tenant.plan = fields["plan"]
+    if fields["status"] in PLAN_SETTING:
+        tenant.extra_seats = fields["extra_seats"]  # the seat limit: included + these
+    elif fields["status"] in FINAL:
+        tenant.extra_seats = 0
     if fields["provider_customer_id"] and not tenant.billing_customer_id:
         tenant.billing_customer_id = fields["provider_customer_id"]
     session.flush()
@@ -289,6 +322,7 @@ def invoice_changed(session: Session, event: ProviderEvent) -> str | None:
 # -- subscribing ----------------------------------------------------------------------------------
 
 STRIPE_MIN_TRIAL = timedelta(hours=48)  # Stripe refuses a subscription_data.trial_end sooner than this
+MAX_EXTRA_SEATS = 500
 
 
 class TalkToUs(ValidationFailed):
@@ -297,31 +331,23 @@ class TalkToUs(ValidationFailed):
     title = "Talk to us"
 
 
+class DoesNotFit(Conflict):
+    """A change the workspace does not fit into: more members (and invitations) than the seats it would have."""
+
+    title = "The workspace does not fit this plan"
+
+
+ENTERPRISE_MESSAGE = (
+    "Enterprise is priced with you, not bought online: write to sales@aerospec.example and we set it up "
+    "with you (unlimited seats and usage, the lowest commission on sample orders)."
+)
+
+
 def carried_trial_end(tenant: Tenant, now: datetime) -> datetime | None:
     """The trial's end to carry into a new subscription: only while trialing with more than 48 h left."""
     if tenant.subscription_status != "trialing" or tenant.trial_ends_at is None:
         return None
     return tenant.trial_ends_at if tenant.trial_ends_at - now > STRIPE_MIN_TRIAL else None
-
-
-def seats_in_use(session: Session, tenant: Tenant) -> int:
-    """The subscription's quantity: the workspace's members (at least one)."""
-    return max(1, tenancy.seat_usage(session, tenant).members)
-
-
-def plan_amount_minor(plan_key: str, interval: str, currency: str = "usd") -> int:
-    """One seat of a plan for one interval, in minor units (Enterprise has no list price)."""
-    plan = get_plan(plan_key)
-    price = plan.annual_price if interval == "year" else plan.monthly_price
-    if price is None:
-        raise TalkToUs(ENTERPRISE_MESSAGE)
-    return to_minor(price, currency)
-
-
-ENTERPRISE_MESSAGE = (
-    "Enterprise is arranged with us, not bought online: write to sales@aerospec.example "
-    "and we will set up SSO, your own models and white-label portals with you."
-)
 
 
 def check_choice(plan_key: str, interval: str) -> None:
@@ -334,6 +360,89 @@ def check_choice(plan_key: str, interval: str) -> None:
         raise ValidationFailed("Choose monthly or annual billing.", field_errors={"interval": ["month or year."]})
     if get_plan(plan_key).monthly_price is None:
         raise TalkToUs(ENTERPRISE_MESSAGE, field_errors={"plan": [ENTERPRISE_MESSAGE]})
+
+
+def seat_limit_on(tenant: Tenant, plan_key: str) -> int | None:
+    """The seats `plan_key` includes for the workspace, before extra seats (a platform admin's override wins)."""
+    overrides = tenant.limits or {}
+    return overrides["seats"] if "seats" in overrides else get_plan(plan_key).included_seats
+
+
+def seats_needed(session: Session, tenant: Tenant, plan_key: str) -> int:
+    """The extra seats `plan_key` needs for the members and pending invitations the workspace has now."""
+    included = seat_limit_on(tenant, plan_key)
+    if included is None or not get_plan(plan_key).sells_extra_seats:
+        return 0
+    return max(0, tenancy.seat_usage(session, tenant).used - included)
+
+
+def _seat_words(count: int) -> str:
+    return f"{count} seat{'s' if count != 1 else ''}"
+
+
+def check_extra_seats(session: Session, tenant: Tenant, plan_key: str, extra_seats: Any) -> int:
+    """The extra seats someone typed, as a whole number the plan sells and the workspace fits into."""
+    field = "extra_seats"
+    text = str(extra_seats).strip() if extra_seats is not None else ""
+    if isinstance(extra_seats, bool) or not text.isdigit():
+        raise ValidationFailed(
+            "Extra seats must be a whole number.",
+            field_errors={field: ["Enter a whole number of extra seats, 0 or more."]},
+        )
+    count = int(text)
+    if count > MAX_EXTRA_SEATS:
+        raise ValidationFailed(
+            "Too many extra seats.",
+            field_errors={field: [f"At most {MAX_EXTRA_SEATS} extra seats online; write to sales for more."]},
+        )
+    plan = get_plan(plan_key)
+    if count and not plan.sells_extra_seats:
+        message = (
+            f"{plan.name} sells no extra seats: it includes {_seat_words(plan.included_seats or 0)}. Upgrade for more."
+        )
+        raise ValidationFailed(message, field_errors={field: [message]})
+    needed = seats_needed(session, tenant, plan_key)
+    if count < needed:
+        usage = tenancy.seat_usage(session, tenant)
+        included = seat_limit_on(tenant, plan_key) or 0
+        pending = f" and {usage.pending} pending invitation{'s' if usage.pending != 1 else ''}" if usage.pending else ""
+        raise DoesNotFit(
+            f"{plan.name} includes {_seat_words(included)}, and this workspace has {usage.members} "
+            f"member{'s' if usage.members != 1 else ''}{pending}: keep at least {needed} extra "
+            f"seat{'s' if needed != 1 else ''}, or remove members or revoke invitations on the Members page first.",
+            field_errors={field: [f"At least {needed} for the team you have now."]},
+        )
+    return count
+
+
+def downgrade_blocker(session: Session, tenant: Tenant, plan_key: str) -> str | None:
+    """Why the workspace cannot move to `plan_key` now (its members exceed what the plan allows), or None.
+
+    Staying on the plan it has (an interval switch) is never blocked, and a plan that sells extra
+    seats is never too small (the seats it needs are added to it).
+    """
+    if plan_key == tenant.plan or get_plan(plan_key).sells_extra_seats:
+        return None
+    limit = seat_limit_on(tenant, plan_key)
+    if limit is None:
+        return None
+    members = tenancy.seat_usage(session, tenant).members
+    if members <= limit:
+        return None
+    name, extra = get_plan(plan_key).name, members - limit
+    return (
+        f"{name} includes {_seat_words(limit)}, and this workspace has {members} "
+        f"member{'s' if members != 1 else ''}. "
+        f"Remove {extra} member{'s' if extra != 1 else ''} on the Members page before switching to {name}, "
+        "or keep a plan with more seats."
+    )
+
+
+def ensure_fits(session: Session, tenant: Tenant, plan_key: str) -> None:
+    """Raise DoesNotFit (409) when the workspace has more members than `plan_key` allows."""
+    blocker = downgrade_blocker(session, tenant, plan_key)
+    if blocker is not None:
+        raise DoesNotFit(blocker)
 
 
 def ensure_customer(session: Session, tenant: Tenant, provider: BillingProvider) -> str:
@@ -362,6 +471,40 @@ def live_subscription(session: Session, tenant: Tenant) -> BillingSubscription |
     return row
 
 
+def _price_or_fail(plan: str, interval: str, kind: str = "plan") -> str:
+    price = price_id(plan, interval, current_app.config, kind)
+    if price is None:
+        log.error("no Stripe price configured for %s/%s (%s)", plan, interval, price_setting(plan, interval, kind))
+        raise PaymentProviderError(
+            "This plan cannot be bought online just now. Nothing was charged or changed; write to us."
+        )
+    return price
+
+
+def subscription_items(quote: PriceQuote) -> list[dict]:
+    """The subscription's items for a price (workspace price ×1, extra seats × n): price id, unit, quantity."""
+    return [
+        {
+            "kind": line.kind,
+            "price": item_price_id(quote.plan.key, quote.interval, current_app.config, line.kind),
+            "unit_amount": line.unit_minor,
+            "quantity": line.quantity,
+            "description": line.description,
+        }
+        for line in quote.lines
+    ]
+
+
+def _metadata(tenant: Tenant, quote: PriceQuote) -> dict[str, str]:
+    return {
+        "kind": KIND,
+        "tenant_id": str(tenant.id),
+        "plan": quote.plan.key,
+        "interval": quote.interval,
+        "extra_seats": str(quote.extra_seats),
+    }
+
+
 def subscribe(
     session: Session,
     tenant: Tenant,
@@ -372,9 +515,11 @@ def subscribe(
     success_url: str,
     cancel_url: str,
     *,
+    extra_seats: Any = None,
     now: datetime | None = None,
 ) -> CheckoutSession:
-    """Open a subscription-mode Checkout Session for a plan, billed per seat in use; the payer goes to its url.
+    """Open a subscription-mode Checkout Session: the workspace price (quantity 1) and, where the plan sells
+    them, the extra seats the team needs (or the number given); the payer goes to its url.
 
     One customer per tenant; a trial with more than 48 h left carries over as the subscription's trial.
     """
@@ -382,16 +527,21 @@ def subscribe(
     check_choice(plan, interval)
     if live_subscription(session, tenant) is not None:
         raise Conflict("This workspace already has a subscription: change its plan instead of subscribing again.")
-    ensure_fits(session, tenant, plan)  # a team bigger than the plan's seats cannot buy it
-    price = price_id(plan, interval, current_app.config)
-    if price is None and provider.name == "stripe":
-        log.error("no Stripe price configured for %s/%s (%s)", plan, interval, price_setting(plan, interval))
-        raise PaymentProviderError("This plan cannot be bought online just now. Nothing was charged; write to us.")
+    ensure_fits(session, tenant, plan)  # a team bigger than a plan without extra seats cannot buy it
+    extra = (
+        seats_needed(session, tenant, plan)
+        if extra_seats is None
+        else check_extra_seats(session, tenant, plan, extra_seats)
+    )
+    quote = price_quote(plan, interval, extra)
+    items = []
+    for item in subscription_items(quote):
+        configured = price_id(plan, interval, current_app.config, item["kind"])
+        if configured is None and provider.name == "stripe":
+            _price_or_fail(plan, interval, item["kind"])
+        items.append(LineItem(item["description"], item["unit_amount"], item["quantity"], configured or item["price"]))
     customer = ensure_customer(session, tenant, provider)
-    seats = seats_in_use(session, tenant)
-    unit = plan_amount_minor(plan, interval)
     trial_end = carried_trial_end(tenant, now)
-    name = f"AeroSpec {get_plan(plan).name} plan ({'annual' if interval == 'year' else 'monthly'})"
     audit.record(
         session,
         tenant.id,
@@ -399,22 +549,32 @@ def subscribe(
         actor=actor,
         target_type="tenant",
         target_id=tenant.id,
-        details={"plan": plan, "interval": interval, "seats": seats, "provider": provider.name},
+        details={"plan": plan, "interval": interval, "extra_seats": extra, "provider": provider.name},
     )
     return provider.create_checkout_session(
         mode="subscription",
-        amount_minor=0 if trial_end else unit * seats,
+        amount_minor=0 if trial_end else quote.total_minor,
         currency="usd",
-        description=name,
-        metadata={"kind": KIND, "tenant_id": str(tenant.id), "plan": plan, "interval": interval},
+        description=quote.lines[0].description,
+        metadata=_metadata(tenant, quote),
         customer_email=None,
         success_url=success_url,
         cancel_url=cancel_url,
-        line_items=[LineItem(name=name, unit_amount=unit, quantity=seats, price_id=price)],
+        line_items=items,
         client_reference_id=str(tenant.id),
         customer=customer,
         subscription_data={"trial_end": int(trial_end.timestamp())} if trial_end else None,
     )
+
+
+def current_quote(row: BillingSubscription) -> PriceQuote:
+    """What the running subscription costs per interval now."""
+    return price_quote(row.plan, row.interval, row.extra_seats if get_plan(row.plan).sells_extra_seats else 0)
+
+
+def in_trial(row: BillingSubscription | None, now: datetime) -> bool:
+    """Whether the subscription is still in its trial (nothing charged yet, the first charge at trial_end)."""
+    return row is not None and row.status == "trialing" and row.trial_end is not None and row.trial_end > now
 
 
 def subscription_state(session: Session, tenant: Tenant, now: datetime | None = None) -> dict:
@@ -423,12 +583,14 @@ def subscription_state(session: Session, tenant: Tenant, now: datetime | None = 
     row = lifecycle.current_subscription(session, tenant)
     cycle = lifecycle.dunning(session, tenant, row) if tenant.subscription_status in lifecycle.DUNNING_STATES else None
     since = cycle.since if cycle else None
-    iso = lambda value: value.isoformat() if value is not None else None  # noqa: E731 - local shorthand
+    trial = lifecycle.trial_of(tenant, row, now)
+    quote = current_quote(row) if row is not None and get_plan(row.plan).monthly_price is not None else None
     return {
         "plan": tenant.plan,
         "status": lifecycle.effective_status(tenant, now, since),
         "access": lifecycle.access(tenant, now, since),
-        "trial_ends_at": iso(tenant.trial_ends_at),
+        "trial_ends_at": isoformat(tenant.trial_ends_at),
+        "trial": None if trial is None else {"ends_at": isoformat(trial.ends_at), "days_left": trial.days_left},
         "customer": tenant.billing_customer_id,
         "subscription": None
         if row is None
@@ -438,14 +600,32 @@ def subscription_state(session: Session, tenant: Tenant, now: datetime | None = 
             "plan": row.plan,
             "interval": row.interval,
             "status": row.status,
-            "seats": row.seats,
-            "current_period_start": iso(row.current_period_start),
-            "current_period_end": iso(row.current_period_end),
-            "trial_end": iso(row.trial_end),
+            "included_seats": seat_limit_on(tenant, row.plan),
+            "extra_seats": row.extra_seats,
+            "price": None
+            if quote is None
+            else {
+                "currency": quote.currency,
+                "total": quote.total_minor,
+                "interval": quote.interval,
+                "lines": [
+                    {
+                        "kind": line.kind,
+                        "description": line.description,
+                        "quantity": line.quantity,
+                        "unit_amount": line.unit_minor,
+                        "amount": line.amount_minor,
+                    }
+                    for line in quote.lines
+                ],
+            },
+            "current_period_start": isoformat(row.current_period_start),
+            "current_period_end": isoformat(row.current_period_end),
+            "trial_end": isoformat(row.trial_end),
             "cancel_at_period_end": row.cancel_at_period_end,
-            "canceled_at": iso(row.canceled_at),
-            "ended_at": iso(row.ended_at),
-            "past_due_since": iso(row.past_due_since),
+            "canceled_at": isoformat(row.canceled_at),
+            "ended_at": isoformat(row.ended_at),
+            "past_due_since": isoformat(row.past_due_since),
             "failed_payment_count": row.failed_payment_count,
         },
     }
@@ -456,54 +636,33 @@ def subscription_state(session: Session, tenant: Tenant, now: datetime | None = 
 
 @dataclass(frozen=True)
 class Estimate:
-    """What a plan change bills now: the prorated amount (minor units; negative is a credit) and its lines."""
+    """What a change bills now and what the subscription costs afterwards (amounts in minor units).
+
+    source "trial": nothing now, `recurring` from `starts_at` (the trial's end); "stripe": Stripe's
+    preview invoice; "offline": the same arithmetic (billing.proration) computed here. A negative
+    `total` is credited (`credit_added`), never paid out; `credit_used` is earlier credit taken first.
+    """
 
     amount_due: int
+    total: int
+    credit_used: int
+    credit_added: int
     currency: str
     lines: list[dict]
     proration_date: int  # the instant it was computed for, so the change bills exactly this
-    source: str  # "stripe" (Stripe's preview invoice) or "estimate" (computed offline)
+    source: str
+    recurring: PriceQuote
+    starts_at: datetime | None  # the trial's end (source "trial")
+    renews_at: datetime | None  # the end of the period the subscription has after the change
 
 
-class DoesNotFit(Conflict):
-    """A plan change the workspace does not fit into: more members than the new plan's seats."""
+@dataclass(frozen=True)
+class ChangeOutcome:
+    """What a change did: the subscription row, and the invoice it issued (None in a trial or before Stripe's)."""
 
-    title = "The workspace does not fit this plan"
-
-
-def seat_limit_on(tenant: Tenant, plan_key: str) -> int | None:
-    """The seats the workspace would have on `plan_key` (a platform admin's override wins, as it does now)."""
-    overrides = tenant.limits or {}
-    return overrides["seats"] if "seats" in overrides else get_plan(plan_key).limits["seats"]
-
-
-def downgrade_blocker(session: Session, tenant: Tenant, plan_key: str) -> str | None:
-    """Why the workspace cannot move to `plan_key` now (its members exceed the plan's seats), or None.
-
-    Staying on the plan it has (an interval switch) is never blocked: that makes nothing worse.
-    """
-    if plan_key == tenant.plan:
-        return None
-    limit = seat_limit_on(tenant, plan_key)
-    if limit is None:
-        return None
-    members = tenancy.seat_usage(session, tenant).members
-    if members <= limit:
-        return None
-    name, extra = get_plan(plan_key).name, members - limit
-    return (
-        f"{name} includes {limit} seat{'s' if limit != 1 else ''}, and this workspace has {members} "
-        f"member{'s' if members != 1 else ''}. "
-        f"Remove {extra} member{'s' if extra != 1 else ''} on the Members page before switching to {name}, "
-        "or keep a plan with more seats."
-    )
-
-
-def ensure_fits(session: Session, tenant: Tenant, plan_key: str) -> None:
-    """Raise DoesNotFit (409) when the workspace has more members than `plan_key` allows."""
-    blocker = downgrade_blocker(session, tenant, plan_key)
-    if blocker is not None:
-        raise DoesNotFit(blocker)
+    subscription: BillingSubscription
+    invoice: Any
+    trial: bool
 
 
 def require_live(session: Session, tenant: Tenant) -> BillingSubscription:
@@ -514,109 +673,228 @@ def require_live(session: Session, tenant: Tenant) -> BillingSubscription:
     return row
 
 
-def _stripe_item(provider: BillingProvider, row: BillingSubscription) -> dict:
-    # The item id is not mirrored: re-read the subscription from Stripe (its state now, too).
-    current = provider.retrieve_subscription(row.provider_subscription_id)
-    return _first_item(current)
-
-
-def preview_change(
-    session: Session, tenant: Tenant, plan: str, interval: str, provider: BillingProvider, now: datetime | None = None
-) -> Estimate:
-    """The proration a change to `plan`/`interval` would bill now (Stripe's preview, or computed offline)."""
-    now = now or utcnow()
+def resolve_change(
+    session: Session, tenant: Tenant, plan: str, interval: str, extra_seats: Any = None
+) -> tuple[BillingSubscription, PriceQuote]:
+    """The running subscription and the price it would have after the change (validated; nothing changes)."""
     check_choice(plan, interval)
     row = require_live(session, tenant)
-    if (row.plan, row.interval) == (plan, interval):
-        raise Conflict(f"The workspace is already on {get_plan(plan).name}, billed {_every(interval)}.")
     ensure_fits(session, tenant, plan)
-    stamp = int(now.timestamp())
-    if provider.name == "stripe":
-        item = _stripe_item(provider, row)
-        preview = provider.preview_invoice(
-            {
-                "customer": row.provider_customer_id,
-                "subscription": row.provider_subscription_id,
-                "subscription_details": {
-                    "items": [{"id": item.get("id"), "price": _price_or_fail(plan, interval), "quantity": row.seats}],
-                    "proration_behavior": "always_invoice",
-                    "proration_date": stamp,
-                },
-            }
+    if extra_seats is None:
+        keep = row.extra_seats if get_plan(plan).sells_extra_seats else 0
+        extra = max(keep, seats_needed(session, tenant, plan))
+    else:
+        extra = check_extra_seats(session, tenant, plan, extra_seats)
+    if (row.plan, row.interval, row.extra_seats) == (plan, interval, extra):
+        raise Conflict(
+            f"Nothing to change: the workspace is already on {get_plan(plan).name}, billed {_every(interval)}"
+            f"{f', with {extra} extra seat' + ('s' if extra != 1 else '') if extra else ''}."
         )
-        lines = [
-            {"description": line.get("description") or "", "amount": int(line.get("amount") or 0)}
-            for line in ((preview.get("lines") or {}).get("data") or [])
-        ]
-        return Estimate(
-            int(preview.get("amount_due") or 0), str(preview.get("currency") or "usd"), lines, stamp, "stripe"
-        )
-    return _offline_estimate(row, plan, interval, now, stamp)
+    return row, price_quote(plan, interval, extra)
 
 
 def _every(interval: str) -> str:
     return "annually" if interval == "year" else "monthly"
 
 
-def _price_or_fail(plan: str, interval: str) -> str:
-    price = price_id(plan, interval, current_app.config)
-    if price is None:
-        log.error("no Stripe price configured for %s/%s (%s)", plan, interval, price_setting(plan, interval))
-        raise PaymentProviderError("This plan cannot be bought online just now. Nothing was changed; write to us.")
-    return price
+def _stripe_items(provider: BillingProvider, row: BillingSubscription, quote: PriceQuote) -> list[dict]:
+    """The items parameter that moves the Stripe subscription to `quote` (the item ids re-read from Stripe)."""
+    current = provider.retrieve_subscription(row.provider_subscription_id)
+    base, seat = split_items(current, current_app.config)
+    plan, interval = quote.plan.key, quote.interval
+    items: list[dict] = [{"id": base.get("id"), "price": _price_or_fail(plan, interval), "quantity": 1}]
+    if quote.extra_seats:
+        seat_price = _price_or_fail(plan, interval, "seat")
+        item = {"price": seat_price, "quantity": quote.extra_seats}
+        items.append({"id": seat["id"], **item} if seat else item)
+    elif seat:
+        items.append({"id": seat["id"], "deleted": True})
+    return items
 
 
-def _offline_estimate(row: BillingSubscription, plan: str, interval: str, now: datetime, stamp: int) -> Estimate:
-    """Stripe's arithmetic: credit the unused part of the old plan, charge the new one (the rest of the
-    period for the same interval; a full new period when the interval changes, as Stripe re-anchors)."""
-    old_total = plan_amount_minor(row.plan, row.interval) * row.seats
-    new_total = plan_amount_minor(plan, interval) * row.seats
-    start, end = row.current_period_start or now, row.current_period_end or now
-    span = max((end - start).total_seconds(), 1)
-    left = min(max((end - now).total_seconds(), 0) / span, 1)
-    credit = round(old_total * left)
-    charge = new_total if interval != row.interval else round(new_total * left)
-    old_name, new_name = get_plan(row.plan).name, get_plan(plan).name
-    seats = f"{row.seats} seat{'s' if row.seats != 1 else ''}"
+def _renews_at(row: BillingSubscription, quote: PriceQuote, at: datetime) -> datetime | None:
+    from aerospec.billing.providers import add_interval
+
+    return add_interval(at, quote.interval) if quote.interval != row.interval else row.current_period_end
+
+
+def _offline_proration(row: BillingSubscription, quote: PriceQuote, at: datetime):
+    from aerospec.billing import proration
+    from aerospec.billing.providers import add_interval
+
+    start, end = row.current_period_start or at, row.current_period_end or at
+    if end <= start:
+        end = add_interval(start, row.interval)
+    return proration.proration(current_quote(row), quote, start, end, at, add_interval(at, quote.interval))
+
+
+def preview_change(
+    session: Session,
+    tenant: Tenant,
+    plan: str,
+    interval: str,
+    provider: BillingProvider,
+    now: datetime | None = None,
+    *,
+    extra_seats: Any = None,
+) -> Estimate:
+    """What a change of plan, interval or extra seats would bill now: nothing in a trial; else Stripe's
+    preview invoice, or offline the same arithmetic."""
+    from aerospec.billing import proration
+
+    now = now or utcnow()
+    row, quote = resolve_change(session, tenant, plan, interval, extra_seats)
+    stamp = int(now.timestamp())
+    if in_trial(row, now):
+        return Estimate(0, 0, 0, 0, "usd", [], stamp, "trial", quote, row.trial_end, row.trial_end)
+    renews = _renews_at(row, quote, now)
+    if provider.name == "stripe":
+        preview = provider.preview_invoice(
+            {
+                "customer": row.provider_customer_id,
+                "subscription": row.provider_subscription_id,
+                "subscription_details": {
+                    "items": _stripe_items(provider, row, quote),
+                    "proration_behavior": "always_invoice",
+                    "proration_date": stamp,
+                },
+            }
+        )
+        lines = [
+            {
+                "description": line.get("description") or "",
+                "quantity": int(line.get("quantity") or 1),
+                "amount": int(line.get("amount") or 0),
+            }
+            for line in ((preview.get("lines") or {}).get("data") or [])
+        ]
+        total, due = int(preview.get("total") or 0), int(preview.get("amount_due") or 0)
+        return Estimate(
+            due,
+            total,
+            max(0, total - due) if total > 0 else 0,
+            max(0, -total),
+            str(preview.get("currency") or "usd"),
+            lines,
+            stamp,
+            "stripe",
+            quote,
+            None,
+            renews,
+        )
+    billed = _offline_proration(row, quote, now)
+    due, used, _ = proration.settle(billed.total, row.credit_balance)
     lines = [
-        {"description": f"Unused time on {old_name} ({_every(row.interval)}, {seats})", "amount": -credit},
-        {
-            "description": f"{'Remaining time on ' if interval == row.interval else ''}{new_name} "
-            f"({_every(interval)}, {seats})",
-            "amount": charge,
-        },
+        {"description": line.description, "quantity": line.quantity, "amount": line.amount} for line in billed.lines
     ]
-    return Estimate(charge - credit, "usd", lines, stamp, "estimate")
+    return Estimate(due, billed.total, used, max(0, -billed.total), "usd", lines, stamp, "offline", quote, None, renews)
+
+
+def offline_object(
+    tenant: Tenant, row: BillingSubscription, now: datetime, *, quote: PriceQuote | None = None, **changes
+) -> dict:
+    """The row (with `changes`: status, period_start/end, cancel_at_period_end, ...) as the offline
+    provider's Stripe-shaped subscription object, priced by `quote` (default: what it costs now)."""
+    from aerospec.billing.providers import offline_subscription_object
+
+    quote = quote or current_quote(row)
+    return offline_subscription_object(
+        subscription_id=row.provider_subscription_id,
+        customer=row.provider_customer_id or tenant.billing_customer_id or "",
+        status=changes.pop("status", row.status),
+        items=subscription_items(quote),
+        currency="usd",
+        interval=quote.interval,
+        period_start=changes.pop("period_start", row.current_period_start or now),
+        period_end=changes.pop("period_end", row.current_period_end or now),
+        trial_end=changes.pop("trial_end", row.trial_end),
+        metadata=_metadata(tenant, quote),
+        created=row.created_at or now,
+        **{"cancel_at_period_end": row.cancel_at_period_end, "canceled_at": row.canceled_at, **changes},
+    )
 
 
 def _offline_update(session: Session, tenant: Tenant, row: BillingSubscription, now: datetime, **changes) -> dict:
-    """Emit customer.subscription.updated for the row with `changes`, through the one intake (offline)."""
-    from aerospec.billing.providers import offline_event, offline_subscription_object
+    """Emit customer.subscription.updated for the row with `changes` and apply it at once (offline)."""
+    from aerospec.billing.providers import offline_event
 
-    plan, interval = changes.pop("plan", row.plan), changes.pop("interval", row.interval)
-    period_start, period_end = row.current_period_start or now, row.current_period_end or now
-    if interval != row.interval:  # re-anchored, as Stripe does for an interval change
-        from aerospec.billing.providers import add_interval
-
-        period_start, period_end = now, add_interval(now, interval)
-    obj = offline_subscription_object(
-        subscription_id=row.provider_subscription_id,
-        customer=row.provider_customer_id,
-        status=row.status,
-        price_id=price_id(plan, interval, current_app.config),
-        unit_amount=plan_amount_minor(plan, interval),
-        currency="usd",
-        interval=interval,
-        quantity=changes.pop("quantity", row.seats),
-        period_start=period_start,
-        period_end=period_end,
-        trial_end=row.trial_end,
-        metadata={"kind": KIND, "tenant_id": str(tenant.id), "plan": plan, "interval": interval},
-        created=row.created_at or now,
-        **{"cancel_at_period_end": row.cancel_at_period_end, **changes},
-    )
-    webhooks.intake(session, offline_event("customer.subscription.updated", obj), "offline")
+    obj = offline_object(tenant, row, now, **changes)
+    webhooks.intake(session, offline_event("customer.subscription.updated", obj), "offline", process_now=True)
     return obj
+
+
+def _proration_instant(proration_date: int | None, row: BillingSubscription, now: datetime) -> datetime:
+    """The instant a confirmed estimate was computed for, if it is recent and inside the period; else now."""
+    if not proration_date:
+        return now
+    at = from_unix(int(proration_date)) or now
+    earliest = max(row.current_period_start or now, now - timedelta(hours=1))
+    return at if earliest <= at <= now else now
+
+
+def _offline_change(
+    session: Session, tenant: Tenant, row: BillingSubscription, quote: PriceQuote, at: datetime, now: datetime
+):
+    """Outside a trial, offline: issue the proration invoice (PDF with it), charge the test card for what is due,
+    keep any credit, and move the subscription, through the intake as Stripe's events would."""
+    from aerospec.billing import offline_cycle, proration
+    from aerospec.billing.providers import offline_event
+
+    billed = _offline_proration(row, quote, at)
+    due, used, balance = proration.settle(billed.total, row.credit_balance)
+    paid = due == 0 or offline_cycle.card_outcome(session, tenant) == "succeeds"
+    lines = [
+        {
+            "description": line.description,
+            "quantity": line.quantity,
+            "amount": line.amount,
+            "currency": "usd",
+            "type": "subscription",
+            "period": {"start": int(billed.period_start.timestamp()), "end": int(billed.period_end.timestamp())},
+            "metadata": {"kind": SUBSCRIPTION_LINE},
+        }
+        for line in billed.lines
+    ]
+    invoice = invoices.issue_offline_invoice(
+        session,
+        tenant,
+        row.provider_subscription_id,
+        lines,
+        billed.period_start,
+        billed.period_end,
+        now,
+        paid=paid,
+        amount_due=due,
+        credit_used=used,
+        next_payment_attempt=None if paid else offline_cycle.next_attempt_at(now, 1),
+        billing_reason="subscription_update",
+        with_commissions=False,
+    )
+    row.credit_balance = balance
+    obj = offline_object(
+        tenant,
+        row,
+        now,
+        quote=quote,
+        status="active" if paid else "past_due",
+        period_start=billed.period_start,
+        period_end=billed.period_end,
+    )
+    invoice_obj = invoices.invoice_object(invoice) | {
+        "customer": row.provider_customer_id,
+        "subscription": row.provider_subscription_id,
+        "billing_reason": "subscription_update",
+    }
+    events = [
+        offline_event("customer.subscription.updated", obj),
+        offline_event("invoice.paid" if paid else "invoice.payment_failed", invoice_obj),
+    ]
+    for event in events:
+        webhooks.intake(session, event, "offline", process_now=True)
+    return invoice
+
+
+SUBSCRIPTION_LINE = "subscription"
 
 
 def change_plan(
@@ -627,30 +905,40 @@ def change_plan(
     interval: str,
     provider: BillingProvider,
     *,
+    extra_seats: Any = None,
     proration_date: int | None = None,
     now: datetime | None = None,
-) -> BillingSubscription:
-    """Move the running subscription to another plan or interval, prorated (Stripe bills the difference now)."""
+) -> ChangeOutcome:
+    """Move the running subscription to another plan, interval or number of extra seats.
+
+    In a trial nothing is charged or credited: the new price applies from the trial's end (Stripe:
+    proration_behavior none with trial_end kept). Outside a trial the change is prorated and invoiced
+    now (Stripe: always_invoice at the previewed proration_date; offline: the same arithmetic, an
+    invoice with its PDF and the test card); a credit is kept for the next invoices.
+    """
     now = now or utcnow()
-    check_choice(plan, interval)
-    row = require_live(session, tenant)
-    if (row.plan, row.interval) == (plan, interval):
-        raise Conflict(f"The workspace is already on {get_plan(plan).name}, billed {_every(interval)}.")
-    ensure_fits(session, tenant, plan)
-    metadata = {"kind": KIND, "tenant_id": str(tenant.id), "plan": plan, "interval": interval}
+    row, quote = resolve_change(session, tenant, plan, interval, extra_seats)
+    trial = in_trial(row, now)
+    invoice = None
     if provider.name == "stripe":
-        item = _stripe_item(provider, row)
-        params = {
-            "items": [{"id": item.get("id"), "price": _price_or_fail(plan, interval), "quantity": row.seats}],
-            "proration_behavior": "always_invoice",
-            "metadata": metadata,
-        }
-        if proration_date:
-            params["proration_date"] = int(proration_date)
+        params: dict = {"items": _stripe_items(provider, row, quote), "metadata": _metadata(tenant, quote)}
+        if trial:
+            params |= {"proration_behavior": "none", "trial_end": int(row.trial_end.timestamp())}
+        else:
+            params |= {"proration_behavior": "always_invoice", "expand": ["latest_invoice"]}
+            if proration_date:
+                params["proration_date"] = int(proration_date)
         updated = provider.update_subscription(row.provider_subscription_id, params)
+        latest = updated.pop("latest_invoice", None)
         apply_subscription_object(session, tenant, updated, provider="stripe", as_of=now)
+        if not trial and isinstance(latest, Mapping) and latest.get("id"):
+            # The proration invoice, listed at once (its invoice.* events arrive later and change nothing more).
+            invoice = invoices.upsert_invoice(session, tenant, latest, provider="stripe")
+            lifecycle.apply_invoice(session, tenant, dict(latest), now)
+    elif trial:
+        _offline_update(session, tenant, row, now, quote=quote)
     else:
-        _offline_update(session, tenant, row, now, plan=plan, interval=interval)
+        invoice = _offline_change(session, tenant, row, quote, _proration_instant(proration_date, row, now), now)
     audit.record(
         session,
         tenant.id,
@@ -658,9 +946,16 @@ def change_plan(
         actor=actor,
         target_type="tenant",
         target_id=tenant.id,
-        details={"plan": plan, "interval": interval, "provider": provider.name},
+        details={
+            "plan": plan,
+            "interval": interval,
+            "extra_seats": quote.extra_seats,
+            "provider": provider.name,
+            "in_trial": trial,
+            "invoice": getattr(invoice, "number", None),
+        },
     )
-    return row
+    return ChangeOutcome(row, invoice, trial)
 
 
 def set_cancel_at_period_end(
@@ -687,44 +982,47 @@ def set_cancel_at_period_end(
         actor=actor,
         target_type="tenant",
         target_id=tenant.id,
-        details={"period_end": row.current_period_end.isoformat() if row.current_period_end else None},
+        details={"period_end": isoformat(row.current_period_end)},
     )
     return row
 
 
 def sync_seats(session: Session, tenant: Tenant, provider: BillingProvider, now: datetime | None = None) -> int | None:
-    """Bill the members the workspace has now: the subscription's quantity follows joins and removals.
+    """After a member joins or leaves: keep the subscription on the per-workspace price; never bill per member.
 
-    Call it after a member joins or leaves (the membership flushed). Stripe: subscriptions.update with
-    the item's new quantity, prorated onto the next invoice (proration_behavior=create_prorations, as
-    Stripe does by default); offline: customer.subscription.updated with the new quantity through the
-    intake, so the mirror changes as for Stripe and the next renewal bills it. Returns the quantity,
-    or None without a running subscription; an unchanged quantity sends nothing.
+    Members do not change what is billed: the workspace price has quantity 1 and the extra seats stay
+    what an admin bought on the billing page (invitations beyond the seats are refused instead). A Stripe
+    subscription still billed per member from before the seat add-on (quantity > 1 on the workspace
+    price) is moved to quantity 1 plus the extra seats it was already paying for beyond the included
+    ones, without proration. Returns the extra seats billed, or None without a running subscription.
     """
     now = now or utcnow()
     with tenant_scope(session, tenant.id):
         row = live_subscription(session, tenant)
         if row is None:
             return None
-        seats = seats_in_use(session, tenant)
-        before = row.seats
-        if seats == before:
-            return seats
-        if row.provider == "stripe":
-            if provider.name != "stripe":
-                log.warning("tenant %s: Stripe subscription %s, but no Stripe key here", tenant.id, row.id)
-                return None
-            item = _stripe_item(provider, row)
-            updated = provider.update_subscription(
-                row.provider_subscription_id,
-                {"items": [{"id": item.get("id"), "quantity": seats}], "proration_behavior": "create_prorations"},
-            )
-            apply_subscription_object(session, tenant, updated, provider="stripe", as_of=now)
-        else:
-            _offline_update(session, tenant, row, now, quantity=seats)
-        log.info("tenant %s: subscription %s billed for %s seats (was %s)", tenant.id, row.id, seats, before)
+        if row.provider != "stripe" or provider.name != "stripe":
+            return row.extra_seats
+        current = provider.retrieve_subscription(row.provider_subscription_id)
+        base, seat = split_items(current, current_app.config)
+        quantity = int(base.get("quantity") or 1)
+        if quantity <= 1:
+            return row.extra_seats
+        plan = get_plan(row.plan)
+        extra = row.extra_seats
+        if plan.sells_extra_seats:
+            extra = max(extra, quantity - (seat_limit_on(tenant, row.plan) or 0))
+        items: list[dict] = [{"id": base.get("id"), "quantity": 1}]
+        if extra and plan.sells_extra_seats:
+            item = {"price": _price_or_fail(row.plan, row.interval, "seat"), "quantity": extra}
+            items.append({"id": seat["id"], **item} if seat else item)
+        updated = provider.update_subscription(
+            row.provider_subscription_id, {"items": items, "proration_behavior": "none"}
+        )
+        apply_subscription_object(session, tenant, updated, provider="stripe", as_of=now)
+        log.info("tenant %s: subscription %s moved from %s seats to the workspace price", tenant.id, row.id, quantity)
         session.flush()
-        return seats
+        return row.extra_seats
 
 
 PORTAL_ENDPOINT = "billing.portal"  # the offline stand-in for Stripe's hosted portal (and the Stripe redirect)
@@ -747,3 +1045,36 @@ def portal_url(session: Session, tenant: Tenant, provider: BillingProvider, retu
         return offline_portal_url(tenant)
     customer = ensure_customer(session, tenant, provider)
     return provider.create_portal_session(customer=customer, return_url=return_url)
+
+
+def confirm_checkout(
+    session: Session, tenant: Tenant, provider: BillingProvider, checkout_session_id: str | None
+) -> BillingSubscription | None:
+    """After Checkout, before (or without) its webhook: the live subscription, re-checked at Stripe.
+
+    The page the payer returns to polls this. Stripe's webhook usually lands first; if it has not,
+    the Checkout Session is read back from Stripe and, when it is this workspace's and complete, its
+    subscription is applied exactly as the webhook's handler would (the later webhook then changes
+    nothing). Offline checkouts are applied when paid, so there is nothing to re-check.
+    """
+    row = live_subscription(session, tenant)
+    if row is not None or provider.name != "stripe" or not checkout_session_id:
+        return row
+    if not checkout_session_id.startswith("cs_"):
+        return None
+    checkout = provider.retrieve_checkout_session(checkout_session_id)
+    metadata = checkout.get("metadata") or {}
+    # SECURITY: only a session opened for this workspace (our metadata, or its own customer) is applied.
+    mine = metadata.get("tenant_id") == str(tenant.id) or (
+        tenant.billing_customer_id is not None and _id(checkout.get("customer")) == tenant.billing_customer_id
+    )
+    if not mine or checkout.get("mode") != "subscription" or checkout.get("status") != "complete":
+        return None
+    subscription = _id(checkout.get("subscription"))
+    if not subscription:
+        return None
+    if not tenant.billing_customer_id and _id(checkout.get("customer")):
+        tenant.billing_customer_id = _id(checkout.get("customer"))
+    fresh = provider.retrieve_subscription(subscription)
+    apply_subscription_object(session, tenant, fresh, provider="stripe", as_of=utcnow())
+    return live_subscription(session, tenant)

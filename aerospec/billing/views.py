@@ -73,8 +73,10 @@ def complete_offline_checkout(session_id: str):
         return redirect(row.success_url if row.status == "complete" else row.cancel_url, 303)
     provider = OfflineProvider(db.session)
     events = provider.complete(row, succeed=outcome == "pay")
+    # A subscription is applied here, so the billing page the payer returns to shows it (Stripe's
+    # slower webhook is followed there by polling); order payments keep to the webhook's job.
     for event in events:
-        webhooks.intake(db.session, event, "offline")
+        webhooks.intake(db.session, event, "offline", process_now=row.mode == "subscription")
     db.session.commit()  # processing jobs run after this commit (inline, or on the billing queue)
     if outcome == "pay":
         return redirect(row.success_url, 303)

@@ -151,10 +151,14 @@ def parse_event(payload: bytes | str) -> dict:
     return event
 
 
-def intake(session: Session, event: Mapping, provider: str) -> BillingEvent | None:
+def intake(session: Session, event: Mapping, provider: str, *, process_now: bool = False) -> BillingEvent | None:
     """Store an event under its id and enqueue its processing; a repeat returns None and does nothing.
 
-    Does not commit: the caller commits once, and the job is sent only after that commit.
+    Does not commit: the caller commits once, and the job is sent only after that commit. With
+    process_now (the offline provider's answer to an admin's own action: a plan change, cancel,
+    resume, a completed subscription checkout) the event is processed here, in the caller's
+    transaction, so the page that follows the commit already shows its result, as Stripe's answer
+    to the same request would; no job is queued for it.
     """
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}")
@@ -168,7 +172,10 @@ def intake(session: Session, event: Mapping, provider: str) -> BillingEvent | No
     if not _insert_once(session, event_id, provider, event):  # the same event arriving twice at once
         log.info("billing event %s stored concurrently", event_id)
         return None
-    _enqueue(session, event_id)
+    if process_now:
+        log.info("billing event %s (%s): %s", event_id, event["type"], process_event(session, event_id))
+    else:
+        _enqueue(session, event_id)
     return session.get(BillingEvent, event_id)
 
 

@@ -30,6 +30,9 @@ class Tenant(IdMixin, TimestampMixin, db.Model):
     # Per-tenant overrides over the plan's defaults (set by a platform admin).
     limits: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     features: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    # Seats bought beyond the plan's included ones (mirrored from the subscription's seat add-on, as
+    # `plan` is from its price): the seat limit is the included seats plus these.
+    extra_seats: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # "API access: user if enabled" in the permission matrix: an admin switches it on.
     api_enabled_for_users: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

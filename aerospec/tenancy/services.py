@@ -38,9 +38,13 @@ RESERVED_SLUGS = {"admin", "api", "app", "static", "www", "login", "signup", "ne
 
 
 def effective_limits(tenant: Tenant) -> dict[str, int | None]:
-    """The plan's limits with the tenant's overrides applied (None = unlimited)."""
-    limits = dict(get_plan(tenant.plan).limits)
+    """The plan's limits with the tenant's overrides applied (None = unlimited); seats add the extra
+    seats the workspace bought (the seat add-on), where its plan sells them."""
+    plan = get_plan(tenant.plan)
+    limits = dict(plan.limits)
     limits.update({k: v for k, v in (tenant.limits or {}).items() if k in limits})
+    if limits["seats"] is not None and plan.sells_extra_seats:
+        limits["seats"] += max(0, tenant.extra_seats or 0)
     return limits
 
 
@@ -52,14 +56,22 @@ def effective_features(tenant: Tenant) -> dict[str, bool]:
     return flags
 
 
+def days_until(moment: datetime, now: datetime | None = None) -> int:
+    """Whole days from now until `moment`, rounded up (13 days 2 hours → 14), 0 once it has passed.
+
+    The one day count of a trial (banner, billing page, portal, emails: billing.lifecycle.trial_of).
+    """
+    remaining = moment - (now or utcnow())
+    if remaining.total_seconds() <= 0:
+        return 0
+    return -(-int(remaining.total_seconds()) // 86400)
+
+
 def trial_days_left(tenant: Tenant, now: datetime | None = None) -> int | None:
     """Whole days left in the trial (rounded up), 0 once over; None when not trialing."""
     if tenant.subscription_status != "trialing" or tenant.trial_ends_at is None:
         return None
-    remaining = tenant.trial_ends_at - (now or utcnow())
-    if remaining.total_seconds() <= 0:
-        return 0
-    return -(-int(remaining.total_seconds()) // 86400)
+    return days_until(tenant.trial_ends_at, now)
 
 
 # ---- creating tenants
@@ -170,6 +182,12 @@ def memberships_for_user(session: Session, user: User) -> list[Membership]:
         return list(rows.unique())
 
 
+def admin_names(session: Session, tenant: Tenant) -> str:
+    """The workspace's admins for a sentence: 'Ada Admin (ada@example.com) or Bo Boss (bo@example.com)'."""
+    admins = [m.user for m in list_members(session, tenant) if m.role == "admin"]
+    return " or ".join(f"{user.name} ({user.email})" for user in admins)
+
+
 def list_members(session: Session, tenant: Tenant) -> list[Membership]:
     """The tenant's members, admins first, then by name."""
     rows = session.scalars(
@@ -219,17 +237,23 @@ def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
 
 
 def _seat_message(tenant: Tenant, limit: int) -> str:
+    from aerospec.billing.plans import unit_price
     from aerospec.billing.usage import upgrade_prompt
 
     plan = get_plan(tenant.plan)
-    upgrade = (
-        "Upgrade to Enterprise for unlimited seats"
-        if plan.key == "professional"
-        else ("Upgrade to Professional for 5 seats or Enterprise for unlimited seats")
-    )
     seats = "seat" if limit == 1 else "seats"
+    extra = max(0, tenant.extra_seats or 0) if plan.sells_extra_seats else 0
+    has = f"includes {limit} {seats}" if not extra else f"has {limit} seats ({limit - extra} included + {extra} extra)"
+    if plan.sells_extra_seats:
+        price = unit_price(plan, "month", "seat")
+        return (
+            f"Your {plan.name} plan {has}, and all are taken or invited. Add an extra seat on the billing page "
+            f"(USD {price:,.0f} a month each), or remove a member or revoke an invitation first. "
+            f"{upgrade_prompt(tenant).replace('upgrade the plan', 'add seats')}"
+        )
+    upgrade = "Upgrade to Professional for 5 seats or Enterprise for unlimited seats"
     return (
-        f"Your {plan.name} plan includes {limit} {seats}, and all are taken or invited. "
+        f"Your {plan.name} plan {has}, and all are taken or invited. "
         f"{upgrade}, or remove a member or revoke an invitation first. {upgrade_prompt(tenant)}"
     )
 
@@ -425,7 +449,7 @@ def accept_invitation(session: Session, token: str, user: User, client) -> Membe
             target_id=invitation.id,
             details={"email": user.email, "role": invitation.role},
         )
-    # The subscription bills per seat: its quantity follows the members (a job, so an outage cannot fail a join).
+    # The billing job checks the subscription stays on the per-workspace price (a job: an outage cannot fail a join).
     queueing.enqueue(session, "jobs.billing.sync_subscription_seats", str(tenant.id), queue="billing")
     return membership
 

@@ -28,7 +28,32 @@ def inject_helpers() -> dict:
 
         return tenancy.trial_days_left(g.tenant)
 
-    return {"can": can, "my_memberships": my_memberships, "trial_days_left": trial_days_left}
+    def trial_now():
+        """The shell's trial banner: billing.lifecycle.trial_of (the one reading of a trial), and who to ask."""
+        if "tenant" not in g:
+            return None
+        from types import SimpleNamespace
+
+        from aerospec.billing import lifecycle
+        from aerospec.extensions import db
+        from aerospec.tenancy import services as tenancy
+
+        tenant = g.tenant
+        if tenant.subscription_status != "trialing":
+            return None
+        trial = lifecycle.trial_of(tenant, None)
+        state = "running" if trial is not None else ("ended" if tenant.trial_ends_at is not None else "none")
+        admins = ""
+        if not can(g.membership.role, "manage_billing"):
+            admins = tenancy.admin_names(db.session, tenant)
+        return SimpleNamespace(
+            state=state,
+            days_left=trial.days_left if trial else 0,
+            ends_at=trial.ends_at if trial else tenant.trial_ends_at,
+            admins=admins,
+        )
+
+    return {"can": can, "my_memberships": my_memberships, "trial_days_left": trial_days_left, "trial_now": trial_now}
 
 
 # Dates, one style everywhere: templates use the `when` macro (web/_macros.html) built on these.

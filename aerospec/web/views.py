@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from flask import request
+from types import SimpleNamespace
+
+from flask import request, url_for
 from flask_login import current_user
 
-from aerospec.billing.plans import ANNUAL_DISCOUNT, FEATURE_LABELS, FEATURES, LIMIT_LABELS, PLANS
+from aerospec.billing.plans import (
+    ANNUAL_DISCOUNT,
+    FEATURE_LABELS,
+    FEATURES,
+    LIMIT_LABELS,
+    PLANS,
+    feature_available,
+    price_quote,
+    unit_price,
+)
 from aerospec.web import bp
 from aerospec.web.htmx import render
 
@@ -16,20 +27,66 @@ def landing():
     return render("web/landing.html", user=current_user)
 
 
+def _quotes(interval: str) -> dict:
+    return {key: price_quote(plan, interval) if plan.monthly_price is not None else None for key, plan in PLANS.items()}
+
+
+def pricing_cta() -> SimpleNamespace:
+    """Where the plans' buttons lead: signup when logged out; logged in, the current workspace's billing page
+    for its admins, or whom to ask for everyone else (`?workspace=<slug>` picks one of the user's workspaces)."""
+    if not current_user.is_authenticated:
+        return SimpleNamespace(kind="anonymous", workspace=None, others=[])
+    from aerospec.extensions import db
+    from aerospec.tenancy import services as tenancy
+    from aerospec.tenancy.permissions import can
+
+    memberships = tenancy.memberships_for_user(db.session, current_user)
+    if not memberships:
+        return SimpleNamespace(kind="no_workspace", workspace=None, others=[])
+    wanted = request.args.get("workspace")
+    # SECURITY: only a workspace the user belongs to can be named here.
+    chosen = next((m for m in memberships if m.tenant.slug == wanted), memberships[0])
+    tenant = chosen.tenant
+    others = [m for m in memberships if m is not chosen]
+    if can(chosen.role, "manage_billing"):
+        return SimpleNamespace(
+            kind="admin",
+            workspace=tenant,
+            others=others,
+            billing_url=url_for("billing.page", tenant_slug=tenant.slug),
+            trialing=tenant.subscription_status == "trialing",
+        )
+    from aerospec.tenancy.scoping import tenant_scope
+
+    with tenant_scope(db.session, tenant.id):
+        admins = tenancy.admin_names(db.session, tenant)
+    return SimpleNamespace(kind="member", workspace=tenant, others=others, admins=admins)
+
+
 @bp.route("/pricing")
 def pricing():
     """The three plans, the feature matrix and FAQ; the interval toggle swaps the price cards."""
     interval = "year" if request.args.get("interval") == "year" else "month"
-    return render(
+    response = render(
         "web/pricing.html",
         block="plan_cards",
         plans=PLANS,
         interval=interval,
+        quotes=_quotes(interval),
+        annual=_quotes("year"),
+        seat_prices={key: unit_price(plan, interval, "seat") for key, plan in PLANS.items()},
+        seat_prices_month={key: unit_price(plan, "month", "seat") for key, plan in PLANS.items()},
+        seat_prices_year={key: unit_price(plan, "year", "seat") for key, plan in PLANS.items()},
+        example=price_quote("professional", "month", 2),
         features=FEATURES,
+        available=feature_available,
         feature_labels=FEATURE_LABELS,
         limit_labels=LIMIT_LABELS,
         discount=int(ANNUAL_DISCOUNT * 100),
+        cta=pricing_cta(),
     )
+    response.headers["Vary"] = "HX-Request, Cookie"
+    return response
 
 
 @bp.route("/healthz")

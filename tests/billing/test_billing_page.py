@@ -25,10 +25,12 @@ PRICES = {
     "STRIPE_PRICE_STARTER_YEAR": "price_starter_year",
     "STRIPE_PRICE_PROFESSIONAL_MONTH": "price_pro_month",
     "STRIPE_PRICE_PROFESSIONAL_YEAR": "price_pro_year",
+    "STRIPE_PRICE_PROFESSIONAL_SEAT_MONTH": "price_pro_seat_month",
+    "STRIPE_PRICE_PROFESSIONAL_SEAT_YEAR": "price_pro_seat_year",
 }
 
 
-def sub_row(db, tenant, *, provider="stripe", plan="professional", interval="month", seats=3, **fields) -> str:
+def sub_row(db, tenant, *, provider="stripe", plan="professional", interval="month", extra_seats=0, **fields) -> str:
     now = datetime.now(UTC).replace(microsecond=0)
     with tenant_scope(db.session, tenant.id):
         row = BillingSubscription(
@@ -38,13 +40,14 @@ def sub_row(db, tenant, *, provider="stripe", plan="professional", interval="mon
             provider_subscription_id=f"sub_{provider}_{tenant.slug}",
             plan=plan,
             interval=interval,
-            status="active",
-            seats=seats,
+            status=fields.pop("status", "active"),
+            extra_seats=extra_seats,
             current_period_start=now - 10 * DAY,
             current_period_end=now + 20 * DAY,
             provider_updated_at=now - 10 * DAY,
             **fields,
         )
+        tenant.extra_seats = extra_seats  # the mirror keeps the seat limit in step
         db.session.add(row)
         db.session.commit()
         return row.provider_subscription_id  # read in the tenant's scope (RLS on PostgreSQL)
@@ -82,7 +85,9 @@ def test_the_interval_switch_renders_annual_prices_and_as_a_fragment(client, tea
     t = team()
     login(t.admin)
     html = client.get(tenant_url(t.tenant, "billing?interval=year")).get_data(as_text=True)
-    assert "USD 21,600" in html and "per seat a year" in html
+    assert 'USD 21,600 <span class="price-unit">a year for the workspace</span>' in html
+    # Only the seat add-on is priced per seat.
+    assert "per seat a year" not in html.replace("Extra seats: USD 4,320 per seat a year", "")
     fragment = client.get(tenant_url(t.tenant, "billing?interval=year"), headers={"HX-Request": "true"})
     body = fragment.get_data(as_text=True)
     assert body.lstrip().startswith('<section class="card" id="plan-choice"') and "<html" not in body
@@ -122,7 +127,9 @@ def test_offline_subscribe_change_plan_cancel_and_resume_through_the_page(client
     assert paid.headers["Location"].endswith(f"/t/{t.tenant.slug}/billing?checkout=success")
 
     html = client.get(tenant_url(t.tenant, "billing")).get_data(as_text=True)
-    assert "Active" in html and "Monthly, 3 seats" in html and "Renews" in html
+    assert "Active" in html and "Billed monthly" in html and "Renews" in html
+    assert "Professional workspace price, includes 5 seats" in html and "USD 2,000 a month" in html
+    assert "3 members of 5" in html  # the price is the workspace's, not 3 × USD 2,000
     assert "AS-" in html  # the first invoice, in the table
     assert "Cancel subscription" in html
 
@@ -131,11 +138,12 @@ def test_offline_subscribe_change_plan_cancel_and_resume_through_the_page(client
     assert ask.status_code == 303 and "/billing/change?" in ask.headers["Location"]
     confirm = client.get(ask.headers["Location"]).get_data(as_text=True)
     assert "Switch to Professional, billed annually?" in confirm
-    assert "Unused time on Professional" in confirm and "Charged now" in confirm and "USD " in confirm
+    assert "Unused time on Professional plan (monthly)" in confirm and "Charged now" in confirm
+    assert "Professional plan (annual)" in confirm and "USD 21,600.00" in confirm  # a whole new (annual) period
     done = client.post(tenant_url(t.tenant, "billing/change"), data={"plan": "professional", "interval": "year"})
     assert done.status_code == 303
     row = mirror(db, t.tenant)
-    assert (row.plan, row.interval, row.seats) == ("professional", "year", 3)
+    assert (row.plan, row.interval, row.extra_seats) == ("professional", "year", 0)
 
     assert "Cancel your Professional subscription?" in client.get(tenant_url(t.tenant, "billing/cancel")).get_data(
         as_text=True
@@ -170,7 +178,8 @@ def test_offline_api_cancel_resume_and_the_offline_portal(client, db, team, bear
 
 def test_offline_preview_is_the_prorated_difference(client, db, team, bearer):
     t = team(subscription_status="active", billing_customer_id="cus_offline_abc")
-    sub_row(db, t.tenant, provider="offline", plan="starter", seats=1)
+    t.tenant.limits = {"seats": 3}  # a platform admin's override lets the 3-member team stay on Starter
+    sub_row(db, t.tenant, provider="offline", plan="starter")
     response = client.post(
         "/api/billing/change-plan",
         json={"plan": "professional", "interval": "month", "preview": True},
@@ -178,7 +187,7 @@ def test_offline_preview_is_the_prorated_difference(client, db, team, bearer):
     )
     proration = response.get_json()["proration"]
     # 20 of 30 days left: credit 2/3 of USD 500, charge 2/3 of USD 2,000 → USD 1,000.00
-    assert proration["source"] == "estimate" and abs(proration["amount_due"] - 100_000) <= 10
+    assert proration["source"] == "offline" and abs(proration["amount_due"] - 100_000) <= 10
     assert [line["amount"] < 0 for line in proration["lines"]] == [True, False]
 
 
@@ -200,7 +209,7 @@ def stripe_subscription(sub_id: str, customer: str, **fields) -> dict:
                     "id": "si_Item1",
                     "object": "subscription_item",
                     "price": {"id": "price_pro_month", "object": "price", "recurring": {"interval": "month"}},
-                    "quantity": 3,
+                    "quantity": 1,
                     "current_period_start": now - 10 * 86400,
                     "current_period_end": now + 20 * 86400,
                 }
@@ -226,12 +235,13 @@ def test_change_plan_previews_and_changes_through_stripe_with_exact_parameters(o
     current = stripe_subscription(sub_id, "cus_Stripe1")
     preview = {
         "object": "invoice",
-        "amount_due": 2_266_667,
+        "amount_due": 2_026_667,
+        "total": 2_026_667,
         "currency": "usd",
         "lines": {
             "data": [
-                {"description": "Unused time on 3 × Professional", "amount": -400_000},
-                {"description": "3 × Professional (annual)", "amount": 2_666_667},
+                {"description": "Unused time on Professional", "amount": -133_333},
+                {"description": "Professional (annual)", "amount": 2_160_000},
             ]
         },
     }
@@ -246,7 +256,7 @@ def test_change_plan_previews_and_changes_through_stripe_with_exact_parameters(o
     )
     assert asked.status_code == 200, asked.get_data(as_text=True)
     proration = asked.get_json()["proration"]
-    assert (proration["amount_due"], proration["source"]) == (2_266_667, "stripe")
+    assert (proration["amount_due"], proration["source"]) == (2_026_667, "stripe")
     stamp = proration["proration_date"]
 
     changed = client.post(
@@ -265,7 +275,7 @@ def test_change_plan_previews_and_changes_through_stripe_with_exact_parameters(o
         "subscription": sub_id,
         "subscription_details[items][0][id]": "si_Item1",
         "subscription_details[items][0][price]": "price_pro_year",
-        "subscription_details[items][0][quantity]": "3",
+        "subscription_details[items][0][quantity]": "1",
         "subscription_details[proration_behavior]": "always_invoice",
         "subscription_details[proration_date]": str(stamp),
     }
@@ -274,13 +284,15 @@ def test_change_plan_previews_and_changes_through_stripe_with_exact_parameters(o
     assert update["params"] == {
         "items[0][id]": "si_Item1",
         "items[0][price]": "price_pro_year",
-        "items[0][quantity]": "3",
+        "items[0][quantity]": "1",  # the workspace price: one per workspace, whatever the members
         "proration_behavior": "always_invoice",
         "proration_date": str(stamp),
+        "expand[0]": "latest_invoice",
         "metadata[kind]": "subscription",
         "metadata[tenant_id]": str(t.tenant.id),
         "metadata[plan]": "professional",
         "metadata[interval]": "year",
+        "metadata[extra_seats]": "0",
     }
     assert mirror(db, t.tenant).interval == "year"  # applied from Stripe's answer at once
 

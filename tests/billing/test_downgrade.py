@@ -26,7 +26,7 @@ REFUSAL = (
 def on_professional(db, team):
     """Three members on a running offline Professional subscription (5 seats)."""
     t = team(subscription_status="active", billing_customer_id="cus_offline_fit")
-    sub_row(db, t.tenant, provider="offline", plan="professional", seats=3)
+    sub_row(db, t.tenant, provider="offline", plan="professional")
     return t
 
 
@@ -82,7 +82,7 @@ def test_a_team_that_fits_downgrades(client, db, factories, bearer):
     tenant = factories.TenantFactory(subscription_status="active", billing_customer_id="cus_offline_solo")
     admin = factories.member(tenant, "admin")
     db.session.commit()
-    sub_row(db, tenant, provider="offline", plan="professional", seats=1)
+    sub_row(db, tenant, provider="offline", plan="professional")
     response = client.post("/api/billing/change-plan", json={"plan": "starter"}, headers=bearer(admin))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert mirror(db, tenant).plan == "starter"
@@ -90,7 +90,7 @@ def test_a_team_that_fits_downgrades(client, db, factories, bearer):
 
 def test_a_seat_override_counts_on_the_new_plan_too(client, db, team, bearer):
     t = team(subscription_status="active", billing_customer_id="cus_offline_big", limits={"seats": 3})
-    sub_row(db, t.tenant, provider="offline", plan="professional", seats=3)
+    sub_row(db, t.tenant, provider="offline", plan="professional")
     with tenant_scope(db.session, t.tenant.id):
         assert subscriptions.downgrade_blocker(db.session, t.tenant, "starter") is None
     response = client.post(
@@ -108,7 +108,7 @@ def test_an_interval_switch_on_the_same_plan_is_never_blocked(client, db, team, 
         limits={"api_calls_per_month": None},
         features={"api_access": True},
     )
-    sub_row(db, t.tenant, provider="offline", plan="starter", seats=3)
+    sub_row(db, t.tenant, provider="offline", plan="starter")
     response = client.post(
         "/api/billing/change-plan",
         json={"plan": "starter", "interval": "year", "preview": True},

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from aerospec.billing import invoices
 from aerospec.billing.models import BillingSubscription, Invoice
+from aerospec.billing.plans import price_quote
 from aerospec.procurement import services as procurements
 from aerospec.procurement.models import Procurement, ProcurementCommission
 from aerospec.tenancy.scoping import tenant_scope
@@ -167,8 +168,16 @@ def upsert(db, tenant, obj, provider="stripe") -> Invoice:
 
 def offline_invoice(db, tenant, now: datetime, *, subscription=None, paid_=True) -> Invoice:
     with tenant_scope(db.session, tenant.id):
+        start = now - timedelta(days=30)
         invoice = invoices.issue_offline_invoice(
-            db.session, tenant, subscription, now - timedelta(days=30), now, PLAN_MINOR, now, paid=paid_
+            db.session,
+            tenant,
+            subscription.provider_subscription_id if subscription is not None else None,
+            invoices.quote_lines(price_quote("professional", "month"), start, now),
+            start,
+            now,
+            now,
+            paid=paid_,
         )
         db.session.commit()
     return detached(db, tenant, invoice)
@@ -211,6 +220,7 @@ def test_upsert_invoice_mirrors_stripe_fields(db, team):
             "description": "1 × AeroSpec Professional (at $2,000.00 / month)",
             "quantity": 1,
             "amount": PLAN_MINOR,
+            "unit_amount": PLAN_MINOR,  # amount / quantity: this line carries no price object
             "kind": "subscription",
             "ref": None,
             "period_start": _unix(PERIOD_START),

@@ -12,8 +12,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from aerospec.billing import lifecycle, offline_cycle, subscriptions
+from aerospec.billing import lifecycle, offline_cycle
 from aerospec.billing.models import BillingEvent, BillingNotice, BillingSubscription, Invoice
+from aerospec.billing.plans import price_quote
 from aerospec.billing.providers import add_interval
 from aerospec.notifications.models import EmailMessage
 from aerospec.tenancy.scoping import tenant_scope
@@ -95,7 +96,7 @@ def subscribed(client, db, team, bearer):
     return t
 
 
-def test_a_period_end_renews_with_plan_times_seats_and_pending_commissions(db, subscribed):
+def test_a_period_end_renews_with_the_workspace_price_and_pending_commissions(db, subscribed):
     t = subscribed
     end = t.sub.current_period_end
     with time_machine.travel(START + 10 * DAY, tick=False):
@@ -109,20 +110,21 @@ def test_a_period_end_renews_with_plan_times_seats_and_pending_commissions(db, s
         assert run_offline_billing_cycle() == {"subscriptions": 0, "failed": 0}  # nothing due twice
 
     sub = _sub(db, t.tenant)
-    assert (sub.status, sub.seats) == ("active", 3)
+    assert (sub.status, sub.extra_seats) == ("active", 0)
     assert (sub.current_period_start, sub.current_period_end) == (end, add_interval(end, "month"))
     first, renewal = _invoices(db, t.tenant)
     assert renewal.provider_invoice_id == offline_cycle.renewal_invoice_id(sub, end)
-    seat = subscriptions.plan_amount_minor("professional", "month")
+    price = price_quote("professional", "month").total_minor
+    assert price == 200_000  # per workspace: the 3 members are within the 5 included seats
     assert [(line["kind"], line["quantity"], line["amount"]) for line in renewal.lines] == [
-        ("subscription", 3, 3 * seat),
+        ("subscription", 1, price),
         ("commission", 1, 22_500),
     ]
     assert renewal.lines[1]["ref"] == str(order.id)
     assert (renewal.status, renewal.total, renewal.amount_paid, renewal.attempt_count) == (
         "paid",
-        3 * seat + 22_500,
-        3 * seat + 22_500,
+        price + 22_500,
+        price + 22_500,
         1,
     )
     assert (renewal.period_start, renewal.period_end, renewal.subscription_id) == (end, sub.current_period_end, sub.id)

@@ -54,7 +54,8 @@ def test_offline_portal_shows_the_card_invoices_cancel_and_the_way_back(client, 
     assert "Test card" in html and 'value="succeeds" aria-describedby="test-card-help" checked' in html
     assert '<input type="hidden" name="return_to" value="portal">' in html
     assert "AS-" in html and ".pdf" in html and "Download invoice" in html  # the invoice, downloadable
-    assert "Professional</strong>, billed monthly for 3 seats" in html and "Renews" in html
+    assert "Professional</strong>, billed monthly." in html and "Renews on " in html
+    assert "Professional workspace price, includes 5 seats" in html and "USD 2,000 a month" in html
     assert f'href="/t/{t.tenant.slug}/billing/cancel?return_to=portal">Cancel subscription…</a>' in html
     assert f'href="/t/{t.tenant.slug}/billing">Return to AeroSpec</a>' in html
     assert 'style="' not in html  # CSP: no inline styles

@@ -1,10 +1,12 @@
-"""Seat quantity follows the members: `subscriptions.sync_seats` after a join or a removal updates the Stripe
-subscription item's quantity with proration (the real SDK, exact parameters recorded) or, offline, emits
-customer.subscription.updated with the new quantity, which the next renewal bills."""
+"""Seats under the per-workspace price: the workspace price has quantity 1 whatever the members; seats beyond the
+plan's included ones are an add-on an admin buys on the billing page (price and what it bills shown first). The
+seat limit is included + bought; an invitation beyond it tells the admin to add a seat. The "seats follow members"
+job no longer bills per member: it only moves a subscription still billed per member onto the workspace price."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -13,27 +15,15 @@ from sqlalchemy import select
 from aerospec.billing import subscriptions
 from aerospec.billing.models import BillingEvent, Invoice
 from aerospec.billing.providers import OfflineProvider, get_provider
-from aerospec.tenancy.models import Membership
+from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.scoping import tenant_scope
 from jobs.billing import run_offline_billing_cycle
+from tests.api import conftest as api_fixtures
 from tests.billing.helpers import RecordingHTTPClient
 from tests.billing.test_billing_page import PRICES, mirror, stripe_subscription, sub_row
 
-
-def _join(db, factories, tenant):
-    member = factories.member(tenant, "user")
-    db.session.commit()
-    return member
-
-
-def _leave(db, tenant, user) -> None:
-    with tenant_scope(db.session, tenant.id):
-        db.session.delete(
-            db.session.scalar(
-                select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
-            )
-        )
-        db.session.flush()
+tokens = api_fixtures.tokens
+bearer = api_fixtures.bearer
 
 
 def _sync(db, tenant, provider) -> int | None:
@@ -44,47 +34,52 @@ def _sync(db, tenant, provider) -> int | None:
 
 
 @pytest.fixture
-def on_stripe(build_app, db, team):
+def on_stripe(app, build_app, db, team, monkeypatch):
+    for name, value in PRICES.items():  # the job runs in the test app's context: its config names the prices
+        monkeypatch.setitem(app.config, name, value)
     app = build_app(STRIPE_SECRET_KEY="sk_test_abc123", **PRICES)
     app.recorder = RecordingHTTPClient()
     app.extensions["aerospec_stripe_http_client"] = app.recorder
     t = team(subscription_status="active", billing_customer_id="cus_Stripe1")
-    return app, t, sub_row(db, t.tenant, seats=3)
+    return app, t, sub_row(db, t.tenant)
 
 
-def test_a_member_joining_updates_the_stripe_quantity_with_proration(on_stripe, db, factories):
+def test_a_member_joining_does_not_change_what_stripe_bills(on_stripe, db, factories):
     app, t, sub_id = on_stripe
-    current = stripe_subscription(sub_id, "cus_Stripe1")  # quantity 3
-    updated = stripe_subscription(sub_id, "cus_Stripe1")
-    updated["items"]["data"][0]["quantity"] = 4
-    app.recorder.responses = [(200, current), (200, updated)]
-    _join(db, factories, t.tenant)
+    app.recorder.responses = [(200, stripe_subscription(sub_id, "cus_Stripe1"))]  # quantity 1 on the price
+    factories.member(t.tenant, "user")
+    db.session.commit()
 
-    assert _sync(db, t.tenant, get_provider(app)) == 4
+    assert _sync(db, t.tenant, get_provider(app)) == 0
 
-    get, update = app.recorder.calls
+    [get] = app.recorder.calls  # read back, nothing updated: four members cost what three did
     assert (get["method"], get["url"]) == ("get", f"https://api.stripe.com/v1/subscriptions/{sub_id}")
-    assert (update["method"], update["url"]) == ("post", f"https://api.stripe.com/v1/subscriptions/{sub_id}")
+    assert mirror(db, t.tenant).extra_seats == 0
+
+
+def test_a_subscription_still_billed_per_member_moves_to_the_workspace_price_without_proration(on_stripe, db):
+    app, t, sub_id = on_stripe
+    legacy = stripe_subscription(sub_id, "cus_Stripe1")
+    legacy["items"]["data"][0]["quantity"] = 7  # 7 × USD 2,000 under the old per-seat price
+    moved = stripe_subscription(sub_id, "cus_Stripe1")
+    moved["items"]["data"].append(
+        {"id": "si_Seat1", "object": "subscription_item", "price": {"id": "price_pro_seat_month"}, "quantity": 2}
+    )
+    app.recorder.responses = [(200, legacy), (200, moved)]
+
+    assert _sync(db, t.tenant, get_provider(app)) == 2
+
+    _, update = app.recorder.calls
     assert update["params"] == {
         "items[0][id]": "si_Item1",
-        "items[0][quantity]": "4",
-        "proration_behavior": "create_prorations",
+        "items[0][quantity]": "1",
+        "items[1][price]": "price_pro_seat_month",
+        "items[1][quantity]": "2",  # the 2 seats beyond the 5 included that it was already paying for
+        "proration_behavior": "none",
     }
-    assert mirror(db, t.tenant).seats == 4  # applied from Stripe's answer at once
-
-
-def test_a_member_leaving_lowers_the_stripe_quantity_and_an_unchanged_count_sends_nothing(on_stripe, db):
-    app, t, sub_id = on_stripe
-    assert _sync(db, t.tenant, get_provider(app)) == 3
-    assert app.recorder.calls == []  # 3 members, 3 seats: nothing to tell Stripe
-
-    lowered = stripe_subscription(sub_id, "cus_Stripe1")
-    lowered["items"]["data"][0]["quantity"] = 2
-    app.recorder.responses = [(200, stripe_subscription(sub_id, "cus_Stripe1")), (200, lowered)]
-    _leave(db, t.tenant, t.viewer)
-    assert _sync(db, t.tenant, get_provider(app)) == 2
-    assert app.recorder.calls[-1]["params"]["items[0][quantity]"] == "2"
-    assert mirror(db, t.tenant).seats == 2
+    assert mirror(db, t.tenant).extra_seats == 2
+    db.session.refresh(t.tenant)
+    assert tenancy.effective_limits(t.tenant)["seats"] == 7
 
 
 def test_no_running_subscription_means_nothing_to_sync(db, team):
@@ -92,37 +87,13 @@ def test_no_running_subscription_means_nothing_to_sync(db, team):
     assert _sync(db, t.tenant, OfflineProvider(db.session)) is None
 
 
-def test_offline_seats_change_through_the_intake_and_the_next_renewal_bills_them(db, team, factories):
-    t = team(subscription_status="active", billing_customer_id="cus_offline_seats")
-    sub_row(db, t.tenant, provider="offline", seats=3)
-    _join(db, factories, t.tenant)
-    _join(db, factories, t.tenant)
-
-    assert _sync(db, t.tenant, OfflineProvider(db.session)) == 5
-    row = mirror(db, t.tenant)
-    assert row.seats == 5
-    end = row.current_period_end
-    db.session.expire_all()
-    [event] = db.session.scalars(select(BillingEvent)).all()
-    assert (event.type, event.provider, event.error) == ("customer.subscription.updated", "offline", None)
-    assert event.payload["data"]["object"]["items"]["data"][0]["quantity"] == 5
-
-    with time_machine.travel(end + timedelta(hours=1), tick=False):
-        assert run_offline_billing_cycle()["renewed"] == 1
-    with tenant_scope(db.session, t.tenant.id):
-        [renewal] = db.session.scalars(select(Invoice)).all()
-        assert renewal.lines[0]["quantity"] == 5
-        assert renewal.lines[0]["amount"] == 5 * subscriptions.plan_amount_minor("professional", "month")
-
-
-def test_the_seat_job_after_an_accepted_invitation_and_a_removal_follows_the_members(db, team, factories):
+def test_the_seat_job_after_a_join_and_a_removal_bills_nothing_offline(db, team, factories):
     """What the tenancy services' call sites do: enqueue jobs.billing.sync_subscription_seats after the change."""
     from aerospec import queueing
     from aerospec.accounts.services import ClientInfo
-    from aerospec.tenancy import services as tenancy
 
     t = team(subscription_status="active", billing_customer_id="cus_offline_join")
-    sub_row(db, t.tenant, provider="offline", seats=3)
+    sub_row(db, t.tenant, provider="offline")
     newcomer = factories.UserFactory()
     _, token = factories.invitation(t.tenant, newcomer.email)
     db.session.commit()
@@ -130,11 +101,132 @@ def test_the_seat_job_after_an_accepted_invitation_and_a_removal_follows_the_mem
     tenancy.accept_invitation(db.session, token, newcomer, ClientInfo("127.0.0.1", "pytest"))
     queueing.enqueue(db.session, "jobs.billing.sync_subscription_seats", t.tenant.id, queue="billing")
     db.session.commit()  # the job runs after this commit (inline in tests)
-    assert mirror(db, t.tenant).seats == 4
+    assert mirror(db, t.tenant).extra_seats == 0
+    db.session.expire_all()
+    assert db.session.scalars(select(BillingEvent)).all() == []  # nothing sent: no per-member billing
 
+
+# -- buying extra seats -------------------------------------------------------------------------------------
+
+
+def test_the_seat_limit_is_included_plus_bought_and_an_invite_beyond_it_says_add_a_seat(
+    client, db, team, factories, login, tenant_url
+):
+    t = team(subscription_status="active", billing_customer_id="cus_offline_full")
+    sub_row(db, t.tenant, provider="offline", extra_seats=1)  # 5 included + 1 extra
+    for _ in range(3):
+        factories.member(t.tenant, "user")
+    db.session.commit()
     with tenant_scope(db.session, t.tenant.id):
-        admin = tenancy.get_membership(db.session, t.tenant, t.admin)
-        tenancy.remove_member(db.session, t.tenant, admin, newcomer.id, ClientInfo("127.0.0.1", "pytest"))
-        queueing.enqueue(db.session, "jobs.billing.sync_subscription_seats", t.tenant.id, queue="billing")
+        usage = tenancy.seat_usage(db.session, t.tenant)
+    assert (usage.members, usage.limit) == (6, 6)
+
+    login(t.admin)
+    response = client.post(
+        tenant_url(t.tenant, "members/invite"), data={"email": "seventh@example.com", "role": "user"}
+    )
+    assert response.status_code == 402
+    page = response.get_data(as_text=True)
+    assert "Your Professional plan has 6 seats (5 included + 1 extra), and all are taken or invited." in page
+    assert "Add an extra seat on the billing page (USD 400 a month each)" in page
+    assert f'href="/t/{t.tenant.slug}/billing"' in page
+
+
+def test_typed_extra_seats_are_refused_with_the_field_message_and_nothing_changes(
+    client, db, team, factories, login, tenant_url
+):
+    t = team(subscription_status="active", billing_customer_id="cus_offline_typed")
+    sub_row(db, t.tenant, provider="offline", extra_seats=2)
+    for _ in range(3):
+        factories.member(t.tenant, "user")  # 6 members: at least 1 extra seat is needed
+    db.session.commit()
+    login(t.admin)
+    for typed, message in [
+        ("two", "Enter a whole number of extra seats, 0 or more."),
+        ("-1", "Enter a whole number of extra seats, 0 or more."),
+        ("1.5", "Enter a whole number of extra seats, 0 or more."),
+        ("0", "keep at least 1 extra seat"),
+        ("501", "At most 500 extra seats online"),
+    ]:
+        response = client.post(tenant_url(t.tenant, "billing/seats"), data={"extra_seats": typed})
+        assert response.status_code == 422, typed
+        html = response.get_data(as_text=True)
+        assert message in html and f'value="{typed}"' in html  # the message, and what was typed kept
+        assert 'aria-invalid="true"' in html
+    assert mirror(db, t.tenant).extra_seats == 2
+    db.session.expire_all()
+    assert db.session.scalars(select(BillingEvent)).all() == []
+
+
+def test_seats_added_outside_a_trial_are_invoiced_prorated_and_raise_the_limit_and_the_renewal(
+    client, db, team, login, tenant_url
+):
+    """Typed 3 → confirmation with the price and the prorated charge → Stripe-shaped events → invoice with PDF,
+    the mirror, the seat limit, the page, and the next renewal all say 3."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    t = team(subscription_status="active", billing_customer_id="cus_offline_add")
+    sub_row(db, t.tenant, provider="offline")
+    with tenant_scope(db.session, t.tenant.id):
+        row = subscriptions.live_subscription(db.session, t.tenant)
+        row.current_period_start, row.current_period_end = start, datetime(2026, 4, 1, tzinfo=UTC)  # 31 days
+        row.provider_updated_at = start
         db.session.commit()
-    assert mirror(db, t.tenant).seats == 3
+    at = datetime(2026, 3, 11, tzinfo=UTC)  # 21 of 31 days left
+    with time_machine.travel(at, tick=False):
+        login(t.admin)
+        ask = client.post(tenant_url(t.tenant, "billing/seats"), data={"extra_seats": "3"})
+        assert ask.status_code == 303
+        confirm = client.get(ask.headers["Location"]).get_data(as_text=True)
+        assert "Change to 3 extra seats?" in confirm
+        assert "3 extra seats × USD 400" in confirm and "USD 1,200 a month" in confirm  # the add-on
+        assert 'Total</span> <span class="num">USD 3,200 a month' in confirm
+        # 3 × USD 400 × 21/31 = 81,290.32… cents → USD 812.90 (the workspace price does not change: no line)
+        assert "Remaining time on 3 × extra seat on Professional (monthly)" in confirm
+        assert '<strong id="estimate-due">USD 812.90</strong>' in confirm
+        done = client.post(
+            tenant_url(t.tenant, "billing/change"),
+            data={"plan": "professional", "interval": "month", "extra_seats": "3"},
+        )
+        assert done.status_code == 303
+        html = client.get(done.headers["Location"]).get_data(as_text=True)
+        [pdf_path] = set(re.findall(r'href="([^"]+/billing/invoices/[^"]+\.pdf)"', html))
+        pdf = client.get(pdf_path)
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert "Charged USD 812.90 now (invoice AS-202603-" in html
+    assert "5 included + 3 extra" in html and "of 8" in html  # the seats card, in the same response
+    assert "3 extra seats × USD 400" in html
+    row = mirror(db, t.tenant)
+    assert (row.extra_seats, row.status) == (3, "active")
+    db.session.refresh(t.tenant)
+    assert (t.tenant.extra_seats, tenancy.effective_limits(t.tenant)["seats"]) == (3, 8)
+    with tenant_scope(db.session, t.tenant.id):
+        [invoice] = db.session.scalars(select(Invoice)).all()
+        assert (invoice.status, invoice.total, invoice.amount_paid) == ("paid", 81_290, 81_290)
+        assert [(line["quantity"], line["amount"]) for line in invoice.lines] == [(3, 81_290)]
+        assert invoice.number in html  # listed on the billing page, with its PDF link
+        assert pdf_path.endswith(f"/billing/invoices/{invoice.id}.pdf")
+
+    with time_machine.travel(datetime(2026, 4, 1, 1, tzinfo=UTC), tick=False):
+        assert run_offline_billing_cycle()["renewed"] == 1
+    with tenant_scope(db.session, t.tenant.id):
+        renewal = db.session.scalars(select(Invoice).order_by(Invoice.period_start.desc())).first()
+        assert [(line["quantity"], line["unit_amount"], line["amount"]) for line in renewal.lines] == [
+            (1, 200_000, 200_000),
+            (3, 40_000, 120_000),
+        ]
+        assert renewal.total == 320_000
+
+
+def test_a_team_over_the_included_seats_subscribes_with_the_extra_seats_it_needs(client, db, team, factories, bearer):
+    t = team(subscription_status="expired", trial_ends_at=datetime.now(UTC) - timedelta(days=1))
+    for _ in range(4):
+        factories.member(t.tenant, "user")  # 7 members; Professional includes 5
+    db.session.commit()
+    response = client.post(
+        "/api/billing/subscribe", json={"plan": "professional", "interval": "month"}, headers=bearer(t.admin)
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    page = client.get(response.get_json()["checkout_url"].removeprefix("http://testserver")).get_data(as_text=True)
+    assert "AeroSpec Professional plan (monthly), workspace price, includes 5 seats" in page
+    assert "Extra seats on Professional (monthly)" in page
+    assert "USD 2,800.00" in page  # 2,000 + 2 × 400, due today (no trial left)

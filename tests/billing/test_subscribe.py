@@ -29,6 +29,8 @@ PRICES = {
     "STRIPE_PRICE_STARTER_YEAR": "price_starter_year",
     "STRIPE_PRICE_PROFESSIONAL_MONTH": "price_pro_month",
     "STRIPE_PRICE_PROFESSIONAL_YEAR": "price_pro_year",
+    "STRIPE_PRICE_PROFESSIONAL_SEAT_MONTH": "price_pro_seat_month",
+    "STRIPE_PRICE_PROFESSIONAL_SEAT_YEAR": "price_pro_seat_year",
 }
 
 
@@ -81,17 +83,19 @@ def test_subscribe_sends_exactly_the_checkout_parameters_and_carries_the_trial_o
     assert checkout["params"] == {
         "mode": "subscription",
         "line_items[0][price]": "price_pro_year",
-        "line_items[0][quantity]": "3",  # admin, user and viewer: the seats in use
+        "line_items[0][quantity]": "1",  # the workspace price: 3 members fit in the 5 included seats
         "customer": "cus_test_Q1w2E3",
         "client_reference_id": tenant_id,
         "metadata[kind]": "subscription",
         "metadata[tenant_id]": tenant_id,
         "metadata[plan]": "professional",
         "metadata[interval]": "year",
+        "metadata[extra_seats]": "0",
         "subscription_data[metadata][kind]": "subscription",
         "subscription_data[metadata][tenant_id]": tenant_id,
         "subscription_data[metadata][plan]": "professional",
         "subscription_data[metadata][interval]": "year",
+        "subscription_data[metadata][extra_seats]": "0",
         "subscription_data[trial_end]": str(int((NOW + 10 * DAY).timestamp())),
         "success_url": success,
         "cancel_url": cancel,
@@ -217,25 +221,27 @@ def test_offline_subscription_checkout_subscribes_with_the_first_invoice(client,
     with tenant_scope(db.session, t.tenant.id):
         [sub] = db.session.scalars(select(BillingSubscription)).all()
         [inv] = db.session.scalars(select(Invoice)).all()
-        assert (sub.provider, sub.plan, sub.interval, sub.status, sub.seats) == (
+        assert (sub.provider, sub.plan, sub.interval, sub.status, sub.extra_seats) == (
             "offline",
             "professional",
             "year",
             "active",
-            3,
+            0,
         )
         assert sub.provider_customer_id == t.tenant.billing_customer_id
         assert sub.current_period_end > sub.current_period_start
         assert (inv.status, inv.total, inv.subscription_id) == (
             "paid",
-            3 * 2_160_000,
+            2_160_000,
             sub.id,
-        )  # USD 21,600 a seat a year
+        )  # USD 21,600 a year for the workspace: 12 × 2,000 × 0.9, whatever the 3 members
+        assert [(line["quantity"], line["unit_amount"]) for line in inv.lines] == [(1, 2_160_000)]
         assert inv.number.startswith("AS-")
 
     state = client.get("/api/billing/subscription", headers=bearer(t.admin)).get_json()
     assert (state["plan"], state["status"], state["access"]) == ("professional", "active", "full")
-    assert state["subscription"]["seats"] == 3 and state["subscription"]["provider"] == "offline"
+    assert state["subscription"]["extra_seats"] == 0 and state["subscription"]["provider"] == "offline"
+    assert (state["subscription"]["included_seats"], state["subscription"]["price"]["total"]) == (5, 2_160_000)
 
     again = client.post(
         "/api/billing/subscribe", json={"plan": "starter", "interval": "month"}, headers=bearer(t.admin)
@@ -287,3 +293,34 @@ def test_a_team_bigger_than_the_plan_cannot_subscribe_to_it(client, db, team, be
         "/api/billing/subscribe", json={"plan": "professional", "interval": "month"}, headers=bearer(t.admin)
     )
     assert ok.status_code == 201, ok.get_json()
+
+
+def test_a_team_over_the_included_seats_checks_out_the_workspace_price_once_and_its_extra_seats(
+    stripe_app, db, team, factories, bearer
+):
+    """Line items from plans.price_quote: Professional ×1 plus the seats beyond the 5 included (7 members → 2)."""
+    t = team(subscription_status="expired", trial_ends_at=NOW - DAY)
+    for _ in range(4):
+        factories.member(t.tenant, "user")
+    db.session.commit()
+    stripe_app.recorder.responses = [(200, canned_customer()), (200, canned_checkout_session("cs_test_seats"))]
+    response = stripe_app.test_client().post(
+        "/api/billing/subscribe", json={"plan": "professional", "interval": "year"}, headers=bearer(t.admin)
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    params = stripe_app.recorder.calls[1]["params"]
+    assert {k: v for k, v in params.items() if k.startswith("line_items")} == {
+        "line_items[0][price]": "price_pro_year",
+        "line_items[0][quantity]": "1",
+        "line_items[1][price]": "price_pro_seat_year",
+        "line_items[1][quantity]": "2",
+    }
+    assert params["metadata[extra_seats]"] == "2"
+    # An admin may choose more than the team needs, but not fewer: the team would not fit.
+    too_few = stripe_app.test_client().post(
+        "/api/billing/subscribe",
+        json={"plan": "professional", "interval": "year", "extra_seats": 1},
+        headers=bearer(t.admin),
+    )
+    assert "keep at least 2 extra seats" in assert_problem(too_few, 409, fields=("extra_seats",))["detail"]
+    assert len(stripe_app.recorder.calls) == 2  # nothing more was sent to Stripe

@@ -28,6 +28,8 @@ PRICES = {
     "STRIPE_PRICE_STARTER_YEAR": "price_starter_year",
     "STRIPE_PRICE_PROFESSIONAL_MONTH": "price_pro_month",
     "STRIPE_PRICE_PROFESSIONAL_YEAR": "price_pro_year",
+    "STRIPE_PRICE_PROFESSIONAL_SEAT_MONTH": "price_pro_seat_month",
+    "STRIPE_PRICE_PROFESSIONAL_SEAT_YEAR": "price_pro_seat_year",
 }
 
 
@@ -42,12 +44,15 @@ def subscription(
     status: str = "active",
     price: str = "price_pro_month",
     quantity: int = 1,
+    extra_seats: int = 0,
     start: datetime = START,
     end: datetime | None = None,
     on_item: bool = False,
     **fields,
 ) -> dict:
-    """A subscription object as Stripe documents it; on_item puts the period on the item (API 2025-03-31+)."""
+    """A subscription object as Stripe documents it; on_item puts the period on the item (API 2025-03-31+).
+
+    The workspace price is one item (quantity 1); extra_seats adds the seat add-on's item."""
     end = end or start + 30 * DAY
     period = {"current_period_start": unix(start), "current_period_end": unix(end)}
     item = {
@@ -63,12 +68,17 @@ def subscription(
         "quantity": quantity,
         **(period if on_item else {}),
     }
+    items = [item]
+    if extra_seats:
+        interval = item["price"]["recurring"]["interval"]
+        seat_price = {"id": f"price_pro_seat_{interval}", "object": "price", "currency": "usd", "unit_amount": 40_000}
+        items.append({"id": "si_seats", "object": "subscription_item", "price": seat_price, "quantity": extra_seats})
     obj = {
         "id": sub_id,
         "object": "subscription",
         "customer": customer,
         "status": status,
-        "items": {"object": "list", "data": [item], "has_more": False},
+        "items": {"object": "list", "data": items, "has_more": False},
         "cancel_at_period_end": False,
         "canceled_at": None,
         "ended_at": None,
@@ -178,22 +188,22 @@ def test_subscription_created_mirrors_the_object_found_by_customer(hook, db, cus
     t = customer_team()
     cus = t.tenant.billing_customer_id
     end = START + 365 * DAY
-    obj = subscription(cus, price="price_starter_year", quantity=3, end=end, on_item=on_item)
+    obj = subscription(cus, price="price_pro_year", extra_seats=3, end=end, on_item=on_item)
     ok(deliver(hook, stripe_event("customer.subscription.created", obj)))
 
     [row] = mirror(db, t.tenant)
     assert (row.provider, row.provider_subscription_id, row.provider_customer_id) == ("stripe", obj["id"], cus)
-    assert (row.plan, row.interval, row.price_id, row.status, row.seats) == (
-        "starter",
+    assert (row.plan, row.interval, row.price_id, row.status, row.extra_seats) == (
+        "professional",
         "year",
-        "price_starter_year",
+        "price_pro_year",
         "active",
         3,
     )
     assert (row.current_period_start, row.current_period_end) == (START, end)
     assert row.cancel_at_period_end is False and row.provider_updated_at is not None
     tenant = fresh(db, t.tenant)
-    assert (tenant.plan, tenant.subscription_status) == ("starter", "active")
+    assert (tenant.plan, tenant.subscription_status, tenant.extra_seats) == ("professional", "active", 3)
     [stored] = billing_events(db)
     assert stored.processed_at is not None and stored.error is None
 
@@ -231,21 +241,21 @@ def test_updated_before_created_keeps_the_update(hook, db, customer_team):
     t = customer_team()
     cus = t.tenant.billing_customer_id
     now = unix(datetime.now(UTC))
-    updated = stripe_event("customer.subscription.updated", subscription(cus, quantity=4), created=now)
-    created = stripe_event("customer.subscription.created", subscription(cus, quantity=1), created=now - 5)
+    updated = stripe_event("customer.subscription.updated", subscription(cus, extra_seats=4), created=now)
+    created = stripe_event("customer.subscription.created", subscription(cus, extra_seats=1), created=now - 5)
     ok(deliver(hook, updated))
     ok(deliver(hook, created))
     [row] = mirror(db, t.tenant)
-    assert row.seats == 4
+    assert row.extra_seats == 4
 
 
 def test_created_in_the_same_second_after_an_update_does_not_undo_it(hook, db, customer_team):
     t = customer_team()
     cus = t.tenant.billing_customer_id
     now = unix(datetime.now(UTC))
-    ok(deliver(hook, stripe_event("customer.subscription.updated", subscription(cus, quantity=2), created=now)))
-    ok(deliver(hook, stripe_event("customer.subscription.created", subscription(cus, quantity=1), created=now)))
-    assert mirror(db, t.tenant)[0].seats == 2
+    ok(deliver(hook, stripe_event("customer.subscription.updated", subscription(cus, extra_seats=2), created=now)))
+    ok(deliver(hook, stripe_event("customer.subscription.created", subscription(cus, extra_seats=1), created=now)))
+    assert mirror(db, t.tenant)[0].extra_seats == 2
 
 
 def test_an_older_update_after_a_newer_one_is_ignored(hook, db, customer_team):
@@ -315,7 +325,7 @@ def subscription_checkout(tenant, customer, sub) -> dict:
 
 def test_checkout_completed_stores_the_customer_and_applies_the_subscription_re_read_from_stripe(build_app, db, team):
     stripe_app = build_app(STRIPE_WEBHOOK_SECRET=SECRET, STRIPE_SECRET_KEY="sk_test_abc123", **PRICES)
-    current = subscription("cus_fresh", sub_id="sub_fromstripe", price="price_pro_year", quantity=2, on_item=True)
+    current = subscription("cus_fresh", sub_id="sub_fromstripe", price="price_pro_year", extra_seats=2, on_item=True)
     recorder = RecordingHTTPClient([(200, current)])
     stripe_app.extensions["aerospec_stripe_http_client"] = recorder
     t = team()
@@ -331,7 +341,7 @@ def test_checkout_completed_stores_the_customer_and_applies_the_subscription_re_
         "professional",
     )
     [row] = mirror(db, t.tenant)
-    assert (row.provider_subscription_id, row.interval, row.seats) == ("sub_fromstripe", "year", 2)
+    assert (row.provider_subscription_id, row.interval, row.extra_seats) == ("sub_fromstripe", "year", 2)
     assert billing_events(db)[0].processed_at is not None
 
 

@@ -240,7 +240,11 @@ def test_pending_invitations_count_against_seats(client, login, factories, tenan
         assert _invite(client, tenant_url, tenant, f"seat{n}@example.com").status_code == 303
     response = _invite(client, tenant_url, tenant, "seat5@example.com")
     assert response.status_code == 402
-    assert "Upgrade to Enterprise" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    # Professional sells extra seats: the admin is told to add one (and where), not only to upgrade.
+    assert "Your Professional plan includes 5 seats, and all are taken or invited." in page
+    assert "Add an extra seat on the billing page (USD 400 a month each)" in page
+    assert f'href="/t/{tenant.slug}/billing"' in page
 
 
 def test_seat_limit_is_checked_again_at_accept(client, db, factories, rows):

@@ -105,7 +105,7 @@ def _invoice_id(factories, tenant):
 
     now = datetime.now(UTC)
     with tenant_scope(factories._session, tenant.id):
-        return invoices.issue_offline_invoice(factories._session, tenant, None, now, now, 0, now).id
+        return invoices.issue_offline_invoice(factories._session, tenant, None, [], now, now, now).id
 
 
 ID_MAKERS = {

@@ -68,26 +68,26 @@ def test_pricing_annual_toggle_over_htmx_returns_only_the_plan_cards(client, db)
     assert "<html" not in body and "<h1" not in body
     assert body.lstrip().startswith('<div id="plan-cards"')
     professional = plan_card(body, "Professional")
-    assert "$1,800" in professional and "per month" in professional
-    assert "$21,600" in professional and "yearly" in professional
+    assert "USD 1,800" in professional and "per month for the workspace" in professional
+    assert "USD 21,600" in professional and "a year" in professional
     starter = plan_card(body, "Starter")
-    assert "$450" in starter and "$5,400" in starter
+    assert "USD 450" in starter and "USD 5,400" in starter
     assert "Custom" in plan_card(body, "Enterprise")
 
 
 def test_pricing_monthly_cards_show_monthly_prices(client, db):
     body = client.get("/pricing", headers=HX).get_data(as_text=True)
     professional = plan_card(body, "Professional")
-    assert "$2,000" in professional
-    assert "$21,600" not in professional
-    assert "$500" in plan_card(body, "Starter")
+    assert "USD 2,000" in professional
+    assert "USD 21,600" not in professional
+    assert "USD 500" in plan_card(body, "Starter")
 
 
 def test_pricing_annual_url_loaded_directly_is_a_full_page(client, db):
     response = client.get("/pricing?interval=year")
     body = response.get_data(as_text=True)
     assert "<html" in body and "<h1" in body
-    assert "$21,600" in plan_card(body, "Professional")
+    assert "USD 21,600" in plan_card(body, "Professional")
 
 
 def test_history_restore_request_gets_the_full_page(client, db):
