@@ -7,8 +7,8 @@ units); `tenants.extra_seats` mirrors the add-on as `tenants.plan` mirrors the p
 subscriptions start with no extra seats: under the old per-seat price every member was billed,
 and the new workspace price covers the included seats.
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0007"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
