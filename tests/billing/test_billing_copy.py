@@ -34,7 +34,7 @@ def test_banner_page_and_email_count_the_same_days_to_the_same_date(client, db, 
     login(t.admin)
     html = page(client, tenant_url, t.tenant)
     assert f"Trial: 14 days left. Your Professional trial ends on {ends:%d %b %Y}." in html  # the banner
-    assert f"14 days left: ends on {ends:%d %b %Y at %H:%M UTC}" in html  # the billing page
+    assert f"14 days left: ends on {ends:%d %b %Y, %H:%M UTC}" in html  # the billing page
     assert "13 days" not in html  # the old "14 days left, ends in 13 days"
     assert "First charge" not in html and "Renews" not in html
     assert "No plan chosen yet. Nothing is charged during the trial" in html
@@ -64,7 +64,7 @@ def test_in_a_subscriptions_trial_the_page_and_the_portal_give_the_same_end_and_
         db.session.commit()
     login(t.admin)
     html = page(client, tenant_url, t.tenant)
-    assert f"Trial 9 days left: ends on {trial_end:%d %b %Y at %H:%M UTC}" in html
+    assert f"Trial 9 days left: ends on {trial_end:%d %b %Y, %H:%M UTC}" in html
     assert f"First charge USD 21,600 on {trial_end:%d %b %Y}, when the trial ends" in html
     assert "Renews" not in html
     portal = page(client, tenant_url, t.tenant, "billing/portal")
