@@ -213,9 +213,13 @@ def register_target_kind(target_type: str, kind: TargetKind) -> None:
     TARGET_KINDS[target_type] = kind
 
 
-def _user_names(session: Session, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[str, str]:
+def _people(session: Session, ids: list[uuid.UUID]) -> dict[str, tuple[str, str]]:
     rows = session.execute(select(User.id, User.name, User.email).where(User.id.in_(ids)))
-    return {str(r.id): person_label(r.name, r.email) for r in rows}
+    return {str(r.id): (r.name, r.email) for r in rows}
+
+
+def _user_names(session: Session, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[str, str]:
+    return {k: person_label(*v) for k, v in _people(session, ids).items()}
 
 
 def person_label(name: str | None, email: str | None) -> str:
@@ -244,7 +248,8 @@ class EntryView:
     """An entry as the page shows it."""
 
     entry: AuditLog
-    actor: str | None
+    actor_name: str | None
+    actor_email: str | None
     target: str | None
     target_kind: str | None
     endpoint: str | None = None
@@ -260,14 +265,14 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 
 def describe_entries(session: Session, tenant_id: uuid.UUID, entries: list[AuditLog]) -> list[EntryView]:
-    """Entries with their actor as "Name <email>" and their object's current name and page.
+    """Entries with their actor's name and email and their object's current name and page.
 
     One query per kind of object and one for the people, whatever the number of entries;
     every lookup is scoped to `tenant_id`, so an id can only ever name this tenant's object.
     An object that no longer exists shows the name stored in its entry.
     """
     actor_ids = sorted({e.actor_id for e in entries if e.actor_id}, key=str)
-    people = _user_names(session, tenant_id, actor_ids) if actor_ids else {}
+    people = _people(session, actor_ids) if actor_ids else {}
     wanted: dict[str, set[uuid.UUID]] = {}
     for e in entries:
         kind = TARGET_KINDS.get(e.target_type or "")
@@ -280,11 +285,12 @@ def describe_entries(session: Session, tenant_id: uuid.UUID, entries: list[Audit
     }
     views = []
     for e in entries:
-        actor = people.get(str(e.actor_id)) if e.actor_id else None
-        if actor is None and (e.actor_email or e.actor_id):
-            actor = e.actor_email or "a former member"
+        # A person who still has an account shows their current name and email; else the email kept.
+        name, email = people.get(str(e.actor_id), (None, e.actor_email)) if e.actor_id else (None, e.actor_email)
+        if e.actor_id and not name and not email:
+            name = "A former member"
         kind = TARGET_KINDS.get(e.target_type or "")
-        view = EntryView(entry=e, actor=actor, target=None, target_kind=kind.label if kind else None)
+        view = EntryView(e, name, email, target=None, target_kind=kind.label if kind else None)
         current = names.get(e.target_type or "", {}).get(str(_uuid_or_none(e.target_id)))
         if current is not None:
             view.target = current

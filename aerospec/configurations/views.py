@@ -143,6 +143,7 @@ def _detail_context(config: Configuration, **extra) -> dict:
         "hx-target": "#share-access",
         "hx-swap": "outerHTML",
         "hx-trigger": "change",
+        "hx-include": "[name='permission']",  # keep the access already chosen where the role allows it
     }
     share_member = _offer_share_access(share_form, candidates, share_form.user_id.data)
     status_form = extra.pop("status_form", None)
@@ -370,7 +371,7 @@ def unshare(config_id: uuid.UUID, user_id: uuid.UUID):
 def share_access(config_id: uuid.UUID):
     """The share form's access choices for the chosen member (edit only if their role may edit)."""
     config = get_for_tenant_or_404(Configuration, config_id)
-    form = ShareForm(formdata=None)
+    form = ShareForm(formdata=None, permission=request.args.get("permission"))
     chosen = _offer_share_access(form, _share_candidates(config), request.args.get("user_id"))
     response = make_response(render_template("configurations/_share_access.html", share_form=form, share_member=chosen))
     response.headers["Vary"] = "HX-Request"

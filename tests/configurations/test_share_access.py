@@ -71,3 +71,22 @@ def test_edit_for_a_viewer_is_still_refused_and_the_form_then_offers_only_view(c
     assert "viewers can only be given view access" in html
     assert _options(html, "permission") == ["view"]
     assert rows(t.tenant, ConfigurationShare) == []
+
+
+@pytest.mark.parametrize(("role", "selected"), [("other", "edit"), ("viewer", "view")])
+def test_choosing_another_member_keeps_the_chosen_access_where_their_role_allows_it(
+    client, login, team, make_config, role, selected
+):
+    t = team()
+    config = make_config(t.tenant, t.user)
+    login(t.user)
+    fragment = client.get(
+        f"/t/{t.tenant.slug}/configurations/{config.id}/shares/access",
+        query_string={"user_id": str(getattr(t, role).id), "permission": "edit"},
+        headers=HX,
+    ).get_data(as_text=True)
+    offered = _options(fragment, "permission")
+    if selected == "edit":
+        assert re.search(r'<option selected value="edit"|<option value="edit" selected', fragment)
+    else:  # the only choice left, shown first
+        assert offered == ["view"]
