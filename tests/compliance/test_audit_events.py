@@ -176,7 +176,7 @@ def test_the_page_names_people_and_objects_with_links_and_keeps_a_deleted_object
     db, client, login, crew, make_config, rows
 ):
     t = crew
-    config = make_config(t.tenant, t.user, name="Throat spray")
+    cid = make_config(t.tenant, t.user, name="Throat spray").id
     login(t.user)
     client.post(_url(t, "fluids/new"), data={**FLUID, "name": "Short-lived fluid"})
     [fluid_id] = [f.id for f in rows(t.tenant, TenantFluid)]
@@ -184,35 +184,35 @@ def test_the_page_names_people_and_objects_with_links_and_keeps_a_deleted_object
     login(t.admin)
     page = client.get(_url(t, "audit")).get_data(as_text=True)
     text = _visible_text(page)
-    assert f"{t.user.name} &lt;{t.user.email}&gt;" in page
-    assert f'<a href="/t/{t.tenant.slug}/configurations/{config.id}">Throat spray</a>' in page
+    assert f'{t.user.name} <span class="audit-email">&lt;{t.user.email}&gt;</span>' in page
+    assert f'<a href="/t/{t.tenant.slug}/configurations/{cid}">Throat spray</a>' in page
     assert "Short-lived fluid" in text and "(deleted)" in text
     assert f"/fluids/{fluid_id}" not in page  # no link to what is gone
-    for raw in (str(config.id), str(fluid_id), str(t.user.id)):
+    for raw in (str(cid), str(fluid_id), str(t.user.id)):
         assert raw not in text, f"raw id {raw} shown"
     assert "Pressure (bar): 5" in re.sub(r"\s+", " ", text)  # the creation values, labelled with units
 
 
 def test_renamed_objects_show_their_current_name(db, client, login, crew, make_config):
     t = crew
-    config = make_config(t.tenant, t.user, name="Old name")
+    cid = make_config(t.tenant, t.user, name="Old name").id
     login(t.user)
-    fields = form_fields(client.get(_url(t, f"configurations/{config.id}/edit")).get_data(as_text=True), "edit-form")
-    client.post(_url(t, f"configurations/{config.id}/edit"), data={**fields, "name": "New name"})
+    fields = form_fields(client.get(_url(t, f"configurations/{cid}/edit")).get_data(as_text=True), "edit-form")
+    client.post(_url(t, f"configurations/{cid}/edit"), data={**fields, "name": "New name"})
     login(t.admin)
     page = client.get(_url(t, "audit")).get_data(as_text=True)
-    assert page.count(f'/configurations/{config.id}">New name</a>') == 2  # created and edited
+    assert page.count(f'/configurations/{cid}">New name</a>') == 2  # created and edited
     # The old name survives only as a value: the creation's "Name: Old name" and the edit's "Old name → New name".
     assert _visible_text(page).count("Old name") == 2
 
 
 def test_another_tenants_entries_and_objects_never_show(db, client, login, crew, team, make_config, factories):
     a, b = crew, team()
-    config = make_config(a.tenant, a.user, name="Tenant A secret formula")
+    cid = make_config(a.tenant, a.user, name="Tenant A secret formula").id
     # An entry in B pointing at A's configuration (as a forged or buggy id would) resolves to nothing.
     with tenant_scope(db.session, b.tenant.id):
         audit.record(db.session, b.tenant.id, "configuration.archived", actor=b.admin,
-                     target_type="configuration", target_id=config.id)  # fmt: skip
+                     target_type="configuration", target_id=cid)  # fmt: skip
         forged = db.session.query(AuditLog).filter(AuditLog.tenant_id == b.tenant.id).all()
         [view] = [v for v in audit.describe_entries(db.session, b.tenant.id, forged) if v.entry.target_id]
         assert view.target is None and view.endpoint is None
@@ -221,7 +221,7 @@ def test_another_tenants_entries_and_objects_never_show(db, client, login, crew,
     page = client.get(f"/t/{b.tenant.slug}/audit").get_data(as_text=True)
     assert "Tenant A secret formula" not in page
     assert a.user.email not in page
-    assert f"/configurations/{config.id}" not in page
+    assert f"/configurations/{cid}" not in page
     login(a.admin)
     assert "Tenant A secret formula" in client.get(f"/t/{a.tenant.slug}/audit").get_data(as_text=True)
 

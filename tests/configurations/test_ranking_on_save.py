@@ -190,8 +190,9 @@ def test_saving_the_edit_form_untouched_records_no_change(db, client, login, tea
     t = team()
     # Values with more digits than a short display keeps, as unit conversions store them.
     config = _create(db, t, {**WATER_30, "fluid_vapour_pressure_kPa": 0.05515806, "fluid_viscosity_cP": 2.54781234})
+    cid = config.id  # read now: after a commit, PostgreSQL's row-level security hides it outside the tenant
     login(t.user)
-    url = f"/t/{t.tenant.slug}/configurations/{config.id}/edit"
+    url = f"/t/{t.tenant.slug}/configurations/{cid}/edit"
     fields = form_fields(client.get(url).get_data(as_text=True), "edit-form")
     assert fields["fluid_vapour_pressure_kPa"] == "0.05515806"
     response = client.post(url, data=fields, follow_redirects=True)
@@ -208,14 +209,14 @@ def test_saving_the_edit_form_untouched_records_no_change(db, client, login, tea
 def test_history_shows_version_one_values_and_the_ranking_change(db, client, login, team, seeded_catalog):
     t = team()
     config = _create(db, t)
-    top_before = config.compatible_actuators[0]["sku"]
+    cid, top_before = config.id, config.compatible_actuators[0]["sku"]
     with tenant_scope(db.session, t.tenant.id):
         configs.update_configuration(
             db.session, t.tenant, _membership(db, t.tenant, t.user), config, {"max_pressure_bar": 5}
         )
         db.session.commit()
     login(t.user)
-    page = client.get(f"/t/{t.tenant.slug}/configurations/{config.id}/history").get_data(as_text=True)
+    page = client.get(f"/t/{t.tenant.slug}/configurations/{cid}/history").get_data(as_text=True)
     version_1 = page[page.index('id="version-1"') :]
     assert 'aria-label="Values of version 1"' in version_1
     assert "Dv50 (µm)</th><td" in version_1 and ">30</td>" in version_1
@@ -229,9 +230,10 @@ def test_history_shows_version_one_values_and_the_ranking_change(db, client, log
 def test_detail_shows_the_wizards_verdicts_bands_caveats_and_explains_score(db, client, login, team, seeded_catalog):
     t = team()
     config = _create(db, t)
+    cid, ranking = config.id, config.compatible_actuators
     login(t.viewer)
-    page = client.get(f"/t/{t.tenant.slug}/configurations/{config.id}").get_data(as_text=True)
-    first = config.compatible_actuators[0]
+    page = client.get(f"/t/{t.tenant.slug}/configurations/{cid}").get_data(as_text=True)
+    first = ranking[0]
     assert "ranking-table" in page and first["sku"] in page
     assert f"Score {first['score']:.2f}" in page
     verdict = "within tolerance" if first["verdicts"]["dv50_um"]["within"] else " µm off"
@@ -239,7 +241,7 @@ def test_detail_shows_the_wizards_verdicts_bands_caveats_and_explains_score(db, 
     assert f"({first['dv50_um_low']:g}–{first['dv50_um_high']:g})" in page
     assert wizard.SCORE_HELP.split("—")[0] in page and "lower is better" in page
     assert "Ranked by the engine for the fluid and targets above, saved with" in page
-    with_caveats = [a for a in config.compatible_actuators if a["warnings"]]
+    with_caveats = [a for a in ranking if a["warnings"]]
     if with_caveats:  # the sample catalog's predictions carry caveats outside correlation ranges
         assert f"{len(with_caveats[0]['warnings'])} caveat" in page
         assert html.escape(with_caveats[0]["warnings"][0], quote=False) in page

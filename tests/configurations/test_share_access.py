@@ -26,11 +26,11 @@ def _options(html: str, name: str) -> list[str]:
 )
 def test_access_choices_follow_the_chosen_members_role(client, login, team, make_config, role, offered, help_words):
     t = team()
-    config = make_config(t.tenant, t.user)
+    cid = make_config(t.tenant, t.user).id  # an id: row-level security hides the row after a commit
     login(t.user)
     person = getattr(t, role)
     response = client.get(
-        f"/t/{t.tenant.slug}/configurations/{config.id}/shares/access",
+        f"/t/{t.tenant.slug}/configurations/{cid}/shares/access",
         query_string={"user_id": str(person.id)},
         headers=HX,
     )
@@ -43,15 +43,15 @@ def test_access_choices_follow_the_chosen_members_role(client, login, team, make
 
 def test_the_detail_page_offers_the_first_members_access_and_swaps_it_on_change(client, login, team, make_config):
     t = team()
-    config = make_config(t.tenant, t.user)
+    cid = make_config(t.tenant, t.user).id  # an id: row-level security hides the row after a commit
     login(t.user)
-    page = client.get(f"/t/{t.tenant.slug}/configurations/{config.id}").get_data(as_text=True)
+    page = client.get(f"/t/{t.tenant.slug}/configurations/{cid}").get_data(as_text=True)
     members = _options(page, "user_id")
     assert str(t.user.id) not in members  # the owner is not offered
     first_role = {str(t.admin.id): "admin", str(t.viewer.id): "viewer", str(t.other.id): "user"}[members[0]]
     assert _options(page, "permission") == (["view"] if first_role == "viewer" else ["view", "edit"])
     select = re.search(r'<select[^>]*name="user_id"[^>]*>', page).group(0)
-    assert f'hx-get="/t/{t.tenant.slug}/configurations/{config.id}/shares/access"' in select
+    assert f'hx-get="/t/{t.tenant.slug}/configurations/{cid}/shares/access"' in select
     assert 'hx-target="#share-access"' in select
 
 
@@ -59,10 +59,10 @@ def test_edit_for_a_viewer_is_still_refused_and_the_form_then_offers_only_view(c
     from aerospec.configurations.models import ConfigurationShare
 
     t = team()
-    config = make_config(t.tenant, t.user)
+    cid = make_config(t.tenant, t.user).id  # an id: row-level security hides the row after a commit
     login(t.user)
     bad = client.post(
-        f"/t/{t.tenant.slug}/configurations/{config.id}/shares",
+        f"/t/{t.tenant.slug}/configurations/{cid}/shares",
         data={"user_id": str(t.viewer.id), "permission": "edit"},
         headers=HX,
     )
@@ -78,10 +78,10 @@ def test_choosing_another_member_keeps_the_chosen_access_where_their_role_allows
     client, login, team, make_config, role, selected
 ):
     t = team()
-    config = make_config(t.tenant, t.user)
+    cid = make_config(t.tenant, t.user).id  # an id: row-level security hides the row after a commit
     login(t.user)
     fragment = client.get(
-        f"/t/{t.tenant.slug}/configurations/{config.id}/shares/access",
+        f"/t/{t.tenant.slug}/configurations/{cid}/shares/access",
         query_string={"user_id": str(getattr(t, role).id), "permission": "edit"},
         headers=HX,
     ).get_data(as_text=True)
