@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aerospec.accounts.services import ClientInfo
 from aerospec.catalog import seed, units
 from aerospec.catalog.models import Actuator, Fluid, TenantFluid
 from aerospec.compliance import services as audit
@@ -237,7 +238,7 @@ def record_fluid_event(
     action: str,
     *,
     before: dict | None = None,
-    client=None,
+    client: ClientInfo | None = None,
     **details,
 ) -> None:
     """One audit entry for a tenant fluid: created (its values), edited (what really changed), deleted, from an SDS."""

@@ -30,6 +30,7 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from aerospec.accounts.models import User
+from aerospec.accounts.services import ClientInfo
 from aerospec.catalog import services as catalog
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
@@ -308,7 +309,7 @@ def _record(
     config: Configuration,
     action: str,
     *,
-    client=None,
+    client: ClientInfo | None = None,
     changes: dict | None = None,
     change_list: list[dict] | None = None,
     **details,
@@ -456,7 +457,7 @@ def create_configuration(
     *,
     counter: quotas.Counter,
     now: datetime | None = None,
-    client=None,
+    client: ClientInfo | None = None,
 ) -> tuple[Configuration, quotas.QuotaUse]:
     """Save a new configuration (version 1), ranked for its targets, within the monthly quota.
 
@@ -495,7 +496,13 @@ def get_configuration(session: Session, tenant: Tenant, config_id: uuid.UUID | s
 
 
 def update_configuration(
-    session: Session, tenant: Tenant, actor: Membership, config: Configuration, data: Mapping, *, client=None
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    config: Configuration,
+    data: Mapping,
+    *,
+    client: ClientInfo | None = None,
 ) -> Configuration:
     """Change fields; a real change stores a new version with the diff (and ranks again if the targets changed).
 
@@ -512,16 +519,50 @@ def update_configuration(
     _fill_tolerances_and_check_targets(merged)
     merged["compatible_actuators"] = _ranked(session, before, merged, "compatible_actuators" in values)
     changes = diff(before, merged)
-    if not changes:
-        return config
-    _apply(config, {k: merged[k] for k in changes})
+    if changes:
+        action = "configuration.status_changed" if "status" in changes else "configuration.updated"
+        _save_version(session, actor, config, {k: merged[k] for k in changes}, changes, action, client=client)
+    return config
+
+
+def _save_version(
+    session: Session,
+    actor: Membership,
+    config: Configuration,
+    values: dict,
+    changes: dict,
+    action: str,
+    *,
+    client: ClientInfo | None = None,
+    **details,
+) -> None:
+    """Apply real changes as the next version, with its diff and one audit entry."""
+    _apply(config, values)
     config.version += 1
     config.updated_at = utcnow()
     session.flush()
-    _add_version(session, config, actor, changes)
-    action = "configuration.status_changed" if "status" in changes else "configuration.updated"
-    _record(session, actor, config, action, client=client, version=config.version, changes=changes)
-    return config
+    version_diff = (
+        {**changes, "restored_from": [None, details["restored_from"]]} if "restored_from" in details else changes
+    )
+    _add_version(session, config, actor, version_diff)
+    _record(session, actor, config, action, client=client, version=config.version, changes=changes, **details)
+
+
+def rank_again(
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration, *, client: ClientInfo | None = None
+) -> bool:
+    """Rank today's catalog for the saved fluid and targets; a new version only if the ranking changed."""
+    ensure_can_edit(session, actor, config)
+    if config.archived_at is not None:
+        raise ValidationFailed("Restore this configuration from the archive before ranking it again.")
+    before = snapshot(config)
+    ranking = wizard.rank_for_configuration(session, before)
+    changes = diff(before, {**before, "compatible_actuators": ranking})
+    if changes:
+        _save_version(
+            session, actor, config, {"compatible_actuators": ranking}, changes, "configuration.updated", client=client
+        )
+    return bool(changes)
 
 
 def list_versions(session: Session, tenant: Tenant, config: Configuration) -> list[ConfigurationVersion]:
@@ -548,7 +589,13 @@ def ranking_version(session: Session, tenant: Tenant, config: Configuration) -> 
 
 
 def restore_version(
-    session: Session, tenant: Tenant, actor: Membership, config: Configuration, version: int, *, client=None
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    config: Configuration,
+    version: int,
+    *,
+    client: ClientInfo | None = None,
 ) -> Configuration:
     """Put back the fields of an earlier version; this is itself a new version."""
     ensure_can_edit(session, actor, config)
@@ -572,20 +619,15 @@ def restore_version(
     changes = diff(before, target)
     if not changes:
         return config
-    _apply(config, {k: target[k] for k in changes})
-    config.version += 1
-    config.updated_at = utcnow()
-    session.flush()
-    _add_version(session, config, actor, {**changes, "restored_from": [None, version]})
-    _record(
+    _save_version(
         session,
         actor,
         config,
+        {k: target[k] for k in changes},
+        changes,
         "configuration.version_restored",
         client=client,
-        version=config.version,
         restored_from=version,
-        changes=changes,
     )
     return config
 
@@ -598,7 +640,7 @@ def duplicate_configuration(
     *,
     counter: quotas.Counter,
     now: datetime | None = None,
-    client=None,
+    client: ClientInfo | None = None,
 ) -> tuple[Configuration, quotas.QuotaUse]:
     """A new draft "Copy of …" owned by the actor, starting again at version 1 (counts toward the quota)."""
     ensure_permitted(actor, "edit_configurations")
@@ -620,7 +662,7 @@ def duplicate_configuration(
 
 
 def archive_configuration(
-    session: Session, tenant: Tenant, actor: Membership, config: Configuration, *, client=None
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration, *, client: ClientInfo | None = None
 ) -> Configuration:
     """Move a configuration to the archive (DELETE archives; it can be restored)."""
     _ensure_can_manage(actor, config)
@@ -632,7 +674,7 @@ def archive_configuration(
 
 
 def unarchive_configuration(
-    session: Session, tenant: Tenant, actor: Membership, config: Configuration, *, client=None
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration, *, client: ClientInfo | None = None
 ) -> Configuration:
     """Bring an archived configuration back."""
     _ensure_can_manage(actor, config)
@@ -759,7 +801,7 @@ def share_configuration(
     *,
     user_id: uuid.UUID | str | None,
     permission: str,
-    client=None,
+    client: ClientInfo | None = None,
 ) -> ConfigurationShare:
     """Share with a team member to view or to edit (sharing again changes the permission)."""
     _ensure_can_manage(actor, config)
@@ -823,7 +865,7 @@ def unshare_configuration(
     user_id: uuid.UUID,
     *,
     missing_ok: bool = False,
-    client=None,
+    client: ClientInfo | None = None,
 ) -> bool:
     """Stop sharing with a member (False when it was not shared; NotFound unless missing_ok)."""
     _ensure_can_manage(actor, config)
@@ -842,7 +884,7 @@ def unshare_configuration(
         config,
         "configuration.unshared",
         client=client,
-        shared_with=audit.person_label(user.name, user.email) if user else str(user_id),
+        shared_with=audit.person_label(user.name, user.email),
         access=access,
     )
     return True
@@ -942,7 +984,7 @@ def export_configurations(
     fmt: str,
     *,
     counter: quotas.Counter,
-    client=None,
+    client: ClientInfo | None = None,
     now: datetime | None = None,
 ) -> Export:
     """The tenant's configurations (archived included) as CSV or JSON, within the exports-per-day quota."""

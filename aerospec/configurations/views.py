@@ -277,6 +277,22 @@ def restore_version(config_id: uuid.UUID, version: int):
     return hx_redirect(url_for("configurations.history", config_id=config_id))
 
 
+@bp.route(f"{T}/<uuid:config_id>/rank", methods=["POST"])
+@login_required
+@require_permission("edit_configurations")
+def rank_again(config_id: uuid.UUID):
+    """Rank today's catalog again for the saved fluid and targets (a new version if it changed)."""
+    EmptyForm()
+    config = get_for_tenant_or_404(Configuration, config_id)
+    changed = configs.rank_again(db.session, g.tenant, g.membership, config, client=client_info())
+    db.session.commit()
+    if changed:
+        flash(f"Ranked again as version {config.version}; the history keeps the previous ranking.", "success")
+    else:
+        flash("Ranked again: the catalog gives the same actuators and scores, so nothing changed.", "success")
+    return hx_redirect(url_for("configurations.detail", config_id=config_id))
+
+
 @bp.route(f"{T}/<uuid:config_id>/duplicate", methods=["POST"])
 @login_required
 @require_permission("edit_configurations")

@@ -340,3 +340,28 @@ def test_predict_with_a_model_id_is_404_naming_the_model(client, team, bearer, w
     assert "lab-v7" in body["detail"] and "custom models are not available yet" in body["detail"]
     assert body["errors"]["model_id"] == ["Unknown model “lab-v7”."]
     assert client.post("/api/configurations/predict", json=PREDICT, headers=h).status_code == 200
+
+
+@pytest.mark.parametrize("given", ["one", "none"])
+def test_rank_again_ranks_a_configuration_saved_without_the_engines_ranking(
+    db, client, login, team, seeded_catalog, rows, given
+):
+    t = team()
+    # Chosen through the API, or none at all as the API used to save them (quotes by configuration_id: 422).
+    cols = catalog.actuator_catalog(db.session).catalog
+    config = _create(db, t, {**WATER_30, "compatible_actuators": [str(cols.sku[0])] if given == "one" else []})
+    cid = config.id
+    login(t.user)
+    page = client.get(f"/t/{t.tenant.slug}/configurations/{cid}").get_data(as_text=True)
+    assert ("Given through the API (not ranked by AeroSpec)" if given == "one" else "No actuators saved") in page
+    assert "Rank again with today" in page
+    done = client.post(f"/t/{t.tenant.slug}/configurations/{cid}/rank", follow_redirects=True)
+    assert "Ranked again as version 2" in done.get_data(as_text=True)
+    [config] = rows(t.tenant, Configuration)
+    assert saved(config) == engine_top(db, WATER_30)
+    again = client.post(f"/t/{t.tenant.slug}/configurations/{cid}/rank", follow_redirects=True)
+    assert "so nothing changed" in again.get_data(as_text=True)
+    assert sorted(v.version for v in rows(t.tenant, ConfigurationVersion)) == [1, 2]
+    login(t.viewer)
+    assert client.post(f"/t/{t.tenant.slug}/configurations/{cid}/rank").status_code == 403
+    assert "Rank again" not in client.get(f"/t/{t.tenant.slug}/configurations/{cid}").get_data(as_text=True)
