@@ -20,9 +20,10 @@ from aerospec.api.schemas import Body
 from aerospec.api.views import bearer_required, parse_body
 from aerospec.configurations import quotas, wizard
 from aerospec.configurations import services as configs
-from aerospec.errors import ValidationFailed
+from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
 from aerospec.tenancy.permissions import ensure_permitted
+from aerospec.web.client import client_info
 
 
 class ConfigurationBody(Body):
@@ -104,15 +105,28 @@ class PredictBody(Body):
     pressure_bar: float = Field(gt=0, le=1_000)
     geometry: GeometryBody | None = None
     targets: TargetsBody | None = None
+    model_id: str | None = None  # custom models do not exist yet: any id answers 404
 
     @field_validator("*", mode="before")
     @classmethod
-    def _finite(cls, value):
+    def _finite(cls, value, info):
+        if info.field_name == "model_id":
+            return value
         if isinstance(value, str) and not isinstance(value, bool):
             raise ValueError("Must be a number.")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("Must be a finite number.")
         return value
+
+
+def _unknown_model(model_id: str) -> None:
+    """Refuse a model id: custom models do not exist yet, so none is known."""
+    shown = model_id if len(model_id) <= 80 else model_id[:77] + "..."
+    raise NotFound(
+        f"No model “{shown}” in this workspace: custom models are not available yet. "
+        "Leave out model_id to predict with AeroSpec's physics model.",
+        field_errors={"model_id": [f"Unknown model “{shown}”."]},
+    )
 
 
 def _counter() -> quotas.Counter:
@@ -187,9 +201,11 @@ def list_configurations() -> Response:
 @bp.post("/configurations")
 @bearer_required
 def create_configuration() -> tuple[Response, int]:
-    """Create a configuration (counts toward the month's quota: 402 at the limit)."""
+    """Create a configuration, ranked as the wizard ranks unless `compatible_actuators` is given (quota: 402)."""
     body = parse_body(ConfigurationBody)
-    config, use = configs.create_configuration(db.session, g.tenant, g.membership, _body_data(body), counter=_counter())
+    config, use = configs.create_configuration(
+        db.session, g.tenant, g.membership, _body_data(body), counter=_counter(), client=client_info()
+    )
     answer = _with_quota(configs.configuration_json(config), use)
     db.session.commit()
     return jsonify(answer), 201
@@ -212,10 +228,12 @@ def get_configuration(config_id: uuid.UUID) -> Response:
 @bp.put("/configurations/<uuid:config_id>")
 @bearer_required
 def update_configuration(config_id: uuid.UUID) -> Response:
-    """Change fields (any subset); a real change stores a version with its diff."""
+    """Change fields (any subset); a real change stores a version with its diff; new targets rank again."""
     body = parse_body(ConfigurationBody)
     config = configs.get_configuration(db.session, g.tenant, config_id)
-    config = configs.update_configuration(db.session, g.tenant, g.membership, config, _body_data(body))
+    config = configs.update_configuration(
+        db.session, g.tenant, g.membership, config, _body_data(body), client=client_info()
+    )
     answer = configs.configuration_json(config)
     db.session.commit()
     return jsonify(answer)
@@ -226,7 +244,7 @@ def update_configuration(config_id: uuid.UUID) -> Response:
 def archive_configuration(config_id: uuid.UUID) -> Response:
     """Archive (admins any, users their own); restore it from the web page."""
     config = configs.get_configuration(db.session, g.tenant, config_id)
-    config = configs.archive_configuration(db.session, g.tenant, g.membership, config)
+    config = configs.archive_configuration(db.session, g.tenant, g.membership, config, client=client_info())
     answer = configs.configuration_json(config)
     db.session.commit()
     return jsonify(answer)
@@ -238,7 +256,9 @@ def duplicate_configuration(config_id: uuid.UUID) -> tuple[Response, int]:
     """A draft "Copy of …" owned by you, at version 1."""
     parse_body(Body)
     config = configs.get_configuration(db.session, g.tenant, config_id)
-    copy, use = configs.duplicate_configuration(db.session, g.tenant, g.membership, config, counter=_counter())
+    copy, use = configs.duplicate_configuration(
+        db.session, g.tenant, g.membership, config, counter=_counter(), client=client_info()
+    )
     answer = _with_quota(configs.configuration_json(copy), use)
     db.session.commit()
     return jsonify(answer), 201
@@ -251,7 +271,13 @@ def share_configuration(config_id: uuid.UUID) -> Response:
     body = parse_body(ShareBody)
     config = configs.get_configuration(db.session, g.tenant, config_id)
     share = configs.share_configuration(
-        db.session, g.tenant, g.membership, config, user_id=body.user_id, permission=body.permission
+        db.session,
+        g.tenant,
+        g.membership,
+        config,
+        user_id=body.user_id,
+        permission=body.permission,
+        client=client_info(),
     )
     answer = {
         "configuration_id": str(config.id),
@@ -267,7 +293,7 @@ def share_configuration(config_id: uuid.UUID) -> Response:
 def unshare_configuration(config_id: uuid.UUID, user_id: uuid.UUID) -> Response:
     """Stop sharing with a member (404 when it was not shared)."""
     config = configs.get_configuration(db.session, g.tenant, config_id)
-    configs.unshare_configuration(db.session, g.tenant, g.membership, config, user_id)
+    configs.unshare_configuration(db.session, g.tenant, g.membership, config, user_id, client=client_info())
     db.session.commit()
     return Response(status=204)
 
@@ -275,9 +301,17 @@ def unshare_configuration(config_id: uuid.UUID, user_id: uuid.UUID) -> Response:
 @bp.post("/configurations/predict")
 @bearer_required
 def predict() -> Response:
-    """Predict for a typed-in geometry ({"prediction"}), or rank the catalog ({"actuators", "excluded"})."""
+    """Predict for a typed-in geometry ({"prediction"}), or rank the catalog ({"actuators", "excluded"}).
+
+    `model_id` (query parameter or body field) picks a custom model; none exists yet, so any
+    id answers 404 rather than being ignored.
+    """
     ensure_permitted(g.membership, "view_configurations")
+    if "model_id" in request.args:
+        _unknown_model(request.args.get("model_id", ""))
     body = parse_body(PredictBody)
+    if body.model_id is not None:
+        _unknown_model(body.model_id)
     fluid = engine.Fluid(
         viscosity_cp=body.fluid_viscosity_cP,
         density_kg_m3=body.fluid_density_kg_m3,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from aerospec.catalog import bp, sds_services
+from aerospec.catalog import services as catalog
 from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.catalog.sds import PROPERTY_LABELS
 from aerospec.catalog.sds_forms import SdsReviewForm, SdsUploadForm
@@ -18,10 +19,12 @@ from aerospec.extensions import db
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.features import feature_enabled, require_feature
 from aerospec.tenancy.permissions import can, require_permission
+from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import hx_redirect, is_htmx, render
 
 T = "/t/<tenant_slug>"
+SDS_DOING = "upload safety data sheets or save fluids from them (viewers can look fluids up)"
 # Multipart framing around a 10 MB file; the service checks the file's own size exactly.
 _UPLOAD_SLACK = 256 * 1024
 DONE = ("parsed", "failed")
@@ -62,7 +65,7 @@ def _new_context(form: SdsUploadForm) -> dict:
 
 @bp.route(f"{T}/fluids/sds/new", methods=["GET", "POST"])
 @login_required
-@require_permission("edit_configurations")
+@require_permission("edit_configurations", doing=SDS_DOING)
 @require_feature("msds_parsing")
 def new_sds():
     """Upload a safety data sheet; its section 9 is read in the background."""
@@ -127,7 +130,7 @@ def _document_context(document: SdsDocument, form: SdsReviewForm | None = None) 
 
 @bp.route(f"{T}/fluids/sds/<uuid:sds_document_id>")
 @login_required
-@require_permission("edit_configurations")
+@require_permission("edit_configurations", doing=SDS_DOING)
 @require_feature("msds_parsing")
 def sds_document(sds_document_id: uuid.UUID):
     """One uploaded sheet: progress while it is read, then the values to confirm."""
@@ -137,7 +140,7 @@ def sds_document(sds_document_id: uuid.UUID):
 
 @bp.route(f"{T}/fluids/sds/<uuid:sds_document_id>/status")
 @login_required
-@require_permission("edit_configurations")
+@require_permission("edit_configurations", doing=SDS_DOING)
 @require_feature("msds_parsing")
 def sds_status(sds_document_id: uuid.UUID):
     """The progress fragment htmx polls; 286 (stop polling) with the result once the job is done."""
@@ -150,7 +153,7 @@ def sds_status(sds_document_id: uuid.UUID):
 
 @bp.route(f"{T}/fluids/sds/<uuid:sds_document_id>", methods=["POST"])
 @login_required
-@require_permission("edit_configurations")
+@require_permission("edit_configurations", doing=SDS_DOING)
 @require_feature("msds_parsing")
 def save_sds_fluid(sds_document_id: uuid.UUID):
     """Save the confirmed (or corrected) values as one of the workspace's fluids."""
@@ -178,6 +181,15 @@ def save_sds_fluid(sds_document_id: uuid.UUID):
             db.session.rollback()
             apply_errors(form, error)
         else:
+            catalog.record_fluid_event(
+                db.session,
+                g.tenant,
+                current_user,
+                fluid,
+                "fluid.sds_confirmed",
+                client=client_info(),
+                sheet=document.filename,
+            )
             name = fluid.name
             target = _endpoint_url("catalog.fluid_detail", fluid_id=fluid.id)
             db.session.commit()

@@ -20,8 +20,10 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aerospec.accounts.services import ClientInfo
 from aerospec.catalog import seed, units
 from aerospec.catalog.models import Actuator, Fluid, TenantFluid
+from aerospec.compliance import services as audit
 from aerospec.engine import types as engine
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.pagination import Page
@@ -215,6 +217,59 @@ def fluid_for_engine(fluid: AnyFluid) -> engine.Fluid:
         vapour_pressure_kpa=fluid.vapour_pressure_kpa,
         liquefied_propellant=fluid.liquefied_propellant,
     )
+
+
+# ---- the audit log's view of fluids
+
+FLUID_AUDIT_FIELDS = ("name", "category", *FLUID_PROPERTIES, "liquefied_propellant", "notes")
+FLUID_AUDIT_LABELS = {
+    "name": "Name",
+    "category": "Category",
+    "liquefied_propellant": "Liquefied propellant",
+    "notes": "Notes",
+    **{p: f"{units.RANGES[p].label} ({units.RANGES[p].unit})" for p in FLUID_PROPERTIES},
+}
+
+
+def fluid_snapshot(fluid: TenantFluid) -> dict:
+    """The fields of a tenant fluid the audit log compares (stored units)."""
+    return {k: getattr(fluid, k) for k in FLUID_AUDIT_FIELDS}
+
+
+def record_fluid_event(
+    session: Session,
+    tenant,
+    actor,
+    fluid: TenantFluid,
+    action: str,
+    *,
+    before: dict | None = None,
+    client: ClientInfo | None = None,
+    **details,
+) -> None:
+    """One audit entry for a tenant fluid: created (its values), edited (what really changed), deleted, from an SDS."""
+    if action != "fluid.deleted":
+        after = fluid_snapshot(fluid)
+        changes = audit.changed_fields(before or {}, after, FLUID_AUDIT_FIELDS)
+        changes = {k: v for k, v in changes.items() if before is not None or v[1] not in (None, "")}
+        if changes:
+            details["changes"] = audit.change_list(changes, FLUID_AUDIT_LABELS)
+    audit.record(
+        session,
+        tenant.id,
+        action,
+        actor=actor,
+        client=client,
+        target_type="fluid",
+        target_id=fluid.id,
+        target_name=fluid.name,
+        details=details,
+    )
+
+
+audit.register_target_kind(
+    "fluid", audit.TargetKind("Fluid", endpoint="catalog.fluid_detail", id_arg="fluid_id", model=TenantFluid)
+)
 
 
 # ---- actuators

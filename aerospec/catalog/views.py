@@ -16,11 +16,13 @@ from aerospec.extensions import db
 from aerospec.pagination import Page
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
+from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import hx_redirect, render
 
 T = "/t/<tenant_slug>"
 PER_PAGE = 25
+CHANGE_FLUIDS = "add, edit or delete the workspace's fluids (viewers can look them up and use them in the wizard)"
 
 
 def _page_arg() -> int:
@@ -108,8 +110,13 @@ def _save_fluid(form: FluidForm, fluid=None):
             raise ValidationFailed("Some fields need attention.", field_errors=errors)
         if fluid is None:
             saved = catalog.create_tenant_fluid(db.session, g.tenant, current_user, values, sources=sources)
+            catalog.record_fluid_event(db.session, g.tenant, current_user, saved, "fluid.created", client=client_info())
         else:
+            before = catalog.fluid_snapshot(fluid)
             saved = catalog.update_tenant_fluid(db.session, g.tenant, current_user, fluid.id, values, sources=sources)
+            catalog.record_fluid_event(
+                db.session, g.tenant, current_user, saved, "fluid.updated", before=before, client=client_info()
+            )
     except ValidationFailed as error:
         db.session.rollback()
         apply_errors(form, error)
@@ -120,7 +127,7 @@ def _save_fluid(form: FluidForm, fluid=None):
 
 @bp.route(f"{T}/fluids/new", methods=["GET", "POST"])
 @login_required
-@require_permission("edit_configurations")
+@require_permission("edit_configurations", doing=CHANGE_FLUIDS)
 def create_fluid():
     """Type in a fluid of your own, in the units you have (converted and range-checked)."""
     form = FluidForm()
@@ -145,7 +152,7 @@ def create_fluid():
 
 @bp.route(f"{T}/fluids/<uuid:fluid_id>/edit", methods=["GET", "POST"])
 @login_required
-@require_permission("edit_configurations")
+@require_permission("edit_configurations", doing=CHANGE_FLUIDS)
 def update_fluid(fluid_id: uuid.UUID):
     """Correct a fluid of your workspace."""
     fluid = catalog.get_fluid(db.session, g.tenant, fluid_id)
@@ -165,7 +172,7 @@ def update_fluid(fluid_id: uuid.UUID):
 
 @bp.route(f"{T}/fluids/<uuid:fluid_id>/delete", methods=["GET", "POST"])
 @login_required
-@require_permission("edit_configurations")
+@require_permission("edit_configurations", doing=CHANGE_FLUIDS)
 def delete_fluid(fluid_id: uuid.UUID):
     """Confirm, then delete a fluid of your workspace."""
     fluid = catalog.get_fluid(db.session, g.tenant, fluid_id)
@@ -173,6 +180,7 @@ def delete_fluid(fluid_id: uuid.UUID):
         raise NotFound("Library fluids cannot be deleted.")
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
+        catalog.record_fluid_event(db.session, g.tenant, current_user, fluid, "fluid.deleted", client=client_info())
         name = catalog.delete_tenant_fluid(db.session, g.tenant, current_user, fluid.id)
         db.session.commit()
         flash(f"Fluid “{name}” deleted.", "success")

@@ -25,6 +25,8 @@ class AuditLog(IdMixin, TenantOwned, db.Model):
     action: Mapped[str] = mapped_column(String(60), nullable=False)
     target_type: Mapped[str | None] = mapped_column(String(40))
     target_id: Mapped[str | None] = mapped_column(String(64))
+    # The object's name when the entry was written: shown once the object is gone.
+    target_name: Mapped[str | None] = mapped_column(String(200))
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(400))
     details: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)

@@ -1,8 +1,11 @@
-"""The audit log: write an entry, read a page of entries with filters."""
+"""The audit log: write an entry, read a page of entries with filters, show them with names."""
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -54,7 +57,53 @@ ACTIONS = {
     "billing.status_expired": "Trial ended: workspace read-only",
     "billing.status_canceled": "Subscription ended: workspace read-only",
     "billing.plan_overridden": "Plan or limits changed by AeroSpec staff",
+    "configuration.created": "Configuration created",
+    "configuration.updated": "Configuration edited",
+    "configuration.status_changed": "Configuration status changed",
+    "configuration.version_restored": "Configuration version restored",
+    "configuration.shared": "Configuration shared",
+    "configuration.unshared": "Configuration no longer shared",
+    "configuration.archived": "Configuration archived",
+    "configuration.unarchived": "Configuration restored from the archive",
+    "fluid.created": "Fluid created",
+    "fluid.updated": "Fluid edited",
+    "fluid.deleted": "Fluid deleted",
+    "fluid.sds_confirmed": "Fluid saved from a safety data sheet",
 }
+
+# Entries whose changes are the object's first values ("Viscosity (cP): 1", not "empty → 1").
+CREATIONS = frozenset({"configuration.created", "fluid.created", "fluid.sds_confirmed"})
+
+# Two numbers this close are one value: a number shown with 12 significant digits and
+# typed back differs from the stored float by at most 5e-12 of itself.
+FLOAT_REL_TOL = 1e-9
+FLOAT_ABS_TOL = 1e-12
+
+
+def same_value(old, new) -> bool:
+    """Whether a stored value and a new one are the same (floats within FLOAT_REL_TOL)."""
+    numbers = (int, float)
+    if (
+        isinstance(old, numbers)
+        and isinstance(new, numbers)
+        and not isinstance(old, bool)
+        and not isinstance(new, bool)
+    ):
+        return math.isclose(old, new, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)
+    return old == new
+
+
+def changed_fields(before: Mapping, after: Mapping, fields: Iterable[str]) -> dict[str, list]:
+    """{field: [before, after]} for the fields whose value really changed, in `fields` order."""
+    return {k: [before.get(k), after.get(k)] for k in fields if not same_value(before.get(k), after.get(k))}
+
+
+def change_list(changes: Mapping[str, list], labels: Mapping[str, str]) -> list[dict]:
+    """Field-level changes as audit details: [{field, label, from, to}] (labels carry the unit)."""
+    return [
+        {"field": name, "label": labels.get(name, name), "from": pair[0], "to": pair[1]}
+        for name, pair in changes.items()
+    ]
 
 
 def record(
@@ -67,9 +116,10 @@ def record(
     client=None,
     target_type: str | None = None,
     target_id: str | uuid.UUID | None = None,
+    target_name: str | None = None,
     details: dict | None = None,
 ) -> AuditLog:
-    """Append one audit entry for a tenant."""
+    """Append one audit entry for a tenant (`target_name`: the object's name, kept after it is deleted)."""
     if action not in ACTIONS:
         raise KeyError(f"unknown audit action {action!r}")
     entry = AuditLog(
@@ -79,6 +129,7 @@ def record(
         action=action,
         target_type=target_type,
         target_id=str(target_id) if target_id is not None else None,
+        target_name=(target_name or "")[:200] or None,
         ip_address=getattr(client, "ip_address", None),
         user_agent=(getattr(client, "user_agent", None) or "")[:400] or None,
         details=details or {},
@@ -118,3 +169,138 @@ def list_entries(
         )
     )
     return Page(items=entries, total=total, page=page, per_page=per_page)
+
+
+# ---- showing entries: people by name and email, objects by name with a link
+
+
+@dataclass(frozen=True)
+class TargetKind:
+    """How the log names one type of object.
+
+    Either a tenant-owned `model` and its `name_column` (looked up with the tenant filter
+    here), or `names(session, tenant_id, ids)` → {id: current name} for anything else.
+    """
+
+    label: str
+    names: Callable[[Session, uuid.UUID, list[uuid.UUID]], dict[str, str]] | None = None
+    endpoint: str | None = None  # the object's page, built with {id_arg: id}
+    id_arg: str | None = None
+    model: type | None = None
+    name_column: str = "name"
+
+    def lookup(self, session: Session, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[str, str]:
+        """{id: current name} of the objects of this kind that exist in this tenant."""
+        if self.model is None:
+            return self.names(session, tenant_id, ids) if self.names else {}
+        model = self.model
+        # SECURITY: the tenant filter: an id can only ever name this tenant's object.
+        rows = session.execute(
+            select(model.id, getattr(model, self.name_column)).where(model.tenant_id == tenant_id, model.id.in_(ids))
+        )
+        return {str(row[0]): row[1] for row in rows}
+
+    @property
+    def resolvable(self) -> bool:
+        return self.model is not None or self.names is not None
+
+
+TARGET_KINDS: dict[str, TargetKind] = {}
+
+
+def register_target_kind(target_type: str, kind: TargetKind) -> None:
+    """Let a capability name its objects in the log (called once, when its services module loads)."""
+    TARGET_KINDS[target_type] = kind
+
+
+def _people(session: Session, ids: list[uuid.UUID]) -> dict[str, tuple[str, str]]:
+    rows = session.execute(select(User.id, User.name, User.email).where(User.id.in_(ids)))
+    return {str(r.id): (r.name, r.email) for r in rows}
+
+
+def _user_names(session: Session, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[str, str]:
+    return {k: person_label(*v) for k, v in _people(session, ids).items()}
+
+
+def person_label(name: str | None, email: str | None) -> str:
+    """How the log shows a person: "Name <email>"."""
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or "someone"
+
+
+def _tenant_names(session: Session, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[str, str]:
+    from aerospec.tenancy.models import Tenant  # tenancy writes audit entries: import late
+
+    # SECURITY: only the tenant whose log this is can be named.
+    rows = session.execute(select(Tenant.id, Tenant.name).where(Tenant.id == tenant_id, Tenant.id.in_(ids)))
+    return {str(r.id): r.name for r in rows}
+
+
+register_target_kind("user", TargetKind("Person", _user_names))
+register_target_kind("tenant", TargetKind("Workspace", _tenant_names))
+register_target_kind("invitation", TargetKind("Invitation"))
+register_target_kind("configurations", TargetKind("All configurations"))
+
+
+@dataclass
+class EntryView:
+    """An entry as the page shows it."""
+
+    entry: AuditLog
+    actor_name: str | None
+    actor_email: str | None
+    target: str | None
+    target_kind: str | None
+    endpoint: str | None = None
+    link_args: dict | None = None
+    target_gone: bool = False
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def describe_entries(session: Session, tenant_id: uuid.UUID, entries: list[AuditLog]) -> list[EntryView]:
+    """Entries with their actor's name and email and their object's current name and page.
+
+    One query per kind of object and one for the people, whatever the number of entries;
+    every lookup is scoped to `tenant_id`, so an id can only ever name this tenant's object.
+    An object that no longer exists shows the name stored in its entry.
+    """
+    actor_ids = sorted({e.actor_id for e in entries if e.actor_id}, key=str)
+    people = _people(session, actor_ids) if actor_ids else {}
+    wanted: dict[str, set[uuid.UUID]] = {}
+    for e in entries:
+        kind = TARGET_KINDS.get(e.target_type or "")
+        target_uuid = _uuid_or_none(e.target_id)
+        if kind and kind.resolvable and target_uuid:
+            wanted.setdefault(e.target_type, set()).add(target_uuid)
+    names: dict[str, dict[str, str]] = {
+        target_type: TARGET_KINDS[target_type].lookup(session, tenant_id, sorted(ids, key=str))
+        for target_type, ids in wanted.items()
+    }
+    views = []
+    for e in entries:
+        # A person who still has an account shows their current name and email; else the email kept.
+        name, email = people.get(str(e.actor_id), (None, e.actor_email)) if e.actor_id else (None, e.actor_email)
+        if e.actor_id and not name and not email:
+            name = "A former member"
+        kind = TARGET_KINDS.get(e.target_type or "")
+        view = EntryView(e, name, email, target=None, target_kind=kind.label if kind else None)
+        current = names.get(e.target_type or "", {}).get(str(_uuid_or_none(e.target_id)))
+        if current is not None:
+            view.target = current
+            if kind.endpoint:
+                view.endpoint = kind.endpoint
+                view.link_args = {kind.id_arg: e.target_id} if kind.id_arg else {}
+        elif kind and kind.resolvable and e.target_id:
+            view.target, view.target_gone = e.target_name or (e.details or {}).get("email"), True
+        else:
+            details = e.details or {}
+            view.target = e.target_name or details.get("reference") or details.get("email")
+        views.append(view)
+    return views

@@ -58,6 +58,8 @@ def audit_log():
         "compliance/audit_log.html",
         block="audit_results",
         result=result,
+        rows=audit.describe_entries(db.session, g.tenant.id, result.items),
+        creations=audit.CREATIONS,
         actions=audit.ACTIONS,
         filters=args,
         errors=errors,

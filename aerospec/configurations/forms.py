@@ -52,13 +52,14 @@ class ConfigurationForm(FlaskForm):
         return {name: getattr(self, name).data for name in self.EDITABLE}
 
     def fill(self, config) -> None:
-        """Show a configuration's values (numbers without float noise)."""
+        """Show a configuration's values: 12 significant digits drop float noise but keep every
+        digit a person or a unit conversion gave, so saving untouched fields changes nothing."""
         for name in self.EDITABLE:
             value = getattr(config, name)
             if name == "tags":
                 value = ", ".join(value or [])
             elif isinstance(value, float):
-                value = f"{value:g}"
+                value = f"{value:.12g}"
             getattr(self, name).data = value
 
 
@@ -69,11 +70,18 @@ class StatusTagsForm(FlaskForm):
     tags = StringField("Tags (comma-separated)")
 
 
+SHARE_CHOICES = {"view": "Can view", "edit": "Can edit"}
+
+
 class ShareForm(FlaskForm):
-    """Share with a team member to view or to edit."""
+    """Share with a team member to view or to edit (edit only for roles that may edit)."""
 
     user_id = SelectField("Team member", choices=[])
-    permission = SelectField("Access", choices=[("view", "Can view"), ("edit", "Can edit")])
+    permission = SelectField("Access", choices=list(SHARE_CHOICES.items()))
+
+    def offer(self, permissions: tuple[str, ...]) -> None:
+        """Offer only the access the chosen member's role can be given."""
+        self.permission.choices = [(p, SHARE_CHOICES[p]) for p in permissions]
 
 
 class SaveForm(FlaskForm):

@@ -7,6 +7,11 @@ Who may do what (DESIGN.md's role matrix, decided in aerospec.tenancy.permission
   "shared with me"); viewers read only, whatever is shared with them;
 - archiving (DELETE) and restoring: admins any, users their own only;
 - sharing and unsharing: whoever may archive it (its owner or an admin).
+
+Saving ranks: creating a configuration, or changing its fluid, targets or pressure, ranks the
+catalog for it (`wizard.rank_for_configuration`, the wizard's own ranking) unless the caller
+gives `compatible_actuators`; the version that changed them keeps the previous ranking in its
+diff. Every change is in the audit log with its field-level diff.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from aerospec.accounts.models import User
+from aerospec.accounts.services import ClientInfo
+from aerospec.catalog import services as catalog
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
-from aerospec.configurations import quotas
+from aerospec.configurations import quotas, wizard
 from aerospec.configurations.models import STATUSES, Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.errors import NotFound, PermissionDenied, ValidationFailed
 from aerospec.models import isoformat, utcnow
@@ -49,11 +56,11 @@ NUMBERS: dict[str, tuple[str, float, bool, float]] = {
     "fluid_flash_point_C": ("Flash point (°C)", -273.15, False, 1_000.0),
     "fluid_vapour_pressure_kPa": ("Vapour pressure (kPa)", 0.0, False, 100_000.0),
     "target_spray_cone_deg": ("Cone angle (°)", 0.0, True, 180.0),
-    "target_spray_cone_tol_deg": ("Cone angle tolerance (°)", 0.0, False, 180.0),
+    "target_spray_cone_tol_deg": ("Cone angle tolerance (°)", 0.0, True, 180.0),
     "target_droplet_size_um": ("Dv50 (µm)", 0.0, True, 10_000.0),
-    "target_droplet_size_tol_um": ("Dv50 tolerance (µm)", 0.0, False, 10_000.0),
+    "target_droplet_size_tol_um": ("Dv50 tolerance (µm)", 0.0, True, 10_000.0),
     "target_flow_rate_ml_min": ("Flow rate (ml/min)", 0.0, True, 1_000_000.0),
-    "target_flow_rate_tol_ml_min": ("Flow rate tolerance (ml/min)", 0.0, False, 1_000_000.0),
+    "target_flow_rate_tol_ml_min": ("Flow rate tolerance (ml/min)", 0.0, True, 1_000_000.0),
     "max_pressure_bar": ("Pressure (bar)", 0.0, True, 1_000.0),
 }
 REQUIRED = (
@@ -81,6 +88,9 @@ FIELDS = (
     "tags",
     "compatible_actuators",
 )
+# The fields the ranking depends on: a real change to any of them ranks the catalog again.
+RANKING_INPUTS = (*NUMBERS.keys(), "fluid_liquefied_propellant")
+MAX_GIVEN_ACTUATORS = 100
 LABELS = {
     "name": "Name",
     "description": "Notes",
@@ -207,6 +217,8 @@ def clean(data: Mapping, *, partial: bool = False) -> dict:
         value = data["compatible_actuators"]
         if not isinstance(value, list) or not all(isinstance(item, dict | str) for item in value):
             errors.setdefault("compatible_actuators", []).append("Give a list of actuators (objects or SKUs).")
+        elif len(value) > MAX_GIVEN_ACTUATORS:
+            errors.setdefault("compatible_actuators", []).append(f"Give at most {MAX_GIVEN_ACTUATORS} actuators.")
         else:
             out["compatible_actuators"] = [item if isinstance(item, dict) else {"sku": item} for item in value]
     if errors:
@@ -241,8 +253,87 @@ def snapshot(config: Configuration) -> dict:
 
 
 def diff(old: dict, new: dict) -> dict:
-    """{field: [old, new]} for the fields that differ."""
-    return {k: [old.get(k), new.get(k)] for k in FIELDS if old.get(k) != new.get(k)}
+    """{field: [old, new]} for the fields that really differ (floats within a float's tolerance)."""
+    return audit.changed_fields(old, new, FIELDS)
+
+
+def _check_given_actuators(session: Session, items: list[dict]) -> list[dict]:
+    """Actuators a caller chose (the API's `compatible_actuators`): each SKU must be in the catalog."""
+    cols = catalog.actuator_catalog(session).catalog
+    known = {(str(sup), str(sku)) for sup, sku in zip(cols.supplier, cols.sku, strict=True)}
+    skus = {sku for _sup, sku in known}
+    problems: list[str] = []
+    for n, item in enumerate(items, start=1):
+        sku, supplier = item.get("sku"), item.get("supplier")
+        if not isinstance(sku, str) or not sku.strip():
+            problems.append(f"Item {n} has no SKU.")
+        elif supplier is not None and (str(supplier), sku) not in known:
+            problems.append(f"{supplier} has no SKU {sku} in the catalog.")
+        elif sku not in skus:
+            problems.append(f"No SKU {sku} in the catalog.")
+    if problems:
+        raise ValidationFailed(
+            "Some actuators are not in the catalog.", field_errors={"compatible_actuators": problems}
+        )
+    return items
+
+
+def _ranked(session: Session, before: dict | None, after: dict, given: bool) -> list[dict]:
+    """The ranking to save with `after`: given by the caller, kept, or ranked again.
+
+    It is ranked again when the configuration is new, when a field the ranking depends on
+    really changed, or when it has none saved (e.g. created through the API before saving ranked).
+    """
+    if given:
+        return _check_given_actuators(session, after["compatible_actuators"])
+    if before is None or not before.get("compatible_actuators") or diff(before, after).keys() & set(RANKING_INPUTS):
+        return wizard.rank_for_configuration(session, after)
+    return before["compatible_actuators"]
+
+
+def _audit_value(name: str, value):
+    """A field's value as the audit log keeps it (a ranking as its SKUs, best first)."""
+    if name == "compatible_actuators":
+        return [a.get("sku") for a in value or [] if isinstance(a, dict)]
+    return value
+
+
+def _audit_changes(changes: dict) -> list[dict]:
+    shown = {k: [_audit_value(k, a), _audit_value(k, b)] for k, (a, b) in changes.items() if k in FIELDS}
+    return audit.change_list(shown, LABELS)
+
+
+def _record(
+    session: Session,
+    actor: Membership,
+    config: Configuration,
+    action: str,
+    *,
+    client: ClientInfo | None = None,
+    changes: dict | None = None,
+    change_list: list[dict] | None = None,
+    **details,
+) -> None:
+    """One audit entry about this configuration, with its field-level changes."""
+    if changes or change_list:
+        details["changes"] = change_list or _audit_changes(changes)
+    audit.record(
+        session,
+        config.tenant_id,
+        action,
+        actor=actor.user,
+        client=client,
+        target_type="configuration",
+        target_id=config.id,
+        target_name=config.name,
+        details=details,
+    )
+
+
+audit.register_target_kind(
+    "configuration",
+    audit.TargetKind("Configuration", endpoint="configurations.detail", id_arg="config_id", model=Configuration),
+)
 
 
 def _add_version(session: Session, config: Configuration, actor: Membership, changes: dict) -> ConfigurationVersion:
@@ -366,21 +457,27 @@ def create_configuration(
     *,
     counter: quotas.Counter,
     now: datetime | None = None,
+    client: ClientInfo | None = None,
 ) -> tuple[Configuration, quotas.QuotaUse]:
-    """Save a new configuration (version 1) within the monthly quota; returns it and the quota use."""
+    """Save a new configuration (version 1), ranked for its targets, within the monthly quota.
+
+    The catalog is ranked as the wizard ranks it, unless `compatible_actuators` is given
+    (then every SKU must be in the catalog). Returns the configuration and the quota use.
+    """
     ensure_permitted(actor, "edit_configurations")
     values = clean(data)
     _fill_tolerances_and_check_targets(values)
+    values["compatible_actuators"] = _ranked(session, None, values, "compatible_actuators" in values)
     now = now or utcnow()
     use = _reserve_configuration(session, tenant, counter, now)
-    config = Configuration(
-        tenant_id=tenant.id, created_by_id=actor.user_id, version=1, tags=[], compatible_actuators=[]
-    )
+    config = Configuration(tenant_id=tenant.id, created_by_id=actor.user_id, version=1, tags=[])
     _apply(config, values)
     config.created_at = config.updated_at = now
     session.add(config)
     session.flush()
     _add_version(session, config, actor, {})
+    created = {k: [None, v] for k, v in snapshot(config).items() if v not in (None, [], "") and k != "fluid_id"}
+    _record(session, actor, config, "configuration.created", client=client, version=1, changes=created)
     return config, use
 
 
@@ -399,9 +496,20 @@ def get_configuration(session: Session, tenant: Tenant, config_id: uuid.UUID | s
 
 
 def update_configuration(
-    session: Session, tenant: Tenant, actor: Membership, config: Configuration, data: Mapping
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    config: Configuration,
+    data: Mapping,
+    *,
+    client: ClientInfo | None = None,
 ) -> Configuration:
-    """Change fields; a real change stores a new version with the diff."""
+    """Change fields; a real change stores a new version with the diff (and ranks again if the targets changed).
+
+    Only values that really changed count (a float typed back from its display is the same
+    value); a change to the fluid, a target or the pressure ranks the catalog again unless
+    `compatible_actuators` is given, and the version's diff keeps the previous ranking.
+    """
     ensure_can_edit(session, actor, config)
     if config.archived_at is not None:
         raise ValidationFailed("Restore this configuration from the archive before editing it.")
@@ -409,15 +517,52 @@ def update_configuration(
     before = snapshot(config)
     merged = {**before, **{k: _jsonable(v) for k, v in values.items()}}
     _fill_tolerances_and_check_targets(merged)
+    merged["compatible_actuators"] = _ranked(session, before, merged, "compatible_actuators" in values)
     changes = diff(before, merged)
-    if not changes:
-        return config
-    _apply(config, {k: merged[k] for k in changes})
+    if changes:
+        action = "configuration.status_changed" if "status" in changes else "configuration.updated"
+        _save_version(session, actor, config, {k: merged[k] for k in changes}, changes, action, client=client)
+    return config
+
+
+def _save_version(
+    session: Session,
+    actor: Membership,
+    config: Configuration,
+    values: dict,
+    changes: dict,
+    action: str,
+    *,
+    client: ClientInfo | None = None,
+    **details,
+) -> None:
+    """Apply real changes as the next version, with its diff and one audit entry."""
+    _apply(config, values)
     config.version += 1
     config.updated_at = utcnow()
     session.flush()
-    _add_version(session, config, actor, changes)
-    return config
+    version_diff = (
+        {**changes, "restored_from": [None, details["restored_from"]]} if "restored_from" in details else changes
+    )
+    _add_version(session, config, actor, version_diff)
+    _record(session, actor, config, action, client=client, version=config.version, changes=changes, **details)
+
+
+def rank_again(
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration, *, client: ClientInfo | None = None
+) -> bool:
+    """Rank today's catalog for the saved fluid and targets; a new version only if the ranking changed."""
+    ensure_can_edit(session, actor, config)
+    if config.archived_at is not None:
+        raise ValidationFailed("Restore this configuration from the archive before ranking it again.")
+    before = snapshot(config)
+    ranking = wizard.rank_for_configuration(session, before)
+    changes = diff(before, {**before, "compatible_actuators": ranking})
+    if changes:
+        _save_version(
+            session, actor, config, {"compatible_actuators": ranking}, changes, "configuration.updated", client=client
+        )
+    return bool(changes)
 
 
 def list_versions(session: Session, tenant: Tenant, config: Configuration) -> list[ConfigurationVersion]:
@@ -435,8 +580,22 @@ def list_versions(session: Session, tenant: Tenant, config: Configuration) -> li
     )
 
 
+def ranking_version(session: Session, tenant: Tenant, config: Configuration) -> ConfigurationVersion | None:
+    """The version that saved the current ranking (the newest whose diff changed it, else version 1)."""
+    for version in list_versions(session, tenant, config):
+        if "compatible_actuators" in (version.diff or {}) or version.version == 1:
+            return version
+    return None
+
+
 def restore_version(
-    session: Session, tenant: Tenant, actor: Membership, config: Configuration, version: int
+    session: Session,
+    tenant: Tenant,
+    actor: Membership,
+    config: Configuration,
+    version: int,
+    *,
+    client: ClientInfo | None = None,
 ) -> Configuration:
     """Put back the fields of an earlier version; this is itself a new version."""
     ensure_can_edit(session, actor, config)
@@ -454,14 +613,22 @@ def restore_version(
     before = snapshot(config)
     # Fields a version does not hold (added after it was stored) keep their current value.
     target = {**before, **{k: old.data[k] for k in FIELDS if k in old.data}}
+    # The version's own ranking comes back with its targets; one saved without any is ranked now.
+    if not target.get("compatible_actuators"):
+        target["compatible_actuators"] = wizard.rank_for_configuration(session, target)
     changes = diff(before, target)
     if not changes:
         return config
-    _apply(config, {k: target[k] for k in changes})
-    config.version += 1
-    config.updated_at = utcnow()
-    session.flush()
-    _add_version(session, config, actor, {**changes, "restored_from": [None, version]})
+    _save_version(
+        session,
+        actor,
+        config,
+        {k: target[k] for k in changes},
+        changes,
+        "configuration.version_restored",
+        client=client,
+        restored_from=version,
+    )
     return config
 
 
@@ -473,6 +640,7 @@ def duplicate_configuration(
     *,
     counter: quotas.Counter,
     now: datetime | None = None,
+    client: ClientInfo | None = None,
 ) -> tuple[Configuration, quotas.QuotaUse]:
     """A new draft "Copy of …" owned by the actor, starting again at version 1 (counts toward the quota)."""
     ensure_permitted(actor, "edit_configurations")
@@ -489,26 +657,31 @@ def duplicate_configuration(
     session.add(copy)
     session.flush()
     _add_version(session, copy, actor, {"duplicated_from": [None, str(config.id)]})
+    _record(session, actor, copy, "configuration.created", client=client, version=1, copy_of=config.name)
     return copy, use
 
 
-def archive_configuration(session: Session, tenant: Tenant, actor: Membership, config: Configuration) -> Configuration:
+def archive_configuration(
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration, *, client: ClientInfo | None = None
+) -> Configuration:
     """Move a configuration to the archive (DELETE archives; it can be restored)."""
     _ensure_can_manage(actor, config)
     if config.archived_at is None:
         config.archived_at = utcnow()
         session.flush()
+        _record(session, actor, config, "configuration.archived", client=client)
     return config
 
 
 def unarchive_configuration(
-    session: Session, tenant: Tenant, actor: Membership, config: Configuration
+    session: Session, tenant: Tenant, actor: Membership, config: Configuration, *, client: ClientInfo | None = None
 ) -> Configuration:
     """Bring an archived configuration back."""
     _ensure_can_manage(actor, config)
     if config.archived_at is not None:
         config.archived_at = None
         session.flush()
+        _record(session, actor, config, "configuration.unarchived", client=client)
     return config
 
 
@@ -628,6 +801,7 @@ def share_configuration(
     *,
     user_id: uuid.UUID | str | None,
     permission: str,
+    client: ClientInfo | None = None,
 ) -> ConfigurationShare:
     """Share with a team member to view or to edit (sharing again changes the permission)."""
     _ensure_can_manage(actor, config)
@@ -647,11 +821,12 @@ def share_configuration(
         errors["user_id"] = ["Choose a member of this workspace."]
     elif member.user_id == config.created_by_id:
         errors["user_id"] = ["That person owns this configuration already."]
-    elif permission == "edit" and not can(member.role, "edit_configurations"):
+    elif permission in SHARE_PERMISSIONS and permission not in share_permissions_for(member.role):
         errors["permission"] = [f"{member.user.name} is a viewer: viewers can only be given view access."]
     if errors:
         raise ValidationFailed("Check who to share with and how.", field_errors=errors)
     share = share_for(session, config, member.user_id)
+    previous = share.permission if share is not None else None
     if share is None:
         share = ConfigurationShare(
             tenant_id=tenant.id,
@@ -664,7 +839,22 @@ def share_configuration(
     else:
         share.permission = permission
     session.flush()
+    if previous != permission:
+        _record(
+            session,
+            actor,
+            config,
+            "configuration.shared",
+            client=client,
+            shared_with=audit.person_label(member.user.name, member.user.email),
+            change_list=audit.change_list({"permission": [previous, permission]}, {"permission": "Access"}),
+        )
     return share
+
+
+def share_permissions_for(role: str | None) -> tuple[str, ...]:
+    """The access a member with this role can be given: edit only where the role may edit."""
+    return SHARE_PERMISSIONS if can(role, "edit_configurations") else ("view",)
 
 
 def unshare_configuration(
@@ -675,6 +865,7 @@ def unshare_configuration(
     user_id: uuid.UUID,
     *,
     missing_ok: bool = False,
+    client: ClientInfo | None = None,
 ) -> bool:
     """Stop sharing with a member (False when it was not shared; NotFound unless missing_ok)."""
     _ensure_can_manage(actor, config)
@@ -683,8 +874,19 @@ def unshare_configuration(
         if missing_ok:
             return False
         raise NotFound("This configuration is not shared with that person.")
+    user = share.user
+    access = share.permission
     session.delete(share)
     session.flush()
+    _record(
+        session,
+        actor,
+        config,
+        "configuration.unshared",
+        client=client,
+        shared_with=audit.person_label(user.name, user.email),
+        access=access,
+    )
     return True
 
 
@@ -782,7 +984,7 @@ def export_configurations(
     fmt: str,
     *,
     counter: quotas.Counter,
-    client=None,
+    client: ClientInfo | None = None,
     now: datetime | None = None,
 ) -> Export:
     """The tenant's configurations (archived included) as CSV or JSON, within the exports-per-day quota."""

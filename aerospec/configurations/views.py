@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from flask import Response, current_app, flash, g, make_response, request, url_for
+from flask import Response, current_app, flash, g, make_response, render_template, request, url_for
 from flask_login import login_required
 
 from aerospec.configurations import bp, quotas, wizard
@@ -120,12 +120,32 @@ def export():
 # ---- detail, edit, status and tags
 
 
+def _share_candidates(config: Configuration) -> list:
+    """Members this configuration can be shared with (everyone but its owner)."""
+    return [m for m in configs.members(db.session, g.tenant) if m.user_id != config.created_by_id]
+
+
+def _offer_share_access(form: ShareForm, candidates: list, user_id: str | None):
+    """Offer the access the chosen member (or the first) can be given; returns that member."""
+    chosen = next((m for m in candidates if str(m.user_id) == (user_id or "")), None)
+    chosen = chosen or (candidates[0] if candidates else None)
+    form.offer(configs.share_permissions_for(chosen.role if chosen else None))
+    return chosen
+
+
 def _detail_context(config: Configuration, **extra) -> dict:
     share_form = extra.pop("share_form", None) or ShareForm()
-    members = configs.members(db.session, g.tenant)
-    share_form.user_id.choices = [
-        (str(m.user_id), f"{m.user.name} ({m.role})") for m in members if m.user_id != config.created_by_id
-    ]
+    candidates = _share_candidates(config)
+    share_form.user_id.choices = [(str(m.user_id), f"{m.user.name} ({m.role})") for m in candidates]
+    # Choosing a member swaps in the access their role can be given (the server still checks).
+    share_form.user_id.render_kw = {
+        "hx-get": url_for("configurations.share_access", config_id=config.id),
+        "hx-target": "#share-access",
+        "hx-swap": "outerHTML",
+        "hx-trigger": "change",
+        "hx-include": "[name='permission']",  # keep the access already chosen where the role allows it
+    }
+    share_member = _offer_share_access(share_form, candidates, share_form.user_id.data)
     status_form = extra.pop("status_form", None)
     if status_form is None:
         status_form = StatusTagsForm(formdata=None, status=config.status, tags=", ".join(config.tags or []))
@@ -139,6 +159,9 @@ def _detail_context(config: Configuration, **extra) -> dict:
         "may_manage": configs.may_manage(g.membership, config),
         "targets": wizard.targets_table(config),
         "wizard_args": wizard.args_for_config(config),
+        "share_member": share_member,
+        "ranked_in": configs.ranking_version(db.session, g.tenant, config),
+        "score_help": wizard.SCORE_HELP,
         **extra,
     }
 
@@ -166,6 +189,7 @@ def update_status(config_id: uuid.UUID):
             g.membership,
             config,
             {"status": form.status.data, "tags": form.tags.data or ""},
+            client=client_info(),
         )
     except ValidationFailed as error:
         db.session.rollback()
@@ -199,17 +223,24 @@ def edit(config_id: uuid.UUID):
         form.fill(config)
     elif form.validate_on_submit():
         try:
-            before = config.version
-            configs.update_configuration(db.session, g.tenant, g.membership, config, form.data_for_service())
+            before, ranking = config.version, config.compatible_actuators
+            configs.update_configuration(
+                db.session, g.tenant, g.membership, config, form.data_for_service(), client=client_info()
+            )
         except ValidationFailed as error:
             db.session.rollback()
             config = get_for_tenant_or_404(Configuration, config_id)
             apply_errors(form, error)
             status = 422
         else:
-            changed = config.version != before
+            changed, reranked = config.version != before, config.compatible_actuators != ranking
             db.session.commit()
-            flash(f"Saved as version {config.version}." if changed else "Nothing changed.", "success")
+            message = f"Saved as version {config.version}." if changed else "Nothing changed."
+            if reranked:
+                message += (
+                    " The actuators were ranked again for the new values; the history keeps the previous ranking."
+                )
+            flash(message, "success")
             return hx_redirect(url_for("configurations.detail", config_id=config_id))
     else:
         status = 422
@@ -227,6 +258,7 @@ def history(config_id: uuid.UUID):
         config=config,
         versions=configs.list_versions(db.session, g.tenant, config),
         labels=configs.LABELS,
+        fields=configs.FIELDS,
         may_edit=configs.may_edit(db.session, g.membership, config),
         action_form=EmptyForm(),
     )
@@ -239,10 +271,26 @@ def restore_version(config_id: uuid.UUID, version: int):
     """Put an earlier version back (as a new version)."""
     EmptyForm()
     config = get_for_tenant_or_404(Configuration, config_id)
-    configs.restore_version(db.session, g.tenant, g.membership, config, version)
+    configs.restore_version(db.session, g.tenant, g.membership, config, version, client=client_info())
     db.session.commit()
     flash(f"Version {version} restored as version {config.version}.", "success")
     return hx_redirect(url_for("configurations.history", config_id=config_id))
+
+
+@bp.route(f"{T}/<uuid:config_id>/rank", methods=["POST"])
+@login_required
+@require_permission("edit_configurations")
+def rank_again(config_id: uuid.UUID):
+    """Rank today's catalog again for the saved fluid and targets (a new version if it changed)."""
+    EmptyForm()
+    config = get_for_tenant_or_404(Configuration, config_id)
+    changed = configs.rank_again(db.session, g.tenant, g.membership, config, client=client_info())
+    db.session.commit()
+    if changed:
+        flash(f"Ranked again as version {config.version}; the history keeps the previous ranking.", "success")
+    else:
+        flash("Ranked again: the catalog gives the same actuators and scores, so nothing changed.", "success")
+    return hx_redirect(url_for("configurations.detail", config_id=config_id))
 
 
 @bp.route(f"{T}/<uuid:config_id>/duplicate", methods=["POST"])
@@ -252,7 +300,9 @@ def duplicate(config_id: uuid.UUID):
     """Make your own draft copy (counts toward this month's configurations)."""
     EmptyForm()
     config = get_for_tenant_or_404(Configuration, config_id)
-    copy, use = configs.duplicate_configuration(db.session, g.tenant, g.membership, config, counter=_counter())
+    copy, use = configs.duplicate_configuration(
+        db.session, g.tenant, g.membership, config, counter=_counter(), client=client_info()
+    )
     db.session.commit()
     flash(f"Duplicated as “{copy.name}”.", "success")
     return _quota_feedback(hx_redirect(url_for("configurations.detail", config_id=copy.id)), use)
@@ -265,7 +315,7 @@ def archive(config_id: uuid.UUID):
     """Archive (the web's delete): hidden from the list until restored."""
     EmptyForm()
     config = get_for_tenant_or_404(Configuration, config_id)
-    configs.archive_configuration(db.session, g.tenant, g.membership, config)
+    configs.archive_configuration(db.session, g.tenant, g.membership, config, client=client_info())
     db.session.commit()
     flash(f"“{config.name}” archived. Restore it from the list with “Show archived”.", "success")
     return hx_redirect(url_for("configurations.detail", config_id=config_id))
@@ -278,7 +328,7 @@ def unarchive(config_id: uuid.UUID):
     """Bring an archived configuration back."""
     EmptyForm()
     config = get_for_tenant_or_404(Configuration, config_id)
-    configs.unarchive_configuration(db.session, g.tenant, g.membership, config)
+    configs.unarchive_configuration(db.session, g.tenant, g.membership, config, client=client_info())
     db.session.commit()
     flash(f"“{config.name}” restored from the archive.", "success")
     return hx_redirect(url_for("configurations.detail", config_id=config_id))
@@ -299,6 +349,7 @@ def share(config_id: uuid.UUID):
             config,
             user_id=request.form.get("user_id"),
             permission=request.form.get("permission", ""),
+            client=client_info(),
         )
     except ValidationFailed as error:
         db.session.rollback()
@@ -320,12 +371,27 @@ def unshare(config_id: uuid.UUID, user_id: uuid.UUID):
     """Stop sharing with a team member."""
     EmptyForm()
     config = get_for_tenant_or_404(Configuration, config_id)
-    configs.unshare_configuration(db.session, g.tenant, g.membership, config, user_id, missing_ok=True)
+    configs.unshare_configuration(
+        db.session, g.tenant, g.membership, config, user_id, missing_ok=True, client=client_info()
+    )
     db.session.commit()
     if not is_htmx():
         flash("No longer shared.", "success")
         return hx_redirect(url_for("configurations.detail", config_id=config_id))
     return render("configurations/detail.html", block="share_panel", **_detail_context(config))
+
+
+@bp.route(f"{T}/<uuid:config_id>/shares/access")
+@login_required
+@require_permission("view_configurations")
+def share_access(config_id: uuid.UUID):
+    """The share form's access choices for the chosen member (edit only if their role may edit)."""
+    config = get_for_tenant_or_404(Configuration, config_id)
+    form = ShareForm(formdata=None, permission=request.args.get("permission"))
+    chosen = _offer_share_access(form, _share_candidates(config), request.args.get("user_id"))
+    response = make_response(render_template("configurations/_share_access.html", share_form=form, share_member=chosen))
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 # ---- the wizard and saving its result
@@ -345,6 +411,7 @@ def new():
         save_form=SaveForm(formdata=None),
         can_save=can(g.membership.role, "edit_configurations"),
         fluid_label=wizard.fluid_label,
+        score_help=wizard.SCORE_HELP,
         **context,
     )
 
@@ -361,7 +428,9 @@ def create():
             raise ValidationFailed("Go back to the wizard: some inputs need attention.", field_errors=state.errors)
         data = wizard.configuration_data(db.session, g.tenant, state)
         data.update({"name": form.name.data or "", "tags": form.tags.data or ""})
-        config, use = configs.create_configuration(db.session, g.tenant, g.membership, data, counter=_counter())
+        config, use = configs.create_configuration(
+            db.session, g.tenant, g.membership, data, counter=_counter(), client=client_info()
+        )
     except (ValidationFailed, LimitReached) as error:
         db.session.rollback()
         if isinstance(error, ValidationFailed):
@@ -378,6 +447,7 @@ def create():
             save_form=form,
             can_save=True,
             fluid_label=wizard.fluid_label,
+            score_help=wizard.SCORE_HELP,
             **context,
         )
     db.session.commit()

@@ -1,7 +1,8 @@
 """The configuration wizard's logic: its state (all in the query string), ranking, the plot.
 
 Plain functions over a session and tenant (no request): the view parses nothing but
-`request.args`/`request.form` into `parse_state`, and the API reuses `ranked_entries`.
+`request.args`/`request.form` into `parse_state`; the API's predict reuses `ranked_entries`,
+and saving a configuration (wizard, edit page or API) ranks through `rank_for_configuration`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from aerospec import engine
 from aerospec.catalog import services as catalog
+from aerospec.engine.rank import CONFIDENCE_WEIGHT
 from aerospec.errors import NotFound
 
 SAVE_TOP_N = 10
@@ -46,6 +48,20 @@ TARGETS = (
     ("flow_ml_min", "flow_ml_min", "flow_tol", "ml/min", "Flow rate"),
 )
 STATE_KEYS = ("fluid_id", "fluid_name", "liquefied", *FLUID_PARAMS, *TARGET_PARAMS, "selected")
+# What "Score" means, in the words of aerospec.engine.rank (shown under every ranked table).
+SCORE_HELP = (
+    "Score: how far the predicted spray is from your targets, in tolerances — the root-mean-square, "
+    "over the targets you set, of |predicted − target| ÷ tolerance — plus up to "
+    f"{CONFIDENCE_WEIGHT:g} when a prediction lies outside the validated range of its correlations. "
+    "0 is a perfect match and lower is better; there is no upper limit. "
+    "“Meets all targets” means every target is within 1 tolerance."
+)
+# The configuration's fields for each engine target: (engine key, value field, tolerance field).
+CONFIG_TARGETS = (
+    ("cone_deg", "target_spray_cone_deg", "target_spray_cone_tol_deg"),
+    ("dv50_um", "target_droplet_size_um", "target_droplet_size_tol_um"),
+    ("flow_ml_min", "target_flow_rate_ml_min", "target_flow_rate_tol_ml_min"),
+)
 
 
 def parse_number(
@@ -340,9 +356,8 @@ def page_context(session: Session, tenant, state: WizardState) -> dict:
 
 
 def configuration_data(session: Session, tenant, state: WizardState) -> dict:
-    """The configuration fields (the seed's names) for the wizard's state, with the top-ranked actuators."""
+    """The configuration fields (the seed's names) for the wizard's state; saving ranks them."""
     targets = state.targets
-    results = ranked_entries(session, state.fluid, targets, top=SAVE_TOP_N)
     f = state.fluid
     data = {
         "fluid_name": state.fluid_name,
@@ -354,17 +369,37 @@ def configuration_data(session: Session, tenant, state: WizardState) -> dict:
         "fluid_vapour_pressure_kPa": f.vapour_pressure_kpa,
         "fluid_liquefied_propellant": f.liquefied_propellant,
         "max_pressure_bar": targets.pressure_bar,
-        "compatible_actuators": [{k: v for k, v in e.items() if k != "index"} for e in results.entries],
     }
-    for key, seed_value, seed_tol in (
-        ("cone_deg", "target_spray_cone_deg", "target_spray_cone_tol_deg"),
-        ("dv50_um", "target_droplet_size_um", "target_droplet_size_tol_um"),
-        ("flow_ml_min", "target_flow_rate_ml_min", "target_flow_rate_tol_ml_min"),
-    ):
+    for key, seed_value, seed_tol in CONFIG_TARGETS:
         target = getattr(targets, key)
         data[seed_value] = target.value if target else None
         data[seed_tol] = target.tolerance if target else None
     return data
+
+
+def engine_inputs(values: Mapping) -> tuple[engine.Fluid, engine.Targets]:
+    """The engine's fluid and targets for a configuration's fields (tolerances already filled)."""
+    fluid = engine.Fluid(
+        viscosity_cp=values["fluid_viscosity_cP"],
+        density_kg_m3=values["fluid_density_kg_m3"],
+        surface_tension_mn_m=values["fluid_surface_tension_mN_m"],
+        flash_point_c=values.get("fluid_flash_point_C"),
+        vapour_pressure_kpa=values.get("fluid_vapour_pressure_kPa"),
+        liquefied_propellant=bool(values.get("fluid_liquefied_propellant")),
+    )
+    made = {
+        key: engine.Target(values[value_field], values[tol_field])
+        for key, value_field, tol_field in CONFIG_TARGETS
+        if values.get(value_field) is not None
+    }
+    return fluid, engine.Targets(pressure_bar=values["max_pressure_bar"], **made)
+
+
+def rank_for_configuration(session: Session, values: Mapping) -> list[dict]:
+    """The top SAVE_TOP_N actuators for a configuration's fluid and targets, as a configuration saves them."""
+    fluid, targets = engine_inputs(values)
+    results = ranked_entries(session, fluid, targets, top=SAVE_TOP_N)
+    return [{k: v for k, v in e.items() if k != "index"} for e in results.entries]
 
 
 def targets_table(config) -> list[dict]:

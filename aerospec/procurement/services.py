@@ -916,3 +916,11 @@ def _record_commission(session: Session, procurement: Procurement) -> Procuremen
     session.add(commission)
     session.flush()
     return commission
+
+
+audit.register_target_kind(
+    "procurement",
+    audit.TargetKind(
+        "Order", endpoint="procurement.detail", id_arg="procurement_id", model=Procurement, name_column="reference"
+    ),
+)

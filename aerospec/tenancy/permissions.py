@@ -34,15 +34,17 @@ MATRIX: dict[str, dict[str, str]] = {
     "delete_tenant": {"admin": YES, "user": NO, "viewer": NO},
 }
 
+# What each permission lets a member do, in the words every page uses (the roles page,
+# refusals): they must say what the running product does, no more.
 PERMISSION_LABELS = {
-    "view_configurations": "View configurations",
-    "edit_configurations": "Create and edit configurations",
-    "delete_configurations": "Delete configurations",
+    "view_configurations": "View configurations, fluids and the actuator catalog",
+    "edit_configurations": "Create and edit configurations and the workspace's fluids",
+    "delete_configurations": "Archive, restore and share configurations",
     "invite_members": "Invite team members",
     "manage_billing": "Manage billing",
     "view_analytics": "View analytics",
-    "export_data": "Export data",
-    "api_access": "API access",
+    "export_data": "Export configurations (CSV or JSON)",
+    "api_access": "Use the REST API",
     "view_procurements": "Follow supplier orders",
     "order_samples": "Compare quotes, order and pay",
     "manage_members": "Change roles and remove members",
@@ -50,6 +52,54 @@ PERMISSION_LABELS = {
     "view_audit_log": "Read the audit log",
     "delete_tenant": "Delete the workspace",
 }
+
+
+# Permissions of the product's matrix whose page does not exist yet: the roles page lists
+# them as coming soon instead of as something a role can do today.
+COMING_SOON = {"view_analytics": "an analytics page"}
+
+# What a cell means, and what a row needs beyond the role.
+CELL_WORDS = {YES: "Yes", NO: "No", OWN: "Their own only", IF_ENABLED: "If an admin turns it on"}
+NOTES = {
+    "delete_configurations": "Nothing is deleted: an archived configuration can be restored from the list.",
+    "api_access": "Admins turn it on for users in the workspace settings; the plan must include the API.",
+}
+
+# A refusal on someone else's row, for the "their own only" cells.
+OWN_ONLY = {"delete_configurations": "archive, restore and share only the configurations you created"}
+
+
+def role_rows() -> list[dict]:
+    """The matrix as the roles page shows it: today's permissions with each role's words."""
+    return [
+        {
+            "permission": permission,
+            "label": PERMISSION_LABELS[permission],
+            "cells": {role: CELL_WORDS[cell] for role, cell in cells.items()},
+            "note": NOTES.get(permission),
+        }
+        for permission, cells in MATRIX.items()
+        if permission not in COMING_SOON
+    ]
+
+
+def coming_soon_rows() -> list[dict]:
+    """Permissions of the matrix waiting for their page, with who will have them."""
+    return [
+        {
+            "what": what,
+            "roles": [role for role, cell in MATRIX[permission].items() if cell != NO],
+        }
+        for permission, what in COMING_SOON.items()
+    ]
+
+
+def refusal(role: str | None, permission: str, *, doing: str | None = None) -> str:
+    """Why a role may not do something, in the roles page's words."""
+    action = doing or PERMISSION_LABELS[permission][0].lower() + PERMISSION_LABELS[permission][1:]
+    if role and MATRIX[permission].get(role) == OWN:
+        return f"As a {role}, you can {OWN_ONLY[permission]}."
+    return f"Your role ({role or 'none'}) cannot {action}."
 
 
 def can(
@@ -77,18 +127,23 @@ def can(
     return False
 
 
-def ensure_permitted(membership, permission: str, *, owner_id: uuid.UUID | None = None) -> None:
-    """Raise PermissionDenied unless the membership's role allows the permission."""
+def ensure_permitted(
+    membership, permission: str, *, owner_id: uuid.UUID | None = None, doing: str | None = None
+) -> None:
+    """Raise PermissionDenied unless the membership's role allows the permission.
+
+    `doing` words the refusal for the page at hand ("add, edit or delete the workspace's fluids").
+    """
     role = getattr(membership, "role", None)
     actor_id = getattr(membership, "user_id", None)
     tenant = getattr(membership, "tenant", None)
     enabled = bool(getattr(tenant, "api_enabled_for_users", False))
     if not can(role, permission, actor_id=actor_id, owner_id=owner_id, api_enabled_for_users=enabled):
-        raise PermissionDenied(f"Your role ({role or 'none'}) cannot {PERMISSION_LABELS[permission].lower()}.")
+        raise PermissionDenied(refusal(role, permission, doing=doing))
 
 
-def require_permission(permission: str) -> Callable:
-    """View decorator: 403 unless the current member's role allows the permission."""
+def require_permission(permission: str, *, doing: str | None = None) -> Callable:
+    """View decorator: 403 unless the current member's role allows the permission (`doing`: the refusal's words)."""
     if permission not in MATRIX:
         raise KeyError(f"unknown permission {permission!r}")
 
@@ -97,7 +152,7 @@ def require_permission(permission: str) -> Callable:
         def wrapped(*args, **kwargs):
             from flask import g
 
-            ensure_permitted(g.get("membership"), permission)
+            ensure_permitted(g.get("membership"), permission, doing=doing)
             return view(*args, **kwargs)
 
         wrapped.required_permission = permission

@@ -14,7 +14,7 @@ from aerospec.extensions import db
 from aerospec.tenancy import bp
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.forms import DeleteTenantForm, EmptyForm, InviteForm, RoleForm, SettingsForm
-from aerospec.tenancy.permissions import MATRIX, PERMISSION_LABELS, can, require_permission
+from aerospec.tenancy.permissions import can, coming_soon_rows, require_permission, role_rows
 from aerospec.web.client import client_info
 from aerospec.web.errors import upgrade_link
 from aerospec.web.forms import apply_errors
@@ -247,7 +247,7 @@ def delete():
 @login_required
 def roles():
     """The permission matrix: what each role can do."""
-    return render("tenancy/roles.html", matrix=MATRIX, labels=PERMISSION_LABELS)
+    return render("tenancy/roles.html", rows=role_rows(), coming_soon=coming_soon_rows())
 
 
 # ---- accepting an invitation (public link from the email)

@@ -143,7 +143,6 @@ def test_compare_quotes_a_configurations_top_actuators_per_supplier(client, team
         {"sku": skus["spencer"][0], "supplier": "spencer"},
         {"sku": skus["coster"][0], "supplier": "coster"},
         {"sku": skus["spencer"][2], "supplier": "spencer"},
-        {"sku": "SP-NOT-IN-CATALOG", "supplier": "spencer"},
     ]
     created = client.post("/api/configurations", json={**BASE, "compatible_actuators": ranked}, headers=h)
     assert created.status_code == 201, created.get_json()
@@ -163,7 +162,10 @@ def test_compare_quotes_a_configurations_top_actuators_per_supplier(client, team
         {"sku": skus["coster"][0], "qty": 25},
     ]
     assert all(e["ok"] for e in suppliers.values())
-    empty = client.post("/api/configurations", json=BASE, headers=h).get_json()["id"]
+    # Created through the API without a list, it is ranked; above every actuator's rating, nothing is compatible.
+    empty = client.post("/api/configurations", json={**BASE, "max_pressure_bar": 900}, headers=h).get_json()
+    assert empty["compatible_actuators"] == []
+    empty = empty["id"]
     assert_problem(
         client.post("/api/procurements/compare", json={"configuration_id": empty}, headers=h),
         422,

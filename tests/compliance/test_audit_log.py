@@ -34,6 +34,7 @@ COLUMNS = (
     "actor_email",
     "target_type",
     "target_id",
+    "target_name",
     "ip_address",
     "details",
     "created_at",
@@ -245,13 +246,13 @@ def test_pagination_shows_25_per_page(client, db, login, team, tenant_url):
     url = tenant_url(team.tenant, "audit")
     first = client.get(url, query_string={"action": "member.role_changed"}).get_data(as_text=True)
     assert "30 entries, page 1 of 2." in first
-    assert first.count("seq: row-") == 25
-    assert "seq: row-29" in first and "seq: row-05" in first and "seq: row-04" not in first
+    assert first.count("Seq: row-") == 25
+    assert "Seq: row-29" in first and "Seq: row-05" in first and "Seq: row-04" not in first
     assert 'rel="next"' in first and 'rel="prev"' not in first
     second = client.get(url, query_string={"action": "member.role_changed", "page": 2}).get_data(as_text=True)
     assert "page 2 of 2" in second
-    assert second.count("seq: row-") == 5
-    assert "seq: row-04" in second and "seq: row-00" in second and "seq: row-05" not in second
+    assert second.count("Seq: row-") == 5
+    assert "Seq: row-04" in second and "Seq: row-00" in second and "Seq: row-05" not in second
     assert 'rel="prev"' in second and 'rel="next"' not in second
     assert "action=member.role_changed" in second  # the filter survives paging
 

@@ -7,6 +7,8 @@ import pytest
 from aerospec.configurations import quotas
 from aerospec.configurations import services as configs
 from aerospec.tenancy.scoping import tenant_scope
+from tests.api.conftest import auth
+from tests.api.conftest import tokens as tokens  # noqa: F401 - a fixture, shared
 
 BASE = {
     "name": "Nasal pump",
@@ -63,3 +65,9 @@ def seeded_catalog(db):
     catalog.seed_actuators(db.session)
     catalog.seed_fluids(db.session)
     db.session.commit()
+
+
+@pytest.fixture
+def bearer(tokens):  # noqa: F811 - the fixture imported above
+    """bearer(user, tenant=None) → the Authorization header of an API session for that member."""
+    return lambda user, tenant=None: auth(tokens(user, tenant)["access_token"])

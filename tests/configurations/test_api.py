@@ -10,23 +10,6 @@ from tests.api.conftest import assert_problem, auth  # noqa: F401
 from tests.configurations.conftest import BASE
 
 
-@pytest.fixture
-def bearer(app, db):
-    from aerospec.accounts.services import ClientInfo
-    from aerospec.api import services as api
-
-    def _bearer(user, tenant=None) -> dict:
-        settings = api.TokenSettings(
-            app.config["SECRET_KEY"], app.config["JWT_ACCESS_SECONDS"], app.config["JWT_REFRESH_SECONDS"]
-        )
-        membership = api.choose_membership(db.session, user, tenant.slug if tenant else None)
-        pair = api.start_api_session(db.session, user, membership, ClientInfo("127.0.0.1", "pytest"), settings)
-        db.session.commit()
-        return {"Authorization": f"Bearer {pair.access_token}"}
-
-    return _bearer
-
-
 def test_crud_versions_duplicate_share_and_archive(client, team, bearer):
     t = team()
     h = bearer(t.user)

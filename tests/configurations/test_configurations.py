@@ -67,6 +67,7 @@ def test_update_stores_a_version_with_the_diff_and_restore_makes_another(db, tea
         ("fluid_viscosity_cP", "abc", "enter a number"),
         ("target_spray_cone_deg", 200, "at most 180"),
         ("status", "shipped", "Choose one of"),
+        ("target_droplet_size_tol_um", 0, "Dv50 tolerance (µm) must be greater than 0."),  # the engine needs > 0
     ],
 )
 def test_bad_input_gives_field_messages(db, team, field, value, words):

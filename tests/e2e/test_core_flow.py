@@ -227,6 +227,7 @@ def test_library_fluid_to_saved_configuration_with_versions_share_and_copy(new_p
     # Share with the teammate (edit access); they see it under "Shared with me".
     share = page.get_by_role("region", name="Sharing")
     share.get_by_label("Team member", exact=True).select_option(label="Tess Teammate (user)")
+    _htmx_idle(page)  # choosing a member refreshes the access choices for their role
     share.get_by_label("Access", exact=True).select_option(label="Can edit")
     share.get_by_role("button", name="Share", exact=True).click()
     expect(share.get_by_role("listitem").filter(has_text="Tess Teammate")).to_contain_text("can edit")
