@@ -524,6 +524,7 @@ def test_the_timeline_marks_bad_news_as_danger_and_good_news_as_success(
         row = db.session.get(Procurement, order.id)
         services.record_payment(db.session, row, succeeded=False, provider="offline", error="Your card was declined.")
         services.record_payment(db.session, row, succeeded=True, provider="offline")
+        total = row.total
         db.session.commit()
     login(t.user)
     html = client.get(tenant_url(t.tenant, f"procurements/{order.id}")).get_data(as_text=True)
@@ -534,7 +535,7 @@ def test_the_timeline_marks_bad_news_as_danger_and_good_news_as_success(
         )
     )
     assert tones["Payment failed: Your card was declined."] == "danger"
-    assert tones[f"Paid {money(row.total)}."] == "success"
+    assert tones[f"Paid {money(total)}."] == "success"
     assert tones["Order created as a draft."] == "info"
 
 
