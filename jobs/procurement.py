@@ -168,6 +168,7 @@ def _cancel(order: Procurement) -> str:
             "note",
             f"{label} could not cancel order {order.supplier_order_id}: {exc.message}. "
             f"Contact {label} to make sure it is not sent.",
+            tone="warning",
         )
         order.last_polled_at = utcnow()  # answered: the sweeper stops asking
         db.session.commit()
@@ -178,6 +179,7 @@ def _cancel(order: Procurement) -> str:
             order,
             "note",
             f"Could not reach {label} to cancel order {order.supplier_order_id} ({exc}); trying again.",
+            tone="warning",
         )
         db.session.commit()
         raise
@@ -196,7 +198,9 @@ def _refused(order: Procurement, remote: SupplierOrder, label: str, exc: Supplie
     """
     if remote.status not in ("shipped", "delivered"):
         order.last_polled_at = utcnow()
-        services.add_event(db.session, order, "note", f"{label} refused the cancellation: {exc.message}")
+        services.add_event(
+            db.session, order, "note", f"{label} refused the cancellation: {exc.message}", tone="warning"
+        )
         return
     order.cancelled_at = None
     order.tracking_number = remote.tracking_number or order.tracking_number

@@ -55,6 +55,7 @@ class ProcurementBody(Body):
     ship_to_address: dict | None = None
     notes: str | None = None
     status: str | None = None
+    compared_items: list[Any] | None = None  # POST only: what the other suppliers were compared on
 
 
 # -- quote comparison --------------------------------------------------------------------------
@@ -69,14 +70,7 @@ def _configuration_items(configuration_id: str, qty: int, top: int) -> dict[str,
             "Check the fields listed in errors.",
             field_errors={"configuration_id": ["No such configuration in this workspace."]},
         ) from exc
-    skus: list[str] = []
-    for entry in config.compatible_actuators or []:
-        sku = entry.get("sku") if isinstance(entry, dict) else entry
-        if isinstance(sku, str) and sku and sku not in skus:
-            skus.append(sku)
-    # The catalog, not the saved entry, says who supplies a SKU today; ranking order is kept.
-    routed = procurements.items_by_supplier(db.session, [QuoteItem(sku, qty) for sku in skus])
-    chosen = {supplier: items[:top] for supplier, items in routed.items()}
+    chosen = procurements.configuration_items(db.session, config, qty, top)
     if not chosen:
         raise ValidationFailed(
             "This configuration has no compatible actuators to quote.",
@@ -252,9 +246,14 @@ def update_procurement(procurement_id: uuid.UUID) -> Response:
 @bp.delete("/procurements/<uuid:procurement_id>")
 @bearer_required
 def delete_procurement(procurement_id: uuid.UUID) -> Response:
-    """Delete a draft (204); an order that went further must be cancelled instead (409)."""
+    """Cancel procurement: a draft is deleted (204); an order not yet shipped is cancelled, at the
+    supplier too (200 with the order); a shipped or delivered order cannot be (409)."""
     ensure_permitted(g.membership, "order_samples")
     procurement = procurements.get_procurement(db.session, g.tenant, procurement_id)
-    procurements.delete_draft(db.session, g.tenant, g.api_user, procurement)
+    outcome = procurements.withdraw(db.session, g.tenant, g.api_user, procurement)
     db.session.commit()
-    return Response(status=204)
+    if outcome == "deleted":
+        return Response(status=204)
+    # After the commit: the inline cancel job may already have heard back from the supplier.
+    procurement = procurements.get_procurement(db.session, g.tenant, procurement_id)
+    return jsonify(procurement_to_dict(procurement, timeline=True))

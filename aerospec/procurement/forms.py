@@ -46,10 +46,22 @@ class AddressForm(Form):
     phone = StringField("Phone (optional)", validators=[Length(max=200)])
 
 
+def compared_field(items) -> str:
+    """The hidden `compared` value for these QuoteItems ("SKU:qty SKU:qty")."""
+    return " ".join(f"{item.sku}:{item.qty}" for item in items)
+
+
+def _compared_item(token: str) -> dict:
+    sku, _, qty = token.rpartition(":")
+    return {"sku": sku or token, "qty": int(qty) if qty.isdigit() else None}
+
+
 class ProcurementForm(FlaskForm):
     """A new draft order."""
 
     configuration_id = HiddenField()
+    # The quote comparison the order came from ("SKU:qty SKU:qty"), kept with the order's quotes.
+    compared = HiddenField()
     order_type = RadioField("Order type", choices=ORDER_TYPE_CHOICES, default="sample")
     selected_supplier = RadioField("Supplier", choices=SUPPLIER_CHOICES, default="", validate_choice=False)
     items = FieldList(FormField(ItemForm), min_entries=1)
@@ -78,6 +90,8 @@ class ProcurementForm(FlaskForm):
             "ship_to_address": address,
             "notes": self.notes.data or None,
         }
+        if (self.compared.data or "").strip():
+            data["compared_items"] = [_compared_item(token) for token in self.compared.data.split()]
         return data, rows
 
     def apply_service_errors(self, error: ValidationFailed, rows: list[int]) -> None:

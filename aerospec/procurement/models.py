@@ -52,6 +52,10 @@ class Procurement(IdMixin, TenantOwned, TimestampMixin, db.Model):
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
     quote: Mapped[dict | None] = mapped_column(JSON)  # the chosen SupplierQuote.to_dict(), as quoted
     quoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What every supplier quoted when the order was created: one compare entry per supplier
+    # (QuoteResult.to_dict() + "requested" items + "selected"), or its error. None on orders
+    # created before it was kept.
+    suppliers_quoted: Mapped[list | None] = mapped_column(JSON)
     # {"name", "company", "line1", "line2", "city", "region", "postal_code", "country" (ISO 2), "phone"}
     ship_to_address: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     notes: Mapped[str | None] = mapped_column(Text)
@@ -123,6 +127,7 @@ class ProcurementEvent(IdMixin, TenantOwned, db.Model):
     from_status: Mapped[str | None] = mapped_column(String(12))
     to_status: Mapped[str | None] = mapped_column(String(12))
     message: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    tone: Mapped[str | None] = mapped_column(String(12))  # success | danger | warning | info | neutral
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 

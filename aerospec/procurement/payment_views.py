@@ -1,10 +1,11 @@
-"""Order payment pages: the Pay button's checkout redirect and the polled payment fragment."""
+"""Order payment pages: the Pay button's checkout redirect (the payment block is part of the order
+page's live region, procurement.views.status)."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import current_app, flash, g, render_template, request
+from flask import current_app, flash, g, request
 from flask_login import login_required
 
 from aerospec.billing.providers import get_provider
@@ -14,10 +15,9 @@ from aerospec.procurement import bp, payments
 from aerospec.procurement.models import Procurement
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.permissions import require_permission
-from aerospec.web.htmx import hx_redirect, is_htmx
+from aerospec.web.htmx import hx_redirect
 
 ORDER = "/t/<tenant_slug>/procurements/<uuid:procurement_id>"
-STOP_POLLING = 286  # htmx stops an `every` trigger on this status
 
 
 def _order_url(procurement: Procurement, **query: str) -> str:
@@ -56,18 +56,3 @@ def start_checkout(procurement_id: uuid.UUID):
         return hx_redirect(_order_url(procurement))
     db.session.commit()
     return hx_redirect(checkout.url)
-
-
-@bp.route(f"{ORDER}/payment")
-@login_required
-@require_permission("view_procurements")
-def payment_status(procurement_id: uuid.UUID):
-    """The payment block the order page polls every 2 s while a payment is pending; 286 once settled."""
-    procurement = get_for_tenant_or_404(Procurement, procurement_id)
-    if not is_htmx():
-        return hx_redirect(_order_url(procurement))
-    html = render_template("procurement/_payment.html", procurement=procurement)
-    if not payments.settled(procurement):
-        return html, 200, {"Cache-Control": "no-store"}
-    # Settled: stop polling, and tell the order's status region (paying a sample draft submits it).
-    return html, STOP_POLLING, {"Cache-Control": "no-store", "HX-Trigger": "procurement-changed"}

@@ -44,7 +44,7 @@ def order_page_path(tenant_slug: str, procurement_id) -> str:
 
 
 def settled(procurement: Procurement) -> bool:
-    """Nothing is in flight: the order page stops polling (pending is the only unsettled state)."""
+    """Nothing is in flight (pending is the only unsettled payment state): the API's `settled`."""
     return procurement.payment_status != "pending"
 
 
@@ -132,7 +132,7 @@ def start_checkout(
 
 
 def payment_state(procurement: Procurement) -> dict:
-    """The order's payment as the API and the polling fragment show it."""
+    """The order's payment as GET /api/procurements/<id>/payment-status shows it."""
     return {
         "procurement_id": str(procurement.id),
         "reference": procurement.reference,
@@ -186,6 +186,7 @@ def _check_amount(session: Session, order: Procurement, amount, event: ProviderE
             "note",
             f"The payment ({order.currency} {from_minor(amount, order.currency):,.2f}) differs from the order total "
             f"({order.currency} {order.total:,.2f}); check it with the payment provider.",
+            tone="warning",
         )
 
 

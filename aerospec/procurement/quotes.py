@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from aerospec.procurement.clients import (
     QuoteItem,
@@ -121,21 +122,74 @@ def _error_result(client: SupplierClient, exc: BaseException, elapsed: float) ->
     return QuoteResult(client.name, client.label, error=message, error_type=type(exc).__name__, elapsed_seconds=elapsed)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one supplier's card shows, enough to compare it with the others' (see `marks`)."""
+
+    supplier: str
+    ok: bool
+    total: Decimal | None = None
+    currency: str | None = None
+    lead_time_days: int | None = None
+    availability: str | None = None
+    best_total: bool = False
+    fastest_delivery: bool = False
+
+    @classmethod
+    def of(cls, result: QuoteResult) -> Answer:
+        q = result.quote
+        if q is None:
+            return cls(result.supplier, ok=False)
+        return cls(result.supplier, True, q.total, q.currency, q.lead_time_days, q.availability)
+
+    def to_token(self) -> dict:
+        """JSON-ready (money as a string), for a signed hidden input on the card."""
+        return {
+            "supplier": self.supplier,
+            "ok": self.ok,
+            "total": None if self.total is None else str(self.total),
+            "currency": self.currency,
+            "lead_time_days": self.lead_time_days,
+            "availability": self.availability,
+        }
+
+    @classmethod
+    def from_token(cls, data: Mapping) -> Answer:
+        total = data.get("total")
+        return cls(
+            str(data["supplier"]),
+            bool(data["ok"]),
+            None if total is None else Decimal(total),
+            data.get("currency"),
+            data.get("lead_time_days"),
+            data.get("availability"),
+        )
+
+
+def marks(answers: Sequence[Answer]) -> dict[str, tuple[bool, bool]]:
+    """{supplier: (best total, fastest delivery)} among complete quotes; ties are all marked."""
+    eligible = [a for a in answers if a.ok and a.availability != "unavailable"]
+    if not eligible:
+        return {}
+    best = min(a.total for a in eligible)
+    fastest = min(a.lead_time_days for a in eligible)
+    return {a.supplier: (a.total == best, a.lead_time_days == fastest) for a in eligible}
+
+
+def summarise(answers: Sequence[Answer]) -> list[Answer]:
+    """The answers with their best-total and fastest-delivery marks set."""
+    flags = marks(answers)
+    return [
+        replace(a, best_total=flags[a.supplier][0], fastest_delivery=flags[a.supplier][1]) if a.supplier in flags else a
+        for a in answers
+    ]
+
+
 def _flag(results: list[QuoteResult]) -> list[QuoteResult]:
     """Mark the cheapest total and the shortest lead time among complete quotes (ties all flagged)."""
-    eligible = [r.quote for r in results if r.quote is not None and r.quote.availability != "unavailable"]
-    if not eligible:
-        return results
-    best = min(q.total for q in eligible)
-    fastest = min(q.lead_time_days for q in eligible)
+    flags = marks([Answer.of(r) for r in results])
     return [
-        replace(
-            r,
-            best_total=r.quote.total == best,
-            fastest_delivery=r.quote.lead_time_days == fastest,
-        )
-        if r.quote is not None and r.quote.availability != "unavailable"
-        else r
+        replace(r, best_total=flags[r.supplier][0], fastest_delivery=flags[r.supplier][1]) if r.supplier in flags else r
         for r in results
     ]
 

@@ -52,9 +52,10 @@ def line_item_to_dict(item: ProcurementLineItem) -> dict:
 
 
 def event_to_dict(event: ProcurementEvent) -> dict:
-    """One timeline entry: {kind, from_status, to_status, message, at, actor}."""
+    """One timeline entry: {kind, tone, from_status, to_status, message, at, actor}."""
     return {
         "kind": event.kind,
+        "tone": services.event_tone(event),
         "from_status": event.from_status,
         "to_status": event.to_status,
         "message": event.message,
@@ -64,7 +65,7 @@ def event_to_dict(event: ProcurementEvent) -> dict:
 
 
 def procurement_to_dict(procurement: Procurement, *, timeline: bool = False) -> dict:
-    """An order as the API shows it (with its timeline on the detail)."""
+    """An order as the API shows it (with its timeline and suppliers_quoted on the detail)."""
     p = procurement
     body = {
         "id": str(p.id),
@@ -106,5 +107,7 @@ def procurement_to_dict(procurement: Procurement, *, timeline: bool = False) -> 
         "created_by": p.created_by.email if p.created_by is not None else None,
     }
     if timeline:
+        # What every supplier quoted when the order was created (null on older orders).
+        body["suppliers_quoted"] = p.suppliers_quoted
         body["timeline"] = [event_to_dict(event) for event in p.events]
     return body

@@ -51,7 +51,7 @@ from aerospec.procurement.models import (
     ProcurementEvent,
     ProcurementLineItem,
 )
-from aerospec.procurement.quotes import compare_quotes
+from aerospec.procurement.quotes import QuoteResult, compare_quotes
 from aerospec.tenancy.features import ensure_feature
 from aerospec.web.dates import absolute_date
 
@@ -293,9 +293,25 @@ def list_procurements(
 # -- events, audit, email ---------------------------------------------------------------------
 
 
+# How each order status reads on the timeline (see event_tone).
+STATUS_TONES = {"failed": "danger", "delivered": "success", "confirmed": "success", "cancelled": "neutral"}
+TONES = ("success", "danger", "warning", "info", "neutral")
+
+
 def add_event(
-    session: Session, procurement: Procurement, kind: str, message: str, *, actor=None, from_status=None, to_status=None
+    session: Session,
+    procurement: Procurement,
+    kind: str,
+    message: str,
+    *,
+    actor=None,
+    from_status=None,
+    to_status=None,
+    tone: str | None = None,
 ) -> ProcurementEvent:
+    """One timeline line; `tone` (success, danger, warning, info) says whether it is good or bad news."""
+    if tone is not None and tone not in TONES:
+        raise ValueError(f"unknown tone {tone!r}")
     event = ProcurementEvent(
         tenant_id=procurement.tenant_id,
         procurement=procurement,
@@ -304,9 +320,19 @@ def add_event(
         actor_id=actor.id if actor is not None else None,
         from_status=from_status,
         to_status=to_status,
+        tone=tone,
     )
     session.add(event)
     return event
+
+
+def event_tone(event: ProcurementEvent) -> str:
+    """success, danger, warning, info or neutral: the timeline dot's colour and icon (never the only signal)."""
+    if event.tone:
+        return event.tone
+    if event.kind == "status":
+        return STATUS_TONES.get(event.to_status or "", "info")
+    return "neutral"  # rows written before events carried a tone
 
 
 def _notify(session: Session, procurement: Procurement, subject_status: str, message: str) -> None:
@@ -412,12 +438,10 @@ def _configuration(session: Session, tenant, configuration_id) -> Configuration 
     return config
 
 
-def fetch_quote(clients: Sequence[SupplierClient], supplier: str, items: Sequence[QuoteItem], timeout: float):
-    """One supplier's quote for these items (cached briefly), or SupplierUnavailableError."""
-    chosen = [c for c in clients if c.name == supplier]
-    if not chosen:
+def usable_quote(supplier: str, result: QuoteResult | None) -> SupplierQuote:
+    """The chosen supplier's quote from its answer, or why the order cannot be priced from it."""
+    if result is None:
         raise ValidationFailed(field_errors={"selected_supplier": [f"Unknown supplier {supplier!r}."]})
-    result = compare_quotes(chosen, list(items), timeout)[0]
     if not result.ok:
         raise SupplierUnavailableError(
             f"{SUPPLIER_LABELS[supplier]} could not quote right now: {result.error} "
@@ -429,6 +453,90 @@ def fetch_quote(clients: Sequence[SupplierClient], supplier: str, items: Sequenc
             field_errors={"items": [f"{SUPPLIER_LABELS[supplier]} cannot supply {', '.join(unavailable)}."]}
         )
     return result.quote
+
+
+def fetch_quote(clients: Sequence[SupplierClient], supplier: str, items: Sequence[QuoteItem], timeout: float):
+    """One supplier's quote for these items (cached briefly), or SupplierUnavailableError."""
+    chosen = [c for c in clients if c.name == supplier]
+    results = compare_quotes(chosen, list(items), timeout) if chosen else []
+    return usable_quote(supplier, results[0] if results else None)
+
+
+def configuration_items(session: Session, config: Configuration, qty: int, top: int) -> dict[str, list[QuoteItem]]:
+    """The configuration's top-`top` ranked actuators of each supplier, each at `qty` (ranking order kept)."""
+    skus: list[str] = []
+    for entry in config.compatible_actuators or []:
+        sku = entry.get("sku") if isinstance(entry, dict) else entry
+        if isinstance(sku, str) and sku and sku not in skus:
+            skus.append(sku)
+    # The catalog, not the saved entry, says who supplies a SKU today.
+    routed = items_by_supplier(session, [QuoteItem(sku, qty) for sku in skus])
+    return {supplier: items[:top] for supplier, items in routed.items()}
+
+
+def comparison_items(
+    session: Session,
+    config: Configuration | None,
+    items: Sequence[QuoteItem],
+    supplier: str | None,
+    compared: Sequence[QuoteItem] | None,
+) -> dict[str, list[QuoteItem]]:
+    """What each supplier is asked when an order is created, for its record of quotes.
+
+    The chosen supplier: the order's own items. The others: the comparison the order came from
+    (`compared`, the compare panel's actuators), else the configuration's best-ranked actuator
+    of each at the order's total quantity (as POST /api/procurements/compare with top 1 would).
+    """
+    asked: dict[str, list[QuoteItem]] = {}
+    if compared:
+        asked.update(items_by_supplier(session, compared))
+    elif config is not None:
+        asked.update(configuration_items(session, config, sum(i.qty for i in items), top=1))
+    if supplier:
+        asked[supplier] = list(items)
+    else:  # an unpriced draft: each supplier that carries its items is asked for them
+        for owner, own in items_by_supplier(session, items).items():
+            asked.setdefault(owner, own)
+    return asked
+
+
+def quotes_record(results: Sequence[QuoteResult], asked: Mapping[str, Sequence[QuoteItem]], selected) -> list[dict]:
+    """suppliers_quoted: every supplier's answer (quote or error) with what it was asked, in SUPPLIERS order."""
+    answered = {r.supplier: r for r in results}
+    record = []
+    for name in SUPPLIERS:
+        result = answered.get(name)
+        if result is not None:
+            entry = result.to_dict()
+        else:
+            reason = (
+                f"{SUPPLIER_LABELS[name]} could not be asked (no client is configured for it)."
+                if asked.get(name)
+                else f"Not asked: neither this order nor its configuration has a {SUPPLIER_LABELS[name]} actuator."
+            )
+            entry = {
+                "name": name,
+                "label": SUPPLIER_LABELS[name],
+                "ok": False,
+                "error": reason,
+                "error_type": "NotAsked",
+            }
+        entry["requested"] = [{"sku": i.sku, "qty": i.qty} for i in asked.get(name, ())]
+        entry["selected"] = name == selected
+        record.append(entry)
+    return record
+
+
+def _clean_compared(session: Session, value) -> list[QuoteItem] | None:
+    """compared_items: the actuators the order was compared on ({sku, qty} like items), or None."""
+    if value is None:
+        return None
+    try:
+        return clean_items(session, None, value)
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            field_errors={"compared_items" + key.removeprefix("items"): msgs for key, msgs in exc.field_errors.items()}
+        ) from exc
 
 
 def _apply_quote(session: Session, tenant, procurement: Procurement, quote: SupplierQuote) -> None:
@@ -508,7 +616,8 @@ def create_procurement(
     quote_timeout: float = 5.0,
 ) -> Procurement:
     """A draft order from {configuration_id?, order_type, items[{sku, qty}], selected_supplier?,
-    ship_to_address, notes?}; priced from the chosen supplier's live (or briefly cached) quote."""
+    ship_to_address, notes?, compared_items?}; priced from the chosen supplier's live (or briefly
+    cached) quote, and keeping what every supplier quoted then (suppliers_quoted)."""
     ensure_feature(tenant, "ecommerce")  # ordering and payment: a platform admin can switch it off per tenant
     errors: dict[str, list[str]] = {}
     parsed: dict = {}
@@ -517,6 +626,7 @@ def create_procurement(
         ("selected_supplier", lambda: _clean_supplier(data.get("selected_supplier"))),
         ("configuration", lambda: _configuration(session, tenant, data.get("configuration_id"))),
         ("ship_to_address", lambda: clean_address(data.get("ship_to_address"))),
+        ("compared", lambda: _clean_compared(session, data.get("compared_items"))),
     ):
         try:
             parsed[name] = fn()
@@ -533,8 +643,10 @@ def create_procurement(
         raise ValidationFailed(field_errors=errors)
 
     supplier = parsed["selected_supplier"]
-    quote = fetch_quote(clients, supplier, parsed["items"], quote_timeout) if supplier else None
     config = parsed["configuration"]
+    asked = comparison_items(session, config, parsed["items"], supplier, parsed["compared"])
+    results = compare_quotes(clients, asked, quote_timeout) if asked else []  # all at once, cache first
+    quote = usable_quote(supplier, next((r for r in results if r.supplier == supplier), None)) if supplier else None
     procurement = Procurement(
         tenant_id=tenant.id,
         configuration_id=config.id if config else None,
@@ -553,6 +665,7 @@ def create_procurement(
         _apply_quote(session, tenant, procurement, quote)
     else:
         _unpriced(procurement, parsed["items"])
+    procurement.suppliers_quoted = quotes_record(results, asked, supplier)
     session.flush()
     add_event(session, procurement, "status", "Order created as a draft.", actor=actor, to_status="draft")
     audit.record(
@@ -669,6 +782,9 @@ def request_status(session: Session, tenant, actor, procurement: Procurement, to
     return transition(session, procurement, "draft", actor=actor, message="Returned to draft to fix and resubmit.")
 
 
+PAY_FIRST = "Pay for this sample order: samples go to the supplier once paid."
+
+
 def ready_to_submit(procurement: Procurement) -> list[str]:
     """What still stops this order going to the supplier (empty when it can go)."""
     problems = []
@@ -679,7 +795,7 @@ def ready_to_submit(procurement: Procurement) -> list[str]:
     if not procurement.ship_to_address:
         problems.append("Give a ship-to address.")
     if payment_required_before_submit(procurement.order_type) and procurement.payment_status != "paid":
-        problems.append("Pay for this sample order: samples go to the supplier once paid.")
+        problems.append(PAY_FIRST)
     return problems
 
 
@@ -725,12 +841,50 @@ def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients
     return transition(session, procurement, "cancelled", actor=actor, message="Cancelled.")
 
 
+def withdrawal(procurement: Procurement) -> str | None:
+    """What "cancel procurement" (DELETE /api/procurements/<id>, the page's one button) does now.
+
+    "delete": a draft, or a cancelled order never sent, with no payment on it;
+    "cancel": any other order not yet shipped (a draft with a payment is cancelled, not
+    deleted, so the payment stays on record); None: shipped or delivered, or already cancelled.
+    """
+    has_payment = procurement.payment_status in ("paid", "pending")
+    if procurement.status == "draft":
+        return "cancel" if has_payment else "delete"
+    if procurement.status == "cancelled":
+        return None if procurement.supplier_order_id or has_payment else "delete"
+    return "cancel" if procurement.status in CANCELLABLE else None
+
+
+def withdraw(session: Session, tenant, actor, procurement: Procurement) -> str:
+    """Cancel procurement: delete a draft, cancel an order not yet shipped (at the supplier too).
+
+    Returns "deleted", "cancelled" or "unchanged" (already cancelled: a repeated DELETE is
+    harmless); IllegalTransition (409) once the order has shipped.
+    """
+    action = withdrawal(procurement)
+    if action == "delete":
+        delete_draft(session, tenant, actor, procurement)
+        return "deleted"
+    if action == "cancel":
+        cancel(session, tenant, actor, procurement)
+        return "cancelled"
+    if procurement.status == "cancelled":
+        return "unchanged"
+    raise IllegalTransition(
+        f"This order is {STATUS_LABELS[procurement.status].lower()}; "
+        "only orders not yet shipped can be cancelled or deleted."
+    )
+
+
 def delete_draft(session: Session, tenant, actor, procurement: Procurement) -> None:
-    """DELETE: only a draft (or a cancelled order never sent) disappears; others must be cancelled."""
-    if procurement.status != "draft" and not (procurement.status == "cancelled" and not procurement.supplier_order_id):
+    """Delete a draft (or a cancelled order never sent) with no payment on it; others must be cancelled."""
+    if withdrawal(procurement) != "delete":
+        if procurement.status == "cancelled":
+            raise Conflict("This cancelled order was sent to the supplier or paid for; it stays on record.")
+        if procurement.payment_status in ("paid", "pending"):
+            raise Conflict("This order has a payment; cancel it instead of deleting it.")
         raise Conflict(f"This order is {procurement.status}; cancel it instead of deleting it.")
-    if procurement.payment_status in ("paid", "pending"):
-        raise Conflict("This order has a payment; cancel it instead of deleting it.")
     audit.record(
         session,
         tenant.id,
@@ -776,6 +930,7 @@ def send_to_supplier(session: Session, procurement: Procurement, client: Supplie
             procurement,
             "submit",
             f"Attempt {procurement.submit_attempts}: {exc}. The order stays submitted and will be sent again.",
+            tone="warning",
         )
         raise
     procurement.last_submit_error = None
@@ -786,6 +941,7 @@ def send_to_supplier(session: Session, procurement: Procurement, client: Supplie
         "submit",
         f"{SUPPLIER_LABELS[client.name]} accepted the order as {order.order_id}"
         + (" (a retry: the supplier recognised it, no second order)." if order.replayed else "."),
+        tone="success",
     )
     apply_supplier_status(session, procurement, order)
     return "sent"
@@ -858,7 +1014,7 @@ def record_payment(
             return False
         procurement.payment_status = "failed"
         procurement.payment_error = error or "The payment was declined."
-        add_event(session, procurement, "payment", f"Payment failed: {procurement.payment_error}")
+        add_event(session, procurement, "payment", f"Payment failed: {procurement.payment_error}", tone="danger")
         audit.record(
             session,
             procurement.tenant_id,
@@ -873,7 +1029,7 @@ def record_payment(
     procurement.payment_status = "paid"
     procurement.paid_at = at or utcnow()
     procurement.payment_error = None
-    add_event(session, procurement, "payment", f"Paid {procurement.currency} {procurement.total:,.2f}.")
+    add_event(session, procurement, "payment", f"Paid {procurement.currency} {procurement.total:,.2f}.", tone="success")
     audit.record(
         session,
         procurement.tenant_id,

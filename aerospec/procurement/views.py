@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import abort, current_app, flash, g, make_response, request, url_for
 from flask_login import login_required
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from aerospec import queueing
@@ -19,9 +21,9 @@ from aerospec.models import utcnow
 from aerospec.procurement import bp
 from aerospec.procurement import services as procurements
 from aerospec.procurement.clients import QuoteItem
-from aerospec.procurement.forms import EXTRA_ITEM_ROWS, ORDER_TYPE_HELP, ProcurementForm
+from aerospec.procurement.forms import EXTRA_ITEM_ROWS, ORDER_TYPE_HELP, ProcurementForm, compared_field
 from aerospec.procurement.models import ORDER_TYPES, STATUSES, SUPPLIERS, Procurement
-from aerospec.procurement.quotes import compare_quotes, default_cache, items_key
+from aerospec.procurement.quotes import Answer, compare_quotes, items_key, summarise
 from aerospec.procurement.suppliers import quote_timeout, supplier_clients
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.forms import EmptyForm
@@ -53,6 +55,15 @@ def money(amount, currency: str = "USD", unit: bool = False) -> str:
         return str(amount)
     places = 4 if unit and value != value.quantize(Decimal("0.01")) else 2
     return f"{currency} {value:,.{places}f}"
+
+
+MONEY_IN_TEXT = re.compile(r"\b([A-Z]{3}) (?=[0-9])")
+
+
+@bp.app_template_filter("money_together")
+def money_together(text: str) -> str:
+    """A sentence whose amounts ("USD 1,802.17") never break between the currency and the digits."""
+    return MONEY_IN_TEXT.sub("\\1\u00a0", text or "")
 
 
 def _labels() -> dict:
@@ -95,12 +106,12 @@ class Comparison:
             self.errors.append("Choose at least one actuator to compare.")
         self.suppliers = [s for s in SUPPLIERS if s in self.routed]
 
-    def query(self, supplier: str | None = None) -> dict:
-        """Query-string arguments for this comparison (one supplier's SKUs when given)."""
-        skus = [i.sku for i in self.routed.get(supplier, [])] if supplier else self.skus
-        return {"qty": self.qty, "sku": skus}
+    def query(self) -> dict:
+        """Query-string arguments for this comparison."""
+        return {"qty": self.qty, "sku": self.skus}
 
     def order_url(self, supplier: str) -> str:
+        """The new-order form for this supplier's items, carrying the comparison for the order's record."""
         items = self.routed.get(supplier, [])
         return url_for(
             "procurement.create",
@@ -108,6 +119,7 @@ class Comparison:
             supplier=supplier,
             sku=[i.sku for i in items],
             qty=[i.qty for i in items],
+            compared=compared_field(i for group in self.routed.values() for i in group),
         )
 
 
@@ -128,14 +140,52 @@ def default_skus(config: Configuration) -> list[str]:
     return [chosen[s] for s in SUPPLIERS if s in chosen]
 
 
+ANSWER_SALT = "aerospec.quote-answer"
+
+
+def _answer_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=ANSWER_SALT)
+
+
+def _answer_token(comparison: Comparison, result) -> str:
+    """A card's answer as a signed hidden input: the summary compares what the cards show.
+
+    The summary cannot re-read the quotes from the 60-second cache: that cache lives in one
+    web process, and the summary request may land on another (gunicorn runs several), so it
+    would find one quote or none and say "Only Spencer quoted" beside two quotes.
+    """
+    items = [list(pair) for pair in items_key(comparison.routed[result.supplier])]
+    return _answer_signer().dumps({**Answer.of(result).to_token(), "items": items})
+
+
+def _answers(comparison: Comparison, tokens: list[str]) -> dict[str, Answer]:
+    """The cards' answers the summary request carries, keeping only those for this comparison's items."""
+    answers: dict[str, Answer] = {}
+    for token in tokens:
+        try:
+            data = _answer_signer().loads(token)  # SECURITY: signed, so a page cannot make up a quote
+            answer = Answer.from_token(data)
+        except (BadSignature, KeyError, TypeError, ValueError, ArithmeticError):
+            continue
+        routed = comparison.routed.get(answer.supplier)
+        if routed is not None and data.get("items") == [list(pair) for pair in items_key(routed)]:
+            answers[answer.supplier] = answer
+    return answers
+
+
 def _compare_context(comparison: Comparison, results=None) -> dict:
-    return {
+    context = {
         "config": comparison.config,
         "comparison": comparison,
         "results": results,
+        "answer_tokens": {},
         "may_order": can(g.membership.role, "order_samples"),
         **_labels(),
     }
+    if results is not None:
+        context["answer_tokens"] = {r.supplier: _answer_token(comparison, r) for r in results}
+        context["summary_results"] = [a for a in summarise([Answer.of(r) for r in results]) if a.ok]
+    return context
 
 
 @bp.route(QUOTES)
@@ -168,13 +218,15 @@ def quote_card(config_id: uuid.UUID):
     if supplier not in SUPPLIERS:
         abort(400, "Ask for one supplier: ?supplier=spencer or ?supplier=coster.")
     comparison = Comparison(config, request.args)
+    context = _compare_context(comparison)
     result = None
     if supplier in comparison.routed:
         client = [c for c in supplier_clients() if c.name == supplier]
         result = compare_quotes(client, {supplier: comparison.routed[supplier]}, quote_timeout())[0]
         # A card alone is trivially the best and fastest; the summary flags the cards together.
         result = replace(result, best_total=False, fastest_delivery=False)
-    response = render("procurement/_quote_card.html", supplier=supplier, result=result, **_compare_context(comparison))
+        context["answer_tokens"] = {supplier: _answer_token(comparison, result)}
+    response = render("procurement/_quote_card.html", supplier=supplier, result=result, **context)
     response.headers["HX-Trigger-After-Settle"] = "quote-loaded"
     return response
 
@@ -183,24 +235,16 @@ def quote_card(config_id: uuid.UUID):
 @login_required
 @require_permission("view_procurements")
 def quote_summary(config_id: uuid.UUID):
-    """Once every card is in: best total and fastest delivery, from the brief quote cache (no new calls)."""
+    """Once every card is in: best total and fastest delivery among the answers the cards show."""
     config = get_for_tenant_or_404(Configuration, config_id)
     comparison = Comparison(config, request.args)
-    settled = set(request.args.getlist("settled"))
-    waiting = [s for s in comparison.suppliers if s not in settled]
-    results = []
-    if not waiting:
-        cached = [
-            c
-            for c in supplier_clients()
-            if c.name in comparison.routed and default_cache.get(c.name, items_key(comparison.routed[c.name]))
-        ]
-        if cached:
-            results = compare_quotes(cached, comparison.routed, quote_timeout())
+    answers = _answers(comparison, request.args.getlist("answer"))
+    waiting = [s for s in comparison.suppliers if s not in answers]
+    summary = [] if waiting else summarise([answers[s] for s in comparison.suppliers])
     return render(
         "procurement/_quote_summary.html",
         waiting=waiting,
-        summary_results=[r for r in results if r.ok],
+        summary_results=[a for a in summary if a.ok],
         **_compare_context(comparison),
     )
 
@@ -267,6 +311,7 @@ def _prefill(args) -> tuple[dict, Configuration | None]:
             )
     if config is not None:
         data["configuration_id"] = str(config.id)
+    data["compared"] = (args.get("compared") or "")[:2000]
     skus = args.getlist("sku")
     qtys = args.getlist("qty")
     items = []
@@ -359,24 +404,90 @@ def _configuration_of(procurement: Procurement) -> Configuration | None:
     )
 
 
-def _status_token(procurement: Procurement) -> str:
-    """Changes whenever the polled region would: the poller sends it back and gets 204 while it holds."""
+# After the provider's success redirect, a payment not yet confirmed by its event reads as
+# "confirming" (not as an earlier decline) for this long; then the page shows what it knows.
+CONFIRMING_SECONDS = 300
+WATCH_FAST, WATCH_SLOW = 2, 5  # seconds between the order page's polls
+
+
+def _returned_at() -> datetime | None:
+    """When the payer came back from the checkout's success page (first load, then carried by the poll)."""
+    if request.args.get("payment") == "returned" and "returned" not in request.args:
+        return utcnow()
+    try:
+        return datetime.fromtimestamp(float(request.args["returned"]), UTC)
+    except (KeyError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _confirming(procurement: Procurement, returned_at: datetime | None) -> bool:
+    """Back from a successful checkout, no payment news since: the provider's event is on its way.
+
+    A decline just before the successful try (same checkout) must not read as the outcome, so
+    the page says it is confirming the payment until an event arrives, for CONFIRMING_SECONDS.
+    """
+    if returned_at is None or procurement.payment_status == "paid":
+        return False
+    if utcnow() - returned_at > timedelta(seconds=CONFIRMING_SECONDS):
+        return False
+    return not any(e.kind == "payment" and e.created_at > returned_at for e in procurement.events)
+
+
+def _watch_every(procurement: Procurement, confirming: bool) -> int | None:
+    """How often the page asks for news (s): fast while a payment is in flight, None once nothing can change."""
+    if confirming or procurement.payment_status == "pending":
+        return WATCH_FAST
+    if procurement.status == "cancelled" or (
+        procurement.status == "delivered" and procurement.payment_status == "paid"
+    ):
+        return None
+    return WATCH_SLOW
+
+
+def _status_token(procurement: Procurement, confirming: bool) -> str:
+    """Changes whenever the live region would: the poller sends it back and gets 204 while it holds."""
     p = procurement
-    return f"{p.status}|{len(p.events)}|{p.tracking_number}|{p.expected_delivery}|{p.payment_status}"
+    return "|".join(
+        str(part)
+        for part in (
+            p.status,
+            len(p.events),
+            p.tracking_number,
+            p.expected_delivery,
+            p.payment_status,
+            p.payment_error,
+            confirming,
+        )
+    )
 
 
 def _detail_context(procurement: Procurement, **extra) -> dict:
+    """The order page's state, computed once so the status, payment, actions and timeline agree."""
+    returned_at = _returned_at()
+    confirming = _confirming(procurement, returned_at)
+    problems = procurements.ready_to_submit(procurement) if procurement.status == "draft" else []
+    if confirming:
+        problems = [p for p in problems if p != procurements.PAY_FIRST]
+    offer = None if confirming else procurements.withdrawal(procurement)
+    watch_every = _watch_every(procurement, confirming)
+    token = _status_token(procurement, confirming)
+    watch_vals = {"seen": token}
+    if returned_at is not None and procurement.payment_status != "paid":
+        watch_vals["returned"] = f"{returned_at.timestamp():.3f}"
     return {
-        "status_token": _status_token(procurement),
+        "status_token": token,
         "announce": False,
         "procurement": procurement,
         "configuration": _configuration_of(procurement),
-        "problems": procurements.ready_to_submit(procurement) if procurement.status == "draft" else [],
+        "problems": problems,
         "may_order": can(g.membership.role, "order_samples"),
+        "confirming": confirming,
+        "offer": offer,  # the one of "Cancel order" / "Delete" the page offers (services.withdrawal)
         "cancellable": procurement.status in procurements.CANCELLABLE,
-        "deletable": procurement.status == "draft"
-        or (procurement.status == "cancelled" and not procurement.supplier_order_id),
-        "polling": procurement.status in procurements.OPEN_STATUSES,
+        "deletable": offer == "delete",
+        "watch_every": watch_every,
+        "watch_vals": watch_vals,
+        "event_tone": procurements.event_tone,
         "action_form": EmptyForm(),
         "action_error": None,
         **_labels(),
@@ -397,17 +508,20 @@ def detail(procurement_id: uuid.UUID):
 @login_required
 @require_permission("view_procurements")
 def status(procurement_id: uuid.UUID):
-    """The polled status and timeline region; 286 tells htmx to stop once the order has settled."""
+    """The order page's live region (status, payment, actions, timeline) as one fragment, so they
+    always agree: 204 while nothing changed, 286 once nothing more can happen (htmx stops polling)."""
     procurement = get_for_tenant_or_404(Procurement, procurement_id)
     if not is_htmx():
         return hx_redirect(url_for("procurement.detail", procurement_id=procurement.id))
     _ask_supplier_if_due(procurement)
     context = _detail_context(procurement)
-    if context["polling"] and request.args.get("seen") == context["status_token"]:
+    if context["watch_every"] and request.args.get("seen") == context["status_token"]:
         return make_response("", 204)  # nothing new: keep the page (and screen readers) quiet
     context["announce"] = request.args.get("seen") not in (None, context["status_token"])
-    code = 200 if context["polling"] else STOP_POLLING
-    return render("procurement/detail.html", block="order_status", status=code, **context)
+    code = 200 if context["watch_every"] else STOP_POLLING
+    response = render("procurement/detail.html", block="order_live", status=code, **context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _ask_supplier_if_due(procurement: Procurement) -> None:
@@ -438,7 +552,7 @@ def _refused(procurement_id: uuid.UUID, error: Conflict):
     procurement = get_for_tenant_or_404(Procurement, procurement_id)
     return render(
         "procurement/detail.html",
-        block="order_status",
+        block="order_live",
         status=409,
         **_detail_context(procurement, action_error=error.message),
     )

@@ -303,7 +303,6 @@ def test_a_pilot_order_is_submitted_on_account(client, team, bearer, sandbox, sk
     statuses = [e["to_status"] for e in order["timeline"] if e["kind"] == "status"]
     assert statuses == ["draft", "submitted", "confirmed"]
     assert any(e["kind"] == "submit" and order["supplier_order_id"] in e["message"] for e in order["timeline"])
-    assert_problem(client.delete(f"/api/procurements/{pid}", headers=h), 409)
     assert_problem(client.put(f"/api/procurements/{pid}", json={"notes": "edit"}, headers=h), 409)
     assert_problem(client.put(f"/api/procurements/{pid}", json={"status": "delivered"}, headers=h), 409)
     cancelled = client.put(f"/api/procurements/{pid}", json={"status": "cancelled"}, headers=h)
@@ -373,6 +372,193 @@ def test_delete_a_draft_then_it_is_gone(client, team, bearer, sandbox, skus):
     assert response.status_code == 204 and response.get_data() == b""
     assert_problem(client.get(f"/api/procurements/{pid}", headers=h), 404)
     assert_problem(client.delete(f"/api/procurements/{pid}", headers=h), 404)
+    assert sandbox.requests("spencer", "POST /orders") == 0
+
+
+def _move(db, tenant, pid: str, *steps: str, **fields) -> None:
+    """Walk an order through the state machine as the supplier's updates would (committed)."""
+    from aerospec.procurement import services
+    from aerospec.procurement.models import Procurement
+    from aerospec.tenancy.scoping import tenant_scope
+
+    with tenant_scope(db.session, tenant.id):
+        order = db.session.get(Procurement, uuid.UUID(pid))
+        for name, value in fields.items():
+            setattr(order, name, value)
+        for step in steps:
+            services.transition(db.session, order, step)
+        db.session.commit()
+
+
+def test_delete_cancels_a_confirmed_order_at_the_supplier_and_answers_it(client, db, team, bearer, sandbox, skus):
+    t = team()
+    h = bearer(t.user)
+    pid = client.post("/api/procurements", json=_order(skus), headers=h).get_json()["id"]
+    placed = client.put(f"/api/procurements/{pid}", json={"status": "submitted"}, headers=h).get_json()
+    assert placed["status"] == "confirmed" and placed["supplier_order_id"]
+
+    response = client.delete(f"/api/procurements/{pid}", headers=h)
+    assert response.status_code == 200, response.get_json()
+    order = response.get_json()
+    assert order["id"] == pid and order["status"] == "cancelled" and order["cancelled_at"]
+    assert order["timeline"][-2]["to_status"] == "cancelled" and order["timeline"][-2]["actor"] == t.user.email
+    # The inline job asked the supplier to cancel its order too (as the page's Cancel does).
+    remote = sandbox.state.orders["spencer"][placed["supplier_order_id"]]
+    assert remote.cancelled_at is not None and sandbox.requests("spencer", "POST /orders") == 1
+    assert f"Spencer cancelled order {placed['supplier_order_id']}." in [e["message"] for e in order["timeline"]]
+    # Cancelling again is harmless: same answer, nothing new.
+    again = client.delete(f"/api/procurements/{pid}", headers=h)
+    assert again.status_code == 200 and again.get_json()["timeline"] == order["timeline"]
+
+
+def test_delete_cancels_a_submitted_order_the_supplier_never_took(client, db, team, bearer, sandbox, skus):
+    t = team()
+    h = bearer(t.user)
+    pid = client.post("/api/procurements", json=_order(skus), headers=h).get_json()["id"]
+    sandbox.faults(spencer={"error_rate": 1})
+    submitted = client.put(f"/api/procurements/{pid}", json={"status": "submitted"}, headers=h).get_json()
+    assert submitted["status"] == "submitted" and submitted["supplier_order_id"] is None
+    response = client.delete(f"/api/procurements/{pid}", headers=h)
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    assert not sandbox.state.orders["spencer"]  # nothing was placed, so nothing to cancel there
+
+
+@pytest.mark.parametrize(
+    "steps", [("submitted", "confirmed", "shipped"), ("submitted", "confirmed", "shipped", "delivered")]
+)
+def test_delete_refuses_an_order_once_shipped(client, db, team, bearer, sandbox, skus, steps):
+    t = team()
+    h = bearer(t.user)
+    pid = client.post("/api/procurements", json=_order(skus), headers=h).get_json()["id"]
+    _move(db, t.tenant, pid, *steps, supplier_order_id="SO-1")
+    problem = assert_problem(client.delete(f"/api/procurements/{pid}", headers=h), 409)
+    assert "not yet shipped" in problem["detail"]
+    assert client.get(f"/api/procurements/{pid}", headers=h).get_json()["status"] == steps[-1]
+
+
+def test_delete_cancels_a_failed_order_and_keeps_it(client, db, team, bearer, sandbox, skus):
+    t = team()
+    h = bearer(t.user)
+    pid = client.post("/api/procurements", json=_order(skus), headers=h).get_json()["id"]
+    _move(db, t.tenant, pid, "submitted", "failed")
+    response = client.delete(f"/api/procurements/{pid}", headers=h)
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+
+
+def test_delete_cancels_a_draft_with_a_payment_instead_of_losing_it(client, db, team, bearer, sandbox, skus):
+    t = team()
+    h = bearer(t.user)
+    pid = client.post("/api/procurements", json=_order(skus), headers=h).get_json()["id"]
+    _move(db, t.tenant, pid, payment_status="paid")
+    response = client.delete(f"/api/procurements/{pid}", headers=h)
+    assert response.status_code == 200
+    order = response.get_json()
+    assert (order["status"], order["payment_status"]) == ("cancelled", "paid")
+    # Cancelled, paid, never sent: it stays on record however often it is "deleted".
+    assert client.delete(f"/api/procurements/{pid}", headers=h).status_code == 200
+    assert client.get(f"/api/procurements/{pid}", headers=h).status_code == 200
+
+
+def test_delete_removes_a_cancelled_order_never_sent_and_unpaid(client, db, team, bearer, sandbox, skus):
+    t = team()
+    h = bearer(t.user)
+    pid = client.post("/api/procurements", json=_order(skus), headers=h).get_json()["id"]
+    client.put(f"/api/procurements/{pid}", json={"status": "cancelled"}, headers=h)
+    assert client.delete(f"/api/procurements/{pid}", headers=h).status_code == 204
+    assert_problem(client.get(f"/api/procurements/{pid}", headers=h), 404)
+
+
+# -- what every supplier quoted ---------------------------------------------------------------
+
+
+def _ranked(skus) -> list[dict]:
+    """A configuration's ranked actuators: Coster's best is its second SKU, Spencer's its first."""
+    return [
+        {"sku": skus["coster"][1], "supplier": "coster"},
+        {"sku": skus["spencer"][0], "supplier": "spencer"},
+        {"sku": skus["coster"][0], "supplier": "coster"},
+    ]
+
+
+def test_an_order_keeps_what_every_supplier_quoted_for_its_configuration(client, team, bearer, sandbox, skus):
+    t = team()
+    h = bearer(t.user)
+    cid = client.post("/api/configurations", json={**BASE, "compatible_actuators": _ranked(skus)}, headers=h)
+    cid = cid.get_json()["id"]
+    items = [{"sku": skus["spencer"][0], "qty": 30}, {"sku": skus["spencer"][1], "qty": 12}]
+    created = client.post("/api/procurements", json=_order(skus, items=items, configuration_id=cid), headers=h)
+    assert created.status_code == 201, created.get_json()
+    order = created.get_json()
+    quoted = {entry["name"]: entry for entry in order["suppliers_quoted"]}
+    assert [entry["name"] for entry in order["suppliers_quoted"]] == ["spencer", "coster"]
+    spencer, coster = quoted["spencer"], quoted["coster"]
+    # Spencer: exactly the order's lines, and the very quote the order is priced from.
+    assert spencer["selected"] and spencer["ok"] and spencer["requested"] == items
+    assert [(i["sku"], i["qty"]) for i in spencer["items"]] == [(i["sku"], i["qty"]) for i in items]
+    assert _cents(spencer["subtotal"]) == _cents(order["subtotal"]) and spencer["quoted_at"] == order["quoted_at"]
+    # Coster: its best-ranked actuator for the configuration, at the order's 42 units.
+    assert not coster["selected"] and coster["ok"] and coster["requested"] == [{"sku": skus["coster"][1], "qty": 42}]
+    assert _cents(coster["total"]) == _cents(coster["subtotal"]) + _cents(coster["tax"]) + _cents(coster["shipping"])
+    totals = {name: _cents(e["total"]) for name, e in quoted.items()}
+    assert {n for n, e in quoted.items() if e["best_total"]} == {n for n in totals if totals[n] == min(totals.values())}
+    # The detail keeps it as it was, and a later edit of the draft does not rewrite history.
+    client.put(f"/api/procurements/{order['id']}", json={"items": [{"sku": skus["spencer"][0], "qty": 5}]}, headers=h)
+    detail = client.get(f"/api/procurements/{order['id']}", headers=h).get_json()
+    assert detail["suppliers_quoted"] == order["suppliers_quoted"]
+    assert "suppliers_quoted" not in client.get("/api/procurements", headers=h).get_json()["procurements"][0]
+
+
+def test_compared_items_say_what_the_other_suppliers_were_asked(client, team, bearer, sandbox, skus):
+    t = team()
+    h = bearer(t.user)
+    compared = [{"sku": skus["spencer"][0], "qty": 17}, {"sku": skus["coster"][2], "qty": 17}]
+    body = _order(skus, supplier="coster", items=[{"sku": skus["coster"][2], "qty": 17}], compared_items=compared)
+    order = client.post("/api/procurements", json=body, headers=h).get_json()
+    quoted = {entry["name"]: entry for entry in order["suppliers_quoted"]}
+    assert quoted["coster"]["selected"] and quoted["coster"]["requested"] == [{"sku": skus["coster"][2], "qty": 17}]
+    assert quoted["spencer"]["requested"] == [{"sku": skus["spencer"][0], "qty": 17}] and quoted["spencer"]["ok"]
+    assert [(i["sku"], i["qty"]) for i in quoted["spencer"]["items"]] == [(skus["spencer"][0], 17)]
+
+
+def test_a_failing_other_supplier_is_kept_as_its_error_and_the_order_still_made(client, team, bearer, sandbox, skus):
+    t = team()
+    h = bearer(t.user)
+    sandbox.faults(coster={"error_rate": 1})
+    compared = [{"sku": skus["coster"][0], "qty": QTY}]
+    created = client.post("/api/procurements", json=_order(skus, compared_items=compared), headers=h)
+    assert created.status_code == 201, created.get_json()
+    coster = {e["name"]: e for e in created.get_json()["suppliers_quoted"]}["coster"]
+    assert coster["ok"] is False and coster["error_type"] == "SupplierUnavailable" and "503" in coster["error"]
+    assert coster["requested"] == compared and "total" not in coster
+
+
+def test_without_a_configuration_or_comparison_the_other_supplier_is_recorded_as_not_asked(
+    client, team, bearer, sandbox, skus
+):
+    t = team()
+    order = client.post("/api/procurements", json=_order(skus), headers=bearer(t.user)).get_json()
+    coster = {e["name"]: e for e in order["suppliers_quoted"]}["coster"]
+    assert (coster["ok"], coster["error_type"], coster["requested"]) == (False, "NotAsked", [])
+    assert sandbox.requests("coster", "POST /v2/quote") == 0
+
+
+@pytest.mark.parametrize(
+    ("compared", "field"),
+    [
+        ([{"sku": "NOPE-1", "qty": 3}], "compared_items.0.sku"),
+        ([{"sku": "X", "qty": 0}], "compared_items.0"),
+        ([], "compared_items"),
+    ],
+)
+def test_bad_compared_items_are_field_errors(client, team, bearer, sandbox, skus, compared, field):
+    t = team()
+    h = bearer(t.user)
+    problem = client.post("/api/procurements", json=_order(skus, compared_items=compared), headers=h)
+    assert_problem(problem, 422, fields=(field,))
+    assert client.get("/api/procurements", headers=h).get_json()["total"] == 0
+    # Not a field of an existing order: the record is made once, when the order is created.
+    pid = client.post("/api/procurements", json=_order(skus), headers=h).get_json()["id"]
+    assert_problem(client.put(f"/api/procurements/{pid}", json={"compared_items": compared}, headers=h), 422)
 
 
 # -- permissions and tenancy ----------------------------------------------------------------

@@ -1,8 +1,13 @@
 """Paying for an order: the Pay button, the offline checkout end to end through the web routes,
-the polled payment block, the checkout and payment-status API, permissions and tenancy."""
+the order page's live region following the payment, the checkout and payment-status API,
+permissions and tenancy."""
 
 from __future__ import annotations
 
+import html as html_lib
+import json
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -11,6 +16,7 @@ from sqlalchemy import select
 
 from aerospec.billing.models import OfflineCheckoutSession
 from aerospec.compliance.models import AuditLog
+from aerospec.procurement import views
 from tests.api.conftest import assert_problem, bearer, tokens  # noqa: F401 - fixtures
 from tests.billing.helpers import (
     RecordingHTTPClient,
@@ -110,9 +116,11 @@ def test_a_declined_card_fails_the_payment_and_a_new_checkout_then_pays(
         assert failed.status == "draft" and failed.paid_at is None
     assert commissions(db, t.tenant, order_id) == []
 
-    block = client.get(tenant_url(t.tenant, f"procurements/{order_id}/payment"), headers=HX)
-    assert block.status_code == 286  # settled: the failure waits for the person
-    assert "Payment failed" in block.get_data(as_text=True) and "Try again" in block.get_data(as_text=True)
+    # The failure is not the end: the page keeps following the order (another tab may pay it).
+    region = client.get(tenant_url(t.tenant, f"procurements/{order_id}/status"), headers=HX)
+    html = region.get_data(as_text=True)
+    assert region.status_code == 200 and 'hx-trigger="every 5s"' in html
+    assert "Payment failed" in html and "Try again: pay USD" in html
 
     retry = _open_checkout(client, tenant_url, t, order_id)
     assert retry != page
@@ -122,7 +130,28 @@ def test_a_declined_card_fails_the_payment_and_a_new_checkout_then_pays(
     assert len(commissions(db, t.tenant, order_id)) == 1
 
 
-def test_the_payment_block_polls_while_pending_and_stops_with_286_once_paid(
+def _watch_trigger(html: str) -> str | None:
+    """The live region's polling trigger ("every 2s"), or None when it no longer polls."""
+    match = re.search(r'id="order-live"[^>]*hx-trigger="([^"]+)"', html)
+    return match.group(1) if match else None
+
+
+def _text(html: str) -> str:
+    """The words a person reads (tags dropped, spaces folded)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _payment_block(html: str) -> str:
+    """The words of the page's payment block (the timeline keeps past failures as history)."""
+    return _text(re.search(r'<section id="order-payment".*?</section>', html, re.S).group(0))
+
+
+def _seen(html: str) -> dict:
+    """The live region's hx-vals (seen token, returned time), as the next poll would send them."""
+    return json.loads(html_lib.unescape(re.search(r"hx-vals='([^']+)'", html).group(1)))
+
+
+def test_the_order_page_polls_fast_while_a_payment_is_in_flight_and_follows_it_to_paid(
     client,
     db,
     team,
@@ -133,29 +162,124 @@ def test_the_payment_block_polls_while_pending_and_stops_with_286_once_paid(
     t = team()
     order_id = make_order(t)
     login(t.user)
-    fragment = tenant_url(t.tenant, f"procurements/{order_id}/payment")
+    region = tenant_url(t.tenant, f"procurements/{order_id}/status")
 
-    unpaid = client.get(fragment, headers=HX)
-    assert unpaid.status_code == 286 and "hx-trigger" not in unpaid.get_data(as_text=True)
-    assert "Pay USD" in unpaid.get_data(as_text=True)
+    unpaid = client.get(region, headers=HX)
+    html = unpaid.get_data(as_text=True)
+    assert unpaid.status_code == 200 and _watch_trigger(html) == "every 5s"  # an unpaid draft can still move
+    assert "Pay USD" in html and "Not paid" in html
+    assert client.get(region, query_string=_seen(html), headers=HX).status_code == 204  # nothing new
 
     page = _open_checkout(client, tenant_url, t, order_id)
-    pending = client.get(fragment + "?payment=returned", headers=HX)
-    assert pending.status_code == 200
+    pending = client.get(region, query_string=_seen(html), headers=HX)
     html = pending.get_data(as_text=True)
-    assert 'hx-trigger="every 2s"' in html and f'hx-get="{fragment}"' in html
-    assert "Waiting for payment" in html and "confirming your payment" in html
+    assert pending.status_code == 200 and _watch_trigger(html) == "every 2s"
+    assert "Waiting for payment" in html and "A checkout for USD" in _text(html)
 
     _finish(client, page, "pay")
-    paid = client.get(fragment, headers=HX)
-    assert paid.status_code == 286
+    paid = client.get(region, query_string=_seen(html), headers=HX)
     html = paid.get_data(as_text=True)
-    assert "hx-trigger" not in html and ">Paid<" in html and "Pay USD" not in html
+    # Paid and (paying submits a sample draft) sent: one fragment, so status and payment agree.
+    assert paid.status_code == 200 and _watch_trigger(html) == "every 5s"  # still follows the supplier
+    assert _payment_block(html).startswith("Payment Paid USD") and "Pay USD" not in html
+    assert re.search(r"badge-order-(submitted|confirmed)", html) and "Delete draft" not in html
+    assert 'id="order-status-announce" hx-swap-oob="innerHTML"' in html
 
     # Loaded directly (not by htmx) it is the order page's business.
-    direct = client.get(fragment)
+    direct = client.get(region)
     assert direct.status_code == 303
     assert urlsplit(direct.headers["Location"]).path == tenant_url(t.tenant, f"procurements/{order_id}")
+
+
+def test_back_from_a_paid_checkout_after_a_decline_the_page_confirms_instead_of_showing_the_failure(
+    client,
+    db,
+    team,
+    login,
+    tenant_url,
+    make_order,  # noqa: F811
+):
+    """Decline, then pay on the same checkout: the payer is back before the provider's event."""
+    t = team()
+    order_id = make_order(t)
+    login(t.user)
+    order_page = tenant_url(t.tenant, f"procurements/{order_id}")
+    page = _open_checkout(client, tenant_url, t, order_id)
+    _finish(client, page, "decline")
+    with order_of(db, t.tenant, order_id) as failed:
+        assert failed.payment_status == "failed"  # what the server knows until the success event lands
+
+    back = client.get(order_page, query_string={"payment": "returned"}).get_data(as_text=True)
+    payment = _payment_block(back)
+    assert "Confirming payment" in payment and "We are confirming your payment of USD" in payment
+    assert "Payment failed" not in payment and "Try again" not in payment and "Pay USD" not in payment
+    assert "Delete draft" not in back and "Cancel order" not in back  # nothing to undo while it lands
+    assert _watch_trigger(back) == "every 2s" and "returned" in _seen(back)
+
+    assert _finish(client, page, "pay").status_code == 303  # the provider's events arrive now
+    region = client.get(order_page + "/status", query_string=_seen(back), headers=HX)
+    html = region.get_data(as_text=True)
+    payment = _payment_block(html)
+    assert region.status_code == 200 and payment.startswith("Payment Paid USD")
+    assert "Confirming" not in payment and "Payment failed" not in payment and "Try again" not in payment
+    assert re.search(r"badge-order-(submitted|confirmed)", html)
+    assert "returned" not in _seen(html)  # paid: nothing left to confirm
+
+
+def test_confirming_gives_way_to_the_real_state_on_news_or_after_its_window(
+    client,
+    db,
+    team,
+    login,
+    tenant_url,
+    make_order,  # noqa: F811
+):
+    t = team()
+    order_id = make_order(t)
+    login(t.user)
+    region = tenant_url(t.tenant, f"procurements/{order_id}/status")
+    page = _open_checkout(client, tenant_url, t, order_id)
+    now = datetime.now(UTC).timestamp()
+
+    confirming = client.get(region, query_string={"returned": f"{now:.3f}"}, headers=HX).get_data(as_text=True)
+    assert "Confirming payment" in confirming
+    stale = now - views.CONFIRMING_SECONDS - 1
+    expired = client.get(region, query_string={"returned": f"{stale:.3f}"}, headers=HX).get_data(as_text=True)
+    assert "Confirming payment" not in expired and "Waiting for payment" in expired
+
+    _finish(client, page, "decline")  # news after the return: a real decline now
+    declined = client.get(region, query_string={"returned": f"{now:.3f}"}, headers=HX).get_data(as_text=True)
+    assert "Confirming payment" not in declined and "Payment failed" in declined and "Try again" in declined
+    junk = client.get(region, query_string={"returned": "soon"}, headers=HX)
+    assert junk.status_code == 200 and "Payment failed" in junk.get_data(as_text=True)
+
+
+def test_the_page_stops_polling_only_once_nothing_can_change(
+    client,
+    db,
+    team,
+    login,
+    tenant_url,
+    make_order,  # noqa: F811
+):
+    from aerospec.procurement import services
+
+    t = team()
+    order_id = make_order(t, order_type="pilot")
+    login(t.user)
+    region = tenant_url(t.tenant, f"procurements/{order_id}/status")
+    with order_of(db, t.tenant, order_id) as order:
+        for step in ("submitted", "confirmed", "shipped", "delivered"):
+            services.transition(db.session, order, step)
+        db.session.commit()
+    unpaid = client.get(region, headers=HX)  # delivered on account, still payable by card
+    assert unpaid.status_code == 200 and _watch_trigger(unpaid.get_data(as_text=True)) == "every 5s"
+    with order_of(db, t.tenant, order_id) as order:
+        services.record_payment(db.session, order, succeeded=True, provider="offline")
+        db.session.commit()
+    final = client.get(region, headers=HX)
+    html = final.get_data(as_text=True)
+    assert final.status_code == 286 and _watch_trigger(html) is None and ">Paid<" in html
 
 
 def test_checkout_is_audited_and_on_the_timeline(client, db, team, login, tenant_url, make_order):  # noqa: F811
@@ -186,8 +310,8 @@ def test_a_viewer_cannot_pay_and_sees_no_button(client, db, team, login, tenant_
     order_id = make_order(t)
     login(t.viewer)
     assert client.post(_checkout_path(tenant_url, t, order_id)).status_code == 403
-    block = client.get(tenant_url(t.tenant, f"procurements/{order_id}/payment"), headers=HX)
-    assert block.status_code == 286
+    block = client.get(tenant_url(t.tenant, f"procurements/{order_id}/status"), headers=HX)
+    assert block.status_code == 200
     html = block.get_data(as_text=True)
     assert "Pay USD" not in html and "Ask a member who can order" in html
     with order_of(db, t.tenant, order_id) as order:
@@ -205,7 +329,7 @@ def test_another_tenants_member_gets_404_on_the_payment_routes(
     mine, theirs = team(), team()
     their_order = make_order(theirs)
     login(mine.admin)
-    for path in (f"procurements/{their_order}/payment",):
+    for path in (f"procurements/{their_order}/status",):
         assert client.get(tenant_url(mine.tenant, path), headers=HX).status_code == 404
         assert client.get(tenant_url(theirs.tenant, path), headers=HX).status_code == 404
     assert client.post(_checkout_path(tenant_url, mine, their_order)).status_code == 404

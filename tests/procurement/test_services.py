@@ -453,6 +453,53 @@ def test_orders_past_draft_or_with_a_payment_cannot_be_deleted(db, team, make_or
             services.delete_draft(db.session, t.tenant, t.user, order)
 
 
+WITHDRAWALS = [
+    # (status, payment, sent to the supplier) → what "cancel procurement" does (README "Procurement")
+    ("draft", "unpaid", False, "delete"),
+    ("draft", "failed", False, "delete"),
+    ("draft", "pending", False, "cancel"),
+    ("draft", "paid", False, "cancel"),
+    ("submitted", "paid", False, "cancel"),
+    ("confirmed", "paid", True, "cancel"),
+    ("failed", "paid", True, "cancel"),
+    ("shipped", "paid", True, None),
+    ("delivered", "paid", True, None),
+    ("cancelled", "unpaid", False, "delete"),
+    ("cancelled", "paid", False, None),
+    ("cancelled", "unpaid", True, None),
+]
+
+
+@pytest.mark.parametrize(("status", "payment", "sent", "expected"), WITHDRAWALS)
+def test_withdrawal_deletes_drafts_cancels_what_has_not_shipped_and_keeps_payments(status, payment, sent, expected):
+    order = Procurement(status=status, payment_status=payment, supplier_order_id="SO-1" if sent else None)
+    assert services.withdrawal(order) == expected
+
+
+def test_withdraw_refuses_a_shipped_order_and_leaves_a_cancelled_one_alone(db, team, make_order):
+    t = team()
+    shipped, cancelled = make_order(t, submit=True), make_order(t)
+    with tenant_scope(db.session, t.tenant.id):
+        services.transition(db.session, shipped, "shipped")
+        with pytest.raises(services.IllegalTransition, match="only orders not yet shipped"):
+            services.withdraw(db.session, t.tenant, t.user, shipped)
+        assert shipped.status == "shipped"
+        cancelled.payment_status = "paid"
+        services.cancel(db.session, t.tenant, t.user, cancelled)
+        events_before = len(cancelled.events)
+        assert services.withdraw(db.session, t.tenant, t.user, cancelled) == "unchanged"
+        assert len(cancelled.events) == events_before
+
+
+def test_events_carry_their_tone_and_older_ones_read_it_from_their_status():
+    assert services.event_tone(ProcurementEvent(kind="payment", message="Payment failed: x", tone="danger")) == "danger"
+    assert services.event_tone(ProcurementEvent(kind="status", to_status="failed", message="")) == "danger"
+    assert services.event_tone(ProcurementEvent(kind="status", to_status="delivered", message="")) == "success"
+    assert services.event_tone(ProcurementEvent(kind="payment", message="Paid USD 1.00.")) == "neutral"
+    with pytest.raises(ValueError, match="unknown tone"):
+        services.add_event(None, Procurement(), "note", "x", tone="green")
+
+
 def test_get_procurement_is_404_for_another_tenants_order_and_for_junk_ids(db, team, make_order):
     from aerospec.errors import NotFound
 

@@ -3,15 +3,18 @@ actions with confirmation, status polling, permissions and tenancy; suppliers ar
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from types import SimpleNamespace
 
 import pytest
+from flask import current_app
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 
 from aerospec.configurations import quotas
 from aerospec.configurations import services as configs
-from aerospec.procurement import services
+from aerospec.procurement import services, views
 from aerospec.procurement.clients import QuoteItem
 from aerospec.procurement.models import Procurement, ProcurementEvent
 from aerospec.procurement.quotes import default_cache, items_key
@@ -119,6 +122,18 @@ def quote_url(tenant_url, t, part: str | None = None, **query) -> str:
     return tenant_url(t.tenant, path) + (f"?{qs}" if qs else "")
 
 
+def token_of(card_html: str) -> str:
+    """The signed answer a quote card carries for the summary."""
+    return html_lib.unescape(re.search(r'name="answer" value="([^"]+)"', card_html).group(1))
+
+
+def answer_of(card_html: str, supplier: str) -> dict:
+    """A card's answer, checked with the app's key: what the summary will compare."""
+    data = URLSafeSerializer(current_app.secret_key, salt=views.ANSWER_SALT).loads(token_of(card_html))
+    assert data["supplier"] == supplier
+    return data
+
+
 def money(amount) -> str:
     return f"USD {amount:,.2f}"
 
@@ -145,10 +160,11 @@ def test_compare_shows_a_loading_card_per_supplier_each_fetching_its_own_quote(c
     response = client.get(quote_url(tenant_url, t, qty=100, sku=["", SPENCER, COSTER]), headers=HX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
-    for supplier, label, sku in (("spencer", "Spencer", SPENCER), ("coster", "Coster", COSTER)):
+    for supplier, label in (("spencer", "Spencer"), ("coster", "Coster")):
         card = re.search(rf'<article[^>]*id="quote-card-{supplier}"[^>]*>', html).group(0)
         assert 'aria-busy="true"' in card and 'hx-trigger="load"' in card
-        assert f"/quotes/card?supplier={supplier}&amp;qty=100&amp;sku={sku}" in card
+        # Each card carries the whole comparison; the card view asks only its own supplier.
+        assert f"/quotes/card?supplier={supplier}&amp;qty=100&amp;sku={SPENCER}&amp;sku={COSTER}" in card
         assert f"Asking {label}…" in html
     assert 'aria-live="polite"' in html and 'hx-trigger="quote-loaded from:body"' in html
 
@@ -171,12 +187,19 @@ def test_a_suppliers_card_shows_its_quote_lines_totals_and_an_order_link(client,
     assert response.status_code == 200 and response.headers["HX-Trigger-After-Settle"] == "quote-loaded"
     quote = default_cache.get("spencer", items_key([QuoteItem(SPENCER, 100)]))
     assert quote is not None  # the card's quote, kept briefly for the summary
-    assert SPENCER in html and COSTER not in html  # only Spencer's own parts
+    lines = re.search(r"<table.*?</table>", html, re.S).group(0)
+    assert SPENCER in lines and COSTER not in lines  # only Spencer's own parts
     assert money(quote.total) in html and money(quote.subtotal) in html and money(quote.shipping) in html
     assert f"{quote.lead_time_days} days" in html and "In stock" in html
     assert "Order from Spencer" in html
-    assert f"procurements/new?configuration={t.config.id}&amp;supplier=spencer&amp;sku={SPENCER}&amp;qty=100" in html
-    assert 'name="settled" value="spencer"' in html
+    # The order link carries the whole comparison, for the order's record of what each supplier quoted.
+    assert (
+        f"procurements/new?configuration={t.config.id}&amp;supplier=spencer&amp;sku={SPENCER}&amp;qty=100"
+        f"&amp;compared={SPENCER}:100+{COSTER}:100"
+    ) in html
+    answer = answer_of(html, "spencer")  # what the summary will compare: this card's own figures
+    assert (answer["ok"], answer["total"], answer["lead_time_days"]) == (True, str(quote.total), quote.lead_time_days)
+    assert answer["items"] == [[SPENCER, 100]]
     assert "Best total" not in html  # a card alone is not compared yet
     again = client.get(quote_url(tenant_url, t, "spencer", qty=100, sku=[SPENCER]), headers=HX)
     assert "Cached quote" in again.get_data(as_text=True)
@@ -192,39 +215,74 @@ def test_a_failing_suppliers_card_shows_its_error_and_try_again_while_the_other_
     html = failed.get_data(as_text=True)
     assert failed.status_code == 200
     assert "No quote from Coster" in html and "503" in html and "Try again" in html
-    assert f"/quotes/card?supplier=coster&amp;qty=100&amp;sku={COSTER}" in html  # Try again asks Coster alone
-    assert 'name="settled" value="coster"' in html
+    assert f"/quotes/card?supplier=coster&amp;qty=100&amp;sku={SPENCER}&amp;sku={COSTER}" in html  # Try again
+    assert sandbox.requests("spencer", "POST /quotes") == 0  # a Coster card asks Coster alone
+    assert answer_of(html, "coster")["ok"] is False
     ok = client.get(quote_url(tenant_url, t, "spencer", qty=100, sku=[SPENCER, COSTER]), headers=HX)
     assert "Order from Spencer" in ok.get_data(as_text=True)
+    answers = [token_of(html), token_of(ok.get_data(as_text=True))]
     summary = client.get(
-        quote_url(tenant_url, t, "summary", qty=100, sku=[SPENCER, COSTER], settled=["spencer", "coster"]), headers=HX
+        quote_url(tenant_url, t, "summary", qty=100, sku=[SPENCER, COSTER], answer=answers), headers=HX
     ).get_data(as_text=True)
     assert "Only Spencer quoted" in summary and "hx-swap-oob" not in summary
 
 
-def test_best_total_and_fastest_delivery_are_highlighted_once_both_cards_are_in(client, login, config, tenant_url):
+@pytest.mark.parametrize("first", ["spencer", "coster"])
+def test_best_total_and_fastest_delivery_are_highlighted_once_both_cards_are_in(
+    client, login, config, tenant_url, first
+):
     t = config
     login(t.user)
     query = {"qty": 100, "sku": [SPENCER, COSTER]}
-    client.get(quote_url(tenant_url, t, "spencer", **query), headers=HX)
-    waiting = client.get(quote_url(tenant_url, t, "summary", settled="spencer", **query), headers=HX)
-    assert "Waiting for Coster" in waiting.get_data(as_text=True)
-    client.get(quote_url(tenant_url, t, "coster", **query), headers=HX)
-    summary = client.get(quote_url(tenant_url, t, "summary", settled=["spencer", "coster"], **query), headers=HX)
-    html = summary.get_data(as_text=True)
+    second = ({"spencer", "coster"} - {first}).pop()
+    cards = {s: client.get(quote_url(tenant_url, t, s, **query), headers=HX).get_data(as_text=True) for s in (first,)}
+    waiting = client.get(quote_url(tenant_url, t, "summary", answer=token_of(cards[first]), **query), headers=HX)
+    assert f"Waiting for {second.title()}" in waiting.get_data(as_text=True)
     quotes = {
         s: default_cache.get(s, items_key([QuoteItem(sku, 100)]))
         for s, sku in (("spencer", SPENCER), ("coster", COSTER))
     }
+    cards[second] = client.get(quote_url(tenant_url, t, second, **query), headers=HX).get_data(as_text=True)
+    quotes[second] = default_cache.get(
+        second, items_key([QuoteItem({"spencer": SPENCER, "coster": COSTER}[second], 100)])
+    )
+    # The summary may land on another web process, whose quote cache is empty: it needs none.
+    default_cache.clear()
+    summary = client.get(
+        quote_url(tenant_url, t, "summary", answer=[token_of(cards[s]) for s in (second, first)], **query), headers=HX
+    )
+    html = summary.get_data(as_text=True)
     cheapest = min(quotes, key=lambda s: quotes[s].total)
     fastest = min(quotes, key=lambda s: quotes[s].lead_time_days)
     assert f"Best total:</strong> {cheapest.title()} at {money(quotes[cheapest].total)}" in html
     assert "Fastest delivery:</strong>" in html and f"in {quotes[fastest].lead_time_days} days" in html
+    assert "Only" not in html and "Waiting" not in html
     badges = dict(re.findall(r'id="quote-badges-(\w+)" hx-swap-oob="true">(.*?)</p>', html, re.S))
     assert set(badges) == {"spencer", "coster"}
     assert "Best total" in badges[cheapest] and "Fastest delivery" in badges[fastest]
     other = ({"spencer", "coster"} - {cheapest}).pop()
     assert "Best total" not in badges[other]
+
+
+def test_the_summary_ignores_answers_it_did_not_sign_or_for_other_items(client, login, config, tenant_url):
+    t = config
+    login(t.user)
+    query = {"qty": 100, "sku": [SPENCER, COSTER]}
+    cards = {
+        s: client.get(quote_url(tenant_url, t, s, **query), headers=HX).get_data(as_text=True)
+        for s in ("spencer", "coster")
+    }
+    forged = token_of(cards["coster"])[:-4] + "AAAA"
+    summary = client.get(
+        quote_url(tenant_url, t, "summary", answer=[token_of(cards["spencer"]), forged], **query), headers=HX
+    ).get_data(as_text=True)
+    assert "Waiting for Coster" in summary and "Best total" not in summary
+    # An answer for 100 units does not count for a comparison of 200.
+    other_qty = client.get(
+        quote_url(tenant_url, t, "summary", qty=200, sku=[SPENCER, COSTER], answer=list(map(token_of, cards.values()))),
+        headers=HX,
+    ).get_data(as_text=True)
+    assert "Waiting for Spencer and Coster" in other_qty
 
 
 def test_without_javascript_the_compare_page_waits_for_every_quote_and_flags_them(client, login, config, tenant_url):
@@ -243,11 +301,11 @@ def test_without_javascript_the_compare_page_waits_for_every_quote_and_flags_the
 def test_order_link_prefills_the_form_and_saving_makes_a_priced_draft(client, login, config, tenant_url, rows, db):
     t = config
     login(t.user)
-    form_url = tenant_url(
-        t.tenant, f"procurements/new?configuration={t.config.id}&supplier=spencer&sku={SPENCER}&qty=100"
-    )
+    card = client.get(quote_url(tenant_url, t, "spencer", qty=100, sku=[SPENCER, COSTER]), headers=HX)
+    form_url = html_lib.unescape(re.search(r'href="([^"]*procurements/new[^"]*)"', card.get_data(as_text=True))[1])
     html = client.get(form_url).get_data(as_text=True)
     assert f'value="{SPENCER}"' in html and 'value="100"' in html
+    assert f'name="compared" type="hidden" value="{SPENCER}:100 {COSTER}:100"' in html
     assert re.search(r'<input[^>]* checked[^>]*value="spencer"', html) and re.search(
         r'<input[^>]* checked[^>]*value="sample"', html
     )
@@ -256,6 +314,7 @@ def test_order_link_prefills_the_form_and_saving_makes_a_priced_draft(client, lo
         tenant_url(t.tenant, "procurements/new"),
         data={
             "configuration_id": str(t.config.id),
+            "compared": f"{SPENCER}:100 {COSTER}:100",
             "order_type": "pilot",
             "selected_supplier": "spencer",
             "items-0-sku": SPENCER,
@@ -273,9 +332,38 @@ def test_order_link_prefills_the_form_and_saving_makes_a_priced_draft(client, lo
     with tenant_scope(db.session, t.tenant.id):
         assert [(i.sku, i.qty) for i in order.items] == [(SPENCER, 100)] and order.total > 0
         reference, total = order.reference, order.total
+        quoted = {entry["name"]: entry for entry in order.suppliers_quoted}
+    # What both cards showed is kept with the order: Spencer's is the one it is priced from.
+    spencer_quote = default_cache.get("spencer", items_key([QuoteItem(SPENCER, 100)]))
+    coster_quote = default_cache.get("coster", items_key([QuoteItem(COSTER, 100)]))
+    assert quoted["spencer"]["selected"] and quoted["spencer"]["total"] == str(spencer_quote.total)
+    assert quoted["coster"]["requested"] == [{"sku": COSTER, "qty": 100}]
+    assert quoted["coster"]["total"] == str(coster_quote.total) and not quoted["coster"]["selected"]
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
     assert reference in detail and money(total) in detail and "Ada Lovelace" in detail
     assert "Submit to Spencer" in detail and "Order created as a draft." in detail
+    record = re.search(r'<table[^>]*aria-label="Quotes when ordered".*?</table>', detail, re.S).group(0)
+    assert money(spencer_quote.total) in record and money(coster_quote.total) in record
+    assert "Ordered from" in record and f"{COSTER} × 100" in record
+
+
+def test_a_tampered_comparison_is_refused_with_the_form_kept(client, login, config, tenant_url, rows):
+    t = config
+    login(t.user)
+    response = client.post(
+        tenant_url(t.tenant, "procurements/new"),
+        data={
+            "compared": "NOPE-9:100",
+            "order_type": "pilot",
+            "selected_supplier": "spencer",
+            "items-0-sku": SPENCER,
+            "items-0-qty": "7",
+            **{f"ship_to_address-{k}": v for k, v in SHIP_TO.items()},
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "NOPE-9 is not in the actuator catalog." in html
+    assert 'value="7"' in html and rows(t.tenant, Procurement) == []
 
 
 def test_address_errors_show_on_their_fields_and_keep_what_was_typed(client, login, config, tenant_url, rows):
@@ -397,6 +485,58 @@ def test_a_draft_is_deleted_after_confirmation(client, login, config, tenant_url
     done = client.post(url, data={"confirm": "yes"})
     assert done.status_code == 303 and done.headers["Location"].endswith("/procurements")
     assert rows(t.tenant, Procurement) == []
+
+
+def _actions(html: str) -> str:
+    return re.search(r'<div class="actions order-actions">.*?</div>', html, re.S).group(0)
+
+
+def test_each_order_offers_exactly_one_way_to_withdraw_it(client, login, config, tenant_url, make_order, db):
+    t = config
+    login(t.user)
+    draft = make_order(t, order_type="pilot")
+    page = client.get(tenant_url(t.tenant, f"procurements/{draft.id}")).get_data(as_text=True)
+    assert "Delete draft…" in _actions(page) and "Cancel order" not in _actions(page)
+
+    with tenant_scope(db.session, t.tenant.id):  # a pilot draft paid on account: cancelled, never deleted
+        db.session.get(Procurement, draft.id).payment_status = "paid"
+        db.session.commit()
+    page = client.get(tenant_url(t.tenant, f"procurements/{draft.id}")).get_data(as_text=True)
+    assert "Cancel order…" in _actions(page) and "Delete" not in _actions(page)
+
+    sent = make_order(t, order_type="pilot", submit=True)
+    page = client.get(tenant_url(t.tenant, f"procurements/{sent.id}")).get_data(as_text=True)
+    assert "Cancel order…" in _actions(page) and "Delete" not in _actions(page)
+    with tenant_scope(db.session, t.tenant.id):
+        order = db.session.get(Procurement, sent.id)
+        services.transition(db.session, order, "shipped")
+        db.session.commit()
+    page = client.get(tenant_url(t.tenant, f"procurements/{sent.id}")).get_data(as_text=True)
+    assert "Cancel order" not in _actions(page) and "Delete" not in _actions(page)
+
+
+def test_the_timeline_marks_bad_news_as_danger_and_good_news_as_success(
+    client, login, config, tenant_url, make_order, db
+):
+    t = config
+    order = make_order(t, order_type="sample")
+    with tenant_scope(db.session, t.tenant.id):
+        row = db.session.get(Procurement, order.id)
+        services.record_payment(db.session, row, succeeded=False, provider="offline", error="Your card was declined.")
+        services.record_payment(db.session, row, succeeded=True, provider="offline")
+        total = row.total
+        db.session.commit()
+    login(t.user)
+    html = client.get(tenant_url(t.tenant, f"procurements/{order.id}")).get_data(as_text=True)
+    tones = dict(
+        (message.replace("\xa0", " "), tone)  # amounts are kept on one line by a no-break space
+        for tone, message in re.findall(
+            r'class="timeline-event timeline-\w+ timeline-tone-(\w+)">\s*<p class="timeline-message">([^<]+)</p>', html
+        )
+    )
+    assert tones["Payment failed: Your card was declined."] == "danger"
+    assert tones[f"Paid {money(total)}."] == "success"
+    assert tones["Order created as a draft."] == "info"
 
 
 def test_a_failed_order_returns_to_draft(client, login, config, tenant_url, make_order, db):
