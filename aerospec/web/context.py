@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import g
+from flask import current_app, g
 from flask_login import current_user
 
+from aerospec.config import simulated_services
 from aerospec.models import utcnow
 from aerospec.tenancy.permissions import can
 from aerospec.web import bp
@@ -31,7 +32,15 @@ def inject_helpers() -> dict:
 
         return tenancy.trial_days_left(g.tenant)
 
-    return {"can": can, "my_memberships": my_memberships, "trial_days_left": trial_days_left}
+    simulated = simulated_services(current_app.config)
+    return {
+        "can": can,
+        "my_memberships": my_memberships,
+        "trial_days_left": trial_days_left,
+        # What this deployment only simulates: the test-mode banner names each; quote cards say "Sandbox".
+        "test_mode": simulated,
+        "sandbox_suppliers": "suppliers" in simulated,
+    }
 
 
 @bp.app_template_filter("relative")
