@@ -52,6 +52,7 @@ from aerospec.procurement.models import (
     ProcurementLineItem,
 )
 from aerospec.procurement.quotes import compare_quotes
+from aerospec.procurement.suppliers import supplier_job_timeout
 from aerospec.tenancy.features import ensure_feature
 
 SUPPLIER_LABELS = {"spencer": "Spencer", "coster": "Coster"}
@@ -704,6 +705,7 @@ def enqueue_send(session: Session, procurement: Procurement) -> None:
         queue="default",
         job_id=f"procurement-send-{procurement.id}-{procurement.submit_attempts}",
         retries=3,
+        timeout=supplier_job_timeout(),
     )
 
 
@@ -720,6 +722,7 @@ def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients
             str(procurement.tenant_id),
             str(procurement.id),
             job_id=f"procurement-cancel-{procurement.id}",
+            timeout=supplier_job_timeout(),
         )
     return transition(session, procurement, "cancelled", actor=actor, message="Cancelled.")
 
