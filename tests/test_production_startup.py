@@ -5,6 +5,7 @@ upgrade). Each exits non-zero naming every missing variable and its explicit opt
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -81,6 +82,8 @@ def test_release_refuses_without_payments_email_and_suppliers_and_migrates_nothi
 def test_release_with_the_explicit_choices_migrates(production_env, tmp_path):
     result = _run(procfile("release"), production_env | CHOICES)
     assert result.returncode == 0, result.stdout + result.stderr
+    logged = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]  # JSON lines only
+    assert any(e["logger"].startswith("alembic") and "Running upgrade" in e["message"] for e in logged)
     tables = sqlite3.connect(tmp_path / "prod.sqlite3").execute("select name from sqlite_master").fetchall()
     assert ("alembic_version",) in tables and ("tenants",) in tables
 

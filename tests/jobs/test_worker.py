@@ -177,3 +177,65 @@ def test_sweep_leaves_an_email_whose_job_is_still_waiting_in_the_queue(rq_app):
         db.session.commit()
         assert sweep_queued_emails() == 0  # a worker is behind, the job is not lost
         assert queueing.get_queue(rq_app, "emails").count == 1
+
+
+def test_a_job_logs_its_job_id_and_tenant_in_json(rq_app, capsys):
+    """Enqueued inside a tenant's scope: the worker's lines for it carry job_id, job and tenant."""
+    import json
+    import logging
+    import uuid
+
+    from aerospec.tenancy.scoping import tenant_scope
+
+    tenant_id = uuid.uuid4()
+    with rq_app.test_request_context(), tenant_scope(db.session, tenant_id):
+        message = notifications.queue_email(db.session, "ops@example.com", "password_reset", user_name="O", token="t")
+        message_id = message.id
+        db.session.commit()
+    worker_log = logging.getLogger("jobs.worker")
+    previous = worker_log.level
+    worker_log.setLevel(logging.INFO)
+    capsys.readouterr()
+    try:
+        build_worker(rq_app, ["emails"]).work(burst=True)
+    finally:
+        worker_log.setLevel(previous)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
+    [ended] = [e for e in lines if e["logger"] == "jobs.worker" and e["message"].startswith("job ")]
+    assert ended["job_id"] == f"email-{message_id}" and ended["job"] == "jobs.emails.send_email"
+    assert ended["tenant"] == str(tenant_id) and ended["queue"] == "emails"
+    assert ended["message"] == "job jobs.emails.send_email ended: finished" and ended["duration_ms"] >= 0
+
+
+def test_with_sentry_dsn_a_failing_job_reaches_the_tracker(rq_app):
+    """sentry-sdk's RQ integration on our worker: a job's exception is reported (to a local server)."""
+    import sentry_sdk
+
+    from aerospec.observability import init_sentry
+    from tests.web.test_logging import EnvelopeCollector
+
+    collector = EnvelopeCollector()
+    collector.thread.start()
+    rq_app.config["SENTRY_DSN"] = collector.dsn
+    rq_app.config["SMTP_URL"] = f"smtp://127.0.0.1:{_free_port()}"  # nothing listens there: the job fails
+    try:
+        assert init_sentry(rq_app)
+        with rq_app.test_request_context():
+            message = notifications.queue_email(db.session, "o@example.com", "password_reset", user_name="O", token="t")
+            db.session.commit()
+            # The integration reports a job's failure once no retry is left (a retried attempt is not an
+            # incident yet): the last attempt, as RQ would run it after the Retry schedule.
+            queueing.get_queue(rq_app, "emails").empty()
+            queueing.enqueue(db.session, "jobs.emails.send_email", str(message.id), queue="emails", retries=0)
+            db.session.commit()
+        build_worker(rq_app, ["emails"]).work(burst=True)
+        sentry_sdk.flush(timeout=5)
+        assert collector.received.wait(5), "no envelope reached the local Sentry"
+        [event] = collector.events()
+        assert event["exception"]["values"][-1]["type"] == "ConnectionRefusedError"
+        assert event["extra"]["rq-job"]["func"] == "jobs.emails.send_email"
+    finally:
+        sentry_sdk.get_client().close(timeout=2)
+        sentry_sdk.get_global_scope().set_client(None)
+        collector.server.shutdown()
+        collector.server.server_close()
