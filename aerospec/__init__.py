@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from aerospec.config import load_config
+from aerospec.config import check_production_settings, load_config
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -20,6 +20,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(load_config())
     if overrides:
         app.config.update(overrides)
+    if app.config.get("PRODUCTION"):
+        # Web, worker and release all build the app here: each refuses to start on fakes nobody chose.
+        check_production_settings(app.config)
+
+    from aerospec import observability
+
+    observability.init_app(app)  # logs and error tracking first, so the rest of start-up is recorded
 
     if app.config.get("PROXY_FIX", app.config.get("PRODUCTION")):
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -8,6 +8,7 @@ idempotent, so a duplicate run (two schedulers, a retry) does no harm.
 from rq import cron
 
 from jobs.billing import push_commissions, run_offline_billing_cycle
+from jobs.emails import sweep_queued_emails
 from jobs.lifecycle import daily_billing_tick
 from jobs.procurement import poll_open_orders
 from jobs.suppliers import sync_supplier_catalog
@@ -38,3 +39,6 @@ cron.register(push_commissions, queue_name="billing", cron="35 5 * * *", name="p
 # Hourly at :20: offline subscriptions end at period end when set to cancel, renew, or retry a failed
 # payment (day 0, 3, 8) — the offline provider's stand-in for Stripe's billing cycle.
 cron.register(run_offline_billing_cycle, queue_name="billing", cron="20 * * * *", name="run_offline_billing_cycle")
+
+# Every 5 minutes: send again any email still queued after 5 minutes (its job was never enqueued).
+cron.register(sweep_queued_emails, queue_name="emails", cron="*/5 * * * *", name="sweep_queued_emails")

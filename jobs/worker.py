@@ -1,7 +1,16 @@
 """The worker process: build the app once, run an RQ worker with its scheduler, and the cron schedule.
 
 `python -m jobs.worker [--burst] [--no-cron] [queue ...]`. Jobs run in this process
-(no fork per job), each inside a fresh app context so it gets its own DB session.
+(no fork per job), each inside a fresh app context so it gets its own DB session, and
+log their job id and tenant.
+
+A worker killed mid-job (a dyno restart, the OOM killer) leaves its job "started". RQ gives such
+a job up as abandoned once its execution's TTL has passed and a worker's maintenance sweeps the
+registry, then retries it (every enqueued job has Retry). With RQ's defaults that took ~12 minutes
+(a 180 s timeout + 60 s, and an idle worker sweeping only every 7-10 minutes); here the TTL is the
+job's timeout (30 s for supplier calls, 60 s for most queues: queueing.JOB_TIMEOUTS) plus 10 s, and
+an idle worker sweeps every 15 s, so the job runs again well within two minutes
+(bench/worker_recovery.py measures it).
 """
 
 from __future__ import annotations
@@ -10,12 +19,20 @@ import argparse
 import logging
 import multiprocessing
 import sys
+import time
 
 from rq import Queue, SimpleWorker
 
 from aerospec import create_app, queueing
+from aerospec.observability import bind
 
 log = logging.getLogger("jobs.worker")
+
+MAINTENANCE_INTERVAL = 15  # seconds between sweeps for abandoned jobs (RQ's default: 600)
+# An idle worker only looks at the clock between dequeues, which wait worker_ttl - 15 s (RQ's default
+# 420 s: the sweep above ran every ~7 minutes): a 30 s TTL makes it wake every 15 s.
+WORKER_TTL = 30
+ABANDON_MARGIN = 10  # seconds past a job's timeout before a silent execution counts as abandoned
 
 
 class AppWorker(SimpleWorker):
@@ -23,14 +40,29 @@ class AppWorker(SimpleWorker):
 
     app = None
 
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        # The job runs in this thread, bounded by its timeout (RQ's death penalty); once that and a
+        # margin have passed without an end, the worker is dead. (SimpleWorker adds 60 s.)
+        if job.timeout is None or job.timeout < 0:
+            return super().get_heartbeat_ttl(job, working_time)
+        return int(job.timeout) + ABANDON_MARGIN
+
     def perform_job(self, job, queue, *args, **kwargs):
-        with self.app.app_context():
+        tenant = (job.meta or {}).get("tenant_id")
+        with self.app.app_context(), bind(job=job.func_name, job_id=job.id, tenant=tenant, queue=queue.name):
+            started = time.perf_counter()
             try:
                 return super().perform_job(job, queue, *args, **kwargs)
             finally:
                 from aerospec.extensions import db
 
                 db.session.remove()
+                log.info(
+                    "job %s ended: %s",
+                    job.func_name,
+                    getattr(job.get_status(refresh=False), "value", None),
+                    extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+                )
 
 
 def _run_cron(redis_url: str) -> None:
@@ -38,6 +70,9 @@ def _run_cron(redis_url: str) -> None:
     import redis
     from rq.cron import CronScheduler
 
+    from aerospec.observability import configure_logging
+
+    configure_logging()
     connection = redis.Redis.from_url(redis_url)
     scheduler = CronScheduler(connection=connection)
     scheduler.load_config_from_file("jobs.schedule")
@@ -48,7 +83,7 @@ def build_worker(app, queue_names: list[str] | None = None) -> AppWorker:
     """An AppWorker on the app's Redis, listening to the given (or all) queues."""
     connection = queueing.get_redis(app)
     queues = [Queue(name, connection=connection) for name in (queue_names or queueing.QUEUES)]
-    worker = AppWorker(queues, connection=connection)
+    worker = AppWorker(queues, connection=connection, maintenance_interval=MAINTENANCE_INTERVAL, worker_ttl=WORKER_TTL)
     worker.app = app
     return worker
 
@@ -60,9 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--no-cron", action="store_true", help="do not run the cron schedule")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    app = create_app()
+    app = create_app()  # configures logging (JSON lines); refuses to start on unchosen fakes in production
     if queueing.get_redis(app) is None:
         log.warning("No Redis available (JOBS_MODE=inline): jobs run inside the web process.")
         return 0

@@ -97,9 +97,19 @@ def make_overrides(database_url: str, instance: Path, **extra) -> dict:
         "SMTP_URL": None,
         "BASE_URL": "http://testserver",
         "SERVER_NAME": None,
+        "LOG_LEVEL": "WARNING",  # the JSON request lines of every test request are noise (tests/web/test_logging.py)
     }
     overrides.update(extra)
     return overrides
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_embedded_redis():
+    """Stop the embedded Redis servers the suite started, before pytest removes their folders (issue 9)."""
+    yield
+    from aerospec import queueing
+
+    queueing.stop_embedded_servers()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The payment provider interface: Stripe (the real SDK) and Offline (the embedded default).
 
-`get_provider(app)` picks Stripe when STRIPE_SECRET_KEY is set, else Offline. Both open a
+`get_provider(app)` picks Stripe when STRIPE_SECRET_KEY is set, else Offline (BILLING_PROVIDER
+overrides; production starts only with one of the two configured or chosen). Both open a
 Checkout Session and return `CheckoutSession(id, url)` to redirect the payer to; both report
 the outcome as Stripe-shaped events that arrive at the one intake in `billing.webhooks`
 (Stripe by its signed webhook, Offline from its local checkout page).
@@ -564,13 +565,16 @@ OFFLINE_OUTCOMES: dict[str, Callable[..., list[dict]]] = {
 
 
 def get_provider(app: Flask, session: Session | None = None) -> BillingProvider:
-    """Stripe when STRIPE_SECRET_KEY is set, else the offline provider (on `session`, default db.session).
+    """Stripe when STRIPE_SECRET_KEY is set, else the offline provider (on `session`, default db.session);
+    BILLING_PROVIDER chooses explicitly (production refuses to start with neither: config.py).
 
     The Stripe client is built once per app and key; `app.extensions["aerospec_stripe_http_client"]`,
     when present, is the SDK HTTP client to use (tests record requests through it).
     """
+    from aerospec.config import billing_provider
+
     key = app.config.get("STRIPE_SECRET_KEY")
-    if key:
+    if billing_provider(app.config) == "stripe" and key:
         base = app.config.get("STRIPE_API_BASE") or None
         http_client = app.extensions.get("aerospec_stripe_http_client")
         cache_key = (key, base, id(http_client))

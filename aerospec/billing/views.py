@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from aerospec.billing import bp, webhooks
 from aerospec.billing.models import OfflineCheckoutSession
 from aerospec.billing.providers import DECLINE_MESSAGE, OfflineProvider, from_minor
-from aerospec.extensions import csrf, db
+from aerospec.extensions import csrf, db, login_manager
+from aerospec.tenancy import services as tenancy
+from aerospec.tenancy.models import Tenant
+from aerospec.tenancy.permissions import ensure_permitted
+from aerospec.tenancy.scoping import tenant_scope
 
 # ---- Stripe webhook
 
@@ -28,11 +35,28 @@ def stripe_webhook():
 # ---- the offline provider's checkout page
 
 
+# Who may pay an offline checkout: the permission that opened it (subscribing, or paying an order).
+CHECKOUT_PERMISSIONS = {"subscription": "manage_billing", "payment": "order_samples"}
+
+
 def _open_session(session_id: str) -> OfflineCheckoutSession:
-    # SECURITY: the unguessable session id is the capability, as with Stripe's hosted page.
+    # SECURITY: the unguessable session id is the capability, as with Stripe's hosted page...
     row = db.session.get(OfflineCheckoutSession, session_id) if session_id.startswith("cs_offline_") else None
     if row is None:
         abort(404)
+    # SECURITY: ...and, since no card is taken here, only a member of its workspace who may make that
+    # payment sees or completes it: a leaked link (or a bot with the page's CSRF token) pays nothing.
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    tenant_id = row.tenant_id or (row.metadata_ or {}).get("tenant_id")
+    tenant = db.session.get(Tenant, uuid.UUID(str(tenant_id))) if tenant_id else None
+    if tenant is None:
+        abort(404)
+    with tenant_scope(db.session, tenant.id):
+        membership = tenancy.get_membership(db.session, tenant, current_user)
+    if membership is None:
+        abort(404)  # SECURITY: a stranger cannot tell someone else's checkout from a missing one
+    ensure_permitted(membership, CHECKOUT_PERMISSIONS.get(row.mode, "manage_billing"))
     return row
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import smtplib
 import ssl
 import uuid
+from datetime import datetime
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlparse
 
 from flask import render_template
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aerospec import queueing
@@ -49,8 +51,25 @@ def queue_email(session: Session, to: str, template: str, **context) -> EmailMes
     )
     session.add(message)
     session.flush()
-    queueing.enqueue(session, "jobs.emails.send_email", str(message.id), queue="emails", job_id=f"email-{message.id}")
+    enqueue_send(session, message.id)
     return message
+
+
+def enqueue_send(session: Session, message_id: uuid.UUID) -> None:
+    """Send a recorded email by a job once `session` commits (one job id per message)."""
+    queueing.enqueue(session, "jobs.emails.send_email", str(message_id), queue="emails", job_id=f"email-{message_id}")
+
+
+def stuck_queued_messages(session: Session, queued_before: datetime, limit: int = 500) -> list[uuid.UUID]:
+    """Emails still queued since before `queued_before`, oldest first: their send job never ran."""
+    return list(
+        session.scalars(
+            select(EmailMessage.id)
+            .where(EmailMessage.status == "queued", EmailMessage.created_at < queued_before)
+            .order_by(EmailMessage.created_at)
+            .limit(limit)
+        )
+    )
 
 
 def deliver(message: EmailMessage, *, smtp_url: str | None, mail_from: str) -> None:

@@ -52,6 +52,7 @@ from aerospec.procurement.models import (
     ProcurementLineItem,
 )
 from aerospec.procurement.quotes import QuoteResult, compare_quotes
+from aerospec.procurement.suppliers import supplier_job_timeout
 from aerospec.tenancy.features import ensure_feature
 from aerospec.web.dates import absolute_date
 
@@ -821,6 +822,7 @@ def enqueue_send(session: Session, procurement: Procurement) -> None:
         queue="default",
         job_id=f"procurement-send-{procurement.id}-{procurement.submit_attempts}",
         retries=3,
+        timeout=supplier_job_timeout(),
     )
 
 
@@ -837,6 +839,7 @@ def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients
             str(procurement.tenant_id),
             str(procurement.id),
             job_id=f"procurement-cancel-{procurement.id}",
+            timeout=supplier_job_timeout(),
         )
     return transition(session, procurement, "cancelled", actor=actor, message="Cancelled.")
 

@@ -27,3 +27,15 @@ def quote_timeout(app: Flask | None = None) -> float:
     """The whole comparison's deadline: one supplier attempt's timeout plus a little."""
     app = app or current_app._get_current_object()
     return float(app.config.get("SUPPLIER_TIMEOUT_SECONDS", 5.0))
+
+
+def supplier_job_timeout(app: Flask | None = None) -> int:
+    """The time limit of a job that makes one supplier call: every attempt, every backoff, a margin.
+
+    Short on purpose: a worker killed during the call leaves the job "started", and RQ retries it
+    only once this limit has passed (jobs.worker), so the order goes out again within two minutes.
+    """
+    app = app or current_app._get_current_object()
+    timeout = float(app.config.get("SUPPLIER_TIMEOUT_SECONDS", 5.0))
+    retries = int(app.config.get("SUPPLIER_RETRIES", 2))
+    return max(30, int((retries + 1) * timeout + retries * 2 + 10))

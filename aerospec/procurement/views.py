@@ -24,7 +24,7 @@ from aerospec.procurement.clients import QuoteItem
 from aerospec.procurement.forms import EXTRA_ITEM_ROWS, ORDER_TYPE_HELP, ProcurementForm, compared_field
 from aerospec.procurement.models import ORDER_TYPES, STATUSES, SUPPLIERS, Procurement
 from aerospec.procurement.quotes import Answer, compare_quotes, items_key, summarise
-from aerospec.procurement.suppliers import quote_timeout, supplier_clients
+from aerospec.procurement.suppliers import quote_timeout, supplier_clients, supplier_job_timeout
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
@@ -542,6 +542,7 @@ def _ask_supplier_if_due(procurement: Procurement) -> None:
         str(procurement.id),
         job_id=f"procurement-poll-{procurement.id}",
         retries=0,
+        timeout=supplier_job_timeout(),
     )
     db.session.commit()
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 from flask_login import current_user
 
+from aerospec.config import simulated_services
 from aerospec.tenancy.permissions import can
 from aerospec.web import bp, dates
 
@@ -53,7 +54,15 @@ def inject_helpers() -> dict:
             admins=admins,
         )
 
-    return {"can": can, "my_memberships": my_memberships, "trial_days_left": trial_days_left, "trial_now": trial_now}
+    simulated = simulated_services(current_app.config)
+    return {
+        "can": can,
+        "my_memberships": my_memberships,
+        "trial_days_left": trial_days_left,
+        # What this deployment only simulates: the test-mode banner names each; quote cards say "Sandbox".
+        "test_mode": simulated,
+        "sandbox_suppliers": "suppliers" in simulated,
+    }
 
 
 # Dates, one style everywhere: templates use the `when` macro (web/_macros.html) built on these.

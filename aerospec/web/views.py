@@ -91,10 +91,31 @@ def pricing():
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness for the router: the app answers and reaches its database."""
+    """Health for the router and monitors: the database and Redis each answer (503 names what failed)."""
+    import logging
+
+    from flask import current_app
     from sqlalchemy import text
 
+    from aerospec import queueing
     from aerospec.extensions import db
 
-    db.session.execute(text("select 1"))
-    return {"status": "ok"}
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(text("select 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        db.session.rollback()
+        # SECURITY: name the kind of failure only; connection strings and hosts stay in the log.
+        checks["database"] = f"error: {type(exc).__name__}"
+        logging.getLogger(__name__).error("healthz: database check failed: %s", exc)
+    try:
+        checks["redis"] = queueing.redis_check(current_app)
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+        logging.getLogger(__name__).error("healthz: redis check failed: %s", exc)
+    failed = [name for name, state in checks.items() if state.startswith("error")]
+    body = {"status": "error" if failed else "ok", "checks": checks}
+    if failed:
+        body["failed"] = failed
+    return body, 503 if failed else 200, {"Cache-Control": "no-store"}

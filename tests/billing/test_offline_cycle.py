@@ -86,10 +86,11 @@ def _card(db, tenant, outcome: str) -> None:
 
 
 @pytest.fixture
-def subscribed(client, db, team, bearer):
+def subscribed(client, db, team, bearer, login):
     """A workspace (3 members) on Professional, monthly, through the offline checkout at START (no trial)."""
     with time_machine.travel(START, tick=False):
         t = team(subscription_status="expired", trial_ends_at=START - DAY, name="Cycle Sprays")
+        login(t.admin)  # the workspace admin pays the offline checkout (never an anonymous visitor)
         t.sub = _subscribe(client, db, t, bearer)
     assert _status(db, t.tenant) == "active"
     assert t.sub.current_period_end == add_interval(START, "month")

@@ -23,7 +23,7 @@ def _mirror(db, tenant) -> BillingSubscription:
 
 
 @pytest.fixture
-def subscribed(client, db, team, bearer):
+def subscribed(client, db, team, bearer, login):
     """A workspace on Professional, monthly, subscribed through the offline checkout (so it has an invoice)."""
     t = team(subscription_status="expired", name="Portal Sprays")
     response = client.post(
@@ -31,6 +31,7 @@ def subscribed(client, db, team, bearer):
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     path = response.get_json()["checkout_url"].removeprefix("http://testserver")
+    login(t.admin)  # the workspace admin pays the offline checkout (never an anonymous visitor)
     assert client.post(path, data={"outcome": "pay"}).status_code == 303
     return t
 

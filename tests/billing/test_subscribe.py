@@ -189,17 +189,19 @@ def test_stripe_without_a_price_for_the_plan_is_a_calm_error(build_app, team, be
 # -- offline: the same events through the same intake --------------------------------------------
 
 
-def _subscribe_offline(client, t, bearer, plan="professional", interval="month") -> str:
+def _subscribe_offline(client, t, bearer, login, plan="professional", interval="month") -> str:
+    """Subscribe by the API; the checkout page's path, with the browser logged in as the admin who pays."""
     response = client.post("/api/billing/subscribe", json={"plan": plan, "interval": interval}, headers=bearer(t.admin))
     assert response.status_code == 201, response.get_data(as_text=True)
     url = response.get_json()["checkout_url"]
     assert url.startswith("http://testserver/billing/offline/checkout/cs_offline_")
+    login(t.admin)
     return url.removeprefix("http://testserver")
 
 
-def test_offline_subscription_checkout_subscribes_with_the_first_invoice(client, db, team, bearer):
+def test_offline_subscription_checkout_subscribes_with_the_first_invoice(client, db, team, bearer, login):
     t = team(subscription_status="expired", trial_ends_at=datetime.now(UTC) - DAY)
-    path = _subscribe_offline(client, t, bearer, plan="professional", interval="year")
+    path = _subscribe_offline(client, t, bearer, login, plan="professional", interval="year")
     page = client.get(path)
     assert page.status_code == 200 and "AeroSpec Professional plan (annual)" in page.get_data(as_text=True)
 
@@ -249,9 +251,9 @@ def test_offline_subscription_checkout_subscribes_with_the_first_invoice(client,
     assert_problem(again, 409)
 
 
-def test_offline_subscription_during_a_trial_keeps_the_trial_and_bills_nothing_yet(client, db, team, bearer):
+def test_offline_subscription_during_a_trial_keeps_the_trial_and_bills_nothing_yet(client, db, team, bearer, login):
     t = team(trial_ends_at=datetime.now(UTC) + 9 * DAY)
-    path = _subscribe_offline(client, t, bearer)
+    path = _subscribe_offline(client, t, bearer, login)
     assert client.post(path, data={"outcome": "pay"}).status_code == 303
     db.session.refresh(t.tenant)
     assert t.tenant.subscription_status == "active"
@@ -262,9 +264,9 @@ def test_offline_subscription_during_a_trial_keeps_the_trial_and_bills_nothing_y
         assert db.session.scalars(select(Invoice)).all() == []
 
 
-def test_a_declined_offline_subscription_sends_nothing_and_stays_open(client, db, team, bearer):
+def test_a_declined_offline_subscription_sends_nothing_and_stays_open(client, db, team, bearer, login):
     t = team()
-    path = _subscribe_offline(client, t, bearer)
+    path = _subscribe_offline(client, t, bearer, login)
     response = client.post(path, data={"outcome": "decline"})
     assert response.status_code == 303 and "declined=1" in response.headers["Location"]
     db.session.expire_all()

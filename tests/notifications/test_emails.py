@@ -137,9 +137,19 @@ def test_send_job_run_twice_sends_once(app, db, smtp_server, monkeypatch):
     assert (stored.status, stored.attempts) == ("sent", 1)
 
 
-def test_send_job_for_a_missing_message_does_nothing(db):
-    send_email("00000000-0000-0000-0000-000000000000")
-    send_email("not-a-uuid")
+def test_send_job_for_a_missing_message_does_nothing(app, db, smtp_server, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_URL", smtp_server.url)
+    message_id = _queue_and_commit(db)  # one real message, sent once
+    before = [(m.id, m.status, m.attempts, m.sent_at) for m in db.session.scalars(select(EmailMessage))]
+
+    assert send_email("00000000-0000-0000-0000-000000000000") is None  # no such message: no error either
+    assert send_email("not-a-uuid") is None
+
+    db.session.expire_all()
+    after = [(m.id, m.status, m.attempts, m.sent_at) for m in db.session.scalars(select(EmailMessage))]
+    assert after == before  # nothing created, nothing marked
+    assert len(smtp_server.envelopes) == 1  # only the real message went out
+    assert smtp_server.envelopes[0].rcpt_tos == [db.session.get(EmailMessage, message_id).to_address]
 
 
 def test_send_job_with_smtp_down_marks_failed_and_raises_for_rq_to_retry(app, db, monkeypatch):

@@ -53,11 +53,15 @@ def test_outbox_unknown_message_is_404(client, db):
     assert client.get(f"/dev/outbox/{uuid.uuid4()}/html").status_code == 404
 
 
+PRODUCTION_TEST_MODE = {"BILLING_PROVIDER": "offline", "EMAIL_BACKEND": "outbox", "SUPPLIERS": "sandbox"}
+
+
 @pytest.mark.parametrize(
     "config",
     [
-        {"PRODUCTION": True, "DEV_OUTBOX_ENABLED": False},
-        {"PRODUCTION": True, "DEV_OUTBOX_ENABLED": True},  # a stray flag cannot open it in production
+        # Production starts only with its fakes chosen (issue 9): even EMAIL_BACKEND=outbox keeps the page shut.
+        {"PRODUCTION": True, "DEV_OUTBOX_ENABLED": False, **PRODUCTION_TEST_MODE},
+        {"PRODUCTION": True, "DEV_OUTBOX_ENABLED": True, **PRODUCTION_TEST_MODE},  # a stray flag cannot open it
         {"PRODUCTION": False, "DEV_OUTBOX_ENABLED": False},
     ],
     ids=["production", "production-with-stray-flag", "disabled"],

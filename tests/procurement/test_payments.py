@@ -345,7 +345,7 @@ def test_an_unknown_offline_checkout_is_404(client, db):
 # -- the API ---------------------------------------------------------------------------------
 
 
-def test_api_checkout_then_payment_status_until_settled(client, db, team, bearer, make_order):  # noqa: F811
+def test_api_checkout_then_payment_status_until_settled(client, db, team, bearer, make_order, login):  # noqa: F811
     t = team()
     order_id = make_order(t)
     headers = bearer(t.user)
@@ -365,6 +365,7 @@ def test_api_checkout_then_payment_status_until_settled(client, db, team, bearer
     assert (pending["payment_status"], pending["settled"]) == ("pending", False)
     assert pending["checkout_session_id"] == body["session_id"]
 
+    login(t.user)  # the member who opened it pays in the browser (the checkout is never anonymous)
     assert _finish(client, urlsplit(body["checkout_url"]).path, "pay").status_code == 303
     paid = client.get(f"/api/procurements/{order_id}/payment-status", headers=headers).get_json()
     assert (paid["payment_status"], paid["settled"], paid["payment_provider"]) == ("paid", True, "offline")
