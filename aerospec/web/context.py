@@ -59,6 +59,7 @@ def inject_helpers() -> dict:
         "can": can,
         "my_memberships": my_memberships,
         "trial_days_left": trial_days_left,
+        "trial_now": trial_now,
         # What this deployment only simulates: the test-mode banner names each; quote cards say "Sandbox".
         "test_mode": simulated,
         "sandbox_suppliers": "suppliers" in simulated,
