@@ -83,6 +83,19 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+class _QuietMaintenance(logging.Filter):
+    """Drop rq's registry-cleaning chatter below WARNING: idle workers sweep every 15 s (six lines each)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        message = record.getMessage()
+        return "cleaning registries for queue" not in message and "cleaning group registries" not in message
+
+
+_QUIET_MAINTENANCE = _QuietMaintenance()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Route every logger (rq's and gunicorn's included) through one stderr handler, JSON by default."""
     formatter: logging.Formatter = (
@@ -95,6 +108,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         root.addHandler(handler)
     handler.setFormatter(formatter)
     root.setLevel(level)
+    rq_worker = logging.getLogger("rq.worker")
+    if _QUIET_MAINTENANCE not in rq_worker.filters:
+        rq_worker.addFilter(_QUIET_MAINTENANCE)
     # gunicorn's own logger writes through its handlers: same format (its lines before the app loads stay plain).
     for gunicorn_handler in logging.getLogger("gunicorn.error").handlers:
         gunicorn_handler.setFormatter(formatter)

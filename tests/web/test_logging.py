@@ -85,6 +85,19 @@ def test_every_log_line_is_one_json_object_with_the_request_id(logging_app, caps
     assert response.headers["X-Request-ID"] == "rid-7"
 
 
+def test_idle_workers_registry_sweeps_stay_out_of_the_log_but_rq_news_does_not(logging_app, capsys):
+    import logging
+
+    rq = logging.getLogger("rq.worker")
+    capsys.readouterr()
+    rq.info("%s: cleaning registries for queue: %s", "Worker w1", "default")  # every 15 s, per queue
+    rq.info("Worker w1: cleaning group registries")
+    rq.info("*** Listening on %s...", "default")
+    rq.warning("Worker w1: cleaning registries for queue: default failed")
+    messages = [e["message"] for e in json_lines(capsys.readouterr().err) if e["logger"] == "rq.worker"]
+    assert messages == ["*** Listening on default...", "Worker w1: cleaning registries for queue: default failed"]
+
+
 def test_a_server_error_is_logged_at_error_with_its_traceback(logging_app, capsys):
     @logging_app.get("/_test/boom")
     def _boom():
