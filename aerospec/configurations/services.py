@@ -257,6 +257,18 @@ def diff(old: dict, new: dict) -> dict:
     return audit.changed_fields(old, new, FIELDS)
 
 
+def _check_fluid(session: Session, tenant: Tenant, values: dict) -> None:
+    """A given `fluid_id` must name a library fluid or one of this tenant's own (ValidationFailed otherwise)."""
+    if values.get("fluid_id") is None:
+        return
+    try:
+        # SECURITY: another tenant's fluid id is refused like a missing one, never stored as a dangling id.
+        catalog.get_fluid(session, tenant, values["fluid_id"])
+    except NotFound as exc:
+        message = "No such fluid in the library or this workspace."
+        raise ValidationFailed(message, field_errors={"fluid_id": [message]}) from exc
+
+
 def _check_given_actuators(session: Session, items: list[dict]) -> list[dict]:
     """Actuators a caller chose (the API's `compatible_actuators`): each SKU must be in the catalog."""
     cols = catalog.actuator_catalog(session).catalog
@@ -466,6 +478,7 @@ def create_configuration(
     """
     ensure_permitted(actor, "edit_configurations")
     values = clean(data)
+    _check_fluid(session, tenant, values)
     _fill_tolerances_and_check_targets(values)
     values["compatible_actuators"] = _ranked(session, None, values, "compatible_actuators" in values)
     now = now or utcnow()
@@ -514,6 +527,7 @@ def update_configuration(
     if config.archived_at is not None:
         raise ValidationFailed("Restore this configuration from the archive before editing it.")
     values = clean(data, partial=True)
+    _check_fluid(session, tenant, values)
     before = snapshot(config)
     merged = {**before, **{k: _jsonable(v) for k, v in values.items()}}
     _fill_tolerances_and_check_targets(merged)
