@@ -65,7 +65,9 @@ def test_updating_to_another_workspaces_fluid_is_a_422_and_changes_nothing(
     before = _counts(db, t.tenant)
 
     assert_problem(
-        client.put(f"/api/configurations/{config.id}", json={"fluid_id": str(strangers_fluid.id)}, headers=bearer(t.user)),
+        client.put(
+            f"/api/configurations/{config.id}", json={"fluid_id": str(strangers_fluid.id)}, headers=bearer(t.user)
+        ),
         422,
         fields=("fluid_id",),
     )
@@ -113,9 +115,7 @@ def test_ordering_from_another_workspaces_configuration_is_a_422_and_writes_noth
     assert _counts(db, t.tenant) == before
 
 
-def test_sharing_with_a_member_of_another_workspace_is_a_422_and_writes_nothing(
-    client, db, team, bearer, make_config
-):
+def test_sharing_with_a_member_of_another_workspace_is_a_422_and_writes_nothing(client, db, team, bearer, make_config):
     t, other = team(), team()
     config = make_config(t.tenant, t.user)
     before = _counts(db, t.tenant)
