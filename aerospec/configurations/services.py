@@ -29,6 +29,7 @@ from datetime import datetime
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from aerospec import search
 from aerospec.accounts.models import User
 from aerospec.accounts.services import ClientInfo
 from aerospec.catalog import services as catalog
@@ -714,22 +715,14 @@ class ListFilters:
     page: int = 1
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE) -> Page:
     """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index)."""
     where = [Configuration.tenant_id == tenant.id]
     if not filters.include_archived:
         where.append(Configuration.archived_at.is_(None))
     if filters.q:
-        pattern = _like(filters.q.strip().lower())
         where.append(
-            or_(
-                func.lower(Configuration.name).like(pattern, escape="\\"),
-                func.lower(Configuration.fluid_name).like(pattern, escape="\\"),
-            )
+            or_(search.contains(Configuration.name, filters.q), search.contains(Configuration.fluid_name, filters.q))
         )
     if filters.status:
         where.append(Configuration.status == filters.status)
@@ -737,7 +730,9 @@ def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, 
         tags = normalise_tags([filters.tag])
         if tags:
             # Tags are normalised to [a-z0-9_-], so the quoted tag matches only a whole tag in the JSON text.
-            where.append(cast(Configuration.tags, String).like(_like(f'"{tags[0]}"'), escape="\\"))
+            where.append(
+                cast(Configuration.tags, String).like(search.like_pattern(f'"{tags[0]}"'), escape=search.ESCAPE)
+            )
     if filters.creator_id:
         where.append(Configuration.created_by_id == filters.creator_id)
     if filters.shared_with_id:
