@@ -65,7 +65,7 @@ def test_every_api_answer_says_no_store(app, client, db, factories, team, tokens
             assert response.headers.get("Cache-Control") == "no-store", where
             answered[(method, rule.rule)] = response.status_code
     succeeded = {path for (method, path), status in answered.items() if method == "GET" and status == 200}
-    assert DATA_ROUTES <= succeeded, sorted(DATA_ROUTES - succeeded)
+    assert succeeded >= DATA_ROUTES, sorted(DATA_ROUTES - succeeded)
 
 
 @pytest.mark.parametrize("path", ["/api/configurations", "/api/tenants/me", "/api/procurements"])
