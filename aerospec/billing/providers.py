@@ -298,13 +298,16 @@ class OfflineProvider:
         from aerospec.billing.models import OfflineCheckoutSession
         from aerospec.tenancy.scoping import current_tenant_id
 
+        tenant_id = current_tenant_id()
+        if tenant_id is None:  # the row is tenant-owned (row-level security): a programming error, not input
+            raise RuntimeError("open an offline checkout with its workspace in context (tenant_scope)")
         currency = currency.lower()
         _check(mode, amount_minor, currency, line_items)
         items = list(line_items) if line_items else [LineItem(description, amount_minor, 1)]
         meta = _metadata(metadata)
         row = OfflineCheckoutSession(
             id=_offline_id("cs"),
-            tenant_id=current_tenant_id(),
+            tenant_id=tenant_id,
             mode=mode,
             status="open",
             payment_status="unpaid",

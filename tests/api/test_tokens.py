@@ -12,6 +12,7 @@ from sqlalchemy import select
 from aerospec.accounts.models import RefreshToken, UserSession
 from aerospec.compliance.models import AuditLog
 from aerospec.models import utcnow
+from aerospec.tenancy.scoping import tenant_scope
 from tests.api.conftest import assert_problem, auth, claims
 
 
@@ -72,11 +73,12 @@ def test_refresh_rotates_the_pair_and_marks_the_old_token_used(client, app, db, 
     assert second["access_token"] != first["access_token"]
     assert claims(app, second["access_token"])["sid"] == claims(app, first["access_token"])["sid"]
     sid = uuid.UUID(claims(app, first["access_token"])["sid"])
-    stored = db.session.scalars(
-        select(RefreshToken)
-        .where(RefreshToken.session_id == sid)
-        .order_by(RefreshToken.issued_at, RefreshToken.used_at)
-    ).all()
+    with tenant_scope(db.session, t.tenant.id):  # the token's row is the tenant's
+        stored = db.session.scalars(
+            select(RefreshToken)
+            .where(RefreshToken.session_id == sid)
+            .order_by(RefreshToken.issued_at, RefreshToken.used_at)
+        ).all()
     assert sorted(t.used_at is None for t in stored) == [False, True]
     assert client.get("/api/tenants/me", headers=auth(second["access_token"])).status_code == 200
 

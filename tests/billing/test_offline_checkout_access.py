@@ -37,9 +37,9 @@ def checkout(csrf_app, db, team, bearer):
 def _state(db, t, path) -> tuple:
     """What paying would change: the checkout row, the events, the subscription, the workspace status."""
     db.session.expire_all()
-    row = db.session.get(OfflineCheckoutSession, path.rsplit("/", 1)[1])
     events = db.session.scalar(select(func.count()).select_from(BillingEvent))
     with tenant_scope(db.session, t.tenant.id):
+        row = db.session.get(OfflineCheckoutSession, path.rsplit("/", 1)[1])
         subs = db.session.scalar(select(func.count()).select_from(BillingSubscription))
     db.session.refresh(t.tenant)
     return row.status, row.payment_status, events, subs, t.tenant.subscription_status, t.tenant.plan
