@@ -31,10 +31,10 @@ def _counts(db, tenant) -> tuple[int, ...]:
 
 @pytest.fixture
 def strangers_fluid(db, team):
-    """A custom fluid of another workspace (committed)."""
-    fluid = makers.tenant_fluid(team().tenant)
+    """The id of a custom fluid of another workspace (committed)."""
+    fluid_id = str(makers.tenant_fluid(team().tenant).id)
     db.session.commit()
-    return fluid
+    return fluid_id
 
 
 @pytest.mark.parametrize("whose", ["another workspace's", "nobody's"])
@@ -43,7 +43,7 @@ def test_creating_with_a_fluid_id_that_is_not_ours_is_a_422_and_writes_nothing(
 ):
     # One configuration a month: a refused create must not use up the unit either.
     t = team(limits={"configurations_per_month": 1})
-    fluid_id = str(strangers_fluid.id) if whose == "another workspace's" else str(uuid.uuid4())
+    fluid_id = strangers_fluid if whose == "another workspace's" else str(uuid.uuid4())
     before = _counts(db, t.tenant)
 
     body = assert_problem(
@@ -61,31 +61,29 @@ def test_updating_to_another_workspaces_fluid_is_a_422_and_changes_nothing(
     client, db, team, bearer, make_config, strangers_fluid
 ):
     t = team()
-    config = make_config(t.tenant, t.user)
+    config_id = make_config(t.tenant, t.user).id
     before = _counts(db, t.tenant)
 
     assert_problem(
-        client.put(
-            f"/api/configurations/{config.id}", json={"fluid_id": str(strangers_fluid.id)}, headers=bearer(t.user)
-        ),
+        client.put(f"/api/configurations/{config_id}", json={"fluid_id": strangers_fluid}, headers=bearer(t.user)),
         422,
         fields=("fluid_id",),
     )
 
     assert _counts(db, t.tenant) == before
     with tenant_scope(db.session, t.tenant.id):
-        db.session.refresh(config)
+        config = db.session.get(Configuration, config_id)
         assert (config.fluid_id, config.version) == (None, 1)
 
 
 def test_our_own_fluid_and_a_library_fluid_are_accepted(client, db, team, bearer):
     t = team()
-    own = makers.tenant_fluid(t.tenant)
+    own = makers.tenant_fluid(t.tenant).id
     catalog.seed_fluids(db.session)
     db.session.commit()
-    water = db.session.scalar(select(Fluid).where(Fluid.name == "Water"))
+    water = db.session.scalar(select(Fluid.id).where(Fluid.name == "Water"))
     h = bearer(t.user)
-    for fluid_id in (own.id, water.id):
+    for fluid_id in (own, water):
         created = client.post("/api/configurations", json={**BASE, "fluid_id": str(fluid_id)}, headers=h)
         assert created.status_code == 201, created.get_json()
         assert created.get_json()["fluid_id"] == str(fluid_id)
@@ -95,10 +93,10 @@ def test_ordering_from_another_workspaces_configuration_is_a_422_and_writes_noth
     client, db, team, bearer, make_config
 ):
     t, other = team(), team()
-    foreign = make_config(other.tenant, other.user)
+    foreign = make_config(other.tenant, other.user).id
     before = _counts(db, t.tenant)
     order = {
-        "configuration_id": str(foreign.id),
+        "configuration_id": str(foreign),
         "order_type": "sample",
         "items": [{"sku": "SP-MB-0100-PP", "qty": 10}],
         "selected_supplier": "spencer",
@@ -108,7 +106,7 @@ def test_ordering_from_another_workspaces_configuration_is_a_422_and_writes_noth
     h = bearer(t.admin)
     assert_problem(client.post("/api/procurements", json=order, headers=h), 422, fields=("configuration_id",))
     assert_problem(
-        client.post("/api/procurements/compare", json={"configuration_id": str(foreign.id)}, headers=h),
+        client.post("/api/procurements/compare", json={"configuration_id": str(foreign)}, headers=h),
         422,
         fields=("configuration_id",),
     )
@@ -117,11 +115,11 @@ def test_ordering_from_another_workspaces_configuration_is_a_422_and_writes_noth
 
 def test_sharing_with_a_member_of_another_workspace_is_a_422_and_writes_nothing(client, db, team, bearer, make_config):
     t, other = team(), team()
-    config = make_config(t.tenant, t.user)
+    config_id = make_config(t.tenant, t.user).id
     before = _counts(db, t.tenant)
     assert_problem(
         client.post(
-            f"/api/configurations/{config.id}/share",
+            f"/api/configurations/{config_id}/share",
             json={"user_id": str(other.user.id), "permission": "view"},
             headers=bearer(t.user),
         ),
