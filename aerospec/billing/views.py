@@ -9,8 +9,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from aerospec.billing import bp, webhooks
+from aerospec.billing import offline_checkout as bookkeeping
 from aerospec.billing.models import OfflineCheckoutSession
-from aerospec.billing.providers import DECLINE_MESSAGE, OfflineProvider, from_minor
+from aerospec.billing.providers import DECLINE_MESSAGE, from_minor
 from aerospec.extensions import csrf, db, login_manager
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Tenant
@@ -110,8 +111,7 @@ def complete_offline_checkout(session_id: str):
             abort(400)
         if row.status != "open":
             return redirect(row.success_url if row.status == "complete" else row.cancel_url, 303)
-        provider = OfflineProvider(db.session)
-        events = provider.complete(row, succeed=outcome == "pay")
+        events = bookkeeping.complete(row, succeed=outcome == "pay")
         success_url = row.success_url
         # A subscription is applied here, so the billing page the payer returns to shows it (Stripe's
         # slower webhook is followed there by polling); order payments keep to the webhook's job.

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from aerospec.billing import offline_checkout
 from aerospec.billing.models import OfflineCheckoutSession
 from aerospec.billing.providers import (
     LineItem,
@@ -160,13 +161,13 @@ def test_offline_completion_emits_the_events_stripe_would(db, in_a_workspace):
     session_id, _ = _checkout(provider)
     row = db.session.get(OfflineCheckoutSession, session_id)
 
-    [failed] = provider.complete(row, succeed=False)
+    [failed] = offline_checkout.complete(row, succeed=False)
     assert failed["type"] == "payment_intent.payment_failed" and failed["object"] == "event"
     assert failed["data"]["object"]["last_payment_error"]["message"] == "Your card was declined."
     assert failed["data"]["object"]["status"] == "requires_payment_method"
     assert row.status == "open"  # a decline leaves the checkout open for another card
 
-    completed, succeeded = provider.complete(row, succeed=True)
+    completed, succeeded = offline_checkout.complete(row, succeed=True)
     assert completed["type"] == "checkout.session.completed"
     session = completed["data"]["object"]
     assert (session["id"], session["mode"], session["payment_status"]) == (session_id, "payment", "paid")
