@@ -113,6 +113,30 @@ def test_ordering_from_another_workspaces_configuration_is_a_422_and_writes_noth
     assert _counts(db, t.tenant) == before
 
 
+def test_moving_a_draft_order_to_another_workspaces_configuration_is_a_422_and_changes_nothing(
+    client, db, team, bearer, make_config
+):
+    t, other = team(), team()
+    foreign = make_config(other.tenant, other.user).id
+    with tenant_scope(db.session, t.tenant.id):
+        draft = Procurement(
+            tenant_id=t.tenant.id, reference="PO-REFS0001", order_type="sample", status="draft",
+            ship_to_address={}, idempotency_key=uuid.uuid4().hex,
+        )  # fmt: skip
+        db.session.add(draft)
+        db.session.commit()
+        draft_id = draft.id
+    before = _counts(db, t.tenant)
+    assert_problem(
+        client.put(f"/api/procurements/{draft_id}", json={"configuration_id": str(foreign)}, headers=bearer(t.admin)),
+        422,
+        fields=("configuration_id",),
+    )
+    assert _counts(db, t.tenant) == before
+    with tenant_scope(db.session, t.tenant.id):
+        assert db.session.get(Procurement, draft_id).configuration_id is None
+
+
 def test_sharing_with_a_member_of_another_workspace_is_a_422_and_writes_nothing(client, db, team, bearer, make_config):
     t, other = team(), team()
     config_id = make_config(t.tenant, t.user).id
