@@ -208,7 +208,7 @@ def revoke_session(session: Session, user: User, session_id: uuid.UUID) -> UserS
     if login is None or login.user_id != user.id:
         raise NotFound("That session does not exist.")
     end_session(login, "revoked")
-    _revoke_refresh_tokens(session, [login.id])
+    revoke_refresh_tokens(session, [login.id])
     return login
 
 
@@ -219,20 +219,30 @@ def revoke_other_sessions(session: Session, user: User, keep: uuid.UUID | None, 
         if login.id != keep:
             end_session(login, reason)
             ended.append(login.id)
-    _revoke_refresh_tokens(session, ended)
+    revoke_refresh_tokens(session, ended)
     return len(ended)
 
 
-def _revoke_refresh_tokens(session: Session, session_ids: list[uuid.UUID]) -> None:
+def revoke_refresh_tokens(session: Session, session_ids: list[uuid.UUID]) -> int:
+    """Revoke every unrevoked refresh token of these login sessions, in whichever workspace; returns how many."""
     from aerospec.accounts.models import RefreshToken
+    from aerospec.tenancy.scoping import unscoped
 
     if not session_ids:
-        return
+        return 0
     now = utcnow()
-    for token in session.scalars(
-        select(RefreshToken).where(RefreshToken.session_id.in_(session_ids), RefreshToken.revoked_at.is_(None))
-    ):
-        token.revoked_at = now
+    # SECURITY: a user's sessions span workspaces; the bypass reads only the tokens of these sessions,
+    # and the flush stays inside it (on PostgreSQL the UPDATE must see the rows it revokes).
+    with unscoped(session, "revoke the refresh tokens of ended login sessions"):
+        tokens = list(
+            session.scalars(
+                select(RefreshToken).where(RefreshToken.session_id.in_(session_ids), RefreshToken.revoked_at.is_(None))
+            )
+        )
+        for token in tokens:
+            token.revoked_at = now
+        session.flush()
+    return len(tokens)
 
 
 def set_password(session: Session, user: User, new_password: str) -> None:

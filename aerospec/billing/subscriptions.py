@@ -837,12 +837,12 @@ def _offline_change(
 ):
     """Outside a trial, offline: issue the proration invoice (PDF with it), charge the test card for what is due,
     keep any credit, and move the subscription, through the intake as Stripe's events would."""
-    from aerospec.billing import offline_cycle, proration
+    from aerospec.billing import offline_card, proration
     from aerospec.billing.providers import offline_event
 
     billed = _offline_proration(row, quote, at)
     due, used, balance = proration.settle(billed.total, row.credit_balance)
-    paid = due == 0 or offline_cycle.card_outcome(session, tenant) == "succeeds"
+    paid = due == 0 or offline_card.card_outcome(session, tenant) == "succeeds"
     lines = [
         {
             "description": line.description,
@@ -866,7 +866,7 @@ def _offline_change(
         paid=paid,
         amount_due=due,
         credit_used=used,
-        next_payment_attempt=None if paid else offline_cycle.next_attempt_at(now, 1),
+        next_payment_attempt=None if paid else offline_card.next_attempt_at(now, 1),
         billing_reason="subscription_update",
         with_commissions=False,
     )

@@ -309,11 +309,11 @@ def test_offline_fewer_seats_credits_the_account_on_an_invoice_and_the_renewal_u
 def test_offline_a_failed_card_on_an_upgrade_leaves_an_open_invoice_and_says_so(
     client, db, on_pro_with_seats, login, tenant_url
 ):
-    from aerospec.billing import offline_cycle
+    from aerospec.billing import offline_card
 
     t = on_pro_with_seats
     with tenant_scope(db.session, t.tenant.id):
-        offline_cycle.set_test_card(db.session, t.tenant, "fails")
+        offline_card.set_test_card(db.session, t.tenant, "fails")
         db.session.commit()
     with time_machine.travel(datetime(2026, 2, 15, tzinfo=UTC), tick=False):
         login(t.admin)
