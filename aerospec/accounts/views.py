@@ -22,6 +22,7 @@ from aerospec.tenancy import services as tenancy
 from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import hx_redirect, render
+from aerospec.web.redirects import safe_next
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "Log in to continue."
@@ -55,11 +56,8 @@ def load_user(session_id: str):
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next") or request.form.get("next") or ""
-    # SECURITY: only same-site relative paths, never //host or scheme URLs.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """The request's `next` (query or form) when it is a path on this site, else `default`."""
+    return safe_next(request.args.get("next") or request.form.get("next"), default)
 
 
 def _home_for(user) -> str:
