@@ -364,10 +364,17 @@ class LoginPolicy:
             others = [b for b in attempt.buckets if b.key != attempt.account_key and ":device:" not in b.key]
             self._safely(self.store.give_back, others, time.time())
             self._safely(self.store.clear, [b.key for b in attempt.buckets if b not in others])
-        accounts = attempt.device_accounts
-        if attempt.email_key:
-            accounts = [attempt.email_key, *[e for e in accounts if e != attempt.email_key]][:DEVICE_ACCOUNTS]
-        return self._devices.dumps({"d": attempt.device_id, "e": accounts})
+        return self._device_cookie(attempt.device_id, attempt.device_accounts, attempt.email_key)
+
+    def signed_up(self, email: str, device_cookie: str | None) -> str:
+        """A new account signed in at once (sign-up): answers the device cookie that remembers it."""
+        device_id, accounts = self._device(device_cookie)
+        return self._device_cookie(device_id, accounts, self._email_key(email))
+
+    def _device_cookie(self, device_id: str, accounts: list[str], email_key: str | None) -> str:
+        if email_key:
+            accounts = [email_key, *[e for e in accounts if e != email_key]][:DEVICE_ACCOUNTS]
+        return self._devices.dumps({"d": device_id, "e": accounts})
 
     def failed(self, attempt: Attempt, session=None, user=None, client=None) -> None:
         """A wrong password: it stays counted; the account's owner is emailed at NOTIFY_AFTER (once a day)."""

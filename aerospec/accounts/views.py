@@ -111,10 +111,13 @@ def signup():
             db.session.rollback()
             apply_errors(form, error)
         else:
+            device = login_policy.policy().signed_up(user.email, request.cookies.get(login_policy.DEVICE_COOKIE))
             log_in(user, remember=False)
             db.session.commit()
             flash(f"Welcome to AeroSpec, {user.name}. Your 14-day trial has started.", "success")
-            return hx_redirect(url_for("tenancy.dashboard", tenant_slug=tenant.slug))
+            response = hx_redirect(url_for("tenancy.dashboard", tenant_slug=tenant.slug))
+            login_policy.set_device_cookie(response, device)
+            return response
     status = 422 if form.errors or form.form_errors else 200
     return render("accounts/signup.html", block="signup_form", status=status, form=form)
 

@@ -9,10 +9,10 @@ the page login locked the real user out for an hour after 20 failures from anywh
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import uuid
+from email import message_from_bytes
+from email import policy as email_policy
 from itertools import count
 
 import pytest
@@ -106,7 +106,9 @@ def api_login(app, email: str, password: str, browser=None, **headers):
 
 def page_login(app, email: str, password: str, browser=None, **headers):
     browser = browser or app.test_client()
-    return browser.post("/login", data={"email": email, "password": password}, headers={**from_new_address(), **headers})
+    return browser.post(
+        "/login", data={"email": email, "password": password}, headers={**from_new_address(), **headers}
+    )
 
 
 def _sessions(db, user) -> int:
@@ -170,9 +172,7 @@ def test_the_wait_stops_growing_at_fifteen_minutes(guarded, db, user, clock):
 
 def test_thirty_reset_requests_from_thirty_addresses_send_three_emails(guarded, db, user, clock, smtp_server):  # noqa: F811
     answers = [
-        guarded.test_client().post(
-            "/api/auth/forgot-password", json={"email": user.email}, headers=from_new_address()
-        )
+        guarded.test_client().post("/api/auth/forgot-password", json={"email": user.email}, headers=from_new_address())
         for _ in range(30)
     ]
     assert [a.status_code for a in answers] == [202] * 3 + [429] * 27
@@ -191,7 +191,9 @@ def test_thirty_reset_requests_from_thirty_addresses_send_three_emails(guarded, 
 
 def test_reset_page_is_limited_per_address_with_a_form_message(guarded, db, user, clock):
     for _ in range(3):
-        response = guarded.test_client().post("/forgot-password", data={"email": user.email}, headers=from_new_address())
+        response = guarded.test_client().post(
+            "/forgot-password", data={"email": user.email}, headers=from_new_address()
+        )
         assert response.status_code == 200
     refused = guarded.test_client().post(
         "/forgot-password", data={"email": " Owner@Policy.EXAMPLE "}, headers=from_new_address()
@@ -320,7 +322,9 @@ def test_ipv6_addresses_count_by_their_64_prefix(guarded, db, clock):
     for n in range(policy.FREE_ADDRESS_FAILURES):
         address = {"X-Forwarded-For": f"2001:db8:aa:bb::{n + 1:x}"}
         assert api_login(guarded, f"v{n}@policy.example", "x", **address).status_code == 401
-    assert api_login(guarded, "v@policy.example", "x", **{"X-Forwarded-For": "2001:db8:aa:bb:ffff::1"}).status_code == 429
+    assert (
+        api_login(guarded, "v@policy.example", "x", **{"X-Forwarded-For": "2001:db8:aa:bb:ffff::1"}).status_code == 429
+    )
 
 
 # ---- the owner hears of it
@@ -341,7 +345,7 @@ def test_the_owner_is_emailed_once_after_ten_failures(guarded, db, user, clock, 
     fail_until(1)
     assert _emails(db, user.email, "login_failures") == 1
     [envelope] = [e for e in smtp_server.envelopes if user.email in e.rcpt_tos]
-    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    message = message_from_bytes(envelope.content, policy=email_policy.default)
     assert message["Subject"] == "Failed sign-in attempts on your AeroSpec account"
     text = message.get_body(("plain",)).get_content()
     assert "with a wrong password 10 times in the last day" in text
@@ -424,3 +428,15 @@ def test_wait_words():
         "15 minutes",
         "1 hour",
     ]
+
+
+def test_the_browser_that_signed_up_is_remembered(guarded, db, clock):
+    browser = guarded.test_client()
+    email = "newcomer@policy.example"
+    signup = {"name": "Nell Newcomer", "company": "Newcomer Sprays", "email": email, "password": PASSWORD}
+    assert browser.post("/signup", data=signup, headers=from_new_address()).status_code == 303
+    browser.post("/logout")
+    for n in range(FREE):
+        api_login(guarded, email, f"guess {n}")
+    assert page_login(guarded, email, PASSWORD).status_code == 429
+    assert page_login(guarded, email, PASSWORD, browser=browser).status_code == 303

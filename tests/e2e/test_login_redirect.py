@@ -47,3 +47,60 @@ def test_login_with_a_next_on_this_site_goes_there(new_page, sign_up, unique_ema
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in", exact=True).click()
     page.wait_for_url("**/account/security")
+
+
+@pytest.fixture
+def sign_in_policy_on(live_app):
+    """The live server with the sign-in policy on (fresh counts), as in production; off again afterwards."""
+    from aerospec.accounts import login_policy
+
+    guard = live_app.extensions["aerospec_login_policy"]
+    previous = guard.enabled, guard.store
+    guard.enabled, guard.store = True, login_policy.MemoryStore()
+    try:
+        yield guard
+    finally:
+        guard.enabled, guard.store = previous
+
+
+def test_throttled_login_says_when_to_try_again_and_the_owners_browser_still_gets_in(
+    new_page, sign_up, unique_email, sign_in_policy_on, screenshot, console_errors
+):
+    from aerospec.accounts.login_policy import TooManyAttempts
+
+    email = unique_email("throttled")
+    owner = new_page()
+    sign_up(owner, email, name="Tess Throttle")  # this browser is remembered
+    owner.get_by_role("button", name="Log out").click()
+    owner.wait_for_url("**/login")
+
+    # An attack from elsewhere: 12 wrong passwords, each as soon as it was allowed (the clock moved on
+    # by each wait), so the next attempt must wait minutes.
+    import time
+
+    now = time.time()
+    for n in range(12):
+        try:
+            attempt = sign_in_policy_on.begin(email=email, ip=f"203.0.113.{n}", device_cookie=None, now=now)
+        except TooManyAttempts as early:
+            now += early.retry_after
+            attempt = sign_in_policy_on.begin(email=email, ip=f"203.0.113.{n}", device_cookie=None, now=now)
+        sign_in_policy_on.failed(attempt)
+
+    console_errors.allow(r"status of 429")  # the browser logs the refused POST; the form shows why
+    attacker = new_page()
+    attacker.goto("/login")
+    attacker.get_by_label("Email", exact=True).fill(email)
+    attacker.get_by_label("Password", exact=True).fill(PASSWORD)
+    with attacker.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url) as answer:
+        attacker.get_by_role("button", name="Log in", exact=True).click()
+    assert answer.value.status == 429
+    assert answer.value.headers["retry-after"]
+    expect(attacker.get_by_text(re.compile(r"Too many sign-in attempts\. Try again in \d+ minutes?\."))).to_be_visible()
+    expect(attacker.get_by_label("Email", exact=True)).to_have_value(email)  # the form stays, input kept
+    screenshot(attacker, "login-throttled")
+
+    owner.get_by_label("Email", exact=True).fill(email)
+    owner.get_by_label("Password", exact=True).fill(PASSWORD)
+    owner.get_by_role("button", name="Log in", exact=True).click()
+    owner.wait_for_url(DASHBOARD)
