@@ -440,3 +440,44 @@ def test_the_browser_that_signed_up_is_remembered(guarded, db, clock):
         api_login(guarded, email, f"guess {n}")
     assert page_login(guarded, email, PASSWORD).status_code == 429
     assert page_login(guarded, email, PASSWORD, browser=browser).status_code == 303
+
+
+def test_in_production_the_counts_go_to_the_rate_limits_redis(build_app, redis_url):
+    app = build_app(AUTH_THROTTLE_ENABLED=True, AUTH_THROTTLE_STORAGE_URI=None, RATELIMIT_STORAGE_URI=redis_url)
+    store = app.extensions["aerospec_login_policy"].store
+    assert isinstance(store, policy.RedisStore)
+    assert store.redis.ping()
+
+
+@pytest.mark.parametrize("kind", ["redis", "memory"])
+def test_a_burst_of_parallel_guesses_gets_only_the_free_ones_checked(redis_url, prefix, kind):
+    """The attempt is counted when it begins, atomically: 40 guesses at the same instant, 5 go through."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import redis
+
+    store = policy.RedisStore(redis.Redis.from_url(redis_url)) if kind == "redis" else policy.MemoryStore()
+    guard = policy.LoginPolicy(store, "s" * 32, prefix)
+
+    def guess(n: int) -> bool:
+        try:
+            guard.begin(email="target@policy.example", ip=f"203.0.113.{n}", device_cookie=None, now=1_000_000.0)
+        except policy.TooManyAttempts:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        admitted = sum(pool.map(guess, range(40)))
+    assert admitted == FREE
+
+
+def test_when_the_store_is_down_people_still_sign_in(build_app, db, user, caplog):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    app = build_app(AUTH_THROTTLE_ENABLED=True, AUTH_THROTTLE_STORAGE_URI=f"redis://127.0.0.1:{closed}/0")
+    assert api_login(app, user.email, "wrong").status_code == 401
+    assert api_login(app, user.email, PASSWORD).status_code == 200
+    assert "login policy store unavailable" in caplog.text
