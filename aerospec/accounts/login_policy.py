@@ -105,6 +105,8 @@ class Bucket:
 class MemoryStore:
     """Counts in this process (no Redis): the embedded default, and unit tests."""
 
+    MAX_KEYS = 100_000  # past this, forgotten buckets are swept out (a flood of made-up emails)
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buckets: dict[str, dict[str, float]] = {}
@@ -117,8 +119,15 @@ class MemoryStore:
             self._buckets[key] = state
         return state
 
+    def _sweep(self, now: float) -> None:
+        if len(self._buckets) > self.MAX_KEYS:
+            self._buckets = {k: s for k, s in self._buckets.items() if now - max(s["last"], s["mailed"]) <= WINDOW}
+        if len(self._logs) > self.MAX_KEYS:
+            self._logs = {k: log_ for k, log_ in self._logs.items() if log_ and log_[-1] > now - 3600}
+
     def claim(self, buckets: list[Bucket], now: float) -> tuple[float, list[int]]:
         with self._lock:
+            self._sweep(now)
             states = [self._state(b.key, now) for b in buckets]
             wait = max([s["next"] - now for s in states] + [0.0])
             if wait > 0:
@@ -152,6 +161,7 @@ class MemoryStore:
 
     def take_slot(self, key: str, limit: int, period: float, now: float) -> float:
         with self._lock:
+            self._sweep(now)
             log_ = [t for t in self._logs.get(key, []) if t > now - period]
             if len(log_) >= limit:
                 self._logs[key] = log_

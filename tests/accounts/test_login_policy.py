@@ -481,3 +481,13 @@ def test_when_the_store_is_down_people_still_sign_in(build_app, db, user, caplog
     assert api_login(app, user.email, "wrong").status_code == 401
     assert api_login(app, user.email, PASSWORD).status_code == 200
     assert "login policy store unavailable" in caplog.text
+
+
+def test_the_memory_store_forgets_old_buckets_when_it_grows(monkeypatch):
+    monkeypatch.setattr(policy.MemoryStore, "MAX_KEYS", 10)
+    store = policy.MemoryStore()
+    for n in range(11):
+        store.claim([policy.Bucket(f"old-{n}", 5)], now=0.0)
+    store.claim([policy.Bucket("new", 5)], now=policy.WINDOW + 1.0)
+    store.claim([policy.Bucket("newer", 5)], now=policy.WINDOW + 2.0)
+    assert set(store._buckets) == {"new", "newer"}
