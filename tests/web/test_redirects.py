@@ -220,44 +220,54 @@ def test_logout_and_the_workspace_switch_ignore_a_next(client, login, member, ra
 # ---- the offline checkout's return links (stored when the checkout opened)
 
 
+# What a database column can hold (PostgreSQL's text refuses NUL; a lone surrogate cannot be encoded).
+STORABLE = [raw for raw in HOSTILE if "\x00" not in raw and "\ud800" not in raw]
+
+
 @pytest.fixture
-def tampered_checkout(db, team):
-    """A completed offline subscription checkout whose return URLs point off the site."""
+def checkout_row(db, team):
+    """make(success_url, cancel_url) → a completed offline subscription checkout of a team, and the team."""
     t = team()
-    row = OfflineCheckoutSession(
-        id=f"cs_offline_{uuid.uuid4().hex}",
-        tenant_id=t.tenant.id,
-        mode="subscription",
-        status="complete",
-        payment_status="paid",
-        amount_total=200000,
-        currency="usd",
-        description="Professional",
-        metadata_={"tenant_id": str(t.tenant.id)},
-        line_items=[{"description": "Professional", "unit_amount": 200000, "quantity": 1}],
-        success_url="https://evil.example/paid",
-        cancel_url="/\t/evil.example/cancelled",
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row, t
+
+    def make(success_url: str, cancel_url: str) -> OfflineCheckoutSession:
+        row = OfflineCheckoutSession(
+            id=f"cs_offline_{uuid.uuid4().hex}",
+            tenant_id=t.tenant.id,
+            mode="subscription",
+            status="complete",
+            payment_status="paid",
+            amount_total=200000,
+            currency="usd",
+            description="Professional",
+            metadata_={"tenant_id": str(t.tenant.id)},
+            line_items=[{"description": "Professional", "unit_amount": 200000, "quantity": 1}],
+            success_url=success_url,
+            cancel_url=cancel_url,
+        )
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+    return make, t
 
 
-def test_offline_checkout_never_returns_the_payer_off_the_site(client, db, login, tampered_checkout):
-    row, t = tampered_checkout
+@pytest.mark.parametrize("raw", STORABLE, ids=_ids(STORABLE))
+def test_offline_checkout_never_returns_the_payer_off_the_site(client, db, login, checkout_row, raw):
+    make, t = checkout_row
+    row = make(raw, raw)
     login(t.admin)
     path = f"/billing/offline/checkout/{row.id}"
     page = client.get(path).get_data(as_text=True)
     assert "evil.example" not in page
+    assert 'href="/workspaces"' in page
     response = client.post(path, data={"outcome": "pay"})
     assert response.status_code == 303
     assert response.headers["Location"] == "/workspaces"
 
 
-def test_offline_checkout_returns_to_its_own_absolute_url(client, db, login, tampered_checkout):
-    row, t = tampered_checkout
-    row.success_url = f"http://testserver/t/{t.tenant.slug}/billing?checkout=returned"
-    db.session.commit()
+def test_offline_checkout_returns_to_its_own_absolute_url(client, db, login, checkout_row):
+    make, t = checkout_row
+    row = make(f"http://testserver/t/{t.tenant.slug}/billing?checkout=returned", "https://evil.example/")
     login(t.admin)
     response = client.post(f"/billing/offline/checkout/{row.id}", data={"outcome": "pay"})
     assert response.headers["Location"] == row.success_url
