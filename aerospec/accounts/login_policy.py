@@ -389,14 +389,15 @@ class LoginPolicy:
     def failed(self, attempt: Attempt, session=None, user=None, client=None) -> None:
         """A wrong password: it stays counted; the account's owner is emailed at NOTIFY_AFTER (once a day)."""
         attempt.done = True
-        if user is None or session is None or not self.enabled or attempt.failures < NOTIFY_AFTER:
+        if not self.enabled or attempt.failures < NOTIFY_AFTER:
             return
         try:
+            # Asked for unknown addresses too, so a known one takes no longer to answer.
             first = self.store.first_mail_today(attempt.account_key, time.time())
         except Exception:
             log.exception("login policy store unavailable")
             return
-        if first:
+        if first and user is not None and session is not None:
             from aerospec.notifications import services as notifications
 
             notifications.queue_email(
