@@ -49,6 +49,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     scoping.install(FlaskSession)
     queueing.install(FlaskSession)
     queueing.init_app(app)
+    from aerospec.accounts import login_policy
+
+    login_policy.init_app(app)  # after the jobs: it may count in their Redis
 
     from aerospec import (
         accounts,

@@ -96,6 +96,11 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Sign-in throttling (accounts.login_policy): Redis from this URI, else the rate limits' Redis,
+        # else the jobs' Redis, else memory; "memory://" forces memory.
+        "AUTH_THROTTLE_ENABLED": _bool(env.get("AUTH_THROTTLE_ENABLED"), True),
+        "AUTH_THROTTLE_STORAGE_URI": env.get("AUTH_THROTTLE_STORAGE_URI") or None,
+        "AUTH_THROTTLE_KEY_PREFIX": env.get("AUTH_THROTTLE_KEY_PREFIX", "aerospec:auth:"),
         # Email: SMTP (SMTP_URL), or the outbox table (development, or EMAIL_BACKEND=outbox).
         "SMTP_URL": env.get("SMTP_URL") or None,
         "EMAIL_BACKEND": env.get("EMAIL_BACKEND") or None,

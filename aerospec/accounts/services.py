@@ -29,7 +29,11 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 
 PASSWORD_MIN_LENGTH = 10
+# Long passphrases are welcome. argon2 (unlike bcrypt, which ignores bytes past 72) hashes every byte
+# of the password, so all 256 characters (up to 1,024 bytes of UTF-8) count at login.
 PASSWORD_MAX_LENGTH = 256
+# zxcvbn refuses longer inputs (ValueError); the strength verdict is read on this prefix.
+ZXCVBN_MAX_LENGTH = 72
 PASSWORD_MIN_SCORE = 3
 RESET_MAX_AGE = 3600
 ACTIVITY_RESOLUTION = timedelta(minutes=1)
@@ -65,8 +69,9 @@ def password_problems(password: str, user_inputs: list[str] | tuple = ()) -> lis
     if len(password) > PASSWORD_MAX_LENGTH:
         return [f"Use at most {PASSWORD_MAX_LENGTH} characters."]
     inputs = [value for value in user_inputs if value]
-    # zxcvbn is slow on very long inputs; its verdict is settled by 100 characters.
-    result = zxcvbn(password[:100], user_inputs=inputs)
+    # zxcvbn raises on more than 72 characters: judge the first 72 (a passphrase weak there is
+    # weak, and a strong start stays strong however it goes on).
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=inputs)
     if result["score"] < PASSWORD_MIN_SCORE:
         feedback = result.get("feedback") or {}
         hint = feedback.get("warning") or ""

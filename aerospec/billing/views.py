@@ -17,6 +17,7 @@ from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Tenant
 from aerospec.tenancy.permissions import ensure_permitted
 from aerospec.tenancy.scoping import tenant_scope, unscoped
+from aerospec.web.redirects import safe_next
 
 # ---- Stripe webhook
 
@@ -73,6 +74,12 @@ def _open_session(session_id: str) -> OfflineCheckoutSession:
     return row
 
 
+def _return_url(url: str) -> str:
+    """Where the payer goes back to: the session's return URL, only when it is a page of this app."""
+    origins = (current_app.config["BASE_URL"], request.host_url)
+    return safe_next(url, url_for("tenancy.no_workspace"), own_origins=origins)
+
+
 def _page(row: OfflineCheckoutSession, *, declined: bool = False, status: int = 200):
     html = render_template(
         "billing/offline_checkout.html",
@@ -88,6 +95,8 @@ def _page(row: OfflineCheckoutSession, *, declined: bool = False, status: int = 
         ],
         declined=declined,
         decline_message=DECLINE_MESSAGE,
+        success_href=_return_url(row.success_url),
+        cancel_href=_return_url(row.cancel_url),
     )
     return html, status, {"Cache-Control": "no-store"}
 
@@ -110,7 +119,7 @@ def complete_offline_checkout(session_id: str):
         if outcome not in ("pay", "decline"):
             abort(400)
         if row.status != "open":
-            return redirect(row.success_url if row.status == "complete" else row.cancel_url, 303)
+            return redirect(_return_url(row.success_url if row.status == "complete" else row.cancel_url), 303)
         events = bookkeeping.complete(row, succeed=outcome == "pay")
         success_url = row.success_url
         # A subscription is applied here, so the billing page the payer returns to shows it (Stripe's
@@ -119,5 +128,5 @@ def complete_offline_checkout(session_id: str):
             webhooks.intake(db.session, event, "offline", process_now=row.mode == "subscription")
         db.session.commit()  # processing jobs run after this commit (inline, or on the billing queue)
     if outcome == "pay":
-        return redirect(success_url, 303)
+        return redirect(_return_url(success_url), 303)
     return redirect(url_for("billing.offline_checkout", session_id=session_id, declined="1"), 303)
