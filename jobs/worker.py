@@ -86,6 +86,18 @@ def _run_cron(redis_url: str) -> None:
     scheduler.start()
 
 
+def _run_lane(argv: list[str]) -> int:
+    """A lane's process: a warm shutdown when the main worker dies (Linux's parent-death signal), then main()."""
+    import contextlib
+    import ctypes
+    import signal
+
+    # Not Linux: no prctl, and the lane outlives a killed parent until it is stopped.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    return main(argv)
+
+
 class Lane:
     """A worker process of its own for some queues (spawned: a fresh interpreter that builds its own app),
     started with the main worker and started again, after a pause, when it dies (exit status not 0: a
@@ -102,7 +114,7 @@ class Lane:
     def _spawn(self) -> None:
         argv = [*self.queues, "--no-cron"] + (["--burst"] if self.burst else [])
         self.process = multiprocessing.get_context("spawn").Process(
-            target=main, args=(argv,), name=f"rq-worker-{'-'.join(self.queues)}"
+            target=_run_lane, args=(argv,), name=f"rq-worker-{'-'.join(self.queues)}"
         )  # not a daemon: its RQ worker starts a scheduler process of its own; stop() ends it
         self.process.start()
 
