@@ -133,6 +133,10 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "PROCUREMENT_RESEND_AFTER_SECONDS": float(env.get("PROCUREMENT_RESEND_AFTER_SECONDS", "600")),
         "PROCUREMENT_POLL_BATCH": int(env.get("PROCUREMENT_POLL_BATCH", "500")),
         "PROCUREMENT_PAGE_POLL_SECONDS": float(env.get("PROCUREMENT_PAGE_POLL_SECONDS", "60")),
+        # Safety data sheets are read in a child process within these limits (catalog.sds_limits).
+        "SDS_PARSE_MEMORY_MB": int(env.get("SDS_PARSE_MEMORY_MB", "256")),
+        "SDS_PARSE_TIMEOUT_SECONDS": float(env.get("SDS_PARSE_TIMEOUT_SECONDS", "20")),
+        "SDS_PARSE_MAX_PAGES": int(env.get("SDS_PARSE_MAX_PAGES", "50")),
         # Sessions and cookies.
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -110,6 +110,10 @@ def page_context(now, *, checkout: str | None = None, seat_error: str | None = N
     trial = lifecycle.trial_of(g.tenant, row, now)
     confirming = checkout == "success" and row is None
     phase = phase_of(state, row, trial, confirming)
+    if phase != "past_due":
+        # An older invoice left open while the subscription is in good standing (its failure arrived
+        # late): not a payment this workspace is being chased for. It stays in the invoice list.
+        unpaid = None
     status = "confirming" if confirming else state["status"]
     needed = {key: subscriptions.seats_needed(db.session, g.tenant, key) for key in PLANS}
     return {

@@ -21,6 +21,7 @@ from aerospec.tenancy.scoping import tenant_scope
 from jobs.billing import run_offline_billing_cycle
 from jobs.lifecycle import daily_billing_tick
 from tests.api import conftest as api_fixtures
+from tests.billing.helpers import logged_in_client
 from tests.billing.test_invoices import paid_order
 
 tokens = api_fixtures.tokens
@@ -318,16 +319,9 @@ def test_only_admins_set_the_test_card_or_pay(client, db, subscribed, login, ten
 
 
 def test_stripe_mode_has_no_test_card(build_app, db, team, tenant_url):
-    from aerospec.accounts import services as accounts
-
     app = build_app(STRIPE_SECRET_KEY="sk_test_abc123")
     t = team()
-    row = accounts.start_session(db.session, t.admin, accounts.ClientInfo("127.0.0.1", "pytest"))
-    db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(row.id)
-        sess["_fresh"] = True
+    client = logged_in_client(app, db, t.admin)
     page = client.get(tenant_url(t.tenant, "billing"))
     assert page.status_code == 200
     assert "Manage payment details" in page.get_data(as_text=True)
