@@ -34,7 +34,9 @@ T = "/t/<tenant_slug>"
 QUOTES = f"{T}/configurations/<uuid:config_id>/quotes"
 ORDERS = f"{T}/procurements"
 DEFAULT_COMPARE_QTY = 100
-DEFAULT_SAMPLE_QTY = 10
+# A sample order starts at one of each: the suppliers sell from one unit (their first volume break), and a
+# sample is for trying the part, not the quantity a quote was compared at.
+SAMPLE_QTY = 1
 STOP_POLLING = 286  # htmx stops an `every` trigger on this status
 AVAILABILITY_LABELS = {"in_stock": "In stock", "backorder": "Backorder", "unavailable": "Unavailable"}
 PAYMENT_LABELS = {"unpaid": "Unpaid", "pending": "Payment pending", "paid": "Paid", "failed": "Payment failed"}
@@ -315,16 +317,20 @@ def _prefill(args) -> tuple[dict, Configuration | None]:
     skus = args.getlist("sku")
     qtys = args.getlist("qty")
     items = []
+    compared_qty = set()
     for i, sku in enumerate(skus):
         try:
             qty = int(qtys[i]) if i < len(qtys) else None
         except ValueError:
             qty = None
-        items.append({"sku": sku, "qty": qty})
+        if qty is not None:
+            compared_qty.add(qty)
+        items.append({"sku": sku, "qty": SAMPLE_QTY})
+    data["compared_qty"] = compared_qty.pop() if len(compared_qty) == 1 else None
     if not items and config is not None:
         best = default_skus(config)[:1]
         if best:
-            items = [{"sku": best[0], "qty": DEFAULT_SAMPLE_QTY}]
+            items = [{"sku": best[0], "qty": SAMPLE_QTY}]
             if not data["selected_supplier"]:
                 owner = procurements.items_by_supplier(db.session, [QuoteItem(best[0], 1)])
                 data["selected_supplier"] = next(iter(owner), "")
@@ -357,10 +363,12 @@ def create():
     status = 200
     if request.method == "GET":
         data, config = _prefill(request.args)
+        compared_qty = data.pop("compared_qty", None)
         form = ProcurementForm(formdata=None, data=data)
         for _ in range(EXTRA_ITEM_ROWS):
             form.items.append_entry()
     else:
+        compared_qty = None
         form = ProcurementForm()
         config = _form_configuration(form)
         if form.validate_on_submit():
@@ -388,7 +396,15 @@ def create():
                 return hx_redirect(url_for("procurement.detail", procurement_id=procurement.id))
         else:
             status = 422
-    return render("procurement/new.html", status=status, form=form, config=config, **_labels())
+    return render(
+        "procurement/new.html",
+        status=status,
+        form=form,
+        config=config,
+        sample_qty=SAMPLE_QTY,
+        compared_qty=compared_qty,
+        **_labels(),
+    )
 
 
 # ---- detail, status polling and actions

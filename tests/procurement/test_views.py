@@ -304,7 +304,11 @@ def test_order_link_prefills_the_form_and_saving_makes_a_priced_draft(client, lo
     card = client.get(quote_url(tenant_url, t, "spencer", qty=100, sku=[SPENCER, COSTER]), headers=HX)
     form_url = html_lib.unescape(re.search(r'href="([^"]*procurements/new[^"]*)"', card.get_data(as_text=True))[1])
     html = client.get(form_url).get_data(as_text=True)
-    assert f'value="{SPENCER}"' in html and 'value="100"' in html
+    assert f'value="{SPENCER}"' in html
+    # A sample starts at one unit (the suppliers' minimum), not at the 100 the quotes were compared at.
+    qty = re.search(r'<input[^>]*name="items-0-qty"[^>]*>', html)[0]
+    assert 'value="1"' in qty, qty
+    assert "The quotes you compared were for 100 each" in html
     assert f'name="compared" type="hidden" value="{SPENCER}:100 {COSTER}:100"' in html
     assert re.search(r'<input[^>]* checked[^>]*value="spencer"', html) and re.search(
         r'<input[^>]* checked[^>]*value="sample"', html
