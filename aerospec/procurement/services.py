@@ -299,6 +299,28 @@ STATUS_TONES = {"failed": "danger", "delivered": "success", "confirmed": "succes
 TONES = ("success", "danger", "warning", "info", "neutral")
 
 
+SUPPLIER_STEPS = frozenset({"confirmed", "shipped", "delivered"})
+
+
+def event_source(event: ProcurementEvent, procurement: Procurement) -> str:
+    """Who a timeline line is from: the member who acted, the payment provider, the supplier whose answer
+    it records (accepted, confirmed, shipped, delivered, refused, cancelled on their side), else AeroSpec."""
+    if event.actor is not None:
+        return event.actor.name
+    if event.kind == "payment":
+        return "Payment provider"
+    supplier = SUPPLIER_LABELS.get(procurement.selected_supplier or "", "Supplier")
+    if event.kind == "submit" and event.tone == "success":  # the supplier's acceptance, not our attempt
+        return supplier
+    if event.kind == "status" and (
+        event.to_status in SUPPLIER_STEPS
+        or (event.to_status == "failed" and procurement.selected_supplier)
+        or (event.to_status == "cancelled" and procurement.supplier_order_id)
+    ):
+        return supplier
+    return "AeroSpec"
+
+
 def add_event(
     session: Session,
     procurement: Procurement,

@@ -71,6 +71,7 @@ def money_together(text: str) -> str:
 def _labels() -> dict:
     return {
         "supplier_labels": procurements.SUPPLIER_LABELS,
+        "event_source": procurements.event_source,
         "status_labels": procurements.STATUS_LABELS,
         "availability_labels": AVAILABILITY_LABELS,
         "payment_labels": PAYMENT_LABELS,
