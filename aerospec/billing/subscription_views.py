@@ -37,8 +37,15 @@ STATUS_WORDS = {
     "expired": "Trial ended: read-only",
     "canceled": "Subscription ended: read-only",
     "confirming": "Confirming your payment…",
+    # Subscribed while the trial runs (lifecycle.trial_of): nothing is charged yet, so not "Active".
+    "subscription_trial": "Subscribed, trial running",
 }
-STATUS_BADGES = {"trialing": "badge-info", "active": "badge-success", "past_due": "badge-warning"}
+STATUS_BADGES = {
+    "trialing": "badge-info",
+    "subscription_trial": "badge-info",
+    "active": "badge-success",
+    "past_due": "badge-warning",
+}
 POLL_FAST, POLL_SLOW, FAST_POLLS = 1, 5, 30  # seconds between checks while a payment is being confirmed
 
 
@@ -110,7 +117,7 @@ def page_context(now, *, checkout: str | None = None, seat_error: str | None = N
     trial = lifecycle.trial_of(g.tenant, row, now)
     confirming = checkout == "success" and row is None
     phase = phase_of(state, row, trial, confirming)
-    status = "confirming" if confirming else state["status"]
+    status = "confirming" if confirming else "subscription_trial" if phase == "subscription_trial" else state["status"]
     needed = {key: subscriptions.seats_needed(db.session, g.tenant, key) for key in PLANS}
     return {
         "state": state,

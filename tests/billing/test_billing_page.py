@@ -355,3 +355,17 @@ def test_api_change_plan_to_enterprise_or_the_same_plan_is_refused(on_stripe, be
     same = client.post("/api/billing/change-plan", json={"plan": "professional", "interval": "month"}, headers=headers)
     assert_problem(same, 409)
     assert app.recorder.calls == []
+
+
+def test_subscribing_during_the_trial_reads_as_one_state_not_active_beside_days_left(client, team, login, tenant_url):
+    """The summary said "Active" beside "Trial: 14 days left"; both come from lifecycle.trial_of now."""
+    t = team(trial_ends_at=datetime.now(UTC) + 10 * DAY)
+    login(t.admin)
+    start = client.post(tenant_url(t.tenant, "billing/plan"), data={"plan": "professional", "interval": "month"})
+    client.post(start.headers["Location"].removeprefix("http://testserver"), data={"outcome": "pay"})
+    html = client.get(tenant_url(t.tenant, "billing")).get_data(as_text=True)
+    summary = html[html.index('id="billing-summary"') : html.index("</section>", html.index('id="billing-summary"'))]
+    badge = re.search(r'<span class="badge [^"]*">([^<]*)</span>', summary)[1]
+    assert badge == "Subscribed, trial running"
+    assert "10 days left: ends on" in summary and "USD 2,000 on" in summary
+    assert "Active" not in summary
