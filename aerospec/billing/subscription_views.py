@@ -25,17 +25,12 @@ from aerospec.extensions import db
 from aerospec.models import utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.permissions import require_permission
+from aerospec.web.client import client_info
 from aerospec.web.htmx import hx_redirect, render
 
 PAGE = "/t/<tenant_slug>/billing"
 STATUS_WORDS = {
-    "trialing": "Free trial",
-    "active": "Active",
-    "past_due": "Payment overdue (grace period)",
-    "read_only": "Read-only: payment overdue",
-    "suspended": "Suspended: payment overdue",
-    "expired": "Trial ended: read-only",
-    "canceled": "Subscription ended: read-only",
+    **lifecycle.STATE_LABELS,
     "confirming": "Confirming your payment…",
     # Subscribed while the trial runs (lifecycle.trial_of): nothing is charged yet, so not "Active".
     "subscription_trial": "Subscribed, trial running",
@@ -228,6 +223,7 @@ def choose_plan():
             success,
             cancel,
             extra_seats=extra if extra not in (None, "") else None,
+            client=client_info(),
         )
     except DomainError as error:
         db.session.rollback()
@@ -323,6 +319,7 @@ def confirm_change():
                 provider,
                 extra_seats=extra,
                 proration_date=proration,
+                client=client_info(),
             )
             message = _done_message(outcome, subscriptions.current_quote(outcome.subscription))
             db.session.commit()
@@ -374,7 +371,9 @@ def _cancel_or_resume(cancel: bool):
             return_to=_return_to(),
         )
     try:
-        subscriptions.set_cancel_at_period_end(db.session, g.tenant, current_user, cancel, get_provider(current_app))
+        subscriptions.set_cancel_at_period_end(
+            db.session, g.tenant, current_user, cancel, get_provider(current_app), client=client_info()
+        )
     except (DomainError, PaymentProviderError) as error:
         db.session.rollback()
         flash(error.message, "error")

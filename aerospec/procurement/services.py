@@ -299,6 +299,19 @@ STATUS_TONES = {"failed": "danger", "delivered": "success", "confirmed": "succes
 TONES = ("success", "danger", "warning", "info", "neutral")
 
 
+# How order entries read in the audit log: labels, not keys; a total with its currency.
+audit.register_detail_formats(
+    "procurement.",
+    {
+        "from": audit.labelled(STATUS_LABELS),
+        "to": audit.labelled(STATUS_LABELS),
+        "supplier": audit.labelled(SUPPLIER_LABELS),
+        "order_type": audit.labelled({t: t.title() for t in ORDER_TYPES}),
+        "provider": audit.labelled({"offline": "Offline (test mode)", "stripe": "Stripe"}),
+        "total": lambda value, details: f"{details.get('currency') or 'USD'} {Decimal(str(value)):,.2f}",
+        "currency": audit.hidden,  # shown with the total
+    },
+)
 SUPPLIER_STEPS = frozenset({"confirmed", "shipped", "delivered"})
 
 
@@ -637,6 +650,7 @@ def create_procurement(
     *,
     clients: Sequence[SupplierClient],
     quote_timeout: float = 5.0,
+    client=None,
 ) -> Procurement:
     """A draft order from {configuration_id?, order_type, items[{sku, qty}], selected_supplier?,
     ship_to_address, notes?, compared_items?}; priced from the chosen supplier's live (or briefly
@@ -696,6 +710,7 @@ def create_procurement(
         tenant.id,
         "procurement.created",
         actor=actor,
+        client=client,
         target_type="procurement",
         target_id=procurement.id,
         details={"reference": procurement.reference, "order_type": procurement.order_type, "supplier": supplier},
@@ -1062,7 +1077,12 @@ def record_payment(
         actor_email="payment provider",
         target_type="procurement",
         target_id=procurement.id,
-        details={"reference": procurement.reference, "total": str(procurement.total), "provider": provider},
+        details={
+            "reference": procurement.reference,
+            "total": str(procurement.total),
+            "currency": procurement.currency,
+            "provider": provider,
+        },
     )
     _record_commission(session, procurement)
     _notify(session, procurement, "paid", f"Payment received: {procurement.currency} {procurement.total:,.2f}.")

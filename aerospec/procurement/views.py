@@ -28,6 +28,7 @@ from aerospec.procurement.suppliers import quote_timeout, supplier_clients, supp
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
+from aerospec.web.client import client_info
 from aerospec.web.htmx import hx_redirect, is_htmx, render
 
 T = "/t/<tenant_slug>"
@@ -382,6 +383,7 @@ def create():
                     body,
                     clients=supplier_clients(),
                     quote_timeout=quote_timeout(),
+                    client=client_info(),
                 )
             except ValidationFailed as error:
                 db.session.rollback()

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_billing_flow import _summary
 from tests.e2e.test_configuration_edits import _engine_ranking, _shown_ranking
-from tests.e2e.test_core_flow import _fill_targets, _htmx_idle, _overflow, _wait_for_param
+from tests.e2e.test_core_flow import _fill_targets, _htmx_idle, _wait_for_param
 from tests.e2e.test_flows import _slug
 from tests.e2e.test_procurement_flow import _definition, _money, _order_samples, quote_summary_agrees
 
@@ -438,6 +438,33 @@ def _team(walk: Walk, slug: str, email: str) -> None:
     expect(matrix).to_contain_text("Archive, restore and share")
 
 
+def _audit_log(walk: Walk, slug: str, reference: str) -> None:
+    """The audit log reads the walk's billing and order entries in words, with the IP of whoever acted."""
+    page = walk.page
+
+    def entries(action: str):
+        walk.goto(f"/t/{slug}/audit?action={action}", f"audit log ({action})")
+        return page.get_by_role("table", name="Audit log entries").locator("tbody tr")
+
+    changed = entries("billing.plan_changed")
+    expect(changed).to_have_count(3)  # annual, Starter, back to Professional
+    expect(changed.locator("td[data-label='Details']")).to_contain_text(
+        ["Plan: Professional", "Plan: Starter", "Plan: Professional"]
+    )
+    expect(changed.first).to_contain_text("Interval: Annual")
+    for action in ("billing.plan_changed", "billing.checkout_started", "procurement.created",
+                   "procurement.checkout_started"):  # fmt: skip
+        ips = entries(action).locator("td[data-label='IP address']").all_inner_texts()
+        assert ips and all(ip == "127.0.0.1" for ip in ips), f"{action}: IP {ips}"
+    paid = entries("procurement.paid")
+    expect(paid.locator("td[data-label='Who']")).to_have_text("Payment provider")
+    expect(paid.locator("td[data-label='Details']")).to_contain_text(re.compile(r"Total: USD [\d,]+\.\d\d"))
+    expect(paid).to_contain_text(reference)
+    active = entries("billing.status_active")
+    expect(active).to_contain_text("From: Free trial")
+    expect(active).not_to_contain_text("Event:")
+
+
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
 def test_new_user_walk(width, new_page, sign_up, unique_email, live_app, sandbox, console_errors):
     console_errors.allow(r"/members: Failed to load resource: .* 402")  # Starter's one seat, refused on purpose
@@ -460,3 +487,4 @@ def test_new_user_walk(width, new_page, sign_up, unique_email, live_app, sandbox
     _billing(walk, slug)
     _team(walk, slug, unique_email("teammate"))
     assert len(walk.visited) >= 20, walk.visited
+    _audit_log(walk, slug, reference)

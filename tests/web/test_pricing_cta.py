@@ -82,4 +82,6 @@ def test_an_annual_subscriber_sees_annual_prices_and_can_still_switch_to_monthly
     assert "Billed USD 21,600 a year" not in monthly
     # Without a subscription the page opens on monthly prices, as before.
     login(team(name="Trial Sprays").admin)
-    assert re.search(r'id="interval-month"[^>]*aria-current="page"', client.get("/pricing").get_data(as_text=True), re.S)
+    assert re.search(
+        r'id="interval-month"[^>]*aria-current="page"', client.get("/pricing").get_data(as_text=True), re.S
+    )
