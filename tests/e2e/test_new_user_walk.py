@@ -363,6 +363,9 @@ def _billing(walk: Walk, slug: str) -> None:
     expect(summary).not_to_contain_text("Active")
     expect(summary).to_contain_text("First charge USD 2,000 on")
     walk.fits("billing (subscribed)")
+    walk.goto(f"/t/{slug}/", "dashboard (subscribed)")  # no banner still asking to choose a plan
+    expect(page.get_by_role("status", name="Trial status")).to_have_count(0)
+    page.goto(f"/t/{slug}/billing")
 
     # Annual: no charge, no credit; the card says annual with the message.
     page.get_by_role("navigation", name="Billing interval").get_by_role("link", name=re.compile("Annual")).click()
