@@ -417,6 +417,7 @@ def transition(
     actor=None,
     message: str = "",
     at: datetime | None = None,
+    client=None,
 ) -> Procurement:
     """Move an order along the state machine: event, audit entry and an email to its creator.
 
@@ -441,6 +442,7 @@ def transition(
         procurement.tenant_id,
         f"procurement.{to_status}",
         actor=actor,
+        client=client,
         actor_email=None
         if actor is not None
         else "supplier"
@@ -727,6 +729,7 @@ def update_procurement(
     *,
     clients: Sequence[SupplierClient],
     quote_timeout: float = 5.0,
+    client=None,
 ) -> Procurement:
     """PUT: edit a draft (items, supplier, order type, address, notes) and/or change `status`.
 
@@ -789,17 +792,18 @@ def update_procurement(
             tenant.id,
             "procurement.updated",
             actor=actor,
+            client=client,
             target_type="procurement",
             target_id=procurement.id,
             details={"reference": procurement.reference, "fields": sorted(fields)},
         )
     if "status" in data and data["status"] != procurement.status:
-        request_status(session, tenant, actor, procurement, data["status"])
+        request_status(session, tenant, actor, procurement, data["status"], client=client)
     session.flush()
     return procurement
 
 
-def request_status(session: Session, tenant, actor, procurement: Procurement, to_status) -> Procurement:
+def request_status(session: Session, tenant, actor, procurement: Procurement, to_status, *, client=None) -> Procurement:
     """A person's status change (page button or API PUT): submit, cancel, or back to draft after a failure."""
     if not isinstance(to_status, str) or to_status not in STATUSES:
         raise ValidationFailed(field_errors={"status": [f"Choose one of: {', '.join(STATUSES)}."]})
@@ -809,15 +813,17 @@ def request_status(session: Session, tenant, actor, procurement: Procurement, to
             "You can submit, cancel, or return a failed order to draft."
         )
     if to_status == "submitted":
-        return submit(session, tenant, actor, procurement)
+        return submit(session, tenant, actor, procurement, client=client)
     if to_status == "cancelled":
-        return cancel(session, tenant, actor, procurement)
+        return cancel(session, tenant, actor, procurement, client=client)
     if procurement.status != "failed":
         raise IllegalTransition(f"Only a failed order can go back to draft; this order is {procurement.status}.")
     procurement.idempotency_key = uuid.uuid4().hex  # the supplier refused the last one: a new order next time
     procurement.supplier_order_id = None
     procurement.failure_reason = None
-    return transition(session, procurement, "draft", actor=actor, message="Returned to draft to fix and resubmit.")
+    return transition(
+        session, procurement, "draft", actor=actor, message="Returned to draft to fix and resubmit.", client=client
+    )
 
 
 PAY_FIRST = "Pay for this sample order: samples go to the supplier once paid."
@@ -837,7 +843,7 @@ def ready_to_submit(procurement: Procurement) -> list[str]:
     return problems
 
 
-def submit(session: Session, tenant, actor, procurement: Procurement) -> Procurement:
+def submit(session: Session, tenant, actor, procurement: Procurement, *, client=None) -> Procurement:
     """draft → submitted, then a job sends the order to the supplier (retried until it lands)."""
     ensure_feature(tenant, "ecommerce")
     if "submitted" not in TRANSITIONS[procurement.status]:
@@ -845,7 +851,9 @@ def submit(session: Session, tenant, actor, procurement: Procurement) -> Procure
     problems = ready_to_submit(procurement)
     if problems:
         raise Conflict(" ".join(problems))
-    transition(session, procurement, "submitted", actor=actor, message="Submitted; sending to the supplier.")
+    transition(
+        session, procurement, "submitted", actor=actor, message="Submitted; sending to the supplier.", client=client
+    )
     enqueue_send(session, procurement)
     return procurement
 
@@ -863,7 +871,7 @@ def enqueue_send(session: Session, procurement: Procurement) -> None:
     )
 
 
-def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients=None) -> Procurement:
+def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients=None, client=None) -> Procurement:
     """Cancel before shipping. An order the supplier already holds is cancelled there first."""
     if procurement.status not in CANCELLABLE:
         raise IllegalTransition(
@@ -878,7 +886,7 @@ def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients
             job_id=f"procurement-cancel-{procurement.id}",
             timeout=supplier_job_timeout(),
         )
-    return transition(session, procurement, "cancelled", actor=actor, message="Cancelled.")
+    return transition(session, procurement, "cancelled", actor=actor, message="Cancelled.", client=client)
 
 
 def withdrawal(procurement: Procurement) -> str | None:
@@ -896,7 +904,7 @@ def withdrawal(procurement: Procurement) -> str | None:
     return "cancel" if procurement.status in CANCELLABLE else None
 
 
-def withdraw(session: Session, tenant, actor, procurement: Procurement) -> str:
+def withdraw(session: Session, tenant, actor, procurement: Procurement, *, client=None) -> str:
     """Cancel procurement: delete a draft, cancel an order not yet shipped (at the supplier too).
 
     Returns "deleted", "cancelled" or "unchanged" (already cancelled: a repeated DELETE is
@@ -904,10 +912,10 @@ def withdraw(session: Session, tenant, actor, procurement: Procurement) -> str:
     """
     action = withdrawal(procurement)
     if action == "delete":
-        delete_draft(session, tenant, actor, procurement)
+        delete_draft(session, tenant, actor, procurement, client=client)
         return "deleted"
     if action == "cancel":
-        cancel(session, tenant, actor, procurement)
+        cancel(session, tenant, actor, procurement, client=client)
         return "cancelled"
     if procurement.status == "cancelled":
         return "unchanged"
@@ -917,7 +925,7 @@ def withdraw(session: Session, tenant, actor, procurement: Procurement) -> str:
     )
 
 
-def delete_draft(session: Session, tenant, actor, procurement: Procurement) -> None:
+def delete_draft(session: Session, tenant, actor, procurement: Procurement, *, client=None) -> None:
     """Delete a draft (or a cancelled order never sent) with no payment on it; others must be cancelled."""
     if withdrawal(procurement) != "delete":
         if procurement.status == "cancelled":
@@ -930,6 +938,7 @@ def delete_draft(session: Session, tenant, actor, procurement: Procurement) -> N
         tenant.id,
         "procurement.deleted",
         actor=actor,
+        client=client,
         target_type="procurement",
         target_id=procurement.id,
         details={"reference": procurement.reference},

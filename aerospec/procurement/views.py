@@ -586,7 +586,7 @@ def submit(procurement_id: uuid.UUID):
     EmptyForm()
     procurement = get_for_tenant_or_404(Procurement, procurement_id)
     try:
-        procurements.submit(db.session, g.tenant, g.membership.user, procurement)
+        procurements.submit(db.session, g.tenant, g.membership.user, procurement, client=client_info())
     except Conflict as error:
         return _refused(procurement_id, error)
     reference = procurement.reference
@@ -603,7 +603,7 @@ def return_to_draft(procurement_id: uuid.UUID):
     EmptyForm()
     procurement = get_for_tenant_or_404(Procurement, procurement_id)
     try:
-        procurements.request_status(db.session, g.tenant, g.membership.user, procurement, "draft")
+        procurements.request_status(db.session, g.tenant, g.membership.user, procurement, "draft", client=client_info())
     except Conflict as error:
         return _refused(procurement_id, error)
     db.session.commit()
@@ -620,7 +620,7 @@ def cancel(procurement_id: uuid.UUID):
     form = EmptyForm()
     if request.method == "POST" and request.form.get("confirm") == "yes" and form.validate_on_submit():
         try:
-            procurements.cancel(db.session, g.tenant, g.membership.user, procurement)
+            procurements.cancel(db.session, g.tenant, g.membership.user, procurement, client=client_info())
         except Conflict as error:
             return _refused(procurement_id, error)
         reference = procurement.reference
@@ -640,7 +640,7 @@ def delete(procurement_id: uuid.UUID):
     if request.method == "POST" and request.form.get("confirm") == "yes" and form.validate_on_submit():
         reference = procurement.reference
         try:
-            procurements.delete_draft(db.session, g.tenant, g.membership.user, procurement)
+            procurements.delete_draft(db.session, g.tenant, g.membership.user, procurement, client=client_info())
         except Conflict as error:
             return _refused(procurement_id, error)
         db.session.commit()

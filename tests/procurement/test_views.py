@@ -660,3 +660,18 @@ def test_another_workspaces_order_is_not_found(client, login, config, tenant_url
         == 404
     )
     assert client.get(tenant_url(t.tenant, f"procurements/{order.id}")).status_code == 404  # not a member
+
+
+def test_a_persons_order_actions_are_audited_with_their_ip(client, login, config, tenant_url, make_order, rows):
+    """The audit log showed IP "—" on order events a person made from the page."""
+    from aerospec.compliance.models import AuditLog
+
+    t = config
+    submitted, cancelled, deleted = (make_order(t, order_type="pilot") for _ in range(3))
+    login(t.user)
+    client.post(tenant_url(t.tenant, f"procurements/{submitted.id}/submit"))
+    client.post(tenant_url(t.tenant, f"procurements/{cancelled.id}/cancel"), data={"confirm": "yes"})
+    client.post(tenant_url(t.tenant, f"procurements/{deleted.id}/delete"), data={"confirm": "yes"})
+    by_action = {e.action: e for e in rows(t.tenant, AuditLog) if e.actor_id == t.user.id}
+    for action in ("procurement.submitted", "procurement.cancelled", "procurement.deleted"):
+        assert by_action[action].ip_address == "127.0.0.1", action
