@@ -17,6 +17,7 @@ import csv
 import io
 import re
 import uuid
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -91,17 +92,13 @@ def _db(live_app, fn):
 def _stored_fluid(live_app, slug: str) -> dict:
     from sqlalchemy import select
 
-    from aerospec.catalog.models import TenantFluid as Fluid
-    from aerospec.tenancy.models import Tenant
-    from aerospec.tenancy.scoping import tenant_scope
+    from aerospec.catalog.models import TenantFluid
 
-    def read(session):
-        tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
-        with tenant_scope(session, tenant.id):
-            fluid = session.scalar(select(Fluid).where(Fluid.tenant_id == tenant.id, Fluid.name == FLUID))
-            return {prop: getattr(fluid, prop) for prop in STORED} | {"id": str(fluid.id)}
+    def read(session, tenant):
+        fluid = session.scalar(select(TenantFluid).where(TenantFluid.tenant_id == tenant.id, TenantFluid.name == FLUID))
+        return {prop: getattr(fluid, prop) for prop in STORED} | {"id": str(fluid.id)}
 
-    return _db(live_app, read)
+    return _tenant_rows(live_app, slug, read)
 
 
 def _stored_configuration(live_app, slug: str, config_id: str) -> dict:
@@ -109,21 +106,55 @@ def _stored_configuration(live_app, slug: str, config_id: str) -> dict:
 
     from aerospec.configurations import services as configs
     from aerospec.configurations.models import Configuration, ConfigurationVersion
+
+    def read(session, _tenant):
+        config = session.get(Configuration, uuid.UUID(config_id))
+        versions = session.scalars(
+            select(ConfigurationVersion)
+            .where(ConfigurationVersion.configuration_id == config.id)
+            .order_by(ConfigurationVersion.version)
+        ).all()
+        return configs.snapshot(config) | {"diffs": [v.diff for v in versions]}
+
+    return _tenant_rows(live_app, slug, read)
+
+
+def _tenant_rows(live_app, slug: str, read):
+    """read(session, tenant) inside the workspace's tenant scope (row-level security on PostgreSQL)."""
+    from sqlalchemy import select
+
     from aerospec.tenancy.models import Tenant
     from aerospec.tenancy.scoping import tenant_scope
 
-    def read(session):
+    def scoped(session):
         tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
         with tenant_scope(session, tenant.id):
-            config = session.get(Configuration, uuid.UUID(config_id))
-            versions = session.scalars(
-                select(ConfigurationVersion)
-                .where(ConfigurationVersion.configuration_id == config.id)
-                .order_by(ConfigurationVersion.version)
-            ).all()
-            return configs.snapshot(config) | {"diffs": [v.diff for v in versions]}
+            return read(session, tenant)
 
-    return _db(live_app, read)
+    return _db(live_app, scoped)
+
+
+def _stored_order(live_app, slug: str, order_url: str) -> dict:
+    from aerospec.procurement.models import Procurement
+
+    def read(session, _tenant):
+        order = session.get(Procurement, uuid.UUID(order_url.rsplit("/", 1)[1]))
+        return {"payment": order.payment_status, "total": order.total, "qty": [i.qty for i in order.items]}
+
+    return _tenant_rows(live_app, slug, read)
+
+
+def _stored_billing(live_app, slug: str) -> dict:
+    from sqlalchemy import func, select
+
+    from aerospec.billing.models import BillingSubscription, Invoice
+
+    def read(session, tenant):
+        rows = session.scalars(select(BillingSubscription).where(BillingSubscription.tenant_id == tenant.id)).all()
+        invoices = session.scalar(select(func.count()).select_from(Invoice).where(Invoice.tenant_id == tenant.id))
+        return {"subscriptions": [(r.plan, r.interval, r.status) for r in rows], "invoices": invoices}
+
+    return _tenant_rows(live_app, slug, read)
 
 
 def _row(page, label: str):
@@ -299,7 +330,7 @@ def _quotes_and_order(walk: Walk, slug: str, detail_url: str) -> tuple[str, str,
     return order_url, reference, best
 
 
-def _pay(walk: Walk, order_url: str, reference: str, supplier: str) -> None:
+def _pay(walk: Walk, order_url: str, reference: str, supplier: str) -> Decimal:
     """A declined card, then a paid one; a second tab on the order follows both without a reload."""
     page = walk.page
     total = _money(_definition(page.get_by_role("region", name="Totals"), "Total").inner_text())
@@ -338,6 +369,7 @@ def _pay(walk: Walk, order_url: str, reference: str, supplier: str) -> None:
     expect(accepted.locator(".timeline-meta")).to_contain_text(supplier)
     expect(accepted.locator(".timeline-meta")).not_to_contain_text("AeroSpec")
     watcher.close()
+    return total
 
 
 def _billing(walk: Walk, slug: str) -> None:
@@ -486,8 +518,15 @@ def test_new_user_walk(width, new_page, sign_up, unique_email, live_app, sandbox
     page.goto(detail_url)
     _edit_targets(walk, live_app, slug, detail_url)
     order_url, reference, supplier = _quotes_and_order(walk, slug, detail_url)
-    _pay(walk, order_url, reference, supplier)
+    total = _pay(walk, order_url, reference, supplier)
+    assert _stored_order(live_app, slug, order_url) == {"payment": "paid", "total": total, "qty": [1]}
     _billing(walk, slug)
+    # Nothing charged during the trial: no invoice, the subscription still trialing, on the plan the card says.
+    assert _stored_billing(live_app, slug) == {"subscriptions": [("starter", "year", "trialing")], "invoices": 0}
     _team(walk, slug, unique_email("teammate"))
+    assert _stored_billing(live_app, slug) == {
+        "subscriptions": [("professional", "year", "trialing")],
+        "invoices": 0,
+    }
     assert len(walk.visited) >= 20, walk.visited
     _audit_log(walk, slug, reference)
