@@ -415,7 +415,7 @@ def _billing(walk: Walk, slug: str) -> None:
 
     # The pricing page shows this subscriber's interval.
     walk.goto("/pricing", "pricing (annual subscriber)")
-    expect(page.locator("#pricing-for")).to_contain_text("billed annually today")
+    expect(page.locator("#pricing-for")).to_contain_text("on annual billing")
     professional = page.locator(".plan-card").filter(has=page.get_by_role("heading", name=re.compile("^Professional")))
     expect(professional).to_contain_text("Billed USD 21,600 a year")
     page.goto(f"/t/{slug}/billing")

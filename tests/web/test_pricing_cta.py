@@ -76,7 +76,7 @@ def test_an_annual_subscriber_sees_annual_prices_and_can_still_switch_to_monthly
     html = client.get("/pricing").get_data(as_text=True)
     assert re.search(r'id="interval-year"[^>]*aria-current="page"', html, re.S)
     assert "Billed USD 21,600 a year" in html
-    assert "Choosing for your workspace <strong>Yearly Sprays</strong>, billed annually today" in html
+    assert "Choosing for your workspace <strong>Yearly Sprays</strong>, on annual billing" in html
     monthly = client.get("/pricing?interval=month").get_data(as_text=True)
     assert re.search(r'id="interval-month"[^>]*aria-current="page"', monthly, re.S)
     assert "Billed USD 21,600 a year" not in monthly
