@@ -522,11 +522,17 @@ def comparison_items(
     """What each supplier is asked when an order is created, for its record of quotes.
 
     The chosen supplier: the order's own items. The others: the comparison the order came from
-    (`compared`, the compare panel's actuators), else the configuration's best-ranked actuator
-    of each at the order's total quantity (as POST /api/procurements/compare with top 1 would).
+    (`compared`, the compare panel's actuators, at the order's quantity when it has one), else the
+    configuration's best-ranked actuator of each at the order's total quantity (as POST
+    /api/procurements/compare with top 1 would).
     """
     asked: dict[str, list[QuoteItem]] = {}
     if compared:
+        # An order of one quantity throughout (a sample of 1 each, from a comparison at 100 each) has the
+        # others asked at that quantity too, so the record compares like with like.
+        order_qty = {i.qty for i in items}
+        if len(order_qty) == 1 and {i.qty for i in compared} != order_qty:
+            compared = [QuoteItem(i.sku, next(iter(order_qty))) for i in compared]
         asked.update(items_by_supplier(session, compared))
     elif config is not None:
         asked.update(configuration_items(session, config, sum(i.qty for i in items), top=1))

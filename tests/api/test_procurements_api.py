@@ -644,3 +644,15 @@ def test_order_totals_are_the_sandbox_quote_less_the_plans_discount(
             Decimal("0.01"), rounding="ROUND_HALF_UP"
         )
     assert sum(_cents(line["line_total"]) for line in order["items"]) == subtotal
+
+
+def test_a_sample_of_one_has_the_other_suppliers_asked_for_one_too(client, team, bearer, sandbox, skus):
+    """Compared at 100 each, ordered as 1 each: the record asks the others for 1, so its best total is like for like."""
+    t = team()
+    h = bearer(t.user)
+    compared = [{"sku": skus["spencer"][0], "qty": 100}, {"sku": skus["coster"][2], "qty": 100}]
+    body = _order(skus, supplier="coster", items=[{"sku": skus["coster"][2], "qty": 1}], compared_items=compared)
+    order = client.post("/api/procurements", json=body, headers=h).get_json()
+    quoted = {entry["name"]: entry for entry in order["suppliers_quoted"]}
+    assert quoted["spencer"]["requested"] == [{"sku": skus["spencer"][0], "qty": 1}]
+    assert quoted["coster"]["requested"] == [{"sku": skus["coster"][2], "qty": 1}]

@@ -327,6 +327,9 @@ def _quotes_and_order(walk: Walk, slug: str, detail_url: str) -> tuple[str, str,
     expect(_definition(card, "Total")).to_have_text(re.compile(r"^USD [\d,]+\.\d{2}$"), timeout=15_000)
     order_url, reference = _order_samples(page, slug, card, best)
     walk.fits("order (draft)")
+    # The record of quotes compares like with like: every supplier asked for the order's 1 of each.
+    asked = page.get_by_role("table", name="Quotes when ordered").locator("td[data-label='Asked for']")
+    expect(asked).to_have_text([re.compile(r"^\S+ × 1(, \S+ × 1)*$")] * 2)
     return order_url, reference, best
 
 
