@@ -35,8 +35,8 @@ T = "/t/<tenant_slug>"
 QUOTES = f"{T}/configurations/<uuid:config_id>/quotes"
 ORDERS = f"{T}/procurements"
 DEFAULT_COMPARE_QTY = 100
-# A sample order starts at one of each: the suppliers sell from one unit (their first volume break), and a
-# sample is for trying the part, not the quantity a quote was compared at.
+# A sample order starts at one of each (the sandbox suppliers' first volume break is 1): a sample is for
+# trying the part, not the quantity a quote was compared at.
 SAMPLE_QTY = 1
 STOP_POLLING = 286  # htmx stops an `every` trigger on this status
 AVAILABILITY_LABELS = {"in_stock": "In stock", "backorder": "Backorder", "unavailable": "Unavailable"}
