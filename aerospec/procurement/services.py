@@ -436,18 +436,15 @@ def transition(
     if stamp:
         setattr(procurement, stamp, at or utcnow())
     text = message or f"{STATUS_LABELS[from_status]} → {STATUS_LABELS[to_status]}"
-    add_event(session, procurement, "status", text, actor=actor, from_status=from_status, to_status=to_status)
+    event = add_event(session, procurement, "status", text, actor=actor, from_status=from_status, to_status=to_status)
     audit.record(
         session,
         procurement.tenant_id,
         f"procurement.{to_status}",
         actor=actor,
         client=client,
-        actor_email=None
-        if actor is not None
-        else "supplier"
-        if to_status in {"confirmed", "shipped", "delivered"}
-        else "system",
+        # Without a person, the log names who reported it as the timeline does ("Spencer", "AeroSpec").
+        actor_email=None if actor is not None else event_source(event, procurement),
         target_type="procurement",
         target_id=procurement.id,
         details={"reference": procurement.reference, "from": from_status, "to": to_status, "message": message},

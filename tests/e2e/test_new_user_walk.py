@@ -476,7 +476,7 @@ def _team(walk: Walk, slug: str, email: str) -> None:
     expect(matrix).to_contain_text("Archive, restore and share")
 
 
-def _audit_log(walk: Walk, slug: str, reference: str) -> None:
+def _audit_log(walk: Walk, slug: str, reference: str, supplier: str) -> None:
     """The audit log reads the walk's billing and order entries in words, with the IP of whoever acted."""
     page = walk.page
 
@@ -498,6 +498,9 @@ def _audit_log(walk: Walk, slug: str, reference: str) -> None:
     expect(paid.locator("td[data-label='Who']")).to_have_text("Payment provider")
     expect(paid.locator("td[data-label='Details']")).to_contain_text(re.compile(r"Total: USD [\d,]+\.\d\d"))
     expect(paid).to_contain_text(reference)
+    # Who reported what, as on the order's timeline: the supplier its answers, AeroSpec its own steps.
+    expect(entries("procurement.confirmed").locator("td[data-label='Who']")).to_have_text(supplier)
+    expect(entries("procurement.submitted").locator("td[data-label='Who']")).to_have_text("AeroSpec")
     active = entries("billing.status_active")
     expect(active).to_contain_text("From: Free trial")
     expect(active).not_to_contain_text("Event:")
@@ -532,4 +535,4 @@ def test_new_user_walk(width, new_page, sign_up, unique_email, live_app, sandbox
         "invoices": 0,
     }
     assert len(walk.visited) >= 20, walk.visited
-    _audit_log(walk, slug, reference)
+    _audit_log(walk, slug, reference, supplier)
