@@ -50,6 +50,8 @@ def _save_configuration(page, slug: str, name: str) -> str:
     """Ethanol at 5 bar, 60°, Dv50 40 µm, 50 ml/min through the wizard, saved; returns its page URL."""
     page.goto(f"/t/{slug}/configurations/new")
     page.get_by_label("Search fluids", exact=True).fill("ethanol")
+    # The search swaps the list 300 ms after typing: click in the filtered list, not in the one being replaced.
+    expect(page.locator("#fluid-list li").first).to_contain_text("Ethanol")
     page.locator("#fluid-list").get_by_role("link", name="Ethanol", exact=True).click()
     page.wait_for_url(re.compile(r"step=targets"))
     _fill_targets(page, "5", "60", "40", "50")
