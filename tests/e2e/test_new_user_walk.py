@@ -193,6 +193,7 @@ def _wizard_and_save(walk: Walk, slug: str) -> str:
     page = walk.page
     walk.goto(f"/t/{slug}/configurations/new", "wizard: fluid")
     page.get_by_label("Search fluids", exact=True).fill("walk propellant")
+    expect(page.locator("#fluid-list li")).to_have_count(1)  # the search has swapped the list: click in that one
     listed = page.locator("#fluid-list li").filter(has=page.get_by_role("link", name=FLUID, exact=True))
     expect(listed).to_contain_text("1.2 cP · 870 kg/m³ · 24 mN/m · flash point 37.78 °C")
     listed.get_by_role("link", name=FLUID, exact=True).click()
