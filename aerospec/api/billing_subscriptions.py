@@ -18,6 +18,7 @@ from aerospec.billing.providers import get_provider
 from aerospec.extensions import db
 from aerospec.models import isoformat
 from aerospec.tenancy.permissions import ensure_permitted
+from aerospec.web.client import client_info
 
 
 class SubscribeBody(Body):
@@ -54,6 +55,7 @@ def billing_subscribe() -> tuple[Response, int]:
         success_url,
         cancel_url,
         extra_seats=body.extra_seats,
+        client=client_info(),
     )
     db.session.commit()  # the customer id (and the offline checkout row) with it
     return jsonify({"checkout_url": _absolute(checkout.url), "session_id": checkout.id}), 201
@@ -117,6 +119,7 @@ def billing_change_plan() -> Response:
         provider,
         extra_seats=body.extra_seats,
         proration_date=body.proration_date,
+        client=client_info(),
     )
     db.session.commit()
     return jsonify(subscriptions.subscription_state(db.session, g.tenant))
@@ -127,7 +130,9 @@ def billing_change_plan() -> Response:
 def billing_cancel() -> Response:
     """Cancel the subscription at the end of the paid period (resume with POST /api/billing/resume)."""
     ensure_permitted(g.membership, "manage_billing")
-    subscriptions.set_cancel_at_period_end(db.session, g.tenant, g.api_user, True, get_provider(current_app))
+    subscriptions.set_cancel_at_period_end(
+        db.session, g.tenant, g.api_user, True, get_provider(current_app), client=client_info()
+    )
     db.session.commit()
     return jsonify(subscriptions.subscription_state(db.session, g.tenant))
 
@@ -137,7 +142,9 @@ def billing_cancel() -> Response:
 def billing_resume() -> Response:
     """Undo a cancellation before the period ends."""
     ensure_permitted(g.membership, "manage_billing")
-    subscriptions.set_cancel_at_period_end(db.session, g.tenant, g.api_user, False, get_provider(current_app))
+    subscriptions.set_cancel_at_period_end(
+        db.session, g.tenant, g.api_user, False, get_provider(current_app), client=client_info()
+    )
     db.session.commit()
     return jsonify(subscriptions.subscription_state(db.session, g.tenant))
 

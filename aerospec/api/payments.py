@@ -14,6 +14,7 @@ from aerospec.extensions import db
 from aerospec.procurement import payments
 from aerospec.procurement import services as procurements
 from aerospec.tenancy.permissions import ensure_permitted
+from aerospec.web.client import client_info
 
 
 def _order_url(procurement, **query: str) -> str:
@@ -44,6 +45,7 @@ def start_procurement_checkout(procurement_id: uuid.UUID) -> tuple[Response, int
         provider=get_provider(current_app),
         success_url=_order_url(procurement, payment="returned"),
         cancel_url=_order_url(procurement, payment="cancelled"),
+        client=client_info(),
     )
     body = {
         "checkout_url": _absolute(checkout.url),

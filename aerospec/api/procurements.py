@@ -25,6 +25,7 @@ from aerospec.procurement.quotes import compare_quotes
 from aerospec.procurement.serializers import procurement_to_dict
 from aerospec.procurement.suppliers import quote_timeout, supplier_clients
 from aerospec.tenancy.permissions import ensure_permitted
+from aerospec.web.client import client_info
 
 MAX_PER_PAGE = 100
 MAX_TOP = 10
@@ -199,7 +200,13 @@ def create_procurement() -> tuple[Response, int]:
             field_errors={"status": ["An order starts as a draft; submit it with a PUT."]},
         )
     procurement = procurements.create_procurement(
-        db.session, g.tenant, g.api_user, data, clients=supplier_clients(), quote_timeout=quote_timeout()
+        db.session,
+        g.tenant,
+        g.api_user,
+        data,
+        clients=supplier_clients(),
+        quote_timeout=quote_timeout(),
+        client=client_info(),
     )
     answer = procurement_to_dict(procurement, timeline=True)
     db.session.commit()
@@ -236,6 +243,7 @@ def update_procurement(procurement_id: uuid.UUID) -> Response:
         data,
         clients=supplier_clients(),
         quote_timeout=quote_timeout(),
+        client=client_info(),
     )
     db.session.commit()
     # After the commit: an inline job (send to supplier) may have moved the order on.
@@ -250,7 +258,7 @@ def delete_procurement(procurement_id: uuid.UUID) -> Response:
     supplier too (200 with the order); a shipped or delivered order cannot be (409)."""
     ensure_permitted(g.membership, "order_samples")
     procurement = procurements.get_procurement(db.session, g.tenant, procurement_id)
-    outcome = procurements.withdraw(db.session, g.tenant, g.api_user, procurement)
+    outcome = procurements.withdraw(db.session, g.tenant, g.api_user, procurement, client=client_info())
     db.session.commit()
     if outcome == "deleted":
         return Response(status=204)

@@ -77,6 +77,16 @@ DUNNING_REMINDER_DAYS = (3, 6)  # day 6 says "read-only tomorrow"
 DAY = timedelta(days=1)
 
 STATES = ("trialing", "active", "past_due", "read_only", "suspended", "expired", "canceled")
+# How each state reads, on the billing page and in the audit log.
+STATE_LABELS = {
+    "trialing": "Free trial",
+    "active": "Active",
+    "past_due": "Payment overdue (grace period)",
+    "read_only": "Read-only: payment overdue",
+    "suspended": "Suspended: payment overdue",
+    "expired": "Trial ended: read-only",
+    "canceled": "Subscription ended: read-only",
+}
 ACCESS = {
     "trialing": "full",
     "active": "full",

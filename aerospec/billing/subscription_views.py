@@ -25,20 +25,22 @@ from aerospec.extensions import db
 from aerospec.models import utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.permissions import require_permission
+from aerospec.web.client import client_info
 from aerospec.web.htmx import hx_redirect, render
 
 PAGE = "/t/<tenant_slug>/billing"
 STATUS_WORDS = {
-    "trialing": "Free trial",
-    "active": "Active",
-    "past_due": "Payment overdue (grace period)",
-    "read_only": "Read-only: payment overdue",
-    "suspended": "Suspended: payment overdue",
-    "expired": "Trial ended: read-only",
-    "canceled": "Subscription ended: read-only",
+    **lifecycle.STATE_LABELS,
     "confirming": "Confirming your payment…",
+    # Subscribed while the trial runs (lifecycle.trial_of): nothing is charged yet, so not "Active".
+    "subscription_trial": "Subscribed, trial running",
 }
-STATUS_BADGES = {"trialing": "badge-info", "active": "badge-success", "past_due": "badge-warning"}
+STATUS_BADGES = {
+    "trialing": "badge-info",
+    "subscription_trial": "badge-info",
+    "active": "badge-success",
+    "past_due": "badge-warning",
+}
 POLL_FAST, POLL_SLOW, FAST_POLLS = 1, 5, 30  # seconds between checks while a payment is being confirmed
 
 
@@ -114,7 +116,7 @@ def page_context(now, *, checkout: str | None = None, seat_error: str | None = N
         # An older invoice left open while the subscription is in good standing (its failure arrived
         # late): not a payment this workspace is being chased for. It stays in the invoice list.
         unpaid = None
-    status = "confirming" if confirming else state["status"]
+    status = "confirming" if confirming else "subscription_trial" if phase == "subscription_trial" else state["status"]
     needed = {key: subscriptions.seats_needed(db.session, g.tenant, key) for key in PLANS}
     return {
         "state": state,
@@ -225,6 +227,7 @@ def choose_plan():
             success,
             cancel,
             extra_seats=extra if extra not in (None, "") else None,
+            client=client_info(),
         )
     except DomainError as error:
         db.session.rollback()
@@ -320,6 +323,7 @@ def confirm_change():
                 provider,
                 extra_seats=extra,
                 proration_date=proration,
+                client=client_info(),
             )
             message = _done_message(outcome, subscriptions.current_quote(outcome.subscription))
             db.session.commit()
@@ -371,7 +375,9 @@ def _cancel_or_resume(cancel: bool):
             return_to=_return_to(),
         )
     try:
-        subscriptions.set_cancel_at_period_end(db.session, g.tenant, current_user, cancel, get_provider(current_app))
+        subscriptions.set_cancel_at_period_end(
+            db.session, g.tenant, current_user, cancel, get_provider(current_app), client=client_info()
+        )
     except (DomainError, PaymentProviderError) as error:
         db.session.rollback()
         flash(error.message, "error")

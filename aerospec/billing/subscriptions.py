@@ -62,8 +62,23 @@ from aerospec.models import isoformat, utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Tenant
 from aerospec.tenancy.scoping import tenant_scope, unscoped
+from aerospec.web.dates import absolute_date
 
 log = logging.getLogger(__name__)
+
+# How billing entries read in the audit log: the plan's name, not its key ("Professional", not "professional").
+audit.register_detail_formats(
+    "billing.",
+    {
+        "plan": lambda key, _details: PLANS[key].name if key in PLANS else str(key),
+        "interval": audit.labelled({"month": "Monthly", "year": "Annual"}),
+        "provider": audit.labelled({"offline": "Offline (test mode)", "stripe": "Stripe"}),
+        "from": audit.labelled(lifecycle.STATE_LABELS),
+        "to": audit.labelled(lifecycle.STATE_LABELS),
+        "event": audit.hidden,  # the provider event's internal name; the action already says what happened
+        "period_end": lambda value, _details: absolute_date(datetime.fromisoformat(str(value))),
+    },
+)
 
 KIND = "subscription"  # metadata.kind on our subscription checkouts and subscriptions
 FINAL = ("canceled", "incomplete_expired")  # Stripe never revives these
@@ -530,6 +545,7 @@ def subscribe(
     *,
     extra_seats: Any = None,
     now: datetime | None = None,
+    client=None,
 ) -> CheckoutSession:
     """Open a subscription-mode Checkout Session: the workspace price (quantity 1) and, where the plan sells
     them, the extra seats the team needs (or the number given); the payer goes to its url.
@@ -560,6 +576,7 @@ def subscribe(
         tenant.id,
         "billing.checkout_started",
         actor=actor,
+        client=client,
         target_type="tenant",
         target_id=tenant.id,
         details={"plan": plan, "interval": interval, "extra_seats": extra, "provider": provider.name},
@@ -921,6 +938,7 @@ def change_plan(
     extra_seats: Any = None,
     proration_date: int | None = None,
     now: datetime | None = None,
+    client=None,
 ) -> ChangeOutcome:
     """Move the running subscription to another plan, interval or number of extra seats.
 
@@ -957,6 +975,7 @@ def change_plan(
         tenant.id,
         "billing.plan_changed",
         actor=actor,
+        client=client,
         target_type="tenant",
         target_id=tenant.id,
         details={
@@ -972,7 +991,14 @@ def change_plan(
 
 
 def set_cancel_at_period_end(
-    session: Session, tenant: Tenant, actor, cancel: bool, provider: BillingProvider, *, now: datetime | None = None
+    session: Session,
+    tenant: Tenant,
+    actor,
+    cancel: bool,
+    provider: BillingProvider,
+    *,
+    now: datetime | None = None,
+    client=None,
 ) -> BillingSubscription:
     """Cancel at the end of the paid period (cancel=True), or resume a subscription set to cancel (False)."""
     now = now or utcnow()
@@ -993,6 +1019,7 @@ def set_cancel_at_period_end(
         tenant.id,
         "billing.cancel_requested" if cancel else "billing.resumed",
         actor=actor,
+        client=client,
         target_type="tenant",
         target_id=tenant.id,
         details={"period_end": isoformat(row.current_period_end)},

@@ -295,7 +295,10 @@ UNIT_CHOICES: dict[str, list[tuple[str, str]]] = {
                             ("MPa", "MPa"), ("mmHg", "mmHg"), ("atm", "atm")],
     "boiling_point_c": _TEMPERATURE_CHOICES,
 }  # fmt: skip
+# The operating pressure (a configuration's max_pressure_bar): gauge, in bar, as the wizard asks for it.
+PRESSURE_CHOICES: list[tuple[str, str]] = [("bar", "bar"), ("kPa", "kPa"), ("MPa", "MPa"), ("psi", "psi")]
 _TO_STORED = {
+    "pressure_bar": to_bar,
     "viscosity_cp": to_cp,
     "density_kg_m3": to_kg_m3,
     "surface_tension_mn_m": to_mn_m,
@@ -306,9 +309,11 @@ _TO_STORED = {
 
 
 def to_stored(prop: str, value: float | str, unit: str, density_kg_m3: float | None = None) -> float:
-    """`value` in `unit` in the unit of fluid column `prop` (viscosity_cp → cP, vapour_pressure_kpa → kPa...).
+    """`value` in `unit` in the unit of fluid column `prop` (viscosity_cp → cP, vapour_pressure_kpa → kPa...),
+    or of an operating pressure (`pressure_bar` → bar).
 
-    The one conversion the fluid form and the SDS review share; a kinematic viscosity uses the density."""
+    The one conversion the fluid form, the SDS review and the configuration edit form share; a kinematic
+    viscosity uses the density."""
     if prop == "viscosity_cp":
         return to_cp(value, unit, density_kg_m3)
     if prop not in _TO_STORED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -244,6 +245,52 @@ register_target_kind("invitation", TargetKind("Invitation"))
 register_target_kind("configurations", TargetKind("All configurations"))
 
 
+# How a capability's detail values read ("professional" → "Professional"), by action prefix and key; a key
+# formatted as None is internal and not shown. Registered once, when the capability's services module loads.
+DetailFormat = Callable[[object, Mapping], str | None]  # (value, the entry's details) → what the log shows
+DETAIL_FORMATS: dict[str, dict[str, DetailFormat]] = {}
+
+
+def register_detail_formats(action_prefix: str, formats: Mapping[str, DetailFormat]) -> None:
+    """Let a capability say how its entries' detail values read in the log (e.g. a plan key as the plan's name)."""
+    DETAIL_FORMATS.setdefault(action_prefix, {}).update(formats)
+
+
+def shown_details(entry: AuditLog) -> dict:
+    """An entry's details as people read them: each value through its capability's format, empty ones left out
+    ("Invoice: empty" says nothing), the field-level changes as they are."""
+    formats: dict[str, DetailFormat] = {}
+    for prefix, table in DETAIL_FORMATS.items():
+        if entry.action.startswith(prefix):
+            formats.update(table)
+    shown = {}
+    details = entry.details or {}
+    for key, value in details.items():
+        if key == "changes":
+            shown[key] = value
+            continue
+        if value is None:
+            continue
+        if key in formats:
+            # An older entry in another shape is shown as it was stored.
+            with contextlib.suppress(TypeError, ValueError, ArithmeticError):
+                value = formats[key](value, details)
+            if value is None:
+                continue
+        shown[key] = value
+    return shown
+
+
+def labelled(labels: Mapping[str, str]) -> DetailFormat:
+    """A format that reads a stored key through `labels` (an unknown key is shown as it is)."""
+    return lambda value, _details: labels.get(str(value), str(value))
+
+
+def hidden(_value: object, _details: Mapping) -> None:
+    """A format for an internal detail (an event name): not shown."""
+    return None
+
+
 @dataclass
 class EntryView:
     """An entry as the page shows it."""
@@ -256,6 +303,7 @@ class EntryView:
     endpoint: str | None = None
     link_args: dict | None = None
     target_gone: bool = False
+    details: dict | None = None
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
@@ -290,8 +338,11 @@ def describe_entries(session: Session, tenant_id: uuid.UUID, entries: list[Audit
         name, email = people.get(str(e.actor_id), (None, e.actor_email)) if e.actor_id else (None, e.actor_email)
         if e.actor_id and not name and not email:
             name = "A former member"
+        if not e.actor_id and email and "@" not in email:  # a system actor ("payment provider"), not an address
+            name, email = email[:1].upper() + email[1:], None
         kind = TARGET_KINDS.get(e.target_type or "")
         view = EntryView(e, name, email, target=None, target_kind=kind.label if kind else None)
+        view.details = shown_details(e)
         current = names.get(e.target_type or "", {}).get(str(_uuid_or_none(e.target_id)))
         if current is not None:
             view.target = current

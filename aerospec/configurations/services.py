@@ -231,12 +231,33 @@ def _fill_tolerances_and_check_targets(config_data: dict) -> None:
     """Give each target a default tolerance and insist on at least one target."""
     for target, tol in TARGETS:
         if config_data.get(target) is not None and config_data.get(tol) is None:
-            config_data[tol] = round(config_data[target] * DEFAULT_TOLERANCE, 6)
+            config_data[tol] = default_tolerance(config_data[target])
         if config_data.get(target) is None:
             config_data[tol] = None
     if all(config_data.get(target) is None for target, _ in TARGETS):
         message = "Set at least one target: cone angle (°), Dv50 (µm) or flow rate (ml/min)."
         raise ValidationFailed(message, field_errors={target: [message] for target, _ in TARGETS})
+
+
+def default_tolerance(target: float) -> float:
+    """The ±10 % a target gets when no tolerance is given."""
+    return round(target * DEFAULT_TOLERANCE, 6)
+
+
+def _follow_default_tolerances(before: dict, merged: dict) -> None:
+    """A tolerance that is still the default of its old target follows the target when it changes.
+
+    The default is stored as a number (±3 µm for 30 µm); left as it was, editing the target to
+    40 µm would freeze it at ±3 instead of the ±4 the form promises. A tolerance the person
+    changed, or set to anything but 10 %, is theirs and stays."""
+    for target, tol in TARGETS:
+        old_target, new_target = before.get(target), merged.get(target)
+        if old_target is None or new_target is None or not diff({target: old_target}, {target: new_target}):
+            continue
+        old_tol = before.get(tol)
+        untouched = merged.get(tol) is None or not diff({tol: old_tol}, {tol: merged.get(tol)})
+        if untouched and old_tol is not None and not diff({tol: old_tol}, {tol: default_tolerance(old_target)}):
+            merged[tol] = default_tolerance(new_target)
 
 
 # ---- snapshots, versions
@@ -531,6 +552,7 @@ def update_configuration(
     _check_fluid(session, tenant, values)
     before = snapshot(config)
     merged = {**before, **{k: _jsonable(v) for k, v in values.items()}}
+    _follow_default_tolerances(before, merged)
     _fill_tolerances_and_check_targets(merged)
     merged["compatible_actuators"] = _ranked(session, before, merged, "compatible_actuators" in values)
     changes = diff(before, merged)

@@ -225,7 +225,7 @@ def edit(config_id: uuid.UUID):
         try:
             before, ranking = config.version, config.compatible_actuators
             configs.update_configuration(
-                db.session, g.tenant, g.membership, config, form.data_for_service(), client=client_info()
+                db.session, g.tenant, g.membership, config, form.data_for_service(config), client=client_info()
             )
         except ValidationFailed as error:
             db.session.rollback()

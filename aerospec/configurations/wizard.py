@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from aerospec import engine
 from aerospec.catalog import services as catalog
+from aerospec.catalog import units
 from aerospec.engine.rank import CONFIDENCE_WEIGHT
 from aerospec.errors import NotFound
 
@@ -24,14 +25,17 @@ SAVE_TOP_N = 10
 SHOW_TOP_N = 25
 SHOW_EXCLUDED = 50
 
-# query parameter → (label with unit, minimum, exclusive minimum, maximum, required)
+# query parameter → (label, minimum, exclusive minimum, maximum, required); the limits are in the stored unit.
+# Each is typed with a unit (`<param>_unit`, the fluid form's choices: units.UNIT_CHOICES) and converted
+# by units.to_stored; density first, since a kinematic viscosity is converted with it.
 FLUID_PARAMS = {
-    "viscosity_cp": ("Viscosity (cP = mPa·s)", 0.0, True, 1_000_000.0, True),
-    "density_kg_m3": ("Density (kg/m³)", 0.0, True, 25_000.0, True),
-    "surface_tension_mn_m": ("Surface tension (mN/m)", 0.0, True, 1_000.0, True),
-    "flash_point_c": ("Flash point (°C)", -273.15, False, 1_000.0, False),
-    "vapour_pressure_kpa": ("Vapour pressure (kPa)", 0.0, False, 100_000.0, False),
+    "density_kg_m3": ("Density", 0.0, True, 25_000.0, True),
+    "viscosity_cp": ("Viscosity", 0.0, True, 1_000_000.0, True),
+    "surface_tension_mn_m": ("Surface tension", 0.0, True, 1_000.0, True),
+    "flash_point_c": ("Flash point", -273.15, False, 1_000.0, False),
+    "vapour_pressure_kpa": ("Vapour pressure", 0.0, False, 100_000.0, False),
 }
+FLUID_UNITS = {key: f"{key}_unit" for key in FLUID_PARAMS}
 TARGET_PARAMS = {
     "pressure_bar": ("Operating pressure (bar)", 0.0, True, 1_000.0, True),
     "cone_deg": ("Cone angle (°)", 0.0, True, 180.0, False),
@@ -47,7 +51,7 @@ TARGETS = (
     ("dv50_um", "dv50_um", "dv50_tol", "µm", "Dv50"),
     ("flow_ml_min", "flow_ml_min", "flow_tol", "ml/min", "Flow rate"),
 )
-STATE_KEYS = ("fluid_id", "fluid_name", "liquefied", *FLUID_PARAMS, *TARGET_PARAMS, "selected")
+STATE_KEYS = ("fluid_id", "fluid_name", "liquefied", *FLUID_PARAMS, *FLUID_UNITS.values(), *TARGET_PARAMS, "selected")
 # What "Score" means, in the words of aerospec.engine.rank (shown under every ranked table).
 SCORE_HELP = (
     "Score: how far the predicted spray is from your targets, in tolerances — the root-mean-square, "
@@ -149,7 +153,9 @@ def parse_state(session: Session, tenant, args: Mapping) -> WizardState:
             state.fluid = catalog.fluid_for_engine(row)
     if state.fluid is None and not fluid_id:
         for key, (label, low, exclusive, high, required) in FLUID_PARAMS.items():
-            value, message = parse_number(label, state.raw.get(key), low, exclusive, high)
+            value, message = _typed_property(state, key, label)
+            if value is not None:
+                value, message = parse_number(label, repr(value), low, exclusive, high)
             if message:
                 errors[key] = [message]
             elif value is None and required and requested in ("targets", "results"):
@@ -187,6 +193,24 @@ def parse_state(session: Session, tenant, args: Mapping) -> WizardState:
             errors[tol_param] = [f"Set the {label.lower()} target too, or clear its tolerance."]
     state.step = "results" if requested == "results" else "targets"
     return state
+
+
+def _typed_property(state: WizardState, key: str, label: str) -> tuple[float | None, str | None]:
+    """A typed fluid property in its stored unit: the number in the unit chosen beside it (or typed after it,
+    "0,998 g/cm3"), converted by units.to_stored as on the fluid form; (value, message)."""
+    raw = state.raw.get(key)
+    if not raw:
+        return None, None
+    unit = state.raw.get(FLUID_UNITS[key]) or units.UNIT_CHOICES[key][0][0]
+    try:
+        number, typed_unit = units.split_value_unit(raw)
+    except ValueError:
+        return None, f"{label}: enter a number, such as 12.5."
+    try:
+        return units.to_stored(key, number, typed_unit or unit, state.values.get("density_kg_m3")), None
+    except ValueError as error:
+        message = str(error)
+        return None, f"{label}: {message}{'' if message.endswith('.') else '.'}"
 
 
 def fluid_label(state: WizardState) -> str:
@@ -340,7 +364,13 @@ def distribution(item: dict, points: int = 60) -> dict:
 
 def page_context(session: Session, tenant, state: WizardState) -> dict:
     """What the wizard page shows for its state."""
-    context: dict = {"fluids": [], "results": None, "plot": None, "categories": catalog.FLUID_CATEGORIES}
+    context: dict = {
+        "fluids": [],
+        "results": None,
+        "plot": None,
+        "categories": catalog.FLUID_CATEGORIES,
+        "unit_choices": units.UNIT_CHOICES,
+    }
     if state.step == "fluid":
         context["fluids"] = catalog.list_fluids(session, tenant, q=state.q or None, category=state.category or None)
         return context

@@ -15,6 +15,7 @@ from aerospec.procurement import bp, payments
 from aerospec.procurement.models import Procurement
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.permissions import require_permission
+from aerospec.web.client import client_info
 from aerospec.web.htmx import hx_redirect
 
 ORDER = "/t/<tenant_slug>/procurements/<uuid:procurement_id>"
@@ -49,6 +50,7 @@ def start_checkout(procurement_id: uuid.UUID):
             provider=get_provider(current_app),
             success_url=_order_url(procurement, payment="returned"),
             cancel_url=_order_url(procurement, payment="cancelled"),
+            client=client_info(),
         )
     except Conflict as error:
         db.session.rollback()

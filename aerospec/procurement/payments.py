@@ -72,6 +72,7 @@ def start_checkout(
     provider: BillingProvider,
     success_url: str,
     cancel_url: str,
+    client=None,
 ) -> CheckoutSession:
     """Open a payment-mode Checkout Session for the order's total; the payer goes to its url."""
     ensure_permitted(membership, "order_samples")
@@ -117,6 +118,7 @@ def start_checkout(
         tenant.id,
         "procurement.checkout_started",
         actor=actor,
+        client=client,
         target_type="procurement",
         target_id=procurement.id,
         details={

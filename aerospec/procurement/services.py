@@ -298,6 +298,41 @@ STATUS_TONES = {"failed": "danger", "delivered": "success", "confirmed": "succes
 TONES = ("success", "danger", "warning", "info", "neutral")
 
 
+# How order entries read in the audit log: labels, not keys; a total with its currency.
+audit.register_detail_formats(
+    "procurement.",
+    {
+        "from": audit.labelled(STATUS_LABELS),
+        "to": audit.labelled(STATUS_LABELS),
+        "supplier": audit.labelled(SUPPLIER_LABELS),
+        "order_type": audit.labelled({t: t.title() for t in ORDER_TYPES}),
+        "provider": audit.labelled({"offline": "Offline (test mode)", "stripe": "Stripe"}),
+        "total": lambda value, details: f"{details.get('currency') or 'USD'} {Decimal(str(value)):,.2f}",
+        "currency": audit.hidden,  # shown with the total
+    },
+)
+SUPPLIER_STEPS = frozenset({"confirmed", "shipped", "delivered"})
+
+
+def event_source(event: ProcurementEvent, procurement: Procurement) -> str:
+    """Who a timeline line is from: the member who acted, the payment provider, the supplier whose answer
+    it records (accepted, confirmed, shipped, delivered, refused, cancelled on their side), else AeroSpec."""
+    if event.actor is not None:
+        return event.actor.name
+    if event.kind == "payment":
+        return "Payment provider"
+    supplier = SUPPLIER_LABELS.get(procurement.selected_supplier or "", "Supplier")
+    if event.kind == "submit" and event.tone == "success":  # the supplier's acceptance, not our attempt
+        return supplier
+    if event.kind == "status" and (
+        event.to_status in SUPPLIER_STEPS
+        or (event.to_status == "failed" and procurement.selected_supplier)
+        or (event.to_status == "cancelled" and procurement.supplier_order_id)
+    ):
+        return supplier
+    return "AeroSpec"
+
+
 def add_event(
     session: Session,
     procurement: Procurement,
@@ -381,6 +416,7 @@ def transition(
     actor=None,
     message: str = "",
     at: datetime | None = None,
+    client=None,
 ) -> Procurement:
     """Move an order along the state machine: event, audit entry and an email to its creator.
 
@@ -399,17 +435,15 @@ def transition(
     if stamp:
         setattr(procurement, stamp, at or utcnow())
     text = message or f"{STATUS_LABELS[from_status]} → {STATUS_LABELS[to_status]}"
-    add_event(session, procurement, "status", text, actor=actor, from_status=from_status, to_status=to_status)
+    event = add_event(session, procurement, "status", text, actor=actor, from_status=from_status, to_status=to_status)
     audit.record(
         session,
         procurement.tenant_id,
         f"procurement.{to_status}",
         actor=actor,
-        actor_email=None
-        if actor is not None
-        else "supplier"
-        if to_status in {"confirmed", "shipped", "delivered"}
-        else "system",
+        client=client,
+        # Without a person, the log names who reported it as the timeline does ("Spencer", "AeroSpec").
+        actor_email=None if actor is not None else event_source(event, procurement),
         target_type="procurement",
         target_id=procurement.id,
         details={"reference": procurement.reference, "from": from_status, "to": to_status, "message": message},
@@ -484,11 +518,17 @@ def comparison_items(
     """What each supplier is asked when an order is created, for its record of quotes.
 
     The chosen supplier: the order's own items. The others: the comparison the order came from
-    (`compared`, the compare panel's actuators), else the configuration's best-ranked actuator
-    of each at the order's total quantity (as POST /api/procurements/compare with top 1 would).
+    (`compared`, the compare panel's actuators, at the order's quantity when it has one), else the
+    configuration's best-ranked actuator of each at the order's total quantity (as POST
+    /api/procurements/compare with top 1 would).
     """
     asked: dict[str, list[QuoteItem]] = {}
     if compared:
+        # An order of one quantity throughout (a sample of 1 each, from a comparison at 100 each) has the
+        # others asked at that quantity too, so the record compares like with like.
+        order_qty = {i.qty for i in items}
+        if len(order_qty) == 1 and {i.qty for i in compared} != order_qty:
+            compared = [QuoteItem(i.sku, next(iter(order_qty))) for i in compared]
         asked.update(items_by_supplier(session, compared))
     elif config is not None:
         asked.update(configuration_items(session, config, sum(i.qty for i in items), top=1))
@@ -614,6 +654,7 @@ def create_procurement(
     *,
     clients: Sequence[SupplierClient],
     quote_timeout: float = 5.0,
+    client=None,
 ) -> Procurement:
     """A draft order from {configuration_id?, order_type, items[{sku, qty}], selected_supplier?,
     ship_to_address, notes?, compared_items?}; priced from the chosen supplier's live (or briefly
@@ -673,6 +714,7 @@ def create_procurement(
         tenant.id,
         "procurement.created",
         actor=actor,
+        client=client,
         target_type="procurement",
         target_id=procurement.id,
         details={"reference": procurement.reference, "order_type": procurement.order_type, "supplier": supplier},
@@ -689,6 +731,7 @@ def update_procurement(
     *,
     clients: Sequence[SupplierClient],
     quote_timeout: float = 5.0,
+    client=None,
 ) -> Procurement:
     """PUT: edit a draft (items, supplier, order type, address, notes) and/or change `status`.
 
@@ -751,17 +794,18 @@ def update_procurement(
             tenant.id,
             "procurement.updated",
             actor=actor,
+            client=client,
             target_type="procurement",
             target_id=procurement.id,
             details={"reference": procurement.reference, "fields": sorted(fields)},
         )
     if "status" in data and data["status"] != procurement.status:
-        request_status(session, tenant, actor, procurement, data["status"])
+        request_status(session, tenant, actor, procurement, data["status"], client=client)
     session.flush()
     return procurement
 
 
-def request_status(session: Session, tenant, actor, procurement: Procurement, to_status) -> Procurement:
+def request_status(session: Session, tenant, actor, procurement: Procurement, to_status, *, client=None) -> Procurement:
     """A person's status change (page button or API PUT): submit, cancel, or back to draft after a failure."""
     if not isinstance(to_status, str) or to_status not in STATUSES:
         raise ValidationFailed(field_errors={"status": [f"Choose one of: {', '.join(STATUSES)}."]})
@@ -771,15 +815,17 @@ def request_status(session: Session, tenant, actor, procurement: Procurement, to
             "You can submit, cancel, or return a failed order to draft."
         )
     if to_status == "submitted":
-        return submit(session, tenant, actor, procurement)
+        return submit(session, tenant, actor, procurement, client=client)
     if to_status == "cancelled":
-        return cancel(session, tenant, actor, procurement)
+        return cancel(session, tenant, actor, procurement, client=client)
     if procurement.status != "failed":
         raise IllegalTransition(f"Only a failed order can go back to draft; this order is {procurement.status}.")
     procurement.idempotency_key = uuid.uuid4().hex  # the supplier refused the last one: a new order next time
     procurement.supplier_order_id = None
     procurement.failure_reason = None
-    return transition(session, procurement, "draft", actor=actor, message="Returned to draft to fix and resubmit.")
+    return transition(
+        session, procurement, "draft", actor=actor, message="Returned to draft to fix and resubmit.", client=client
+    )
 
 
 PAY_FIRST = "Pay for this sample order: samples go to the supplier once paid."
@@ -799,7 +845,7 @@ def ready_to_submit(procurement: Procurement) -> list[str]:
     return problems
 
 
-def submit(session: Session, tenant, actor, procurement: Procurement) -> Procurement:
+def submit(session: Session, tenant, actor, procurement: Procurement, *, client=None) -> Procurement:
     """draft → submitted, then a job sends the order to the supplier (retried until it lands)."""
     ensure_feature(tenant, "ecommerce")
     if "submitted" not in TRANSITIONS[procurement.status]:
@@ -807,7 +853,9 @@ def submit(session: Session, tenant, actor, procurement: Procurement) -> Procure
     problems = ready_to_submit(procurement)
     if problems:
         raise Conflict(" ".join(problems))
-    transition(session, procurement, "submitted", actor=actor, message="Submitted; sending to the supplier.")
+    transition(
+        session, procurement, "submitted", actor=actor, message="Submitted; sending to the supplier.", client=client
+    )
     enqueue_send(session, procurement)
     return procurement
 
@@ -825,7 +873,7 @@ def enqueue_send(session: Session, procurement: Procurement) -> None:
     )
 
 
-def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients=None) -> Procurement:
+def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients=None, client=None) -> Procurement:
     """Cancel before shipping. An order the supplier already holds is cancelled there first."""
     if procurement.status not in CANCELLABLE:
         raise IllegalTransition(
@@ -840,7 +888,7 @@ def cancel(session: Session, tenant, actor, procurement: Procurement, *, clients
             job_id=f"procurement-cancel-{procurement.id}",
             timeout=supplier_job_timeout(),
         )
-    return transition(session, procurement, "cancelled", actor=actor, message="Cancelled.")
+    return transition(session, procurement, "cancelled", actor=actor, message="Cancelled.", client=client)
 
 
 def withdrawal(procurement: Procurement) -> str | None:
@@ -858,7 +906,7 @@ def withdrawal(procurement: Procurement) -> str | None:
     return "cancel" if procurement.status in CANCELLABLE else None
 
 
-def withdraw(session: Session, tenant, actor, procurement: Procurement) -> str:
+def withdraw(session: Session, tenant, actor, procurement: Procurement, *, client=None) -> str:
     """Cancel procurement: delete a draft, cancel an order not yet shipped (at the supplier too).
 
     Returns "deleted", "cancelled" or "unchanged" (already cancelled: a repeated DELETE is
@@ -866,10 +914,10 @@ def withdraw(session: Session, tenant, actor, procurement: Procurement) -> str:
     """
     action = withdrawal(procurement)
     if action == "delete":
-        delete_draft(session, tenant, actor, procurement)
+        delete_draft(session, tenant, actor, procurement, client=client)
         return "deleted"
     if action == "cancel":
-        cancel(session, tenant, actor, procurement)
+        cancel(session, tenant, actor, procurement, client=client)
         return "cancelled"
     if procurement.status == "cancelled":
         return "unchanged"
@@ -879,7 +927,7 @@ def withdraw(session: Session, tenant, actor, procurement: Procurement) -> str:
     )
 
 
-def delete_draft(session: Session, tenant, actor, procurement: Procurement) -> None:
+def delete_draft(session: Session, tenant, actor, procurement: Procurement, *, client=None) -> None:
     """Delete a draft (or a cancelled order never sent) with no payment on it; others must be cancelled."""
     if withdrawal(procurement) != "delete":
         if procurement.status == "cancelled":
@@ -892,6 +940,7 @@ def delete_draft(session: Session, tenant, actor, procurement: Procurement) -> N
         tenant.id,
         "procurement.deleted",
         actor=actor,
+        client=client,
         target_type="procurement",
         target_id=procurement.id,
         details={"reference": procurement.reference},
@@ -1039,7 +1088,12 @@ def record_payment(
         actor_email="payment provider",
         target_type="procurement",
         target_id=procurement.id,
-        details={"reference": procurement.reference, "total": str(procurement.total), "provider": provider},
+        details={
+            "reference": procurement.reference,
+            "total": str(procurement.total),
+            "currency": procurement.currency,
+            "provider": provider,
+        },
     )
     _record_commission(session, procurement)
     _notify(session, procurement, "paid", f"Payment received: {procurement.currency} {procurement.total:,.2f}.")

@@ -28,13 +28,16 @@ from aerospec.procurement.suppliers import quote_timeout, supplier_clients, supp
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
+from aerospec.web.client import client_info
 from aerospec.web.htmx import hx_redirect, is_htmx, render
 
 T = "/t/<tenant_slug>"
 QUOTES = f"{T}/configurations/<uuid:config_id>/quotes"
 ORDERS = f"{T}/procurements"
 DEFAULT_COMPARE_QTY = 100
-DEFAULT_SAMPLE_QTY = 10
+# A sample order starts at one of each (the sandbox suppliers' first volume break is 1): a sample is for
+# trying the part, not the quantity a quote was compared at.
+SAMPLE_QTY = 1
 STOP_POLLING = 286  # htmx stops an `every` trigger on this status
 AVAILABILITY_LABELS = {"in_stock": "In stock", "backorder": "Backorder", "unavailable": "Unavailable"}
 PAYMENT_LABELS = {"unpaid": "Unpaid", "pending": "Payment pending", "paid": "Paid", "failed": "Payment failed"}
@@ -69,6 +72,7 @@ def money_together(text: str) -> str:
 def _labels() -> dict:
     return {
         "supplier_labels": procurements.SUPPLIER_LABELS,
+        "event_source": procurements.event_source,
         "status_labels": procurements.STATUS_LABELS,
         "availability_labels": AVAILABILITY_LABELS,
         "payment_labels": PAYMENT_LABELS,
@@ -315,16 +319,20 @@ def _prefill(args) -> tuple[dict, Configuration | None]:
     skus = args.getlist("sku")
     qtys = args.getlist("qty")
     items = []
+    compared_qty = set()
     for i, sku in enumerate(skus):
         try:
             qty = int(qtys[i]) if i < len(qtys) else None
         except ValueError:
             qty = None
-        items.append({"sku": sku, "qty": qty})
+        if qty is not None:
+            compared_qty.add(qty)
+        items.append({"sku": sku, "qty": SAMPLE_QTY})
+    data["compared_qty"] = compared_qty.pop() if len(compared_qty) == 1 else None
     if not items and config is not None:
         best = default_skus(config)[:1]
         if best:
-            items = [{"sku": best[0], "qty": DEFAULT_SAMPLE_QTY}]
+            items = [{"sku": best[0], "qty": SAMPLE_QTY}]
             if not data["selected_supplier"]:
                 owner = procurements.items_by_supplier(db.session, [QuoteItem(best[0], 1)])
                 data["selected_supplier"] = next(iter(owner), "")
@@ -357,10 +365,12 @@ def create():
     status = 200
     if request.method == "GET":
         data, config = _prefill(request.args)
+        compared_qty = data.pop("compared_qty", None)
         form = ProcurementForm(formdata=None, data=data)
         for _ in range(EXTRA_ITEM_ROWS):
             form.items.append_entry()
     else:
+        compared_qty = None
         form = ProcurementForm()
         config = _form_configuration(form)
         if form.validate_on_submit():
@@ -373,6 +383,7 @@ def create():
                     body,
                     clients=supplier_clients(),
                     quote_timeout=quote_timeout(),
+                    client=client_info(),
                 )
             except ValidationFailed as error:
                 db.session.rollback()
@@ -388,7 +399,15 @@ def create():
                 return hx_redirect(url_for("procurement.detail", procurement_id=procurement.id))
         else:
             status = 422
-    return render("procurement/new.html", status=status, form=form, config=config, **_labels())
+    return render(
+        "procurement/new.html",
+        status=status,
+        form=form,
+        config=config,
+        sample_qty=SAMPLE_QTY,
+        compared_qty=compared_qty,
+        **_labels(),
+    )
 
 
 # ---- detail, status polling and actions
@@ -567,7 +586,7 @@ def submit(procurement_id: uuid.UUID):
     EmptyForm()
     procurement = get_for_tenant_or_404(Procurement, procurement_id)
     try:
-        procurements.submit(db.session, g.tenant, g.membership.user, procurement)
+        procurements.submit(db.session, g.tenant, g.membership.user, procurement, client=client_info())
     except Conflict as error:
         return _refused(procurement_id, error)
     reference = procurement.reference
@@ -584,7 +603,7 @@ def return_to_draft(procurement_id: uuid.UUID):
     EmptyForm()
     procurement = get_for_tenant_or_404(Procurement, procurement_id)
     try:
-        procurements.request_status(db.session, g.tenant, g.membership.user, procurement, "draft")
+        procurements.request_status(db.session, g.tenant, g.membership.user, procurement, "draft", client=client_info())
     except Conflict as error:
         return _refused(procurement_id, error)
     db.session.commit()
@@ -601,7 +620,7 @@ def cancel(procurement_id: uuid.UUID):
     form = EmptyForm()
     if request.method == "POST" and request.form.get("confirm") == "yes" and form.validate_on_submit():
         try:
-            procurements.cancel(db.session, g.tenant, g.membership.user, procurement)
+            procurements.cancel(db.session, g.tenant, g.membership.user, procurement, client=client_info())
         except Conflict as error:
             return _refused(procurement_id, error)
         reference = procurement.reference
@@ -621,7 +640,7 @@ def delete(procurement_id: uuid.UUID):
     if request.method == "POST" and request.form.get("confirm") == "yes" and form.validate_on_submit():
         reference = procurement.reference
         try:
-            procurements.delete_draft(db.session, g.tenant, g.membership.user, procurement)
+            procurements.delete_draft(db.session, g.tenant, g.membership.user, procurement, client=client_info())
         except Conflict as error:
             return _refused(procurement_id, error)
         db.session.commit()

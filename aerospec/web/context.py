@@ -87,3 +87,12 @@ def significant(value: float | None, digits: int = 3, signed: bool = False) -> s
         if "." in text:
             text = text.rstrip("0").rstrip(".")
     return f"+{text}" if signed and value > 0 else text
+
+
+MEASURE_DIGITS = 4  # one rule for a fluid's properties on every page (list, fluid page, wizard, configuration)
+
+
+@bp.app_template_filter("measure")
+def measure(value: float | None) -> str:
+    """A measured property as every page writes it: 4 significant figures ('37.78', '870', '1,200')."""
+    return significant(value, MEASURE_DIGITS)

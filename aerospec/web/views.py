@@ -48,6 +48,14 @@ def pricing_cta() -> SimpleNamespace:
     chosen = next((m for m in memberships if m.tenant.slug == wanted), memberships[0])
     tenant = chosen.tenant
     others = [m for m in memberships if m is not chosen]
+    from aerospec.billing import subscriptions
+    from aerospec.tenancy.scoping import tenant_scope
+
+    with tenant_scope(db.session, tenant.id):
+        row = subscriptions.live_subscription(db.session, tenant)
+        admins = tenancy.admin_names(db.session, tenant)
+    # The interval the workspace pays by: an annual subscriber is shown annual prices first.
+    subscribed_interval = row.interval if row is not None else None
     if can(chosen.role, "manage_billing"):
         return SimpleNamespace(
             kind="admin",
@@ -55,18 +63,21 @@ def pricing_cta() -> SimpleNamespace:
             others=others,
             billing_url=url_for("billing.page", tenant_slug=tenant.slug),
             trialing=tenant.subscription_status == "trialing",
+            subscribed_interval=subscribed_interval,
         )
-    from aerospec.tenancy.scoping import tenant_scope
-
-    with tenant_scope(db.session, tenant.id):
-        admins = tenancy.admin_names(db.session, tenant)
-    return SimpleNamespace(kind="member", workspace=tenant, others=others, admins=admins)
+    return SimpleNamespace(
+        kind="member", workspace=tenant, others=others, admins=admins, subscribed_interval=subscribed_interval
+    )
 
 
 @bp.route("/pricing")
 def pricing():
     """The three plans, the feature matrix and FAQ; the interval toggle swaps the price cards."""
-    interval = "year" if request.args.get("interval") == "year" else "month"
+    cta = pricing_cta()
+    asked = request.args.get("interval")
+    if asked not in ("month", "year"):
+        asked = getattr(cta, "subscribed_interval", None) or "month"
+    interval = asked
     response = render(
         "web/pricing.html",
         block="plan_cards",
@@ -83,7 +94,7 @@ def pricing():
         feature_labels=FEATURE_LABELS,
         limit_labels=LIMIT_LABELS,
         discount=int(ANNUAL_DISCOUNT * 100),
-        cta=pricing_cta(),
+        cta=cta,
     )
     response.headers["Vary"] = "HX-Request, Cookie"
     return response

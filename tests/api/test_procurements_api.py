@@ -508,16 +508,19 @@ def test_an_order_keeps_what_every_supplier_quoted_for_its_configuration(client,
     assert "suppliers_quoted" not in client.get("/api/procurements", headers=h).get_json()["procurements"][0]
 
 
-def test_compared_items_say_what_the_other_suppliers_were_asked(client, team, bearer, sandbox, skus):
+# (the order's quantity, the comparison's): a sample of 1 from a comparison at 100 has the others asked for 1
+# too, so the record's best total compares like with like.
+@pytest.mark.parametrize(("qty", "compared_qty"), [(17, 17), (1, 100)])
+def test_compared_items_say_what_the_other_suppliers_were_asked(client, team, bearer, sandbox, skus, qty, compared_qty):
     t = team()
     h = bearer(t.user)
-    compared = [{"sku": skus["spencer"][0], "qty": 17}, {"sku": skus["coster"][2], "qty": 17}]
-    body = _order(skus, supplier="coster", items=[{"sku": skus["coster"][2], "qty": 17}], compared_items=compared)
+    compared = [{"sku": skus["spencer"][0], "qty": compared_qty}, {"sku": skus["coster"][2], "qty": compared_qty}]
+    body = _order(skus, supplier="coster", items=[{"sku": skus["coster"][2], "qty": qty}], compared_items=compared)
     order = client.post("/api/procurements", json=body, headers=h).get_json()
     quoted = {entry["name"]: entry for entry in order["suppliers_quoted"]}
-    assert quoted["coster"]["selected"] and quoted["coster"]["requested"] == [{"sku": skus["coster"][2], "qty": 17}]
-    assert quoted["spencer"]["requested"] == [{"sku": skus["spencer"][0], "qty": 17}] and quoted["spencer"]["ok"]
-    assert [(i["sku"], i["qty"]) for i in quoted["spencer"]["items"]] == [(skus["spencer"][0], 17)]
+    assert quoted["coster"]["selected"] and quoted["coster"]["requested"] == [{"sku": skus["coster"][2], "qty": qty}]
+    assert quoted["spencer"]["requested"] == [{"sku": skus["spencer"][0], "qty": qty}] and quoted["spencer"]["ok"]
+    assert [(i["sku"], i["qty"]) for i in quoted["spencer"]["items"]] == [(skus["spencer"][0], qty)]
 
 
 def test_a_failing_other_supplier_is_kept_as_its_error_and_the_order_still_made(client, team, bearer, sandbox, skus):

@@ -348,3 +348,42 @@ def test_api_change_plan_to_enterprise_or_the_same_plan_is_refused(on_stripe, be
     same = client.post("/api/billing/change-plan", json={"plan": "professional", "interval": "month"}, headers=headers)
     assert_problem(same, 409)
     assert app.recorder.calls == []
+
+
+def test_subscribing_during_the_trial_reads_as_one_state_not_active_beside_days_left(client, team, login, tenant_url):
+    """The summary said "Active" beside "Trial: 14 days left"; both come from lifecycle.trial_of now."""
+    t = team(trial_ends_at=datetime.now(UTC) + 10 * DAY)
+    login(t.admin)
+    start = client.post(tenant_url(t.tenant, "billing/plan"), data={"plan": "professional", "interval": "month"})
+    client.post(start.headers["Location"].removeprefix("http://testserver"), data={"outcome": "pay"})
+    html = client.get(tenant_url(t.tenant, "billing")).get_data(as_text=True)
+    summary = html[html.index('id="billing-summary"') : html.index("</section>", html.index('id="billing-summary"'))]
+    badge = re.search(r'<span class="badge [^"]*">([^<]*)</span>', summary)[1]
+    assert badge == "Subscribed, trial running"
+    assert "10 days left: ends on" in summary and "USD 2,000 on" in summary
+    assert "Active" not in summary
+
+
+def test_the_audit_log_reads_billing_entries_in_words_with_the_ip_of_whoever_acted(client, team, login, tenant_url):
+    """It showed IP "—" on billing events and raw keys ("Plan: professional", "Event: subscription_active")."""
+    t = team(trial_ends_at=datetime.now(UTC) + 10 * DAY)
+    login(t.admin)
+    start = client.post(tenant_url(t.tenant, "billing/plan"), data={"plan": "professional", "interval": "month"})
+    client.post(start.headers["Location"].removeprefix("http://testserver"), data={"outcome": "pay"})
+    client.post(tenant_url(t.tenant, "billing/change"), data={"plan": "professional", "interval": "year"})
+    html = client.get(tenant_url(t.tenant, "audit")).get_data(as_text=True)
+    rows = {
+        action: row
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+        for action in re.findall(r'<td data-label="Action">([^<]*)</td>', row)
+    }
+    for action in ("Plan changed", "Subscription checkout started"):
+        assert '<td data-label="IP address">127.0.0.1</td>' in rows[action], action
+    changed = rows["Plan changed"]
+    assert "Plan: Professional" in changed and "Interval: Annual" in changed
+    assert "Provider: Offline (test mode)" in changed and "Invoice:" not in changed
+    assert "Interval: Monthly" in rows["Subscription checkout started"]
+    active = rows["Subscription active"]
+    assert "From: Free trial" in active and "To: Active" in active and "Event:" not in active
+    assert '<td data-label="Who">Billing </td>' in active and "&lt;billing&gt;" not in active  # not an email
+    assert "professional" not in html.replace("Professional", "")  # no raw plan key anywhere in the table

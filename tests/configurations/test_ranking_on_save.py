@@ -92,11 +92,14 @@ def test_editing_targets_ranks_again_and_the_version_keeps_the_previous_ranking(
             db.session, t.tenant, m, config, {"target_droplet_size_um": "40", "max_pressure_bar": "5"}
         )
         after = saved(config)
+        # The default ±10 % follows the target: ±4 µm for 40 µm.
         assert after == engine_top(db, {**WATER_30, "target_droplet_size_um": 40.0, "max_pressure_bar": 5.0,
-                                        "target_droplet_size_tol_um": 3.0})  # fmt: skip
+                                        "target_droplet_size_tol_um": 4.0})  # fmt: skip
         assert after != before
         v2, v1 = configs.list_versions(db.session, t.tenant, config)
-        assert set(v2.diff) == {"target_droplet_size_um", "max_pressure_bar", "compatible_actuators"}
+        assert set(v2.diff) == {
+            "target_droplet_size_um", "target_droplet_size_tol_um", "max_pressure_bar", "compatible_actuators"
+        }  # fmt: skip
         assert v2.diff["target_droplet_size_um"] == [30.0, 40.0]
         assert v2.diff["max_pressure_bar"] == [6.0, 5.0]
         assert [(a["sku"], a["score"]) for a in v2.diff["compatible_actuators"][0]] == before
@@ -194,16 +197,20 @@ def test_saving_the_edit_form_untouched_records_no_change(db, client, login, tea
     login(t.user)
     url = f"/t/{t.tenant.slug}/configurations/{cid}/edit"
     fields = form_fields(client.get(url).get_data(as_text=True), "edit-form")
-    assert fields["fluid_vapour_pressure_kPa"] == "0.05515806"
+    # Rounded for reading (six significant digits), yet saving it back keeps every stored digit.
+    assert (fields["fluid_vapour_pressure_kPa"], fields["fluid_viscosity_cP"]) == ("0.0551581", "2.54781")
     response = client.post(url, data=fields, follow_redirects=True)
     assert "Nothing changed." in response.get_data(as_text=True)
     assert [v.version for v in rows(t.tenant, ConfigurationVersion)] == [1]
-    # One real change: exactly that field (and the ranking it moves), nothing else.
+    [kept] = rows(t.tenant, Configuration)
+    assert (kept.fluid_vapour_pressure_kPa, kept.fluid_viscosity_cP) == (0.05515806, 2.54781234)
+    # One real change: exactly that field, the default ±10 % that follows it, and the ranking it moves.
     fields["target_droplet_size_um"] = "40"
     page = client.post(url, data=fields, follow_redirects=True).get_data(as_text=True)
     assert "Saved as version 2. The actuators were ranked again" in page
     latest = max(rows(t.tenant, ConfigurationVersion), key=lambda v: v.version)
-    assert set(latest.diff) == {"target_droplet_size_um", "compatible_actuators"}
+    assert set(latest.diff) == {"target_droplet_size_um", "target_droplet_size_tol_um", "compatible_actuators"}
+    assert latest.diff["target_droplet_size_tol_um"] == [3.0, 4.0]
 
 
 def test_history_shows_version_one_values_and_the_ranking_change(db, client, login, team, seeded_catalog):
@@ -278,7 +285,7 @@ def test_api_update_of_a_target_ranks_again(client, team, bearer, seeded_catalog
     cid = client.post("/api/configurations", json=WATER_30, headers=h).get_json()["id"]
     updated = client.put(f"/api/configurations/{cid}", json={"target_droplet_size_um": 40, "max_pressure_bar": 5},
                          headers=h).get_json()  # fmt: skip
-    expected = engine_top(_db(), {**WATER_30, "target_droplet_size_um": 40.0, "target_droplet_size_tol_um": 3.0,
+    expected = engine_top(_db(), {**WATER_30, "target_droplet_size_um": 40.0, "target_droplet_size_tol_um": 4.0,
                                   "max_pressure_bar": 5.0})  # fmt: skip
     assert [(a["sku"], a["score"]) for a in updated["compatible_actuators"]] == expected
     assert updated["version"] == 2

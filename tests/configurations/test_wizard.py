@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import pytest
+
+from aerospec.catalog import units
+from aerospec.configurations import wizard
 from aerospec.configurations.models import Configuration
+from tests.catalog.test_fluid_units import CASES as FLUID_FORM_CASES
 
 WATER = {"viscosity_cp": "1", "density_kg_m3": "997", "surface_tension_mn_m": "72", "fluid_name": "Water"}
 
@@ -118,3 +123,31 @@ def test_viewer_can_explore_but_not_save(client, login, team, seeded_catalog):
     assert "Viewers can explore" in html
     response = client.post(f"/t/{t.tenant.slug}/configurations", data={**WATER, "pressure_bar": "5", "name": "x"})
     assert response.status_code == 403
+
+
+# The fluid form's cases, for the properties the wizard asks for (reference figures in test_fluid_units.py).
+WIZARD_UNIT_CASES = [c for c in FLUID_FORM_CASES if c[0] != "boiling_point_c"]
+
+
+def test_the_typed_in_fluid_takes_every_unit_the_fluid_form_takes(db, client, login, team, seeded_catalog, rows):
+    """The wizard's typed-in fluid took only cP, kg/m³, mN/m, °C and kPa; now every unit, via units.to_stored."""
+    offered = {(prop, unit) for prop in wizard.FLUID_PARAMS for unit, _ in units.UNIT_CHOICES[prop]}
+    assert {(c[0], c[1]) for c in WIZARD_UNIT_CASES} == offered
+    t = team()
+    login(t.user)
+    column = {"viscosity_cp": "fluid_viscosity_cP", "density_kg_m3": "fluid_density_kg_m3",
+              "surface_tension_mn_m": "fluid_surface_tension_mN_m", "flash_point_c": "fluid_flash_point_C",
+              "vapour_pressure_kpa": "fluid_vapour_pressure_kPa"}  # fmt: skip
+    for n, (prop, unit, typed, expected, _shown) in enumerate(WIZARD_UNIT_CASES):
+        fluid = {"viscosity_cp": "1.8", "density_kg_m3": "870", "surface_tension_mn_m": "24", prop: typed}
+        data = {**fluid, f"{prop}_unit": unit, "step": "results", "pressure_bar": "5", "dv50_um": "40"}
+        response = client.post(f"/t/{t.tenant.slug}/configurations", data={**data, "name": f"Unit {n}"})
+        assert response.status_code == 303, (prop, unit, response.get_data(as_text=True)[:2000])
+        saved = next(c for c in rows(t.tenant, Configuration) if c.name == f"Unit {n}")
+        assert getattr(saved, column[prop]) == pytest.approx(expected, rel=1e-9), (prop, unit)
+    # A unit typed after the number wins; an unknown one is said at the field, with what was typed.
+    page = client.get(_new(t, step="targets", **{**WATER, "density_kg_m3": "0,997 g/cm3"})).get_data(as_text=True)
+    assert "997 kg/m³" in page
+    bad = client.get(_new(t, step="targets", **{**WATER, "viscosity_cp": "1", "viscosity_cp_unit": "furlong"}))
+    html = bad.get_data(as_text=True)
+    assert "Viscosity: unknown unit &#39;furlong&#39;" in html and "Pick a fluid" in html

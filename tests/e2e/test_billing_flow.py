@@ -88,7 +88,9 @@ def test_pricing_trial_checkout_change_seats_cancel_resume_each_shown_at_once(
     page.wait_for_url(re.compile(rf"/t/{slug}/billing\?checkout=success"))
     # No reload: the page the payer lands on already shows the subscription.
     expect(page.get_by_text("Thank you.")).to_be_visible()
-    expect(summary.locator(".badge")).to_have_text("Active")
+    # One reading of the state: subscribed, and the trial still running (not "Active" beside "14 days left").
+    expect(summary.locator(".badge")).to_have_text("Subscribed, trial running")
+    expect(summary).not_to_contain_text("Active")
     expect(summary).to_contain_text("First charge USD 2,000 on")
     expect(summary).not_to_contain_text("Free trial")
     expect(page.get_by_text("Confirming your payment")).to_have_count(0)

@@ -531,3 +531,26 @@ def test_ordering_is_a_plan_feature_a_platform_admin_can_switch_off(app, db, tea
         assert (
             db.session.scalars(select(Procurement).where(Procurement.tenant_id == switched_off.tenant.id)).all() == []
         )
+
+
+def test_each_timeline_line_is_attributed_to_who_reported_it():
+    """The supplier's answers are the supplier's (the timeline said "Coster accepted …" · AeroSpec)."""
+    from aerospec.accounts.models import User
+
+    placed = Procurement(selected_supplier="coster", supplier_order_id="CV-ORD-1")
+    unsent = Procurement(selected_supplier="coster")
+
+    def source(order=placed, **event):
+        return services.event_source(ProcurementEvent(message="", **event), order)
+
+    assert source(kind="submit", tone="success") == "Coster"  # "Coster accepted the order as CV-ORD-1."
+    assert source(kind="submit", tone="warning") == "AeroSpec"  # our attempt that timed out
+    for step in ("confirmed", "shipped", "delivered", "failed"):
+        assert source(kind="status", to_status=step) == "Coster"
+    assert source(kind="status", to_status="cancelled") == "Coster"  # cancelled on their side
+    assert source(unsent, kind="status", to_status="cancelled") == "AeroSpec"
+    assert source(kind="status", to_status="submitted") == "AeroSpec"
+    assert source(kind="payment", tone="danger") == "Payment provider"
+    assert source(kind="status", to_status="cancelled", actor=User(name="Bea Buyer", email="b@x.example")) == (
+        "Bea Buyer"
+    )

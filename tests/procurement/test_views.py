@@ -304,7 +304,11 @@ def test_order_link_prefills_the_form_and_saving_makes_a_priced_draft(client, lo
     card = client.get(quote_url(tenant_url, t, "spencer", qty=100, sku=[SPENCER, COSTER]), headers=HX)
     form_url = html_lib.unescape(re.search(r'href="([^"]*procurements/new[^"]*)"', card.get_data(as_text=True))[1])
     html = client.get(form_url).get_data(as_text=True)
-    assert f'value="{SPENCER}"' in html and 'value="100"' in html
+    assert f'value="{SPENCER}"' in html
+    # A sample starts at one unit (the suppliers' minimum), not at the 100 the quotes were compared at.
+    qty = re.search(r'<input[^>]*name="items-0-qty"[^>]*>', html)[0]
+    assert 'value="1"' in qty, qty
+    assert "The quotes you compared were for 100 each" in html
     assert f'name="compared" type="hidden" value="{SPENCER}:100 {COSTER}:100"' in html
     assert re.search(r'<input[^>]* checked[^>]*value="spencer"', html) and re.search(
         r'<input[^>]* checked[^>]*value="sample"', html
@@ -656,3 +660,18 @@ def test_another_workspaces_order_is_not_found(client, login, config, tenant_url
         == 404
     )
     assert client.get(tenant_url(t.tenant, f"procurements/{order.id}")).status_code == 404  # not a member
+
+
+def test_a_persons_order_actions_are_audited_with_their_ip(client, login, config, tenant_url, make_order, rows):
+    """The audit log showed IP "—" on order events a person made from the page."""
+    from aerospec.compliance.models import AuditLog
+
+    t = config
+    submitted, cancelled, deleted = (make_order(t, order_type="pilot") for _ in range(3))
+    login(t.user)
+    client.post(tenant_url(t.tenant, f"procurements/{submitted.id}/submit"))
+    client.post(tenant_url(t.tenant, f"procurements/{cancelled.id}/cancel"), data={"confirm": "yes"})
+    client.post(tenant_url(t.tenant, f"procurements/{deleted.id}/delete"), data={"confirm": "yes"})
+    by_action = {e.action: e for e in rows(t.tenant, AuditLog) if e.actor_id == t.user.id}
+    for action in ("procurement.submitted", "procurement.cancelled", "procurement.deleted"):
+        assert by_action[action].ip_address == "127.0.0.1", action

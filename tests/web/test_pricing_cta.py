@@ -65,3 +65,23 @@ def test_the_workspace_is_one_of_the_users_own(client, team, factories, login, d
     probe = client.get(f"/pricing?workspace={stranger.tenant.slug}").get_data(as_text=True)
     assert stranger.tenant.slug not in probe and "Hidden" not in probe
     assert f'href="/t/{mine.tenant.slug}/billing?interval=month#plan-professional"' in probe
+
+
+def test_an_annual_subscriber_sees_annual_prices_and_can_still_switch_to_monthly(client, team, login, tenant_url):
+    """The pricing page showed monthly prices to an annual subscriber; now it opens on the interval they pay by."""
+    t = team(name="Yearly Sprays")
+    login(t.admin)
+    start = client.post(tenant_url(t.tenant, "billing/plan"), data={"plan": "professional", "interval": "year"})
+    client.post(start.headers["Location"].removeprefix("http://testserver"), data={"outcome": "pay"})
+    html = client.get("/pricing").get_data(as_text=True)
+    assert re.search(r'id="interval-year"[^>]*aria-current="page"', html, re.S)
+    assert "Billed USD 21,600 a year" in html
+    assert "Choosing for your workspace <strong>Yearly Sprays</strong>, on annual billing" in html
+    monthly = client.get("/pricing?interval=month").get_data(as_text=True)
+    assert re.search(r'id="interval-month"[^>]*aria-current="page"', monthly, re.S)
+    assert "Billed USD 21,600 a year" not in monthly
+    # Without a subscription the page opens on monthly prices, as before.
+    login(team(name="Trial Sprays").admin)
+    assert re.search(
+        r'id="interval-month"[^>]*aria-current="page"', client.get("/pricing").get_data(as_text=True), re.S
+    )
