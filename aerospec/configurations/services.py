@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import String, cast, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from aerospec.accounts.models import User
 from aerospec.accounts.services import ClientInfo
@@ -44,6 +44,8 @@ from aerospec.tenancy.permissions import can, ensure_permitted
 from aerospec.tenancy.services import effective_limits
 
 PER_PAGE = 25
+PER_PAGE_CHOICES = (25, 50, 100)
+MAX_PAGE = 1_000_000  # beyond any real list; keeps OFFSET a small integer whatever ?page= says
 SORTS = {"updated": "Recently updated", "name": "Name (A–Z)", "created": "Newest first"}
 SHARE_PERMISSIONS = ("view", "edit")
 MAX_TAGS = 20
@@ -698,6 +700,7 @@ class ListFilters:
     include_archived: bool = False
     sort: str = "updated"
     page: int = 1
+    per_page: int = PER_PAGE
 
 
 def _like(text: str) -> str:
@@ -739,20 +742,30 @@ def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, 
         "name": (Configuration.name.asc(), Configuration.id.asc()),
         "created": (Configuration.created_at.desc(), Configuration.id.desc()),
     }.get(filters.sort, (Configuration.updated_at.desc(), Configuration.id.desc()))
-    total = int(session.scalar(select(func.count()).select_from(Configuration).where(*where)) or 0)
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, filters.page), pages)
-    items = list(
-        session.scalars(
-            select(Configuration)
+
+    def fetch(page: int) -> list:
+        # The total rides along with the page (count over the whole filtered set) and the creator
+        # is joined in: one statement for the page, nothing per row.
+        return session.execute(
+            select(Configuration, func.count().over())
             .where(*where)
-            .options(selectinload(Configuration.created_by))
+            .options(joinedload(Configuration.created_by))
             .order_by(*order)
             .limit(per_page)
             .offset((page - 1) * per_page)
-        )
-    )
-    return Page(items=items, total=total, page=page, per_page=per_page)
+        ).all()
+
+    page = min(max(1, filters.page), MAX_PAGE)
+    rows = fetch(page)
+    if rows or page == 1:
+        total = int(rows[0][1]) if rows else 0
+    else:
+        total = int(session.scalar(select(func.count()).select_from(Configuration).where(*where)) or 0)
+        last = max(1, -(-total // per_page))
+        if page > last:  # past the end: show the last page, as before
+            page = last
+            rows = fetch(page) if total else []
+    return Page(items=[row[0] for row in rows], total=total, page=page, per_page=per_page)
 
 
 def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]:

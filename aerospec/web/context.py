@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from flask import current_app, g
-from flask_login import current_user
 
 from aerospec.config import simulated_services
+from aerospec.tenancy import context as tenancy_context
 from aerospec.tenancy.permissions import can
 from aerospec.web import bp, dates
 
 
 @bp.app_context_processor
 def inject_helpers() -> dict:
-    def my_memberships():
-        if not current_user.is_authenticated:
-            return []
-        if "_my_memberships" not in g:
-            from aerospec.extensions import db
-            from aerospec.tenancy import services as tenancy
-
-            g._my_memberships = tenancy.memberships_for_user(db.session, current_user)
-        return g._my_memberships
-
     def trial_days_left():
         if "tenant" not in g:
             return None
@@ -57,7 +47,7 @@ def inject_helpers() -> dict:
     simulated = simulated_services(current_app.config)
     return {
         "can": can,
-        "my_memberships": my_memberships,
+        "my_memberships": tenancy_context.my_memberships,
         "trial_days_left": trial_days_left,
         "trial_now": trial_now,
         # What this deployment only simulates: the test-mode banner names each; quote cards say "Sandbox".
