@@ -45,6 +45,11 @@ from aerospec.tenancy.services import effective_limits
 
 PER_PAGE = 25
 PER_PAGE_CHOICES = (25, 50, 100)
+# What a row of the list page shows (`summary=True`): the rest (descriptions, rankings) stays in the database.
+SUMMARY_COLUMNS = (
+    "id", "name", "fluid_name", "fluid_viscosity_cP", "target_spray_cone_deg", "target_droplet_size_um",
+    "target_flow_rate_ml_min", "max_pressure_bar", "status", "tags", "archived_at", "updated_at",
+)  # fmt: skip
 MAX_PAGE = 1_000_000  # beyond any real list; keeps OFFSET a small integer whatever ?page= says
 SORTS = {"updated": "Recently updated", "name": "Name (A–Z)", "created": "Newest first"}
 SHARE_PERMISSIONS = ("view", "edit")
@@ -707,8 +712,13 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE) -> Page:
-    """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index)."""
+def list_configurations(
+    session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE, *, summary: bool = False
+) -> Page:
+    """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index).
+
+    `summary` returns plain rows of what the list page shows (SUMMARY_COLUMNS and `created_by_name`)
+    instead of Configuration objects: no per-object bookkeeping, and nothing left to load per row."""
     where = [Configuration.tenant_id == tenant.id]
     if not filters.include_archived:
         where.append(Configuration.archived_at.is_(None))
@@ -743,13 +753,20 @@ def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, 
         "created": (Configuration.created_at.desc(), Configuration.id.desc()),
     }.get(filters.sort, (Configuration.updated_at.desc(), Configuration.id.desc()))
 
+    if summary:
+        columns = [getattr(Configuration, name) for name in SUMMARY_COLUMNS]
+        query = select(*columns, User.name.label("created_by_name")).outerjoin(
+            User, User.id == Configuration.created_by_id
+        )
+    else:
+        query = select(Configuration).options(joinedload(Configuration.created_by))
+
     def fetch(page: int) -> list:
         # The total rides along with the page (count over the whole filtered set) and the creator
         # is joined in: one statement for the page, nothing per row.
         return session.execute(
-            select(Configuration, func.count().over())
+            query.add_columns(func.count().over().label("total_rows"))
             .where(*where)
-            .options(joinedload(Configuration.created_by))
             .order_by(*order)
             .limit(per_page)
             .offset((page - 1) * per_page)
@@ -758,14 +775,14 @@ def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, 
     page = min(max(1, filters.page), MAX_PAGE)
     rows = fetch(page)
     if rows or page == 1:
-        total = int(rows[0][1]) if rows else 0
+        total = int(rows[0].total_rows) if rows else 0
     else:
         total = int(session.scalar(select(func.count()).select_from(Configuration).where(*where)) or 0)
         last = max(1, -(-total // per_page))
         if page > last:  # past the end: show the last page, as before
             page = last
             rows = fetch(page) if total else []
-    return Page(items=[row[0] for row in rows], total=total, page=page, per_page=per_page)
+    return Page(items=rows if summary else [row[0] for row in rows], total=total, page=page, per_page=per_page)
 
 
 def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]:

@@ -85,7 +85,7 @@ def _list_filters() -> tuple[configs.ListFilters, dict]:
 def index():
     """The workspace's configurations: search, filters, sort, pages."""
     filters, state = _list_filters()
-    result = configs.list_configurations(db.session, g.tenant, filters, per_page=filters.per_page)
+    result = configs.list_configurations(db.session, g.tenant, filters, per_page=filters.per_page, summary=True)
     return render(
         "configurations/index.html",
         block="results",

@@ -54,10 +54,21 @@ def add_tenant_slug(endpoint: str, values: dict) -> None:
     """url_for() inside a tenant page fills in the current tenant's slug."""
     if "tenant_slug" in values or not has_request_context() or "tenant" not in g:
         return
+    if _expects_tenant_slug(endpoint):
+        values["tenant_slug"] = g.tenant.slug
+
+
+def _expects_tenant_slug(endpoint: str) -> bool:
+    """Whether the endpoint's rules take a tenant slug, asked of the URL map once per endpoint.
+
+    (Flask refuses new routes once the app has served a request, so the answer cannot change.)"""
     from flask import current_app
 
-    if current_app.url_map.is_endpoint_expecting(endpoint, "tenant_slug"):
-        values["tenant_slug"] = g.tenant.slug
+    url_map = current_app.url_map
+    cache = url_map.__dict__.setdefault("_aerospec_tenant_slug_endpoints", {})
+    if endpoint not in cache:
+        cache[endpoint] = url_map.is_endpoint_expecting(endpoint, "tenant_slug")
+    return cache[endpoint]
 
 
 @bp.teardown_app_request

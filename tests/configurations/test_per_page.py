@@ -51,3 +51,17 @@ def test_a_page_past_the_end_shows_the_last_page(client, sixty, tenant_url):
         as_text=True
     )
     assert "page 2 of 2." in html and _rows(html) == 10
+
+
+def test_row_links_lead_to_the_detail_page_and_the_tag_filter(app, client, sixty, tenant_url):
+    html = client.get(tenant_url(sixty.tenant, "configurations")).get_data(as_text=True)
+    row = re.search(r'<tr id="configuration-([0-9a-f-]+)">(.*?)</tr>', html, re.S)
+    config_id, cells = row.group(1), row.group(2)
+    with app.test_request_context():
+        from flask import url_for
+
+        detail = url_for("configurations.detail", tenant_slug=sixty.tenant.slug, config_id=config_id)
+        tag = url_for("configurations.index", tenant_slug=sixty.tenant.slug, tag="budget")
+    assert f'href="{detail}"' in cells and f'href="{tag}"' in cells
+    assert client.get(detail).status_code == 200
+    assert "Created by" in html and re.search(r'data-label="Created by">User \d+<', cells)
