@@ -801,6 +801,16 @@ def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]
     return sorted(seen)
 
 
+def creator_choices(session: Session, tenant: Tenant) -> list:
+    """The tenant's members as (user_id, name) rows, admins first, then by name (the list's creator filter)."""
+    return session.execute(
+        select(Membership.user_id, User.name)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.tenant_id == tenant.id)
+        .order_by(Membership.role, User.name)
+    ).all()
+
+
 def members(session: Session, tenant: Tenant) -> list[Membership]:
     """The tenant's members (for creator filters and share pickers)."""
     from aerospec.tenancy.services import list_members

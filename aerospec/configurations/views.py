@@ -42,6 +42,19 @@ def _quota_feedback(response: Response, use: quotas.QuotaUse) -> Response:
     return response
 
 
+@bp.app_template_filter("targets")
+def targets_text(config) -> str:
+    """A configuration's spray targets in one line: '60°, Dv50 50 µm, 80 ml/min', or '—' without any."""
+    parts = []
+    if config.target_spray_cone_deg is not None:
+        parts.append(f"{config.target_spray_cone_deg:g}°")
+    if config.target_droplet_size_um is not None:
+        parts.append(f"Dv50 {config.target_droplet_size_um:g} µm")
+    if config.target_flow_rate_ml_min is not None:
+        parts.append(f"{config.target_flow_rate_ml_min:g} ml/min")
+    return ", ".join(parts) or "—"
+
+
 def _uuid(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
@@ -96,7 +109,7 @@ def index():
         sorts=configs.SORTS,
         per_page_choices=configs.PER_PAGE_CHOICES,
         tags=configs.tags_in_use(db.session, g.tenant),
-        members=configs.members(db.session, g.tenant),
+        members=configs.creator_choices(db.session, g.tenant),
         quota=configs.configuration_quota(db.session, g.tenant, _counter()),
         action_form=EmptyForm(),
     )
