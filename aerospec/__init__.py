@@ -47,6 +47,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     scoping.install(FlaskSession)
+    with app.app_context():
+        for engine in db.engines.values():
+            scoping.install_engine(engine)
     queueing.install(FlaskSession)
     queueing.init_app(app)
     from aerospec.accounts import login_policy

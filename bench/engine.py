@@ -47,6 +47,18 @@ def synthetic_catalog(n: int, seed: int = 7) -> Catalog:
     )
 
 
+def workload(skus: int = 10_000) -> tuple[Fluid, Catalog, Targets]:
+    """The benchmark's fluid (an ethanol-like solvent), catalog and three targets (also used by bench.pages)."""
+    fluid = Fluid(viscosity_cp=1.08, density_kg_m3=785.0, surface_tension_mn_m=22.0, flash_point_c=12.0)
+    targets = Targets(
+        pressure_bar=5.0,
+        cone_deg=Target(60.0, 10.0),
+        dv50_um=Target(50.0, 15.0),
+        flow_ml_min=Target(80.0, 20.0),
+    )
+    return fluid, synthetic_catalog(skus), targets
+
+
 def _time(fn, repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
@@ -63,14 +75,7 @@ def main() -> None:
     parser.add_argument("--loop-skus", type=int, default=1_000, help="SKUs timed in the per-SKU loop (extrapolated)")
     args = parser.parse_args()
 
-    catalog = synthetic_catalog(args.skus)
-    fluid = Fluid(viscosity_cp=1.08, density_kg_m3=785.0, surface_tension_mn_m=22.0, flash_point_c=12.0)
-    targets = Targets(
-        pressure_bar=5.0,
-        cone_deg=Target(60.0, 10.0),
-        dv50_um=Target(50.0, 15.0),
-        flow_ml_min=Target(80.0, 20.0),
-    )
+    fluid, catalog, targets = workload(args.skus)
     rank(fluid, catalog, targets)  # warm-up: fills the catalog's derived-array cache
     times = _time(lambda: rank(fluid, catalog, targets), args.repeats)
     times.sort()

@@ -59,11 +59,15 @@ def with_retry_after(response, error: login_policy.TooManyAttempts | None):
 @login_manager.user_loader
 def load_user(session_id: str):
     """Resolve the login session in the cookie; an ended session logs the user out."""
-    login = accounts.load_active_session(db.session, session_id)
+    from aerospec.tenancy.context import remember_memberships  # tenancy imports accounts
+
+    login, memberships = tenancy.load_login(db.session, session_id)
     if login is None:
         return None
     if accounts.touch_session(login, client_info()):
         db.session.commit()
+        login, memberships = tenancy.load_login(db.session, session_id)  # the commit expired what was read
+    remember_memberships(memberships)
     user = login.user
     user.login_session_id = login.id
     return user

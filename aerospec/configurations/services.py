@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import String, cast, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from aerospec import search
 from aerospec.accounts.models import User
@@ -45,6 +45,13 @@ from aerospec.tenancy.permissions import can, ensure_permitted
 from aerospec.tenancy.services import effective_limits
 
 PER_PAGE = 25
+PER_PAGE_CHOICES = (25, 50, 100)
+# What a row of the list page shows (`summary=True`): the rest (descriptions, rankings) stays in the database.
+SUMMARY_COLUMNS = (
+    "id", "name", "fluid_name", "fluid_viscosity_cP", "target_spray_cone_deg", "target_droplet_size_um",
+    "target_flow_rate_ml_min", "max_pressure_bar", "status", "tags", "archived_at", "updated_at",
+)  # fmt: skip
+MAX_PAGE = 1_000_000  # beyond any real list; keeps OFFSET a small integer whatever ?page= says
 SORTS = {"updated": "Recently updated", "name": "Name (A–Z)", "created": "Newest first"}
 SHARE_PERMISSIONS = ("view", "edit")
 MAX_TAGS = 20
@@ -735,10 +742,16 @@ class ListFilters:
     include_archived: bool = False
     sort: str = "updated"
     page: int = 1
+    per_page: int = PER_PAGE
 
 
-def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE) -> Page:
-    """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index)."""
+def list_configurations(
+    session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE, *, summary: bool = False
+) -> Page:
+    """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index).
+
+    `summary` returns plain rows of what the list page shows (SUMMARY_COLUMNS and `created_by_name`)
+    instead of Configuration objects: no per-object bookkeeping, and nothing left to load per row."""
     where = [Configuration.tenant_id == tenant.id]
     if not filters.include_archived:
         where.append(Configuration.archived_at.is_(None))
@@ -770,20 +783,37 @@ def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, 
         "name": (Configuration.name.asc(), Configuration.id.asc()),
         "created": (Configuration.created_at.desc(), Configuration.id.desc()),
     }.get(filters.sort, (Configuration.updated_at.desc(), Configuration.id.desc()))
-    total = int(session.scalar(select(func.count()).select_from(Configuration).where(*where)) or 0)
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, filters.page), pages)
-    items = list(
-        session.scalars(
-            select(Configuration)
+
+    if summary:
+        columns = [getattr(Configuration, name) for name in SUMMARY_COLUMNS]
+        query = select(*columns, User.name.label("created_by_name")).outerjoin(
+            User, User.id == Configuration.created_by_id
+        )
+    else:
+        query = select(Configuration).options(joinedload(Configuration.created_by))
+
+    def fetch(page: int) -> list:
+        # The total rides along with the page (count over the whole filtered set) and the creator
+        # is joined in: one statement for the page, nothing per row.
+        return session.execute(
+            query.add_columns(func.count().over().label("total_rows"))
             .where(*where)
-            .options(selectinload(Configuration.created_by))
             .order_by(*order)
             .limit(per_page)
             .offset((page - 1) * per_page)
-        )
-    )
-    return Page(items=items, total=total, page=page, per_page=per_page)
+        ).all()
+
+    page = min(max(1, filters.page), MAX_PAGE)
+    rows = fetch(page)
+    if rows or page == 1:
+        total = int(rows[0].total_rows) if rows else 0
+    else:
+        total = int(session.scalar(select(func.count()).select_from(Configuration).where(*where)) or 0)
+        last = max(1, -(-total // per_page))
+        if page > last:  # past the end: show the last page, as before
+            page = last
+            rows = fetch(page) if total else []
+    return Page(items=rows if summary else [row[0] for row in rows], total=total, page=page, per_page=per_page)
 
 
 def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]:
@@ -800,6 +830,16 @@ def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]
             if tag not in seen:
                 seen.append(tag)
     return sorted(seen)
+
+
+def creator_choices(session: Session, tenant: Tenant) -> list:
+    """The tenant's members as (user_id, name) rows, admins first, then by name (the list's creator filter)."""
+    return session.execute(
+        select(Membership.user_id, User.name)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.tenant_id == tenant.id)
+        .order_by(Membership.role, User.name)
+    ).all()
 
 
 def members(session: Session, tenant: Tenant) -> list[Membership]:

@@ -42,6 +42,19 @@ def _quota_feedback(response: Response, use: quotas.QuotaUse) -> Response:
     return response
 
 
+@bp.app_template_filter("targets")
+def targets_text(config) -> str:
+    """A configuration's spray targets in one line: '60°, Dv50 50 µm, 80 ml/min', or '—' without any."""
+    parts = []
+    if config.target_spray_cone_deg is not None:
+        parts.append(f"{config.target_spray_cone_deg:g}°")
+    if config.target_droplet_size_um is not None:
+        parts.append(f"Dv50 {config.target_droplet_size_um:g} µm")
+    if config.target_flow_rate_ml_min is not None:
+        parts.append(f"{config.target_flow_rate_ml_min:g} ml/min")
+    return ", ".join(parts) or "—"
+
+
 def _uuid(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
@@ -60,6 +73,7 @@ def _list_filters() -> tuple[configs.ListFilters, dict]:
         page = max(1, int(args.get("page", "1")))
     except ValueError:
         page = 1
+    per_page = args.get("per_page", type=int)
     status = args.get("status") or None
     filters = configs.ListFilters(
         q=(args.get("q") or "").strip() or None,
@@ -70,8 +84,11 @@ def _list_filters() -> tuple[configs.ListFilters, dict]:
         include_archived=args.get("archived") == "1",
         sort=args.get("sort") if args.get("sort") in configs.SORTS else "updated",
         page=page,
+        per_page=per_page if per_page in configs.PER_PAGE_CHOICES else configs.PER_PAGE,
     )
-    state = {k: v for k, v in args.items() if v and k != "page"}
+    state = {k: v for k, v in args.items() if v and k not in ("page", "per_page")}
+    if filters.per_page != configs.PER_PAGE:
+        state["per_page"] = str(filters.per_page)  # kept in the page links; the default stays out of them
     return filters, state
 
 
@@ -81,7 +98,7 @@ def _list_filters() -> tuple[configs.ListFilters, dict]:
 def index():
     """The workspace's configurations: search, filters, sort, pages."""
     filters, state = _list_filters()
-    result = configs.list_configurations(db.session, g.tenant, filters)
+    result = configs.list_configurations(db.session, g.tenant, filters, per_page=filters.per_page, summary=True)
     return render(
         "configurations/index.html",
         block="results",
@@ -90,8 +107,9 @@ def index():
         state=state,
         statuses=STATUSES,
         sorts=configs.SORTS,
+        per_page_choices=configs.PER_PAGE_CHOICES,
         tags=configs.tags_in_use(db.session, g.tenant),
-        members=configs.members(db.session, g.tenant),
+        members=configs.creator_choices(db.session, g.tenant),
         quota=configs.configuration_quota(db.session, g.tenant, _counter()),
         action_form=EmptyForm(),
     )

@@ -219,8 +219,14 @@ def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
     s = score[idx]
     o = np.argsort(s)
     sorted_s = s[o]
-    if (sorted_s[1:] == sorted_s[:-1]).any():  # exact ties: break by price, then lead time
-        o = np.lexsort((_tie_break_rank(catalog)[idx], s))
+    tied = sorted_s[1:] == sorted_s[:-1]
+    if tied.any():  # exact ties: break by price, then lead time
+        # One integer sort instead of a lexsort (a third of the ranking's time): number the runs of
+        # equal scores, then order by (run, tie-break position), a unique key per actuator.
+        run = np.empty(len(o), dtype=np.int64)
+        run[0] = 0
+        np.cumsum(~tied, out=run[1:])
+        o = o[np.argsort(run * len(catalog) + _tie_break_rank(catalog)[idx[o]])]
     order = idx[o]
     counts = {
         "pressure": int(masks["pressure"].sum()),

@@ -18,6 +18,20 @@ from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.scoping import reset_tenant, set_tenant
 
 
+def remember_memberships(memberships: list) -> None:
+    """Keep the signed-in user's workspaces for this request (the user loader reads them with the session)."""
+    g._my_memberships = memberships
+
+
+def my_memberships() -> list:
+    """The signed-in user's live workspaces by name, read once a request."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return []
+    if "_my_memberships" not in g:
+        g._my_memberships = tenancy.memberships_for_user(db.session, current_user)
+    return g._my_memberships
+
+
 @bp.app_url_value_preprocessor
 def load_tenant(endpoint: str | None, values: dict | None) -> None:
     """Resolve the tenant in the URL; not found and not a member both answer 404."""
@@ -26,14 +40,12 @@ def load_tenant(endpoint: str | None, values: dict | None) -> None:
     slug = values.pop("tenant_slug")
     if not current_user.is_authenticated:
         abort(login_manager.unauthorized())
-    tenant = tenancy.get_tenant_by_slug(db.session, slug)
-    if tenant is None:
-        abort(404)
-    g._tenant_token = set_tenant(db.session, tenant.id)
-    membership = tenancy.get_membership(db.session, tenant, current_user)
+    # The user's own live memberships, loaded with the login session: no statement here.
+    membership = next((m for m in my_memberships() if m.tenant.slug == slug), None)
     if membership is None:
         abort(404)  # SECURITY: a stranger cannot tell an existing tenant from a missing one
-    g.tenant = tenant
+    g._tenant_token = set_tenant(db.session, membership.tenant_id)
+    g.tenant = membership.tenant
     g.membership = membership
 
 
@@ -42,10 +54,21 @@ def add_tenant_slug(endpoint: str, values: dict) -> None:
     """url_for() inside a tenant page fills in the current tenant's slug."""
     if "tenant_slug" in values or not has_request_context() or "tenant" not in g:
         return
+    if _expects_tenant_slug(endpoint):
+        values["tenant_slug"] = g.tenant.slug
+
+
+def _expects_tenant_slug(endpoint: str) -> bool:
+    """Whether the endpoint's rules take a tenant slug, asked of the URL map once per endpoint.
+
+    (Flask refuses new routes once the app has served a request, so the answer cannot change.)"""
     from flask import current_app
 
-    if current_app.url_map.is_endpoint_expecting(endpoint, "tenant_slug"):
-        values["tenant_slug"] = g.tenant.slug
+    url_map = current_app.url_map
+    cache = url_map.__dict__.setdefault("_aerospec_tenant_slug_endpoints", {})
+    if endpoint not in cache:
+        cache[endpoint] = url_map.is_endpoint_expecting(endpoint, "tenant_slug")
+    return cache[endpoint]
 
 
 @bp.teardown_app_request

@@ -4,7 +4,9 @@ The tenant in context lives in a ContextVar so requests, jobs and the CLI share 
 mechanism. The guard adds `tenant_id = <current>` to every select of a TenantOwned
 model and raises when there is no tenant in context. On PostgreSQL each transaction
 also carries the tenant in `app.tenant_id` (transaction-local), which the
-row-level-security policies read.
+row-level-security policies read: before any statement runs on a connection, the
+context is copied into its transaction if it differs from what that transaction last
+received, so a change of context costs one `set_config` only when a statement follows it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 
 from sqlalchemy import event, text
-from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import TableClause, visitors
+from sqlalchemy.sql.elements import ReleaseSavepointClause, RollbackToSavepointClause, SavepointClause
 
 from aerospec.models import TenantOwned
 
@@ -43,15 +46,12 @@ def bypass_reason() -> str | None:
 
 def set_tenant(session: Session, tenant_id: uuid.UUID | None):
     """Put a tenant in context (returns a token for `reset_tenant`)."""
-    token = _tenant.set(tenant_id)
-    _sync_connection(session)
-    return token
+    return _tenant.set(tenant_id)
 
 
 def reset_tenant(session: Session, token) -> None:
     """Restore the tenant that was in context before `set_tenant`."""
     _tenant.reset(token)
-    _sync_connection(session)
 
 
 @contextlib.contextmanager
@@ -65,21 +65,21 @@ def tenant_scope(session: Session, tenant_id: uuid.UUID | None) -> Iterator[None
 
 
 @contextlib.contextmanager
-def unscoped(session: Session, reason: str) -> Iterator[None]:
+def unscoped(session: Session, reason: str, *, routine: bool = False) -> Iterator[None]:
     """Open the tenant wall for a block that must cross tenants; the reason is logged.
 
     SECURITY: the only way past the ORM guard and the RLS policies. Use it for
     lookups that by nature precede a tenant (a user's memberships, an invitation
-    token) and for platform-admin and cross-tenant jobs.
+    token) and for platform-admin and cross-tenant jobs. `routine` marks the one read
+    every signed-in request makes (its own login and memberships): logged at debug, so
+    the info log keeps the bypasses worth reading.
     """
-    log.info("tenant wall bypassed: %s", reason)
+    (log.debug if routine else log.info)("tenant wall bypassed: %s", reason)
     token = _bypass.set(reason)
-    _sync_connection(session)
     try:
         yield
     finally:
         _bypass.reset(token)
-        _sync_connection(session)
 
 
 def _guc_values() -> tuple[str, str]:
@@ -87,29 +87,46 @@ def _guc_values() -> tuple[str, str]:
     return (str(tenant) if tenant else "", "on" if _bypass.get() else "")
 
 
-def _sync_connection(session: Session) -> None:
-    """Copy the context into the open PostgreSQL transaction, if there is one."""
-    if isinstance(session, scoped_session):
-        session = session()
-    if not session.in_transaction():
+# SECURITY: transaction-local (third argument true) so nothing leaks through the pool.
+_SET_GUCS = text("select set_config('app.tenant_id', :tenant, true), set_config('app.bypass_rls', :bypass, true)")
+_TRANSACTION_CONTROL = (SavepointClause, ReleaseSavepointClause, RollbackToSavepointClause)  # read no rows
+_APPLIED = "aerospec_tenant_gucs"  # connection.info key: what this connection's transaction last received
+_AT_SAVEPOINT = "aerospec_tenant_gucs_at_savepoints"  # per open savepoint: what had been received when it began
+
+
+def _before_execute(conn, clauseelement, multiparams, params, execution_options) -> None:
+    """SECURITY: every statement on PostgreSQL (ORM, flush, Core, raw SQL) runs under the
+    context in force when it is sent: copy the context into the transaction when it changed."""
+    if clauseelement is _SET_GUCS or isinstance(clauseelement, _TRANSACTION_CONTROL):
         return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        _apply_gucs(connection)
+    values = _guc_values()
+    if conn.info.get(_APPLIED) == values:
+        return
+    tenant, bypass = values
+    conn.execute(_SET_GUCS, {"tenant": tenant, "bypass": bypass})  # may begin the transaction (clears below)
+    conn.info[_APPLIED] = values
 
 
-def _apply_gucs(connection) -> None:
-    tenant, bypass = _guc_values()
-    # SECURITY: transaction-local (third argument true) so nothing leaks through the pool.
-    connection.execute(
-        text("select set_config('app.tenant_id', :tenant, true), set_config('app.bypass_rls', :bypass, true)"),
-        {"tenant": tenant, "bypass": bypass},
-    )
+def _forget_applied(conn, *args) -> None:
+    """A transaction began or ended: its successor starts with nothing set."""
+    conn.info.pop(_APPLIED, None)
+    conn.info.pop(_AT_SAVEPOINT, None)
 
 
-def _after_begin(session: Session, transaction, connection) -> None:
-    if connection.dialect.name == "postgresql":
-        _apply_gucs(connection)
+def _savepoint(conn, name) -> None:
+    conn.info.setdefault(_AT_SAVEPOINT, []).append(conn.info.get(_APPLIED))
+
+
+def _release_savepoint(conn, name, context) -> None:
+    stack = conn.info.get(_AT_SAVEPOINT)
+    if stack:
+        stack.pop()
+
+
+def _rollback_savepoint(conn, name, context) -> None:
+    """PostgreSQL undoes a set_config made after the savepoint: back to what was set when it began."""
+    stack = conn.info.get(_AT_SAVEPOINT)
+    conn.info[_APPLIED] = stack.pop() if stack else None
 
 
 _owned_cache: tuple[int, frozenset[str]] = (-1, frozenset())
@@ -160,7 +177,18 @@ def _guard(state: ORMExecuteState) -> None:
 
 
 def install(session_class: type[Session]) -> None:
-    """Attach the guard and the PostgreSQL tenant setting to a session class."""
+    """Attach the guard to a session class."""
     if not event.contains(session_class, "do_orm_execute", _guard):
         event.listen(session_class, "do_orm_execute", _guard)
-        event.listen(session_class, "after_begin", _after_begin)
+
+
+def install_engine(engine) -> None:
+    """Carry the tenant context into every transaction of a PostgreSQL engine (RLS reads it)."""
+    if engine.dialect.name != "postgresql" or event.contains(engine, "before_execute", _before_execute):
+        return
+    event.listen(engine, "before_execute", _before_execute)
+    for name in ("begin", "commit", "rollback"):
+        event.listen(engine, name, _forget_applied)
+    event.listen(engine, "savepoint", _savepoint)
+    event.listen(engine, "release_savepoint", _release_savepoint)
+    event.listen(engine, "rollback_savepoint", _rollback_savepoint)

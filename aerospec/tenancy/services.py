@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from aerospec import queueing
 from aerospec.accounts import services as accounts
-from aerospec.accounts.models import User
+from aerospec.accounts.models import User, UserSession
 from aerospec.billing.plans import FEATURES, PLANS, TRIAL_PLAN, get_plan
 from aerospec.compliance import services as audit
 from aerospec.errors import Conflict, InvalidToken, LimitReached, NotFound, ValidationFailed
@@ -170,6 +170,32 @@ def get_membership(session: Session, tenant: Tenant, user: User) -> Membership |
     return session.scalar(select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id))
 
 
+def load_login(session: Session, session_id: str | uuid.UUID) -> tuple[UserSession | None, list[Membership]]:
+    """A live login session with its user and the user's live workspaces by name, in one statement.
+
+    Every page request starts here: the memberships serve the tenant URL processor (tenant and
+    role by slug) and the switcher, so neither asks again. (None, []) for an unknown or ended session.
+    """
+    try:
+        sid = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
+    except ValueError:
+        return None, []
+    with unscoped(session, "load the signed-in user's own memberships", routine=True):
+        rows = session.execute(
+            select(UserSession, Membership)
+            .outerjoin(Membership, Membership.user_id == UserSession.user_id)
+            .outerjoin(Tenant, Tenant.id == Membership.tenant_id)
+            .where(UserSession.id == sid)
+            # The member is the session's user, already in the identity map: no second join of users.
+            .options(contains_eager(Membership.tenant), lazyload(Membership.user))
+            .order_by(Tenant.name, Tenant.id)
+        ).all()
+    if not rows or rows[0][0].ended_at is not None:
+        return None, []
+    memberships = [m for _, m in rows if m is not None and m.tenant.deleted_at is None]
+    return rows[0][0], memberships
+
+
 def memberships_for_user(session: Session, user: User) -> list[Membership]:
     """Every live tenant the user belongs to, by tenant name (for the switcher and login)."""
     with unscoped(session, "list a user's own memberships"):
@@ -231,9 +257,20 @@ class SeatUsage:
 
 def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
     """Members, pending invitations and the plan's seat limit."""
-    members = session.scalar(select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant.id)) or 0
-    pending = len(list_invitations(session, tenant, pending_only=True))
-    return SeatUsage(members=members, pending=pending, limit=effective_limits(tenant)["seats"])
+    members = select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant.id)
+    pending = (
+        select(func.count())
+        .select_from(Invitation)
+        .where(
+            Invitation.tenant_id == tenant.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    # One round trip for both counts (the dashboard's only statement of its own).
+    counts = session.execute(select(members.scalar_subquery(), pending.scalar_subquery())).one()
+    return SeatUsage(members=counts[0] or 0, pending=counts[1] or 0, limit=effective_limits(tenant)["seats"])
 
 
 def _seat_message(tenant: Tenant, limit: int) -> str:

@@ -20,7 +20,12 @@ def _shared_macros() -> dict:
     would fail with "'form_errors' is undefined"; the same macros go in its context.
     """
     module = current_app.jinja_env.get_template("web/_macros.html").module
-    return {name: value for name, value in vars(module).items() if isinstance(value, Macro)}
+    # Macros, and helpers the module exports by name (`when` is Python, set there for imports).
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, Macro) or (callable(value) and not name.startswith("_"))
+    }
 
 
 def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:

@@ -96,3 +96,13 @@ def test_when_macro_shows_absolute_then_relative_in_a_time_element(app, monkeypa
         compact
         == '<time class="when" datetime="2026-12-02T18:16:00+00:00" title="02 Dec 2026, 18:16 UTC">2 min ago</time>'
     )
+
+
+def test_when_escapes_what_it_is_given_and_serves_fragments_too(app):
+    from aerospec.web.htmx import _shared_macros
+
+    template = '{% from "web/_macros.html" import when %}{{ when(none, "<b>not yet</b>") }}'
+    with app.test_request_context():
+        assert render_template_string(template) == '<span class="muted">&lt;b&gt;not yet&lt;/b&gt;</span>'
+        # A block rendered alone (htmx) gets `when` from the shared helpers, as it gets the macros.
+        assert "when" in _shared_macros() and "form_errors" in _shared_macros()
