@@ -40,6 +40,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from aerospec.extensions import csrf, db, limiter, login_manager, migrate
     from aerospec.tenancy import scoping
 
+    from aerospec.web import guards
+
+    guards.init_app(app)  # before CSRFProtect: bodies are bounded before its hook parses a form
     database.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))

@@ -18,6 +18,7 @@ from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
 from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors
+from aerospec.web.guards import upload_limit
 from aerospec.web.htmx import hx_redirect, render
 
 T = "/t/<tenant_slug>"
@@ -295,6 +296,7 @@ def export_actuators():
 
 
 @bp.route("/admin/catalog/import", methods=["GET", "POST"])
+@upload_limit(MAX_CSV_BYTES + 256 * 1024)
 @platform_admin_required
 def import_actuators():
     """Upload an actuator CSV: every row is checked; nothing is written while any row fails,
