@@ -39,7 +39,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     from aerospec import database, queueing
     from aerospec.extensions import csrf, db, limiter, login_manager, migrate
     from aerospec.tenancy import scoping
-
     from aerospec.web import guards
 
     guards.init_app(app)  # before CSRFProtect: bodies are bounded before its hook parses a form

@@ -3,11 +3,11 @@ its messages (with units) show beside the field, keeping what the user typed."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from aerospec.configurations.models import STATUSES
 from aerospec.configurations.services import NUMBERS
+from aerospec.forms import Form
 
 STATUS_CHOICES = [(s, s.title()) for s in STATUSES]
 
@@ -16,7 +16,7 @@ def _number(name: str) -> StringField:
     return StringField(NUMBERS[name][0], render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
-class ConfigurationForm(FlaskForm):
+class ConfigurationForm(Form):
     """Edit every field of a configuration."""
 
     name = StringField("Name", render_kw={"maxlength": 160})
@@ -63,7 +63,7 @@ class ConfigurationForm(FlaskForm):
             getattr(self, name).data = value
 
 
-class StatusTagsForm(FlaskForm):
+class StatusTagsForm(Form):
     """The quick status and tags editor on the detail page."""
 
     status = SelectField("Status", choices=STATUS_CHOICES)
@@ -73,7 +73,7 @@ class StatusTagsForm(FlaskForm):
 SHARE_CHOICES = {"view": "Can view", "edit": "Can edit"}
 
 
-class ShareForm(FlaskForm):
+class ShareForm(Form):
     """Share with a team member to view or to edit (edit only for roles that may edit)."""
 
     user_id = SelectField("Team member", choices=[])
@@ -84,7 +84,7 @@ class ShareForm(FlaskForm):
         self.permission.choices = [(p, SHARE_CHOICES[p]) for p in permissions]
 
 
-class SaveForm(FlaskForm):
+class SaveForm(Form):
     """Name the wizard's result to save it as a configuration."""
 
     name = StringField("Configuration name", render_kw={"maxlength": 160})

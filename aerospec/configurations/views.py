@@ -422,7 +422,7 @@ def new():
 def create():
     """Save the wizard's result as a configuration with its top-ranked actuators."""
     form = SaveForm()
-    state = wizard.parse_state(db.session, g.tenant, request.form)
+    state = wizard.parse_state(db.session, g.tenant, request.form, step="results")
     try:
         if state.errors:
             raise ValidationFailed("Go back to the wizard: some inputs need attention.", field_errors=state.errors)
