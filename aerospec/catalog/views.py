@@ -13,7 +13,7 @@ from aerospec.catalog import services as catalog
 from aerospec.catalog.forms import PROPERTY_INPUTS, FluidForm, ImportForm
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
-from aerospec.pagination import Page
+from aerospec.pagination import Page, page_arg
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
 from aerospec.web.client import client_info
@@ -27,10 +27,7 @@ CHANGE_FLUIDS = "add, edit or delete the workspace's fluids (viewers can look th
 
 
 def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_arg(request.args)
 
 
 def _vary(response: Response) -> Response:

@@ -38,7 +38,7 @@ from aerospec.configurations import quotas, wizard
 from aerospec.configurations.models import STATUSES, Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.errors import NotFound, PermissionDenied, ValidationFailed
 from aerospec.models import isoformat, utcnow
-from aerospec.pagination import Page
+from aerospec.pagination import Page, window
 from aerospec.tenancy.models import Membership, Tenant
 from aerospec.tenancy.permissions import can, ensure_permitted
 from aerospec.tenancy.services import effective_limits
@@ -740,8 +740,7 @@ def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, 
         "created": (Configuration.created_at.desc(), Configuration.id.desc()),
     }.get(filters.sort, (Configuration.updated_at.desc(), Configuration.id.desc()))
     total = int(session.scalar(select(func.count()).select_from(Configuration).where(*where)) or 0)
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, filters.page), pages)
+    page, offset = window(total, filters.page, per_page)
     items = list(
         session.scalars(
             select(Configuration)
@@ -749,7 +748,7 @@ def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, 
             .options(selectinload(Configuration.created_by))
             .order_by(*order)
             .limit(per_page)
-            .offset((page - 1) * per_page)
+            .offset(offset)
         )
     )
     return Page(items=items, total=total, page=page, per_page=per_page)
