@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from aerospec import database, queueing
     from aerospec.extensions import csrf, db, limiter, login_manager, migrate
+    from aerospec.configurations import quotas
     from aerospec.tenancy import scoping
     from aerospec.web import guards
 
@@ -50,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     scoping.install(FlaskSession)
     queueing.install(FlaskSession)
+    quotas.install(FlaskSession)  # a failed creation gives its quota unit back
     queueing.init_app(app)
 
     from aerospec import (
