@@ -37,8 +37,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from flask_sqlalchemy.session import Session as FlaskSession
 
     from aerospec import database, queueing
-    from aerospec.extensions import csrf, db, limiter, login_manager, migrate
     from aerospec.configurations import quotas
+    from aerospec.extensions import csrf, db, limiter, login_manager, migrate
     from aerospec.tenancy import scoping
     from aerospec.web import guards
 

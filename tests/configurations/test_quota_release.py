@@ -14,8 +14,8 @@ from aerospec.errors import ValidationFailed
 from aerospec.models import utcnow
 from aerospec.tenancy.models import Membership
 from aerospec.tenancy.scoping import tenant_scope
-from tests.conftest import need
 from tests.configurations.conftest import BASE
+from tests.conftest import need
 
 
 @pytest.fixture
