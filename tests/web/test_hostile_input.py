@@ -338,8 +338,7 @@ def test_a_page_past_the_end_of_an_api_list_is_its_last_page(world):
     [
         ({"csrf_token": "x"}, "is required"),
         (
-            {"step": "results", "viscosity_cp": "1", "density_kg_m3": "997", "surface_tension_mn_m": "72"}
-            | {"cone_deg": "60", "name": "Pump"},
+            {"viscosity_cp": "1", "density_kg_m3": "997", "surface_tension_mn_m": "72", "cone_deg": "60", "name": "P"},
             "is required: the pressure the actuator will see.",
         ),
     ],
