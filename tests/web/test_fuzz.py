@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aerospec.api.schemas import Body
-from tests.web.hostile import changed, discover_forms, row_counts
+from tests.web.hostile import ADMIN_LIST_PAGES, API_LISTS, LIST_PAGES, changed, discover_forms, row_counts
 from tests.web.test_hostile_input import _path
 
 settings.register_profile(
@@ -208,24 +208,16 @@ def test_no_form_gets_a_5xx_or_writes_when_refused(app, db, world):
     send()
 
 
-LISTS = [
-    "configurations",
-    "procurements",
-    "audit",
-    "actuators",
-    "fluids",
-    "billing/invoices",
-    "configurations/new",
-]
-API_LISTS = ["/api/configurations", "/api/procurements", "/api/billing/invoices", "/api/admin/commissions"]
 PARAMS = ["q", "page", "per_page", "actor", "sku", "status", "tag", "creator", "sort", "since", "until", "action"]
 PARAMS += ["viscosity", "orifice_min", "orifice_max", "pressure_min", "category", "step", "viscosity_cp"]
 PARAMS += ["pressure_bar", "cone_deg", "fluid_id", "supplier", "order_type", "configuration_id", "archived"]
 
 
 def test_no_query_string_gets_a_5xx(app, db, world):
-    paths = [world.url(p) for p in LISTS] + [f"/t/{world.tenant.slug}/configurations/{world.ids.config}/quotes/card"]
-    paths += ["/admin/tenants", "/admin/procurement/commissions"]
+    paths = [
+        world.url(p) for p in (*LIST_PAGES, "configurations/new", f"configurations/{world.ids.config}/quotes/card")
+    ]
+    paths += ADMIN_LIST_PAGES
 
     @PROFILE
     @given(data=st.data())

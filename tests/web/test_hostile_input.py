@@ -18,7 +18,7 @@ import pytest
 from tests.api.conftest import assert_problem
 from tests.billing.helpers import SECRET, sign
 from tests.catalog.test_sds_views import upload
-from tests.web.hostile import SHIP_TO, changed, row_counts
+from tests.web.hostile import ADMIN_LIST_PAGES, API_LISTS, LIST_PAGES, SHIP_TO, changed, row_counts
 
 DEEP = "[" * 100_000 + "]" * 100_000
 NUL = "Remove the NUL character"
@@ -296,29 +296,14 @@ def test_a_400_digit_quantity_is_422_on_the_api_and_a_field_message_on_the_page(
 
 
 def test_a_huge_page_number_shows_the_last_page_of_every_list_page(world, db):
-    for path in (
-        "configurations",
-        "procurements",
-        "audit",
-        "actuators",
-        "fluids",
-        "billing/invoices",
-    ):
+    for path in LIST_PAGES:
         response = world.client.get(world.url(f"{path}?page={HUGE}"))
         assert response.status_code == 200, path
-    for path in ("/admin/tenants", "/admin/procurement/commissions", "/admin/procurement/sync"):
+    for path in ADMIN_LIST_PAGES:
         assert world.client.get(f"{path}?page={HUGE}").status_code == 200, path
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/api/configurations",
-        "/api/procurements",
-        "/api/billing/invoices",
-        "/api/admin/commissions",
-    ],
-)
+@pytest.mark.parametrize("path", API_LISTS)
 @pytest.mark.parametrize("page", [HUGE, "9" * 400, "-1", "0", "1.5", "²"])
 def test_a_page_number_out_of_range_is_422_on_every_api_list(world, path, page):
     problem = assert_problem(world.client.get(f"{path}?page={page}", headers=world.bearer), 422, fields=("page",))
