@@ -53,6 +53,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     queueing.install(FlaskSession)
     quotas.install(FlaskSession)  # a failed creation gives its quota unit back
     queueing.init_app(app)
+    from aerospec.accounts import login_policy
+
+    login_policy.init_app(app)  # after the jobs: it may count in their Redis
 
     from aerospec import (
         accounts,

@@ -96,6 +96,11 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Sign-in throttling (accounts.login_policy): Redis from this URI, else the rate limits' Redis,
+        # else the jobs' Redis, else memory; "memory://" forces memory.
+        "AUTH_THROTTLE_ENABLED": _bool(env.get("AUTH_THROTTLE_ENABLED"), True),
+        "AUTH_THROTTLE_STORAGE_URI": env.get("AUTH_THROTTLE_STORAGE_URI") or None,
+        "AUTH_THROTTLE_KEY_PREFIX": env.get("AUTH_THROTTLE_KEY_PREFIX", "aerospec:auth:"),
         # Email: SMTP (SMTP_URL), or the outbox table (development, or EMAIL_BACKEND=outbox).
         "SMTP_URL": env.get("SMTP_URL") or None,
         "EMAIL_BACKEND": env.get("EMAIL_BACKEND") or None,
@@ -130,6 +135,10 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "PROCUREMENT_PAGE_POLL_SECONDS": float(env.get("PROCUREMENT_PAGE_POLL_SECONDS", "60")),
         # Request bodies: refused with 413 before anything reads them; an upload route states its own limit.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        # Safety data sheets are read in a child process within these limits (catalog.sds_limits).
+        "SDS_PARSE_MEMORY_MB": int(env.get("SDS_PARSE_MEMORY_MB", "256")),
+        "SDS_PARSE_TIMEOUT_SECONDS": float(env.get("SDS_PARSE_TIMEOUT_SECONDS", "20")),
+        "SDS_PARSE_MAX_PAGES": int(env.get("SDS_PARSE_MAX_PAGES", "50")),
         # Sessions and cookies.
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -24,11 +24,14 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("default", "emails", "billing", "sync", "ml")
+QUEUES = ("default", "emails", "billing", "sync", "ml", "sds")
+# Queues worked by a worker process of their own, which `python -m jobs.worker` starts beside the one
+# working the others: reading a safety data sheet (up to its 20 s limit) never holds up an email.
+LANES = ("sds",)
 # Each job's time limit, by queue (seconds). A worker that dies mid-job leaves the job "started";
 # RQ gives it up as abandoned only once this limit (plus the worker's margin) has passed, so short
 # limits are what let a killed worker's job run again within two minutes (jobs.worker).
-JOB_TIMEOUTS = {"default": 60, "emails": 60, "billing": 120, "sync": 1800, "ml": 3600}
+JOB_TIMEOUTS = {"default": 60, "emails": 60, "billing": 120, "sync": 1800, "ml": 3600, "sds": 60}
 _PENDING = "aerospec_pending_jobs"
 
 

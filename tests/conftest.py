@@ -93,6 +93,9 @@ def make_overrides(database_url: str, instance: Path, **extra) -> dict:
         "REDIS_URL": None,
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Sign-in throttling too: every test client is 127.0.0.1 (tests/accounts/test_login_policy.py turns it on).
+        "AUTH_THROTTLE_ENABLED": False,
+        "AUTH_THROTTLE_STORAGE_URI": "memory://",
         "WTF_CSRF_ENABLED": False,
         "SMTP_URL": None,
         "BASE_URL": "http://testserver",

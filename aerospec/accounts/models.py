@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aerospec.extensions import db
-from aerospec.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
+from aerospec.models import IdMixin, TenantOwned, TimestampMixin, UTCDateTime, utcnow
 
 
 class User(IdMixin, TimestampMixin, db.Model):
@@ -60,8 +60,12 @@ class UserSession(IdMixin, db.Model):
         return self.ended_at is None
 
 
-class RefreshToken(IdMixin, db.Model):
-    """An API refresh token (stored as a hash); rotation links each to its successor."""
+class RefreshToken(IdMixin, TenantOwned, db.Model):
+    """An API refresh token (stored as a hash); rotation links each to its successor.
+
+    Tenant-owned (ORM guard and row-level security): its exchange reads it in the tenant its signed
+    token names, and revoking a user's sessions crosses tenants through an explicit, logged bypass.
+    """
 
     __tablename__ = "refresh_tokens"
 
@@ -71,7 +75,6 @@ class RefreshToken(IdMixin, db.Model):
     user_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -7,7 +7,7 @@ import uuid
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from aerospec.accounts import bp, devices
+from aerospec.accounts import bp, devices, login_policy
 from aerospec.accounts import services as accounts
 from aerospec.accounts.forms import (
     ChangePasswordForm,
@@ -22,6 +22,7 @@ from aerospec.tenancy import services as tenancy
 from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import hx_redirect, render
+from aerospec.web.redirects import safe_next
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "Log in to continue."
@@ -31,14 +32,28 @@ login_manager.session_protection = "basic"
 # Sessions read as "Chrome on Linux" on the security page (the raw string stays in its details).
 bp.add_app_template_filter(devices.describe, "device")
 
-# Throttles: per client address, generous for people, tight for scripts; and per
-# submitted email, so a botnet cannot spread guesses at one account over many addresses.
+# Request floods per client address: generous for people, tight for scripts. Guessing at one
+# account from many addresses, and reset bombing, are login_policy's (one policy for every path).
 AUTH_LIMIT = "10 per minute;50 per hour"
-PER_EMAIL_LIMIT = "20 per hour"
 
 
-def _submitted_email() -> str:
-    return "email:" + (request.form.get("email") or "").strip().lower()
+def begin_attempt(email: str | None) -> login_policy.Attempt:
+    """Count a sign-in attempt from this request's client and browser (TooManyAttempts when it must wait)."""
+    return login_policy.policy().begin(
+        email=email, ip=client_info().ip_address, device_cookie=request.cookies.get(login_policy.DEVICE_COOKIE)
+    )
+
+
+def refused(form, error: login_policy.TooManyAttempts) -> None:
+    """Say on the form when to try again."""
+    form.form_errors.append(error.message)
+
+
+def with_retry_after(response, error: login_policy.TooManyAttempts | None):
+    """The 429's Retry-After on a re-rendered form."""
+    if error is not None:
+        response.headers.update(error.headers)
+    return response
 
 
 @login_manager.user_loader
@@ -55,11 +70,8 @@ def load_user(session_id: str):
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next") or request.form.get("next") or ""
-    # SECURITY: only same-site relative paths, never //host or scheme URLs.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """The request's `next` (query or form) when it is a path on this site, else `default`."""
+    return safe_next(request.args.get("next") or request.form.get("next"), default)
 
 
 def _home_for(user) -> str:
@@ -99,37 +111,51 @@ def signup():
             db.session.rollback()
             apply_errors(form, error)
         else:
+            device = login_policy.policy().signed_up(user.email, request.cookies.get(login_policy.DEVICE_COOKIE))
             log_in(user, remember=False)
             db.session.commit()
             flash(f"Welcome to AeroSpec, {user.name}. Your 14-day trial has started.", "success")
-            return hx_redirect(url_for("tenancy.dashboard", tenant_slug=tenant.slug))
+            response = hx_redirect(url_for("tenancy.dashboard", tenant_slug=tenant.slug))
+            login_policy.set_device_cookie(response, device)
+            return response
     status = 422 if form.errors or form.form_errors else 200
     return render("accounts/signup.html", block="signup_form", status=status, form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
-@limiter.limit(PER_EMAIL_LIMIT, methods=["POST"], key_func=_submitted_email)
 def login():
     """Log in with email and password."""
     if current_user.is_authenticated:
         return redirect(_safe_next(_home_for(current_user)))
     form = LoginForm()
+    throttled = None
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.email.data, form.password.data)
-        if user is None:
-            known = accounts.get_user_by_email(db.session, form.email.data or "")
-            if known is not None:
-                tenancy.record_for_user_tenants(db.session, known, "user.login_failed", client_info())
-                db.session.commit()
-            # SECURITY: the same message whether or not the email exists.
-            form.form_errors.append("That email and password do not match an account.")
+        try:
+            attempt = begin_attempt(form.email.data)
+        except login_policy.TooManyAttempts as error:
+            throttled = error
+            refused(form, error)  # SECURITY: checked before the password, the same for any email
         else:
-            log_in(user, remember=bool(form.remember.data))
-            db.session.commit()
-            return hx_redirect(_safe_next(_home_for(user)))
-    status = 422 if form.errors or form.form_errors else 200
-    return render("accounts/login.html", block="login_form", status=status, form=form, next=_safe_next(""))
+            user = accounts.authenticate(db.session, form.email.data, form.password.data)
+            if user is None:
+                known = accounts.get_user_by_email(db.session, form.email.data or "")
+                login_policy.policy().failed(attempt, db.session, known, client_info())
+                if known is not None:
+                    tenancy.record_for_user_tenants(db.session, known, "user.login_failed", client_info())
+                    db.session.commit()
+                # SECURITY: the same message whether or not the email exists.
+                form.form_errors.append("That email and password do not match an account.")
+            else:
+                device = login_policy.policy().succeeded(attempt)
+                log_in(user, remember=bool(form.remember.data))
+                db.session.commit()
+                response = hx_redirect(_safe_next(_home_for(user)))
+                login_policy.set_device_cookie(response, device)
+                return response
+    status = 429 if throttled else 422 if form.errors or form.form_errors else 200
+    response = render("accounts/login.html", block="login_form", status=status, form=form, next=_safe_next(""))
+    return with_retry_after(response, throttled)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -149,16 +175,25 @@ def logout():
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
-@limiter.limit(PER_EMAIL_LIMIT, methods=["POST"], key_func=_submitted_email)
 def forgot_password():
     """Email a reset link; the answer is the same whether or not the email exists."""
     form = ForgotPasswordForm()
-    sent = False
+    sent, throttled = False, None
     if form.validate_on_submit():
-        accounts.request_password_reset(db.session, form.email.data, current_app.config["SECRET_KEY"])
-        db.session.commit()
-        sent = True
-    return render("accounts/forgot_password.html", block="forgot_form", form=form, sent=sent)
+        try:
+            # SECURITY: counted per address whether or not it has an account.
+            login_policy.policy().reserve_reset_email(form.email.data)
+        except login_policy.TooManyAttempts as error:
+            throttled = error
+            refused(form, error)
+        else:
+            accounts.request_password_reset(db.session, form.email.data, current_app.config["SECRET_KEY"])
+            db.session.commit()
+            sent = True
+    response = render(
+        "accounts/forgot_password.html", block="forgot_form", status=429 if throttled else 200, form=form, sent=sent
+    )
+    return with_retry_after(response, throttled)
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -215,36 +250,48 @@ def security():
 def change_password():
     """Change your password; every other session is logged out."""
     form = ChangePasswordForm()
+    throttled = None
     if form.validate_on_submit():
         try:
-            ended = accounts.change_password(
-                db.session,
-                current_user,
-                form.current_password.data,
-                form.password.data,
-                current_user.login_session_id,
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_errors(form, error)
+            # SECURITY: the current password is checked here too, so guesses at it count like logins.
+            attempt = begin_attempt(current_user.email)
+        except login_policy.TooManyAttempts as error:
+            throttled = error
+            refused(form, error)
         else:
-            tenancy.record_for_user_tenants(
-                db.session,
-                current_user,
-                "user.password_changed",
-                client_info(),
-                details={"other_sessions_ended": ended},
-            )
-            db.session.commit()
-            flash(f"Password changed. {ended} other session(s) were logged out.", "success")
-            return hx_redirect(url_for("accounts.security"))
-    return render(
+            try:
+                ended = accounts.change_password(
+                    db.session,
+                    current_user,
+                    form.current_password.data,
+                    form.password.data,
+                    current_user.login_session_id,
+                )
+            except ValidationFailed as error:
+                db.session.rollback()
+                apply_errors(form, error)
+                wrong_current = "current_password" in error.field_errors
+                (login_policy.policy().failed if wrong_current else login_policy.policy().cancel)(attempt)
+            else:
+                login_policy.policy().succeeded(attempt)
+                tenancy.record_for_user_tenants(
+                    db.session,
+                    current_user,
+                    "user.password_changed",
+                    client_info(),
+                    details={"other_sessions_ended": ended},
+                )
+                db.session.commit()
+                flash(f"Password changed. {ended} other session(s) were logged out.", "success")
+                return hx_redirect(url_for("accounts.security"))
+    response = render(
         "accounts/security.html",
         block="password_form",
-        status=422,
+        status=429 if throttled else 422,
         form=form,
         sessions=accounts.list_sessions(db.session, current_user),
     )
+    return with_retry_after(response, throttled)
 
 
 @bp.route("/account/sessions/<uuid:session_id>/revoke", methods=["POST"])

@@ -113,17 +113,19 @@ def issue_tokens(session: Session, login: UserSession, membership: Membership, s
     )
     refresh_jti = secrets.token_urlsafe(32)
     refresh = _encode({**base, "type": REFRESH, "jti": refresh_jti, "exp": iat + settings.refresh_seconds}, settings)
-    session.add(
-        RefreshToken(
-            session_id=login.id,
-            user_id=login.user_id,
-            tenant_id=membership.tenant_id,
-            token_hash=_hash(refresh_jti),
-            issued_at=now,
-            expires_at=datetime.fromtimestamp(iat + settings.refresh_seconds, now.tzinfo),
+    # The row is the tenant's (row-level security): written with that tenant in context.
+    with tenant_scope(session, membership.tenant_id):
+        session.add(
+            RefreshToken(
+                session_id=login.id,
+                user_id=login.user_id,
+                tenant_id=membership.tenant_id,
+                token_hash=_hash(refresh_jti),
+                issued_at=now,
+                expires_at=datetime.fromtimestamp(iat + settings.refresh_seconds, now.tzinfo),
+            )
         )
-    )
-    session.flush()
+        session.flush()
     return TokenPair(access, refresh, settings.access_seconds, settings.refresh_seconds, membership)
 
 
@@ -166,29 +168,22 @@ def authenticate_access_token(session: Session, token: str, settings: TokenSetti
     return login, claims
 
 
-def revoke_refresh_tokens(session: Session, session_id: uuid.UUID) -> int:
-    """Revoke every unrevoked refresh token of a session; returns how many."""
-    now = utcnow()
-    tokens = list(
-        session.scalars(
-            select(RefreshToken).where(RefreshToken.session_id == session_id, RefreshToken.revoked_at.is_(None))
-        )
-    )
-    for token in tokens:
-        token.revoked_at = now
-    session.flush()
-    return len(tokens)
-
-
 def end_api_session(session: Session, login: UserSession, reason: str) -> None:
     """End an API session and revoke its refresh tokens (its access tokens die with it)."""
     accounts.end_session(login, reason)
-    revoke_refresh_tokens(session, login.id)
+    accounts.revoke_refresh_tokens(session, [login.id])
 
 
 def rotate_refresh_token(session: Session, token: str, settings: TokenSettings, client) -> TokenPair:
     """Trade a refresh token for a new pair; a reused token ends its whole session."""
     claims = decode_token(token, REFRESH, settings)
+    # SECURITY: the token is looked up only in the workspace its verified signature names (its row is
+    # that tenant's, under row-level security): no bypass, and a token of one tenant finds nothing in another.
+    with tenant_scope(session, claims["tenant_id"]):
+        return _rotate(session, claims, settings, client)
+
+
+def _rotate(session: Session, claims: dict, settings: TokenSettings, client) -> TokenPair:
     token_hash = _hash(str(claims["jti"]))
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
     if row is None or row.session_id != claims["sid"] or row.user_id != claims["sub"]:

@@ -16,6 +16,7 @@ from flask import Response, current_app, g, jsonify, request
 from pydantic import ValidationError
 
 from aerospec import inputs
+from aerospec.accounts import login_policy
 from aerospec.accounts import services as accounts
 from aerospec.accounts.models import User
 from aerospec.api import bp
@@ -36,7 +37,14 @@ from aerospec.api.schemas import (
 )
 from aerospec.billing import enforcement, usage
 from aerospec.configurations import quotas
-from aerospec.errors import AuthenticationFailed, Conflict, DomainError, PermissionDenied, ValidationFailed
+from aerospec.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidToken,
+    PermissionDenied,
+    ValidationFailed,
+)
 from aerospec.extensions import db, limiter
 from aerospec.models import isoformat, utcnow
 from aerospec.tenancy import services as tenancy
@@ -46,8 +54,23 @@ from aerospec.tenancy.scoping import reset_tenant, set_tenant
 from aerospec.web.client import client_info
 from aerospec.web.errors import problem
 
-# Throttles per client address: generous for people, tight for credential stuffing.
+# Request floods per client address: generous for people, tight for scripts. Guessing at one account
+# from many addresses, and reset bombing, are login_policy's (the same policy as the pages).
 AUTH_LIMIT = "10 per minute;50 per hour"
+
+
+def _begin_attempt(email: str | None) -> login_policy.Attempt:
+    """Count a sign-in attempt (TooManyAttempts: 429 problem+json with Retry-After)."""
+    return login_policy.policy().begin(
+        email=email, ip=client_info().ip_address, device_cookie=request.cookies.get(login_policy.DEVICE_COOKIE)
+    )
+
+
+def _with_device(response: Response, attempt: login_policy.Attempt, email: str | None = None) -> Response:
+    """A successful sign-in: clear the account's count and remember this client (if it keeps cookies)."""
+    login_policy.set_device_cookie(response, login_policy.policy().succeeded(attempt, email=email))
+    return response
+
 
 B = TypeVar("B", bound=Body)
 
@@ -283,9 +306,11 @@ def signup() -> Response:
 def login() -> Response:
     """Log in with email and password (and a workspace slug when you belong to several)."""
     body = parse_body(LoginBody)
+    attempt = _begin_attempt(body.email)  # SECURITY: before the password, the same for any email
     user = accounts.authenticate(db.session, body.email, body.password)
     if user is None:
         known = accounts.get_user_by_email(db.session, body.email)
+        login_policy.policy().failed(attempt, db.session, known, client_info())
         if known is not None:
             tenancy.record_for_user_tenants(
                 db.session, known, "user.login_failed", client_info(), details={"via": "api"}
@@ -293,12 +318,16 @@ def login() -> Response:
             db.session.commit()
         # SECURITY: the same answer whether or not the email exists.
         raise AuthenticationFailed("That email and password do not match an account.")
-    membership = api.choose_membership(db.session, user, body.tenant)
+    try:
+        membership = api.choose_membership(db.session, user, body.tenant)
+    except DomainError:
+        login_policy.policy().cancel(attempt)  # the right password, an unknown workspace: not a guess
+        raise
     pair = api.start_api_session(db.session, user, membership, client_info(), _settings())
     tenancy.record_for_user_tenants(db.session, user, "user.login", client_info(), details={"via": "api"})
     answer = tokens_body(pair)
     db.session.commit()
-    return tokens_response(answer)
+    return _with_device(tokens_response(answer), attempt)
 
 
 @bp.post("/auth/refresh")
@@ -338,6 +367,7 @@ def forgot_password() -> tuple[Response, int]:
     """Email a reset link; the answer is the same whether or not the email exists."""
     body = parse_body(ForgotPasswordBody)
     email = accounts.normalise_email(body.email)
+    login_policy.policy().reserve_reset_email(email)  # SECURITY: per address, whether or not it has an account
     accounts.request_password_reset(db.session, email, current_app.config["SECRET_KEY"])
     db.session.commit()
     return jsonify({"detail": FORGOT_MESSAGE}), 202
@@ -478,21 +508,34 @@ def accept_invitation(token: str) -> Response | tuple[Response, int]:
     if bearer is not None:
         _authenticate(bearer, require_member=False)
         parse_body(Body)  # no fields expected; rejects stray ones
-        membership = tenancy.accept_invitation(db.session, token, g.api_user, client_info())
-        answer = {"tenant": tenant_json(membership.tenant, membership), "user": user_json(g.api_user)}
-        db.session.commit()
-        return jsonify(answer), 200
-    invitation = tenancy.invitation_for_token(db.session, token)
-    if accounts.get_user_by_email(db.session, invitation.email) is not None:
-        raise Conflict(
-            f"An account for {invitation.email} already exists. Log in and accept the invitation "
-            "with your access token (Authorization: Bearer <token>)."
+    # SECURITY: the invitation token is the secret here: wrong ones count against this client address.
+    attempt = _begin_attempt(None)
+    try:
+        invitation = tenancy.invitation_for_token(db.session, token)
+    except InvalidToken:
+        login_policy.policy().failed(attempt)
+        raise
+    try:
+        if bearer is not None:
+            membership = tenancy.accept_invitation(db.session, token, g.api_user, client_info())
+            answer = {"tenant": tenant_json(membership.tenant, membership), "user": user_json(g.api_user)}
+            db.session.commit()
+            login_policy.policy().succeeded(attempt)
+            return jsonify(answer), 200
+        if accounts.get_user_by_email(db.session, invitation.email) is not None:
+            raise Conflict(
+                f"An account for {invitation.email} already exists. Log in and accept the invitation "
+                "with your access token (Authorization: Bearer <token>)."
+            )
+        body = parse_body(NewAccountBody)
+        user, membership = tenancy.accept_invitation_as_new_user(
+            db.session, token, name=body.name, password=body.password, client=client_info()
         )
-    body = parse_body(NewAccountBody)
-    user, membership = tenancy.accept_invitation_as_new_user(
-        db.session, token, name=body.name, password=body.password, client=client_info()
-    )
+    except DomainError:
+        login_policy.policy().cancel(attempt)  # a valid link, a form problem or a full workspace: not a guess
+        raise
     pair = api.start_api_session(db.session, user, membership, client_info(), _settings())
     answer = tokens_body(pair)
+    email = user.email
     db.session.commit()
-    return tokens_response(answer, 201)
+    return _with_device(tokens_response(answer, 201), attempt, email)

@@ -86,6 +86,6 @@ def invoice_pdf_response(invoice: Invoice, tenant) -> Response:
     response.mimetype = "application/pdf"
     filename = re.sub(r"[^A-Za-z0-9._-]", "", invoice.number or invoice.provider_invoice_id)
     response.headers["Content-Disposition"] = f'attachment; filename="invoice-{filename}.pdf"'
-    # SECURITY: an invoice names the customer and their spend: keep it out of shared caches.
-    response.headers["Cache-Control"] = "private, no-store"
+    # SECURITY: an invoice names the customer and their spend: no cache keeps it (as every dynamic answer).
+    response.headers["Cache-Control"] = "no-store"
     return response

@@ -392,19 +392,77 @@ def on_subscription_canceled(session: Session, tenant: Tenant, now: datetime | N
         return _apply(session, tenant, "subscription_canceled", now)
 
 
-def apply_invoice(session: Session, tenant: Tenant, invoice: dict, now: datetime | None = None) -> str:
-    """invoice.paid / invoice.payment_succeeded / invoice.payment_failed: act on the invoice object's own state.
+def invoice_subscription_id(invoice: dict) -> str | None:
+    """The subscription an invoice bills (older API versions: `subscription`; 2025-03-31 on: `parent`)."""
+    ref = invoice.get("subscription") or ((invoice.get("parent") or {}).get("subscription_details") or {}).get(
+        "subscription"
+    )
+    if isinstance(ref, dict):
+        ref = ref.get("id")
+    return str(ref) if ref else None
 
-    Only subscription invoices count (one-off invoices never move the workspace). A paid invoice
-    restores access; an unpaid one with attempts is a failed payment (attempt_count from Stripe).
+
+def apply_invoice(
+    session: Session,
+    tenant: Tenant,
+    invoice: dict,
+    now: datetime | None = None,
+    *,
+    subscription: dict | None = None,
+    row: BillingSubscription | None = None,
+) -> str:
+    """invoice.paid / invoice.payment_succeeded / invoice.payment_failed: move the workspace.
+
+    Only subscription invoices count (one-off invoices never move the workspace). With `subscription`
+    (the subscription object as the provider has it now) the workspace follows that subscription, and
+    the invoice only says which failure to count (see `_apply_invoice_by_subscription`). Without it (the
+    offline provider, whose events are emitted in order) it acts on the invoice object's own state: a
+    paid invoice restores access; an unpaid one with attempts is a failed payment (attempt_count).
     """
-    if not invoice.get("subscription") and not str(invoice.get("billing_reason") or "").startswith("subscription"):
+    if not invoice_subscription_id(invoice) and not str(invoice.get("billing_reason") or "").startswith("subscription"):
         return tenant.subscription_status
+    if subscription is not None:
+        return _apply_invoice_by_subscription(session, tenant, invoice, subscription, now, row)
     if invoice.get("status") == "paid" or invoice.get("paid") is True:
         return on_payment_succeeded(session, tenant, now)
     attempts = int(invoice.get("attempt_count") or 0)
     if invoice.get("status") == "open" and attempts > 0:
         return on_payment_failed(session, tenant, attempts, now)
+    return tenant.subscription_status
+
+
+def _apply_invoice_by_subscription(
+    session: Session,
+    tenant: Tenant,
+    invoice: dict,
+    subscription: dict,
+    now: datetime | None,
+    row: BillingSubscription | None,
+) -> str:
+    """An invoice event, decided by the subscription's current state at the provider.
+
+    Invoice events arrive late and out of order: an older invoice's failure can be delivered after a
+    newer invoice was paid. The subscription's status now is the truth: active or trialing keeps (or
+    makes) the workspace active whatever the invoice says; a failure starts or continues dunning only
+    while the subscription is past_due or unpaid and the invoice is its latest; a paid invoice restores
+    access only once the subscription is in good standing again.
+    """
+    state = subscription.get("status")
+    paid = invoice.get("status") == "paid" or invoice.get("paid") is True
+    if state in ("active", "trialing"):
+        if paid:
+            return on_payment_succeeded(session, tenant, now, row)
+        return on_subscription_active(session, tenant, row, now)  # an older or already-settled failure
+    if state in ("canceled", "incomplete_expired"):
+        return on_subscription_canceled(session, tenant, now)
+    if state in ("past_due", "unpaid") and not paid:
+        latest = subscription.get("latest_invoice")
+        latest = latest.get("id") if isinstance(latest, dict) else latest
+        attempts = int(invoice.get("attempt_count") or 0)
+        if attempts > 0 and (latest is None or latest == invoice.get("id")):
+            return on_payment_failed(session, tenant, attempts, now, row)
+    # An older invoice's failure while the latest is owed, an older invoice paid while the latest is
+    # still owed, or a subscription that is incomplete or paused: nothing moves on this event.
     return tenant.subscription_status
 
 

@@ -33,11 +33,8 @@ Idempotent: a renewal's invoice id is stable per subscription and period
 (`evt_<invoice>_a<attempt>_<invoice|subscription>`, `evt_<subscription>_ended`), so a repeated run,
 or a second scheduler, stores nothing twice. Events carry `created = now`, the instant they describe.
 
-The test card. Offline mode has no card; for demos and the browser an admin chooses what the
-workspace's "card" does on the billing page: succeeds (the default) or fails. It is kept without a
-schema change as a BillingNotice row (kind "offline_card", key "fails") whose presence means the
-card declines; choosing "succeeds" deletes it. BillingNotice is the once-only marker table keyed by
-(tenant, kind, key), which is exactly a per-tenant flag; no email is ever sent for this kind.
+The workspace's test card (what a payment attempt does) and the retry schedule live in
+`billing.offline_card`, below this module and `billing.subscriptions`, which both attempt payments.
 """
 
 from __future__ import annotations
@@ -45,15 +42,16 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aerospec.billing import invoices, lifecycle, webhooks
-from aerospec.billing.models import BillingNotice, BillingSubscription, Invoice
+from aerospec.billing.models import BillingSubscription, Invoice
+from aerospec.billing.offline_card import MAX_ATTEMPTS, card_outcome, next_attempt_at
 from aerospec.billing.providers import add_interval, offline_event
-from aerospec.errors import Conflict, ValidationFailed
+from aerospec.errors import Conflict
 from aerospec.models import utcnow
 from aerospec.tenancy.models import Tenant
 from aerospec.tenancy.scoping import tenant_scope, unscoped
@@ -62,10 +60,6 @@ log = logging.getLogger(__name__)
 
 PROVIDER = "offline"
 RENEWING = ("trialing", "active", "past_due", "unpaid")  # states in which a period can end and renew
-RETRY_AFTER_DAYS = (3, 5)  # attempt 2 three days after attempt 1, attempt 3 five days after attempt 2
-MAX_ATTEMPTS = 1 + len(RETRY_AFTER_DAYS)  # = lifecycle.MAX_FAILED_ATTEMPTS: the third failure suspends
-CARD_KIND, CARD_FAILS = "offline_card", "fails"
-CARD_OUTCOMES = ("succeeds", "fails")
 
 
 @dataclass
@@ -74,37 +68,6 @@ class Outcome:
 
     action: str  # ended | renewed | renewal_failed | retried_paid | retried_failed | nothing
     events: list[str] = field(default_factory=list)
-
-
-# -- the test card --------------------------------------------------------------------------------
-
-
-def _card_row(session: Session, tenant: Tenant) -> BillingNotice | None:
-    with tenant_scope(session, tenant.id):
-        return session.scalar(
-            select(BillingNotice).where(
-                BillingNotice.tenant_id == tenant.id, BillingNotice.kind == CARD_KIND, BillingNotice.key == CARD_FAILS
-            )
-        )
-
-
-def card_outcome(session: Session, tenant: Tenant) -> str:
-    """What the workspace's offline test card does on the next payment attempt: "succeeds" or "fails"."""
-    return "fails" if _card_row(session, tenant) is not None else "succeeds"
-
-
-def set_test_card(session: Session, tenant: Tenant, outcome: str, now: datetime | None = None) -> str:
-    """Make the workspace's offline payments succeed or fail from now on (demos, the browser test)."""
-    if outcome not in CARD_OUTCOMES:
-        raise ValidationFailed("Choose what the test card does.", field_errors={"card": ["succeeds or fails."]})
-    row = _card_row(session, tenant)
-    with tenant_scope(session, tenant.id):
-        if outcome == "fails" and row is None:
-            session.add(BillingNotice(tenant_id=tenant.id, kind=CARD_KIND, key=CARD_FAILS, sent_at=now or utcnow()))
-        elif outcome == "succeeds" and row is not None:
-            session.delete(row)
-        session.flush()
-    return outcome
 
 
 # -- Stripe-shaped objects and events -------------------------------------------------------------
@@ -153,13 +116,6 @@ def _intake(session: Session, events: list[dict]) -> list[str]:
     for event in events:
         webhooks.intake(session, event, PROVIDER)
     return [event["type"] for event in events]
-
-
-def next_attempt_at(attempted_at: datetime, attempt: int) -> datetime | None:
-    """When the retry after attempt number `attempt` is due (None after the last one)."""
-    if attempt >= MAX_ATTEMPTS:
-        return None
-    return attempted_at + timedelta(days=RETRY_AFTER_DAYS[attempt - 1])
 
 
 # -- one payment attempt --------------------------------------------------------------------------

@@ -12,6 +12,10 @@ convert their Decimal money with `to_minor`. Modes: "payment" (procurement order
 `subscription_data`). Stripe also creates the tenant's customer, retrieves and updates
 subscriptions, previews the invoice of a change and opens Billing Portal sessions; the offline
 provider builds the same Stripe-shaped objects (`offline_subscription_object`) for its events.
+
+This is the bottom of billing's imports: it imports no other billing module but models. What the
+offline provider records when its page is paid (subscriptions, invoices) lives above it, in
+`billing.offline_checkout`; its renewals and test card in `billing.offline_cycle` and `billing.offline_card`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from aerospec.errors import DomainError
-from aerospec.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +267,8 @@ OFFLINE_CHECKOUT_PATH = "/billing/offline/checkout/{id}"
 DECLINE_MESSAGE = "Your card was declined."
 
 
-def _offline_id(prefix: str) -> str:
+def offline_id(prefix: str) -> str:
+    """A fresh id of the offline provider's (`cs_offline_…`, `evt_offline_…`): 128 random bits."""
     # SECURITY: the checkout URL is the capability (as Stripe's is): 128 random bits.
     return f"{prefix}_offline_{secrets.token_hex(16)}"
 
@@ -298,13 +302,16 @@ class OfflineProvider:
         from aerospec.billing.models import OfflineCheckoutSession
         from aerospec.tenancy.scoping import current_tenant_id
 
+        tenant_id = current_tenant_id()
+        if tenant_id is None:  # the row is tenant-owned (row-level security): a programming error, not input
+            raise RuntimeError("open an offline checkout with its workspace in context (tenant_scope)")
         currency = currency.lower()
         _check(mode, amount_minor, currency, line_items)
         items = list(line_items) if line_items else [LineItem(description, amount_minor, 1)]
         meta = _metadata(metadata)
         row = OfflineCheckoutSession(
-            id=_offline_id("cs"),
-            tenant_id=current_tenant_id(),
+            id=offline_id("cs"),
+            tenant_id=tenant_id,
             mode=mode,
             status="open",
             payment_status="unpaid",
@@ -312,7 +319,7 @@ class OfflineProvider:
             currency=currency,
             description=description[:255],
             customer_email=customer_email,
-            payment_intent_id=_offline_id("pi") if mode == "payment" else None,
+            payment_intent_id=offline_id("pi") if mode == "payment" else None,
             metadata_=meta,
             line_items=[item.to_dict() for item in items],
             success_url=success_url,
@@ -324,20 +331,13 @@ class OfflineProvider:
 
     def create_customer(self, *, name: str, email: str, metadata: Mapping[str, str], idempotency_key: str) -> str:
         """An offline customer id (cus_offline_...): nothing to create anywhere but the tenant's row."""
-        return _offline_id("cus")
-
-    def complete(self, row, *, succeed: bool) -> list[dict]:
-        """The payer pressed Pay or Decline: update the row and return the events Stripe would send."""
-        builder = OFFLINE_OUTCOMES.get(row.mode)
-        if builder is None:
-            raise ValueError(f"the offline provider cannot complete a {row.mode} checkout yet")
-        return builder(row, succeed)
+        return offline_id("cus")
 
 
 def offline_event(event_type: str, obj: dict) -> dict:
     """A Stripe-shaped event envelope around an object, with a fresh evt_offline_ id."""
     return {
-        "id": _offline_id("evt"),
+        "id": offline_id("evt"),
         "object": "event",
         "api_version": OFFLINE_API_VERSION,
         "created": int(time.time()),
@@ -394,20 +394,6 @@ def offline_payment_intent_object(row, *, succeeded: bool) -> dict:
             "message": DECLINE_MESSAGE,
         },
     }
-
-
-def _complete_payment(row, succeed: bool) -> list[dict]:
-    """Payment mode: paid → checkout.session.completed + payment_intent.succeeded; declined →
-    payment_intent.payment_failed, and the session stays open for another try (as on Stripe)."""
-    if not succeed:
-        return [offline_event("payment_intent.payment_failed", offline_payment_intent_object(row, succeeded=False))]
-    row.status = "complete"
-    row.payment_status = "paid"
-    row.completed_at = utcnow()
-    return [
-        offline_event("checkout.session.completed", offline_checkout_object(row)),
-        offline_event("payment_intent.succeeded", offline_payment_intent_object(row, succeeded=True)),
-    ]
 
 
 def add_interval(start: datetime, interval: str, count: int = 1) -> datetime:
@@ -479,86 +465,6 @@ def offline_subscription_object(
         "start_date": unix(created),
         "livemode": False,
     }
-
-
-def _complete_subscription(row, succeed: bool) -> list[dict]:
-    """Subscription mode, paid: checkout.session.completed (its subscription expanded), then
-    customer.subscription.created and, unless a trial carries over, invoice.paid with the first
-    offline invoice (the workspace price, the extra seats and every pending commission). A declined
-    card sends nothing, as on Stripe: the page says so and the checkout stays open."""
-    from sqlalchemy.orm import object_session
-
-    from aerospec.billing import invoices
-    from aerospec.billing.plans import price_lookup
-    from aerospec.billing.subscriptions import carried_trial_end
-    from aerospec.tenancy.models import Tenant
-    from aerospec.tenancy.scoping import tenant_scope
-
-    if not succeed:
-        return []
-    session = object_session(row)
-    tenant = session.get(Tenant, row.tenant_id)
-    now = utcnow()
-    meta = dict(row.metadata_ or {})
-    interval = meta.get("interval", "month")
-    from flask import current_app
-
-    items = []
-    for line in row.line_items or []:
-        found = price_lookup(line.get("price"), current_app.config)
-        items.append({**line, "kind": found[2] if found else "plan"})
-    customer = tenant.billing_customer_id or _offline_id("cus")
-    trial_end = carried_trial_end(tenant, now)
-    sub = offline_subscription_object(
-        subscription_id=_offline_id("sub"),
-        customer=customer,
-        status="trialing" if trial_end else "active",
-        items=items,
-        currency=row.currency,
-        interval=interval,
-        period_start=now,
-        period_end=trial_end or add_interval(now, interval),
-        trial_end=trial_end,
-        metadata=meta,
-        created=now,
-    )
-    row.status = "complete"
-    row.payment_status = "paid"
-    row.completed_at = now
-    checkout = offline_checkout_object(row) | {"customer": customer, "subscription": sub}
-    events = [
-        offline_event("checkout.session.completed", checkout),
-        offline_event("customer.subscription.created", sub),
-    ]
-    if trial_end is None:
-        end = add_interval(now, interval)
-        lines = [
-            invoices.subscription_line(item["name"], int(item["quantity"]), int(item["unit_amount"]), now, end)
-            for item in items
-        ]
-        with tenant_scope(session, tenant.id):
-            invoice = invoices.issue_offline_invoice(
-                session,
-                tenant,
-                sub["id"],
-                lines,
-                now,
-                end,
-                now,
-                currency=row.currency,
-                billing_reason="subscription_create",
-            )
-            obj = invoices.invoice_object(invoice)
-        obj |= {"customer": customer, "subscription": sub["id"], "billing_reason": "subscription_create"}
-        events.append(offline_event("invoice.paid", obj))
-    return events
-
-
-# mode → builder of the events a completed offline checkout emits.
-OFFLINE_OUTCOMES: dict[str, Callable[..., list[dict]]] = {
-    "payment": _complete_payment,
-    "subscription": _complete_subscription,
-}
 
 
 # -- choosing one -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from aerospec.billing import bp, lifecycle, offline_cycle, subscriptions, usage
+from aerospec.billing import bp, lifecycle, offline_card, offline_cycle, subscriptions, usage
 from aerospec.billing import invoices as billing_invoices
 from aerospec.billing.invoice_views import _status as invoice_status
 from aerospec.billing.invoices import format_money
@@ -110,6 +110,10 @@ def page_context(now, *, checkout: str | None = None, seat_error: str | None = N
     trial = lifecycle.trial_of(g.tenant, row, now)
     confirming = checkout == "success" and row is None
     phase = phase_of(state, row, trial, confirming)
+    if phase != "past_due":
+        # An older invoice left open while the subscription is in good standing (its failure arrived
+        # late): not a payment this workspace is being chased for. It stays in the invoice list.
+        unpaid = None
     status = "confirming" if confirming else state["status"]
     needed = {key: subscriptions.seats_needed(db.session, g.tenant, key) for key in PLANS}
     return {
@@ -138,7 +142,7 @@ def page_context(now, *, checkout: str | None = None, seat_error: str | None = N
         "status_of": invoice_status,
         "limit_labels": LIMIT_LABELS,
         "offline": offline,
-        "test_card": offline_cycle.card_outcome(db.session, g.tenant) if offline else None,
+        "test_card": offline_card.card_outcome(db.session, g.tenant) if offline else None,
         "unpaid": unpaid,
         "can_pay_now": offline and unpaid is not None and unpaid.provider == "offline",
         "checkout": checkout,
@@ -409,7 +413,7 @@ def _offline_portal():
         quote=subscriptions.current_quote(row) if row is not None else None,
         trial=lifecycle.trial_of(g.tenant, row, utcnow()),
         plan=get_plan(g.tenant.plan),
-        test_card=offline_cycle.card_outcome(db.session, g.tenant),
+        test_card=offline_card.card_outcome(db.session, g.tenant),
         invoices=billing_invoices.list_invoices(db.session, g.tenant, per_page=10).items,
         status_of=invoice_status,
     )
@@ -430,7 +434,7 @@ def set_test_card():
     """Offline mode: choose whether the workspace's test card pays or is declined from the next attempt on."""
     _offline_only()
     try:
-        outcome = offline_cycle.set_test_card(db.session, g.tenant, request.form.get("card", ""))
+        outcome = offline_card.set_test_card(db.session, g.tenant, request.form.get("card", ""))
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

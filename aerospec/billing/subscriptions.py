@@ -15,9 +15,10 @@ else by its metadata.tenant_id):
     checkout.session.completed (subscription mode) store the customer on the tenant; apply the
                                                     subscription (Stripe: retrieved from Stripe;
                                                     offline: the object the session carries)
-    invoice.paid / payment_succeeded / payment_failed  invoices.upsert_invoice, then
-                                                    lifecycle.apply_invoice (unless the mirrored
-                                                    invoice is already further along)
+    invoice.paid / payment_succeeded / payment_failed  invoices.upsert_invoice (unless the mirrored
+                                                    invoice is already further along), then
+                                                    lifecycle.apply_invoice from the subscription
+                                                    re-read from Stripe (offline: from the invoice)
 """
 
 from __future__ import annotations
@@ -315,8 +316,20 @@ def invoice_changed(session: Session, event: ProviderEvent) -> str | None:
     if invoice.status != obj.get("status"):
         # The mirror is already further along (paid before this failed attempt arrived): stale.
         return f"invoice {invoice.provider_invoice_id}: stale {obj.get('status')} object, stays {invoice.status}"
-    status = lifecycle.apply_invoice(session, tenant, obj, _as_of(event))
-    return f"invoice {invoice.provider_invoice_id}: {invoice.status}, workspace {status}"
+    subscription_id = lifecycle.invoice_subscription_id(obj)
+    current = retrieve_subscription(event.provider, subscription_id) if subscription_id else None
+    if current is None:  # the offline provider: its events are emitted in order, with the state they carry
+        status = lifecycle.apply_invoice(session, tenant, obj, _as_of(event))
+        return f"invoice {invoice.provider_invoice_id}: {invoice.status}, workspace {status}"
+    # Re-read from Stripe: the subscription's state now decides, not the order invoice events arrive in
+    # (an older invoice's failure delivered after a newer one was paid must not make the workspace past due).
+    current = _plain(current)
+    row, _ = upsert_subscription(session, tenant, current, provider=event.provider, as_of=utcnow())
+    status = lifecycle.apply_invoice(session, tenant, obj, _as_of(event), subscription=current, row=row)
+    return (
+        f"invoice {invoice.provider_invoice_id}: {invoice.status}, subscription {current.get('status')} "
+        f"at the provider, workspace {status}"
+    )
 
 
 # -- subscribing ----------------------------------------------------------------------------------
@@ -837,12 +850,12 @@ def _offline_change(
 ):
     """Outside a trial, offline: issue the proration invoice (PDF with it), charge the test card for what is due,
     keep any credit, and move the subscription, through the intake as Stripe's events would."""
-    from aerospec.billing import offline_cycle, proration
+    from aerospec.billing import offline_card, proration
     from aerospec.billing.providers import offline_event
 
     billed = _offline_proration(row, quote, at)
     due, used, balance = proration.settle(billed.total, row.credit_balance)
-    paid = due == 0 or offline_cycle.card_outcome(session, tenant) == "succeeds"
+    paid = due == 0 or offline_card.card_outcome(session, tenant) == "succeeds"
     lines = [
         {
             "description": line.description,
@@ -866,7 +879,7 @@ def _offline_change(
         paid=paid,
         amount_due=due,
         credit_used=used,
-        next_payment_attempt=None if paid else offline_cycle.next_attempt_at(now, 1),
+        next_payment_attempt=None if paid else offline_card.next_attempt_at(now, 1),
         billing_reason="subscription_update",
         with_commissions=False,
     )

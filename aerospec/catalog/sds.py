@@ -26,7 +26,7 @@ from aerospec.catalog.units import WATER_DENSITY_KG_M3  # water at 25 °C
 
 log = logging.getLogger(__name__)
 
-MAX_PAGES = 60  # SDSs run 8-20 pages; anything longer is not a data sheet worth waiting for
+MAX_PAGES = 50  # SDSs run 8-20 pages; a longer file is refused before any page is read
 
 # The TenantFluid column each property fills and the unit its value is in.
 PROPERTY_UNITS = {
@@ -507,6 +507,8 @@ def _open(content: bytes):
 
     try:
         return pdfplumber.open(io.BytesIO(content))
+    except MemoryError:
+        raise  # a limit of the process reading it (catalog.sds_limits), not a damaged file
     except PdfminerException as exc:
         inner = exc.args[0] if exc.args else exc
         if isinstance(inner, PDFPasswordIncorrect | PDFEncryptionError):
@@ -543,8 +545,15 @@ def _page_content(page) -> tuple[str, list[list[str]]]:
     return text, rows
 
 
-def parse_sds(content: bytes) -> SdsExtraction:
-    """Extract product name and section 9 properties from a safety data sheet PDF."""
+def too_many_pages_message(pages: int, max_pages: int) -> str:
+    return (
+        f"This PDF has {pages} pages; we read safety data sheets of up to {max_pages} pages (they usually "
+        "run 8–20). Upload the sheet on its own, not bundled with other documents, or type the values in instead."
+    )
+
+
+def parse_sds(content: bytes, *, max_pages: int = MAX_PAGES) -> SdsExtraction:
+    """Extract product name and section 9 properties from a safety data sheet PDF of at most `max_pages` pages."""
     if not is_pdf(content):
         raise SdsParseError("not_pdf", "This file is not a PDF. Upload the safety data sheet as a PDF file.")
     texts: list[str] = []
@@ -557,12 +566,14 @@ def parse_sds(content: bytes) -> SdsExtraction:
         try:
             pages = pdf.pages
             page_count = len(pages)
-            for page in pages[:MAX_PAGES]:
+            if page_count > max_pages:
+                raise SdsParseError("too_many_pages", too_many_pages_message(page_count, max_pages))
+            for page in pages:
                 text, rows = _page_content(page)
                 texts.append(text)
                 table_rows.extend(rows)
                 images += len(page.images)
-        except SdsParseError:
+        except (SdsParseError, MemoryError):
             raise
         except Exception as exc:
             raise SdsParseError(

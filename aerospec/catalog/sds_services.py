@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aerospec import queueing
-from aerospec.catalog import sds, units
+from aerospec.catalog import sds, sds_limits, units
 from aerospec.catalog import services as catalog
 from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.errors import Conflict, ValidationFailed
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_SDS_BYTES = 10 * 1024 * 1024
 PARSE_JOB = "jobs.sds.parse_sds_document"
+PARSE_QUEUE = "sds"  # its own queue and worker: a sheet that is slow to read never holds up other jobs
 
 
 # ---- upload
@@ -87,6 +88,7 @@ def _enqueue_parse(session: Session, document: SdsDocument) -> None:
         PARSE_JOB,
         str(document.tenant_id),
         str(document.id),
+        queue=PARSE_QUEUE,
         job_id=f"sds-parse-{document.id}",
         retries=1,
     )
@@ -122,14 +124,18 @@ def mark_parsing(document: SdsDocument) -> bool:
     return True
 
 
-def parse_document(session: Session, document: SdsDocument) -> SdsDocument:
-    """Run the section-9 parser on the stored PDF and record what it found or why it failed."""
+def parse_document(
+    session: Session, document: SdsDocument, limits: sds_limits.ParseLimits | None = None
+) -> SdsDocument:
+    """Run the section-9 parser on the stored PDF (in a child process within `limits`) and record what
+    it found, or why it failed: all of it or nothing (a limit hit leaves no value behind)."""
     if document.status == "parsed":
         return document
     try:
-        result = sds.parse_sds(document.content)
+        result = sds_limits.parse_isolated(document.content, limits)
     except sds.SdsParseError as error:
         document.status, document.error, document.extracted = "failed", error.message, []
+        document.product_name = None
     except Exception:
         # The parser is deterministic: a retry would fail the same way and leave the page polling.
         log.exception("SDS parser crashed on document %s", document.id)

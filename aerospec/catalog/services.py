@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aerospec import search
 from aerospec.accounts.services import ClientInfo
 from aerospec.catalog import seed, units
 from aerospec.catalog.models import Actuator, Fluid, TenantFluid
@@ -78,7 +79,7 @@ def list_fluids(session: Session, tenant, q: str | None = None, category: str | 
     def filtered(model):
         stmt = select(model)
         if q:
-            stmt = stmt.where(model.name.ilike(f"%{q.strip()}%"))
+            stmt = stmt.where(search.contains(model.name, q))
         if category:
             stmt = stmt.where(model.category == category)
         return stmt.order_by(func.lower(model.name))

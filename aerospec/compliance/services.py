@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aerospec import search
 from aerospec.accounts.models import User
 from aerospec.compliance.models import AuditLog
 from aerospec.pagination import Page, window
@@ -156,7 +157,7 @@ def list_entries(
     if action:
         query = query.where(AuditLog.action == action)
     if actor:
-        query = query.where(AuditLog.actor_email.ilike(f"%{actor.strip()}%"))
+        query = query.where(search.contains(AuditLog.actor_email, actor))
     if since:
         query = query.where(AuditLog.created_at >= since)
     if until:

@@ -29,7 +29,7 @@ from datetime import datetime
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from aerospec import inputs
+from aerospec import inputs, search
 from aerospec.accounts.models import User
 from aerospec.accounts.services import ClientInfo
 from aerospec.catalog import services as catalog
@@ -261,6 +261,18 @@ def diff(old: dict, new: dict) -> dict:
     return audit.changed_fields(old, new, FIELDS)
 
 
+def _check_fluid(session: Session, tenant: Tenant, values: dict) -> None:
+    """A given `fluid_id` must name a library fluid or one of this tenant's own (ValidationFailed otherwise)."""
+    if values.get("fluid_id") is None:
+        return
+    try:
+        # SECURITY: another tenant's fluid id is refused like a missing one, never stored as a dangling id.
+        catalog.get_fluid(session, tenant, values["fluid_id"])
+    except NotFound as exc:
+        message = "No such fluid in the library or this workspace."
+        raise ValidationFailed(message, field_errors={"fluid_id": [message]}) from exc
+
+
 def _check_given_actuators(session: Session, items: list[dict]) -> list[dict]:
     """Actuators a caller chose (the API's `compatible_actuators`): each SKU must be in the catalog."""
     cols = catalog.actuator_catalog(session).catalog
@@ -470,6 +482,7 @@ def create_configuration(
     """
     ensure_permitted(actor, "edit_configurations")
     values = clean(data)
+    _check_fluid(session, tenant, values)
     _fill_tolerances_and_check_targets(values)
     values["compatible_actuators"] = _ranked(session, None, values, "compatible_actuators" in values)
     now = now or utcnow()
@@ -518,6 +531,7 @@ def update_configuration(
     if config.archived_at is not None:
         raise ValidationFailed("Restore this configuration from the archive before editing it.")
     values = clean(data, partial=True)
+    _check_fluid(session, tenant, values)
     before = snapshot(config)
     merged = {**before, **{k: _jsonable(v) for k, v in values.items()}}
     _fill_tolerances_and_check_targets(merged)
@@ -704,22 +718,14 @@ class ListFilters:
     page: int = 1
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE) -> Page:
     """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index)."""
     where = [Configuration.tenant_id == tenant.id]
     if not filters.include_archived:
         where.append(Configuration.archived_at.is_(None))
     if filters.q:
-        pattern = _like(filters.q.strip().lower())
         where.append(
-            or_(
-                func.lower(Configuration.name).like(pattern, escape="\\"),
-                func.lower(Configuration.fluid_name).like(pattern, escape="\\"),
-            )
+            or_(search.contains(Configuration.name, filters.q), search.contains(Configuration.fluid_name, filters.q))
         )
     if filters.status:
         where.append(Configuration.status == filters.status)
@@ -727,7 +733,9 @@ def list_configurations(session: Session, tenant: Tenant, filters: ListFilters, 
         tags = normalise_tags([filters.tag])
         if tags:
             # Tags are normalised to [a-z0-9_-], so the quoted tag matches only a whole tag in the JSON text.
-            where.append(cast(Configuration.tags, String).like(_like(f'"{tags[0]}"'), escape="\\"))
+            where.append(
+                cast(Configuration.tags, String).like(search.like_pattern(f'"{tags[0]}"'), escape=search.ESCAPE)
+            )
     if filters.creator_id:
         where.append(Configuration.created_by_id == filters.creator_id)
     if filters.shared_with_id:

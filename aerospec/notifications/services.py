@@ -22,6 +22,7 @@ TEMPLATES = {
     "welcome": "Welcome to AeroSpec",
     "invitation": "You're invited to {tenant_name} on AeroSpec",
     "password_reset": "Reset your AeroSpec password",
+    "login_failures": "Failed sign-in attempts on your AeroSpec account",
     "procurement_status": "Order {reference}: {status_label}",
     "billing_trial_reminder": "Your AeroSpec trial for {tenant_name} ends in {days_label}",
     "billing_trial_expired": "Your AeroSpec trial for {tenant_name} has ended: the workspace is read-only",

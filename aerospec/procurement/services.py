@@ -25,7 +25,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aerospec import queueing
+from aerospec import queueing, search
 from aerospec.billing.plans import PLANS
 from aerospec.catalog.models import Actuator
 from aerospec.compliance import services as audit
@@ -278,11 +278,10 @@ def list_procurements(
     if configuration_id is not None:
         query = query.where(Procurement.configuration_id == configuration_id)
     if q:
-        like = f"%{q.strip()}%"
         query = query.where(
-            Procurement.reference.ilike(like)
-            | Procurement.supplier_order_id.ilike(like)
-            | Procurement.tracking_number.ilike(like)
+            search.contains(Procurement.reference, q)
+            | search.contains(Procurement.supplier_order_id, q)
+            | search.contains(Procurement.tracking_number, q)
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page, offset = window(total, page, per_page)

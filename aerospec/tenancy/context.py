@@ -60,10 +60,11 @@ def get_for_tenant_or_404(model: type[TenantOwned], object_id: uuid.UUID | str):
     """Wall two: the one way a view loads a tenant-owned row by id."""
     if not issubclass(model, TenantOwned):
         raise TypeError(f"{model.__name__} is not tenant-owned")
-    try:
-        object_id = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
-    except ValueError:
-        abort(404)
+    if model.id.type.python_type is uuid.UUID:  # a few rows are keyed by a provider's string id (cs_offline_...)
+        try:
+            object_id = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
+        except ValueError:
+            abort(404)
     from sqlalchemy import select
 
     row = db.session.scalar(select(model).where(model.id == object_id, model.tenant_id == g.tenant.id))

@@ -256,17 +256,34 @@ def roles():
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
     """Join a workspace from an invitation link, as a new or an existing user."""
+    from aerospec.accounts import login_policy
+    from aerospec.accounts.views import begin_attempt, refused, with_retry_after
+
+    attempt = throttled = None
+    if request.method == "POST":
+        try:
+            # SECURITY: the link's token is the secret here: wrong ones count against this address.
+            attempt = begin_attempt(None)
+        except login_policy.TooManyAttempts as error:
+            throttled = error
     try:
         invitation = tenancy.invitation_for_token(db.session, token)
     except InvalidToken as error:
-        return render("tenancy/invitation_invalid.html", status=400, message=error.message)
+        if attempt is not None:
+            login_policy.policy().failed(attempt)
+        message = throttled.message if throttled else error.message
+        page = render("tenancy/invitation_invalid.html", status=429 if throttled else 400, message=message)
+        return with_retry_after(page, throttled)
     form = AcceptInvitationForm()
     existing = tenancy.accounts.get_user_by_email(db.session, invitation.email)
     # Read before the commit: afterwards no tenant is in context, so on PostgreSQL row-level
     # security hides the (expired) invitation row and reloading it fails.
-    tenant_name, tenant_slug = invitation.tenant.name, invitation.tenant.slug
+    tenant_name, tenant_slug, invitation_email = invitation.tenant.name, invitation.tenant.slug, invitation.email
     status = 200
-    if request.method == "POST":
+    if throttled is not None:
+        refused(form, throttled)
+        status = 429
+    elif request.method == "POST":
         try:
             if current_user.is_authenticated:
                 EmptyForm()
@@ -295,9 +312,13 @@ def accept_invitation(token: str):
             status = error.status
         else:
             if membership is not None:
+                device = login_policy.policy().succeeded(attempt, email=invitation_email)
                 flash(f"Welcome to {tenant_name}.", "success")
-                return hx_redirect(url_for("tenancy.dashboard", tenant_slug=tenant_slug))
-    return render(
+                response = hx_redirect(url_for("tenancy.dashboard", tenant_slug=tenant_slug))
+                login_policy.set_device_cookie(response, device)
+                return response
+        login_policy.policy().cancel(attempt)  # a valid link and a form problem: not a guess
+    response = render(
         "tenancy/accept_invitation.html",
         block="accept_form",
         status=status,
@@ -306,6 +327,7 @@ def accept_invitation(token: str):
         existing=existing,
         action_form=EmptyForm(),
     )
+    return with_retry_after(response, throttled)
 
 
 def _reload_invitation(invitation):

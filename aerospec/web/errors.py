@@ -89,10 +89,17 @@ def handle_domain_error(error: DomainError):
     if wants_problem_json():
         link = _billing_link(absolute=True, admins_only=False) if upgrade else None
         extensions = {"billing_url": link} if link else None
-        return problem(error.status, error.title, error.message, error.field_errors or None, extensions=extensions)
-    return _page(
-        error.status, error.title, error.message, _billing_link(absolute=False, admins_only=True) if upgrade else None
-    )
+        response = problem(error.status, error.title, error.message, error.field_errors or None, extensions=extensions)
+    else:
+        response = _page(
+            error.status,
+            error.title,
+            error.message,
+            _billing_link(absolute=False, admins_only=True) if upgrade else None,
+        )
+    for key, value in (getattr(error, "headers", None) or {}).items():
+        response.headers[key] = value  # e.g. Retry-After on a 429
+    return response
 
 
 @bp.app_errorhandler(CSRFError)

@@ -1,4 +1,7 @@
-"""Throttling: the 11th login or reset attempt within a minute is refused kindly (429)."""
+"""Flood limits per client address: the 11th login or reset request within a minute is refused kindly (429).
+
+Guessing at one account from many addresses, and reset bombing, are the login policy's
+(tests/accounts/test_login_policy.py)."""
 
 from __future__ import annotations
 
@@ -66,17 +69,3 @@ def test_throttled_api_style_request_gets_problem_json(throttled, db):
     assert response.status_code == 429
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["detail"] == TOO_MANY
-
-
-def test_guesses_at_one_account_from_many_addresses_are_throttled_per_email(throttled, db, user):
-    def attempt(n: int, email: str = user.email):
-        return throttled.post(
-            "/login",
-            data={"email": email, "password": f"guess {n}"},
-            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
-        )
-
-    for n in range(20):
-        assert attempt(n).status_code == 422, n
-    assert attempt(20).status_code == 429
-    assert attempt(21, email="someone-else@throttle.example").status_code == 422

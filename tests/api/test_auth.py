@@ -11,6 +11,7 @@ from aerospec.accounts import services as accounts
 from aerospec.accounts.models import RefreshToken, UserSession
 from aerospec.compliance.models import AuditLog
 from aerospec.notifications.models import EmailMessage
+from aerospec.tenancy.scoping import tenant_scope
 from tests.api.conftest import assert_problem, auth, claims
 from tests.factories import PASSWORD
 
@@ -54,7 +55,8 @@ def test_signup_returns_token_pair_user_and_trial_tenant(client, app, db, rows):
 
     login = db.session.get(UserSession, uuid.UUID(access["sid"]))
     assert login.kind == "api" and login.ended_at is None
-    stored = db.session.scalars(select(RefreshToken).where(RefreshToken.session_id == login.id)).all()
+    with tenant_scope(db.session, uuid.UUID(access["tenant_id"])):  # the token's row is the tenant's
+        stored = db.session.scalars(select(RefreshToken).where(RefreshToken.session_id == login.id)).all()
     assert [t.token_hash for t in stored] == [hashlib.sha256(refresh["jti"].encode()).hexdigest()]
     assert _emails_to(db, "ada@acme.example") == 1  # the welcome email
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from aerospec.accounts.models import RefreshToken, UserSession
 from aerospec.compliance.models import AuditLog
 from aerospec.models import utcnow
+from aerospec.tenancy.scoping import tenant_scope
 from tests.api.conftest import assert_problem, auth, claims
 
 
@@ -72,11 +73,12 @@ def test_refresh_rotates_the_pair_and_marks_the_old_token_used(client, app, db, 
     assert second["access_token"] != first["access_token"]
     assert claims(app, second["access_token"])["sid"] == claims(app, first["access_token"])["sid"]
     sid = uuid.UUID(claims(app, first["access_token"])["sid"])
-    stored = db.session.scalars(
-        select(RefreshToken)
-        .where(RefreshToken.session_id == sid)
-        .order_by(RefreshToken.issued_at, RefreshToken.used_at)
-    ).all()
+    with tenant_scope(db.session, t.tenant.id):  # the token's row is the tenant's
+        stored = db.session.scalars(
+            select(RefreshToken)
+            .where(RefreshToken.session_id == sid)
+            .order_by(RefreshToken.issued_at, RefreshToken.used_at)
+        ).all()
     assert sorted(t.used_at is None for t in stored) == [False, True]
     assert client.get("/api/tenants/me", headers=auth(second["access_token"])).status_code == 200
 
@@ -141,3 +143,29 @@ def test_removed_member_token_and_refresh_are_refused(client, team, tokens, bear
     problem = assert_problem(client.get("/api/tenants/me", headers=auth(issued["access_token"])), 401)
     assert "no longer a member" in problem["detail"]
     assert "no longer a member" in assert_problem(_refresh(client, issued["refresh_token"]), 401)["detail"]
+
+
+def test_a_refresh_token_lives_in_its_workspace_and_is_exchanged_there(client, app, db, team, factories, tokens):
+    """Refresh tokens are tenant-owned (row-level security): the exchange finds one only in the workspace
+    its signed token names, and a member of two workspaces keeps each login in its own."""
+    import hashlib
+
+    first, second = team(), team()
+    both = factories.member(second.tenant, "user", user=first.user)
+    db.session.commit()
+    issued = tokens(both, second.tenant)
+    first_id, second_id = first.tenant.id, second.tenant.id
+    token_hash = hashlib.sha256(claims(app, issued["refresh_token"])["jti"].encode()).hexdigest()
+    db.session.expunge_all()  # read from the database, not the identity map
+    for elsewhere in (first_id, uuid.uuid4()):
+        with tenant_scope(db.session, elsewhere):
+            assert db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash)) is None
+    with tenant_scope(db.session, second_id):
+        assert db.session.scalar(select(RefreshToken.tenant_id).where(RefreshToken.token_hash == token_hash))
+
+    refreshed = _refresh(client, issued["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.get_json()
+    assert claims(app, refreshed.get_json()["access_token"])["tenant_id"] == str(second_id)
+    assert client.get("/api/tenants/me", headers=auth(refreshed.get_json()["access_token"])).get_json()["id"] == str(
+        second_id
+    )

@@ -215,6 +215,19 @@ class RecordingHTTPClient(stripe.HTTPClient):
         pass
 
 
+def logged_in_client(app, db, user):
+    """A test client of `app` (a second app from build_app) signed in as `user`, as a browser would be."""
+    from aerospec.accounts import services as accounts
+
+    row = accounts.start_session(db.session, user, accounts.ClientInfo("127.0.0.1", "pytest"))
+    db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(row.id)
+        sess["_fresh"] = True
+    return client
+
+
 def canned_checkout_session(session_id: str = "cs_test_a1B2c3", amount: int = 0) -> dict:
     """Stripe's answer to POST /v1/checkout/sessions (the fields we read, and some we don't)."""
     return {

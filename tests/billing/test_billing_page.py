@@ -14,7 +14,7 @@ from aerospec.billing.models import BillingSubscription
 from aerospec.tenancy.scoping import tenant_scope
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import assert_problem
-from tests.billing.helpers import RecordingHTTPClient
+from tests.billing.helpers import RecordingHTTPClient, logged_in_client
 
 tokens = api_fixtures.tokens
 bearer = api_fixtures.bearer
@@ -327,17 +327,10 @@ def test_portal_session_for_the_tenants_customer(on_stripe, bearer, login, tenan
 
 
 def test_the_portal_page_redirects_to_a_stripe_portal_session_for_the_tenants_customer(on_stripe, db, tenant_url):
-    from aerospec.accounts import services as accounts
-
     app, t, _ = on_stripe
     portal = {"id": "bps_2", "object": "billing_portal.session", "url": "https://billing.stripe.com/p/session/test_2"}
     app.recorder.responses = [(200, portal)]
-    row = accounts.start_session(db.session, t.admin, accounts.ClientInfo("127.0.0.1", "pytest"))
-    db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(row.id)
-        sess["_fresh"] = True
+    client = logged_in_client(app, db, t.admin)
     assert "Offline stand-in" not in client.get(tenant_url(t.tenant, "billing")).get_data(as_text=True)
     response = client.get(tenant_url(t.tenant, "billing/portal"))
     assert response.status_code == 303

@@ -19,7 +19,7 @@ from aerospec.billing.models import Invoice
 from aerospec.tenancy.scoping import tenant_scope
 from jobs.billing import run_offline_billing_cycle
 from tests.api import conftest as api_fixtures
-from tests.billing.helpers import RecordingHTTPClient
+from tests.billing.helpers import RecordingHTTPClient, logged_in_client
 from tests.billing.test_billing_page import PRICES, mirror, stripe_subscription, sub_row
 
 tokens = api_fixtures.tokens
@@ -132,8 +132,6 @@ def test_stripe_a_change_in_a_trial_keeps_the_trial_with_no_proration_and_no_pre
 def test_stripe_the_estimate_is_exactly_the_preview_and_the_proration_invoice_is_listed_at_once(
     build_app, db, team, tenant_url
 ):
-    from aerospec.accounts import services as accounts
-
     app = build_app(STRIPE_SECRET_KEY="sk_test_abc123", **PRICES)
     app.extensions["aerospec_stripe_http_client"] = recorder = RecordingHTTPClient()
     t = team(subscription_status="active", billing_customer_id="cus_Stripe1")
@@ -174,12 +172,7 @@ def test_stripe_the_estimate_is_exactly_the_preview_and_the_proration_invoice_is
     annual = stripe_subscription(sub_id, "cus_Stripe1", latest_invoice=invoice)
     annual["items"]["data"][0]["price"] = {"id": "price_pro_year", "object": "price", "recurring": {"interval": "year"}}
     recorder.responses = [(200, current), (200, preview), (200, current), (200, annual)]
-    row = accounts.start_session(db.session, t.admin, accounts.ClientInfo("127.0.0.1", "pytest"))
-    db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(row.id)
-        sess["_fresh"] = True
+    client = logged_in_client(app, db, t.admin)
 
     page = client.get(tenant_url(t.tenant, "billing/change?plan=professional&interval=year")).get_data(as_text=True)
     assert '<strong id="estimate-due">USD 20,345.61</strong>' in page  # the preview's amount_due, to the cent
@@ -206,17 +199,10 @@ def test_stripe_the_estimate_is_exactly_the_preview_and_the_proration_invoice_is
 def test_stripe_checkout_return_confirms_by_re_reading_the_session_when_the_webhook_is_late(
     build_app, db, team, tenant_url
 ):
-    from aerospec.accounts import services as accounts
-
     app = build_app(STRIPE_SECRET_KEY="sk_test_abc123", **PRICES)
     app.extensions["aerospec_stripe_http_client"] = recorder = RecordingHTTPClient()
     t = team(billing_customer_id="cus_Stripe7", trial_ends_at=datetime.now(UTC) + 9 * DAY)
-    row = accounts.start_session(db.session, t.admin, accounts.ClientInfo("127.0.0.1", "pytest"))
-    db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(row.id)
-        sess["_fresh"] = True
+    client = logged_in_client(app, db, t.admin)
 
     html = client.get(tenant_url(t.tenant, "billing?checkout=success&session_id=cs_test_late1")).get_data(as_text=True)
     assert "Confirming your payment…" in html
@@ -309,11 +295,11 @@ def test_offline_fewer_seats_credits_the_account_on_an_invoice_and_the_renewal_u
 def test_offline_a_failed_card_on_an_upgrade_leaves_an_open_invoice_and_says_so(
     client, db, on_pro_with_seats, login, tenant_url
 ):
-    from aerospec.billing import offline_cycle
+    from aerospec.billing import offline_card
 
     t = on_pro_with_seats
     with tenant_scope(db.session, t.tenant.id):
-        offline_cycle.set_test_card(db.session, t.tenant, "fails")
+        offline_card.set_test_card(db.session, t.tenant, "fails")
         db.session.commit()
     with time_machine.travel(datetime(2026, 2, 15, tzinfo=UTC), tick=False):
         login(t.admin)

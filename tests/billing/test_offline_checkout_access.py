@@ -4,6 +4,8 @@ samples for an order) sees or completes it. Runs with CSRF on: the token is not 
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import func, select
 
@@ -37,9 +39,9 @@ def checkout(csrf_app, db, team, bearer):
 def _state(db, t, path) -> tuple:
     """What paying would change: the checkout row, the events, the subscription, the workspace status."""
     db.session.expire_all()
-    row = db.session.get(OfflineCheckoutSession, path.rsplit("/", 1)[1])
     events = db.session.scalar(select(func.count()).select_from(BillingEvent))
     with tenant_scope(db.session, t.tenant.id):
+        row = db.session.get(OfflineCheckoutSession, path.rsplit("/", 1)[1])
         subs = db.session.scalar(select(func.count()).select_from(BillingSubscription))
     db.session.refresh(t.tenant)
     return row.status, row.payment_status, events, subs, t.tenant.subscription_status, t.tenant.plan
@@ -119,3 +121,20 @@ def test_an_order_checkout_is_paid_only_by_a_member_who_may_order(csrf_app, db, 
     user = logged_in(csrf_app, db, t.user)
     assert user.post(path, data={"outcome": "pay", "csrf_token": header_token(user.get("/"))}).status_code == 303
     assert paid() == "paid"
+
+
+def test_the_checkout_page_finds_its_workspace_through_one_logged_bypass(csrf_app, db, checkout, caplog):
+    """The checkout is the workspace's row (row-level security): the page reads it by id before any
+    tenant is known only through the explicit, logged bypass, then in the workspace's scope."""
+    import logging
+
+    path, t = checkout
+    browser = logged_in(csrf_app, db, t.admin)
+    with caplog.at_level(logging.INFO, logger="aerospec.tenancy.scoping"):
+        page = browser.get(path)
+    assert page.status_code == 200 and "Pay" in page.get_data(as_text=True)
+    bypasses = [r.getMessage() for r in caplog.records if r.name == "aerospec.tenancy.scoping"]
+    assert bypasses == ["tenant wall bypassed: offline checkout page: find the checkout's workspace by its id"]
+    db.session.expunge_all()  # read from the database, not the identity map
+    with tenant_scope(db.session, uuid.uuid4()):  # another workspace's context sees no such checkout
+        assert db.session.get(OfflineCheckoutSession, path.rsplit("/", 1)[1]) is None

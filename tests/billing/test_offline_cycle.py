@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from aerospec.billing import lifecycle, offline_cycle
+from aerospec.billing import lifecycle, offline_card, offline_cycle
 from aerospec.billing.models import BillingEvent, BillingNotice, BillingSubscription, Invoice
 from aerospec.billing.plans import price_quote
 from aerospec.billing.providers import add_interval
@@ -21,6 +21,7 @@ from aerospec.tenancy.scoping import tenant_scope
 from jobs.billing import run_offline_billing_cycle
 from jobs.lifecycle import daily_billing_tick
 from tests.api import conftest as api_fixtures
+from tests.billing.helpers import logged_in_client
 from tests.billing.test_invoices import paid_order
 
 tokens = api_fixtures.tokens
@@ -81,7 +82,7 @@ def _subjects(db, address: str) -> list[str]:
 
 def _card(db, tenant, outcome: str) -> None:
     with tenant_scope(db.session, tenant.id):
-        offline_cycle.set_test_card(db.session, tenant, outcome)
+        offline_card.set_test_card(db.session, tenant, outcome)
         db.session.commit()
 
 
@@ -179,7 +180,7 @@ def test_a_failing_card_walks_the_dunning_path_and_pay_now_restores_the_workspac
     t = subscribed
     end = t.sub.current_period_end
     _card(db, t.tenant, "fails")
-    assert offline_cycle.card_outcome(db.session, t.tenant) == "fails"
+    assert offline_card.card_outcome(db.session, t.tenant) == "fails"
     failed = "Payment failed for Cycle Sprays: update your payment method"
 
     day0 = end + HOUR
@@ -264,18 +265,18 @@ def test_pay_now_without_an_unpaid_invoice_is_a_conflict(db, subscribed):
 
 def test_the_test_card_is_a_marker_row_that_succeeds_removes(db, team):
     t = team()
-    assert offline_cycle.card_outcome(db.session, t.tenant) == "succeeds"
+    assert offline_card.card_outcome(db.session, t.tenant) == "succeeds"
     _card(db, t.tenant, "fails")
     _card(db, t.tenant, "fails")  # twice: still one row
     with tenant_scope(db.session, t.tenant.id):
         rows = db.session.scalars(select(BillingNotice).where(BillingNotice.kind == "offline_card")).all()
         assert [(r.kind, r.key) for r in rows] == [("offline_card", "fails")]
     _card(db, t.tenant, "succeeds")
-    assert offline_cycle.card_outcome(db.session, t.tenant) == "succeeds"
+    assert offline_card.card_outcome(db.session, t.tenant) == "succeeds"
     from aerospec.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed):
-        offline_cycle.set_test_card(db.session, t.tenant, "maybe")
+        offline_card.set_test_card(db.session, t.tenant, "maybe")
 
 
 # -- the billing page: test card and Pay now ------------------------------------------------------
@@ -290,7 +291,7 @@ def test_admin_sets_the_test_card_and_pays_now_on_the_billing_page(client, db, s
         assert "Payment due" not in page and ">Pay now<" not in page
         response = client.post(tenant_url(t.tenant, "billing/test-card"), data={"card": "fails"})
         assert response.status_code == 303
-        assert offline_cycle.card_outcome(db.session, t.tenant) == "fails"
+        assert offline_card.card_outcome(db.session, t.tenant) == "fails"
 
     with time_machine.travel(t.sub.current_period_end + HOUR, tick=False):
         run_offline_billing_cycle()
@@ -314,20 +315,13 @@ def test_only_admins_set_the_test_card_or_pay(client, db, subscribed, login, ten
     login(getattr(t, role))
     assert client.post(tenant_url(t.tenant, "billing/test-card"), data={"card": "fails"}).status_code == 403
     assert client.post(tenant_url(t.tenant, "billing/pay")).status_code == 403
-    assert offline_cycle.card_outcome(db.session, t.tenant) == "succeeds"
+    assert offline_card.card_outcome(db.session, t.tenant) == "succeeds"
 
 
 def test_stripe_mode_has_no_test_card(build_app, db, team, tenant_url):
-    from aerospec.accounts import services as accounts
-
     app = build_app(STRIPE_SECRET_KEY="sk_test_abc123")
     t = team()
-    row = accounts.start_session(db.session, t.admin, accounts.ClientInfo("127.0.0.1", "pytest"))
-    db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(row.id)
-        sess["_fresh"] = True
+    client = logged_in_client(app, db, t.admin)
     page = client.get(tenant_url(t.tenant, "billing"))
     assert page.status_code == 200
     assert "Manage payment details" in page.get_data(as_text=True)

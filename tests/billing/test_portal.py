@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from aerospec.billing import offline_cycle
+from aerospec.billing import offline_card
 from aerospec.billing.models import BillingSubscription
 from aerospec.tenancy.scoping import tenant_scope
 from tests.api import conftest as api_fixtures
@@ -102,7 +102,7 @@ def test_the_test_card_is_set_from_the_portal_and_no_other_return_is_honoured(
     login(t.admin)
     saved = client.post(tenant_url(t.tenant, "billing/test-card"), data={"card": "fails", "return_to": "portal"})
     assert saved.status_code == 303 and saved.headers["Location"].endswith(f"/t/{t.tenant.slug}/billing/portal")
-    assert offline_cycle.card_outcome(db.session, t.tenant) == "fails"
+    assert offline_card.card_outcome(db.session, t.tenant) == "fails"
     html = client.get(tenant_url(t.tenant, "billing/portal")).get_data(as_text=True)
     assert 'value="fails" aria-describedby="test-card-help" checked' in html
     assert "Test card saved: the next payment attempt (renewal, retry or Pay now) is declined." in html
@@ -143,7 +143,7 @@ def test_a_blocked_workspace_still_reaches_its_portal_and_sets_its_card(client, 
     assert client.get(tenant_url(t.tenant, "billing/portal")).status_code == 200
     saved = client.post(tenant_url(t.tenant, "billing/test-card"), data={"card": "fails", "return_to": "portal"})
     assert saved.status_code == 303
-    assert offline_cycle.card_outcome(db.session, t.tenant) == "fails"
+    assert offline_card.card_outcome(db.session, t.tenant) == "fails"
 
 
 def test_api_portal_session_answers_the_offline_portal_url(client, subscribed, bearer, login):

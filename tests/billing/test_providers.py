@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from aerospec.billing import offline_checkout
 from aerospec.billing.models import OfflineCheckoutSession
 from aerospec.billing.providers import (
     LineItem,
@@ -16,6 +17,7 @@ from aerospec.billing.providers import (
     get_provider,
     to_minor,
 )
+from aerospec.tenancy.scoping import tenant_scope
 from tests.billing.helpers import RecordingHTTPClient, canned_checkout_session
 
 TENANT = "5f0c6a52-1d7e-4c1b-9a35-0d6f6c0b9e11"
@@ -125,10 +127,24 @@ def test_get_provider_is_stripe_only_with_a_secret_key(app, build_app, db):
     assert get_provider(stripe_app) is provider  # one SDK client per app and key
 
 
-def test_offline_provider_stores_a_stripe_shaped_session_and_answers_its_page(db):
+@pytest.fixture
+def in_a_workspace(db, factories):
+    """An offline checkout is the workspace's row (row-level security): open it with one in context."""
+    tenant = factories.TenantFactory()
+    with tenant_scope(db.session, tenant.id):
+        yield tenant
+
+
+def test_offline_provider_needs_a_workspace_in_context(db):
+    with pytest.raises(RuntimeError, match="workspace"):
+        _checkout(OfflineProvider(db.session))
+
+
+def test_offline_provider_stores_a_stripe_shaped_session_and_answers_its_page(db, in_a_workspace):
     provider = OfflineProvider(db.session)
     session_id, url = _checkout(provider)
     row = db.session.get(OfflineCheckoutSession, session_id)
+    assert row.tenant_id == in_a_workspace.id
     assert url == f"/billing/offline/checkout/{session_id}"
     assert session_id.startswith("cs_offline_") and len(session_id) == len("cs_offline_") + 32
     assert (row.mode, row.status, row.payment_status) == ("payment", "open", "unpaid")
@@ -140,18 +156,18 @@ def test_offline_provider_stores_a_stripe_shaped_session_and_answers_its_page(db
     ]
 
 
-def test_offline_completion_emits_the_events_stripe_would(db):
+def test_offline_completion_emits_the_events_stripe_would(db, in_a_workspace):
     provider = OfflineProvider(db.session)
     session_id, _ = _checkout(provider)
     row = db.session.get(OfflineCheckoutSession, session_id)
 
-    [failed] = provider.complete(row, succeed=False)
+    [failed] = offline_checkout.complete(row, succeed=False)
     assert failed["type"] == "payment_intent.payment_failed" and failed["object"] == "event"
     assert failed["data"]["object"]["last_payment_error"]["message"] == "Your card was declined."
     assert failed["data"]["object"]["status"] == "requires_payment_method"
     assert row.status == "open"  # a decline leaves the checkout open for another card
 
-    completed, succeeded = provider.complete(row, succeed=True)
+    completed, succeeded = offline_checkout.complete(row, succeed=True)
     assert completed["type"] == "checkout.session.completed"
     session = completed["data"]["object"]
     assert (session["id"], session["mode"], session["payment_status"]) == (session_id, "payment", "paid")

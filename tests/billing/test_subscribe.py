@@ -271,7 +271,8 @@ def test_a_declined_offline_subscription_sends_nothing_and_stays_open(client, db
     assert response.status_code == 303 and "declined=1" in response.headers["Location"]
     db.session.expire_all()
     assert db.session.scalars(select(BillingEvent)).all() == []
-    row = db.session.get(OfflineCheckoutSession, path.rsplit("/", 1)[1])
+    with tenant_scope(db.session, t.tenant.id):
+        row = db.session.get(OfflineCheckoutSession, path.rsplit("/", 1)[1])
     assert row.status == "open" and row.mode == "subscription"
     db.session.refresh(t.tenant)
     assert t.tenant.subscription_status == "trialing"

@@ -250,3 +250,59 @@ def property_table_sds(rows: tuple[tuple[str, str], ...], product: str = "Unit C
             row.cell(_text(pdf, value))
     _back_matter(pdf, prefix="")
     return _out(pdf)
+
+
+# ---- hostile files: small on disk, expensive to read (issue 10 item 4)
+
+
+def _raw_pdf(page_contents: list[bytes], *, compress: bool = True) -> bytes:
+    """A minimal PDF written by hand: one Helvetica font, one page per content stream (FlateDecode)."""
+    import zlib
+
+    objects: list[bytes] = []
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(page_contents)))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(page_contents)} >>".encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for i, content in enumerate(page_contents):
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
+            f"/Contents {5 + 2 * i} 0 R >>".encode()
+        )
+        data = zlib.compress(content, 9) if compress else content
+        flate = b" /Filter /FlateDecode" if compress else b""
+        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(data), flate) + data + b"\nendstream")
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+@functools.cache
+def inflation_bomb_pdf(inflated_mb: int = 50) -> bytes:
+    """A page whose FlateDecode content stream is a few dozen KB and inflates to `inflated_mb` MB of
+    text-showing operators: every one a character object for the text extractor (about 1 GB when read)."""
+    op = b"(A) Tj "
+    content = b"BT /F1 1 Tf 10 10 Td " + op * (inflated_mb * 1024 * 1024 // len(op)) + b"ET\n"
+    return _raw_pdf([content])
+
+
+@functools.cache
+def slow_pdf(operations: int = 4_000_000) -> bytes:
+    """A page of graphics-state saves and restores: nothing to keep, so little memory, but the
+    interpreter works through every one of them (minutes of CPU for a small file)."""
+    return _raw_pdf([b"q Q " * operations])
+
+
+@functools.cache
+def many_pages_pdf(pages: int = 60) -> bytes:
+    """A real sheet's first page, then blank pages: more pages than a safety data sheet has."""
+    first = b"BT /F1 10 Tf 50 800 Td (SAFETY DATA SHEET) Tj 0 -14 Td (SECTION 9: Physical and chemical properties) Tj "
+    first += b"0 -14 Td (Density: 1.036 g/cm3 at 20 C) Tj ET\n"
+    return _raw_pdf([first] + [b"BT /F1 10 Tf 50 800 Td (Page) Tj ET\n"] * (pages - 1))

@@ -142,3 +142,23 @@ def _unreadable(page, screenshot, sign_up, unique_email, tmp_path):
     expect(page.get_by_text("looks scanned")).to_be_visible()
     expect(page.get_by_role("link", name="Type the values in")).to_be_visible()
     screenshot(page, "sds-failed")
+
+
+def test_a_sheet_past_a_limit_says_which_in_the_browser(in_browser, sign_up, unique_email, tmp_path):
+    in_browser(lambda page, screenshot: _past_a_limit(page, screenshot, sign_up, unique_email, tmp_path))
+
+
+def _past_a_limit(page, screenshot, sign_up, unique_email, tmp_path):
+    from playwright.sync_api import expect
+
+    sign_up(page, unique_email("sds-pages"), name="Ada Admin")
+    page.goto(page.url + "fluids/sds/new")
+    pdf = tmp_path / "bundle.pdf"
+    pdf.write_bytes(sds_pdfs.many_pages_pdf(60))
+    page.get_by_label("Safety data sheet (PDF, up to 10 MB)").set_input_files(str(pdf))
+    page.get_by_role("button", name="Upload and read").click()
+    expect(page.get_by_role("alert")).to_contain_text("This PDF has 60 pages; we read safety data sheets of up to 50")
+    expect(page.get_by_role("link", name="Type the values in")).to_be_visible()
+    screenshot(page, "sds-too-many-pages-desktop")
+    page.set_viewport_size({"width": 360, "height": 800})
+    screenshot(page, "sds-too-many-pages-narrow")

@@ -9,24 +9,17 @@ points at a server), with plain SQL, as the old code would have left them.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from aerospec import create_app
 from aerospec.models import UTCDateTime
-from tests.conftest import PostgresDatabase, make_overrides
+from tests import migration_db
 
-_PATH = next((Path(__file__).resolve().parents[2] / "migrations" / "versions").glob("*_fluid_units_fix.py"))
-_spec = importlib.util.spec_from_file_location("fluid_units_fix", _PATH)
-MIGRATION = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(MIGRATION)
+MIGRATION = migration_db.load("*_fluid_units_fix.py")
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 FORM = "entered by the user"
@@ -83,33 +76,11 @@ versions = sa.table(
 )
 
 
-def _engines():
-    yield pytest.param("sqlite", id="sqlite")
-    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql")):
-        yield pytest.param("postgresql", id="postgresql")
-
-
-@pytest.fixture(params=list(_engines()))
+@pytest.fixture(params=migration_db.engines())
 def database(request, tmp_path):
     """A database of its own at the revision before 0005 (an app role without superuser on PostgreSQL)."""
-    pg = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'before-0005.sqlite3'}"
-    else:
-        pg = PostgresDatabase(os.environ["DATABASE_URL"])
-        url = pg.create()
-    app = create_app(make_overrides(url, tmp_path / "instance"))
-    from aerospec.extensions import db
-
-    with app.app_context():
-        upgrade(revision=MIGRATION.down_revision)
-        try:
-            yield db.engine
-        finally:
-            db.session.remove()
-            db.engine.dispose()
-    if pg is not None:
-        pg.drop()
+    with migration_db.database_at(request.param, tmp_path, MIGRATION.down_revision) as engine:
+        yield engine
 
 
 def _write(engine, statements) -> None:

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
-from aerospec.billing.models import BillingNotice, BillingSubscription, Invoice, UsageRollup
+from aerospec.accounts.models import RefreshToken
+from aerospec.billing.models import BillingNotice, BillingSubscription, Invoice, OfflineCheckoutSession, UsageRollup
 from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
@@ -43,6 +44,8 @@ GUARDED = [
     Invoice,
     UsageRollup,
     BillingNotice,
+    OfflineCheckoutSession,
+    RefreshToken,
 ]
 
 
@@ -73,7 +76,41 @@ def two_tenants(db, factories):
             db.session.flush()
             _procurement_rows(db, tenant, admin)
             _billing_rows(db, tenant)
+            _token_and_checkout_rows(db, tenant, admin)
     return a, b
+
+
+def _token_and_checkout_rows(db, tenant, admin) -> None:
+    """A refresh token and an offline checkout (what the token exchange and the checkout page read)."""
+    from datetime import timedelta
+
+    from aerospec.accounts.models import UserSession
+    from aerospec.models import utcnow
+
+    login = UserSession(user_id=admin.id, kind="api")
+    db.session.add(login)
+    db.session.flush()
+    db.session.add_all(
+        [
+            RefreshToken(
+                tenant_id=tenant.id,
+                session_id=login.id,
+                user_id=admin.id,
+                token_hash=uuid.uuid4().hex * 2,
+                expires_at=utcnow() + timedelta(days=7),
+            ),
+            OfflineCheckoutSession(
+                id=f"cs_offline_{uuid.uuid4().hex}",
+                tenant_id=tenant.id,
+                mode="payment",
+                amount_total=12000,
+                customer_email=admin.email,
+                success_url="/paid",
+                cancel_url="/cancelled",
+            ),
+        ]
+    )
+    db.session.flush()
 
 
 def _billing_rows(db, tenant) -> None:

@@ -222,3 +222,110 @@ def test_app_session_sets_the_tenant_per_transaction_for_raw_sql(pg_app):
             with _db.engine.begin() as cleanup:
                 cleanup.execute(text("select set_config('app.bypass_rls', 'on', true)"))
                 cleanup.execute(text("delete from tenants where id in (:a, :b)"), {"a": a, "b": b})
+
+
+# ---- refresh tokens and offline checkouts (issue 10, item 6): token hashes, session ids, payers' emails
+
+
+def _api_login(conn, tenant_id) -> tuple[uuid.UUID, uuid.UUID]:
+    """A member of the tenant and an API login session of theirs (written through the bypass)."""
+    conn.execute(text("select set_config('app.bypass_rls', 'on', true)"))
+    user_id = _insert_member(conn, tenant_id, "admin")
+    session_id = uuid.uuid4()
+    conn.execute(
+        text(
+            "insert into sessions (id, user_id, kind, remember, started_at, last_activity_at) "
+            "values (:id, :u, 'api', false, now(), now())"
+        ),
+        {"id": session_id, "u": user_id},
+    )
+    conn.execute(text("select set_config('app.bypass_rls', '', true)"))
+    return user_id, session_id
+
+
+def _insert_refresh_token(conn, tenant_id, user_id, session_id) -> str:
+    token_hash = uuid.uuid4().hex * 2
+    conn.execute(
+        text(
+            "insert into refresh_tokens (id, session_id, user_id, tenant_id, token_hash, issued_at, expires_at) "
+            "values (:id, :s, :u, :t, :h, now(), now() + interval '7 days')"
+        ),
+        {"id": uuid.uuid4(), "s": session_id, "u": user_id, "t": tenant_id, "h": token_hash},
+    )
+    return token_hash
+
+
+def _insert_checkout(conn, tenant_id) -> str:
+    checkout_id = f"cs_offline_{uuid.uuid4().hex}"
+    conn.execute(
+        text(
+            "insert into offline_checkout_sessions (id, tenant_id, mode, status, payment_status, amount_total, "
+            "currency, description, customer_email, metadata, line_items, success_url, cancel_url, created_at) "
+            "values (:id, :t, 'payment', 'open', 'unpaid', 12000, 'usd', 'Order', 'payer@example.com', '{}', "
+            "'[]', '/paid', '/cancelled', now())"
+        ),
+        {"id": checkout_id, "t": tenant_id},
+    )
+    return checkout_id
+
+
+@pytest.fixture
+def tokens_and_checkouts(pg, two_tenants):
+    """Each of tenants A and B with a refresh token and an offline checkout."""
+    a, b, _ = two_tenants
+    rows = {}
+    for tenant in (a, b):
+        user_id, session_id = _api_login(pg, tenant)
+        _as_tenant(pg, tenant)
+        rows[tenant] = (_insert_refresh_token(pg, tenant, user_id, session_id), _insert_checkout(pg, tenant))
+    _as_tenant(pg, None)
+    return a, b, rows
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "index"),
+    [("refresh_tokens", "token_hash", 0), ("offline_checkout_sessions", "id", 1)],
+)
+def test_refresh_tokens_and_checkouts_are_invisible_to_another_tenant_and_to_none(
+    pg, tokens_and_checkouts, table, column, index
+):
+    a, b, rows = tokens_and_checkouts
+    _as_tenant(pg, None)
+    assert pg.execute(text(f"select count(*) from {table}")).scalar_one() == 0
+    for own, other in ((a, b), (b, a)):
+        _as_tenant(pg, own)
+        assert set(pg.execute(text(f"select {column} from {table}")).scalars()) == {rows[own][index]}
+        # Looked up by its secret (hash or id) from the other tenant, the row is not there either.
+        _as_tenant(pg, other)
+        found = pg.execute(text(f"select count(*) from {table} where {column} = :v"), {"v": rows[own][index]})
+        assert found.scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "index"),
+    [("refresh_tokens", "revoked_at", 0), ("offline_checkout_sessions", "completed_at", 1)],
+)
+def test_another_tenant_cannot_update_or_delete_refresh_tokens_or_checkouts(
+    pg, tokens_and_checkouts, table, column, index
+):
+    a, b, _ = tokens_and_checkouts
+    _as_tenant(pg, b)
+    assert pg.execute(text(f"update {table} set {column} = now() where tenant_id = :a"), {"a": a}).rowcount == 0
+    assert pg.execute(text(f"delete from {table} where tenant_id = :a"), {"a": a}).rowcount == 0
+    _as_tenant(pg, a)
+    assert pg.execute(text(f"select count(*) from {table} where {column} is null")).scalar_one() == 1
+
+
+def test_a_refresh_token_or_checkout_cannot_be_written_into_another_tenant(pg, two_tenants):
+    a, b, _ = two_tenants
+    user_id, session_id = _api_login(pg, b)
+    _as_tenant(pg, a)
+    for write in (lambda: _insert_refresh_token(pg, b, user_id, session_id), lambda: _insert_checkout(pg, b)):
+        savepoint = pg.begin_nested()
+        with pytest.raises(DBAPIError, match="row-level security"):
+            write()
+        savepoint.rollback()
+    # The same writes with their own tenant in context work (so the refusals above were RLS).
+    _as_tenant(pg, b)
+    _insert_refresh_token(pg, b, user_id, session_id)
+    _insert_checkout(pg, b)
