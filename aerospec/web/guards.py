@@ -16,6 +16,12 @@ from aerospec import inputs
 from aerospec.errors import ValidationFailed
 
 
+# Query parameters a shared helper cleans itself and nothing stores: `next` goes through
+# web.redirects.safe_next, which strips control characters (a NUL included) and then sends a
+# hostile address home instead of refusing the page.
+SELF_CLEANED = frozenset({"next"})
+
+
 def upload_limit(max_bytes: int, *, view_answers: bool = False) -> Callable:
     """View decorator: this route accepts bodies up to `max_bytes` (instead of the app's MAX_CONTENT_LENGTH).
 
@@ -57,6 +63,8 @@ def guard_request():
             raise NotFound()
     errors: dict[str, list[str]] = {}
     for name, value in request.args.items(multi=True):
+        if name in SELF_CLEANED:
+            continue
         message = inputs.text_problem(name) or inputs.text_problem(value)
         if message and message not in errors.setdefault(name, []):
             errors[name].append(message)
