@@ -15,7 +15,6 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from aerospec import inputs
 from aerospec.errors import ValidationFailed
 
-
 # Query parameters a shared helper cleans itself and nothing stores: `next` goes through
 # web.redirects.safe_next, which strips control characters (a NUL included) and then sends a
 # hostile address home instead of refusing the page.
