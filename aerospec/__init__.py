@@ -37,9 +37,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from flask_sqlalchemy.session import Session as FlaskSession
 
     from aerospec import database, queueing
+    from aerospec.configurations import quotas
     from aerospec.extensions import csrf, db, limiter, login_manager, migrate
     from aerospec.tenancy import scoping
+    from aerospec.web import guards
 
+    guards.init_app(app)  # before CSRFProtect: bodies are bounded before its hook parses a form
     database.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
@@ -51,6 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         for engine in db.engines.values():
             scoping.install_engine(engine)
     queueing.install(FlaskSession)
+    quotas.install(FlaskSession)  # a failed creation gives its quota unit back
     queueing.init_app(app)
     from aerospec.accounts import login_policy
 

@@ -1,11 +1,12 @@
 """Account forms (flask-wtf: CSRF included)."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from aerospec.forms import Form
 
-class SignupForm(FlaskForm):
+
+class SignupForm(Form):
     """Fields are validated together by the sign-up service, so every message shows at once."""
 
     name = StringField("Your name")
@@ -14,26 +15,26 @@ class SignupForm(FlaskForm):
     password = PasswordField("Password")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     remember = BooleanField("Remember me on this device")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField("New password", validators=[DataRequired("Choose a new password.")])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
     password = PasswordField("New password", validators=[DataRequired("Choose a new password.")])
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(Form):
     """Validated by the account service (name, password strength) in one pass."""
 
     name = StringField("Your name")

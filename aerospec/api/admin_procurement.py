@@ -15,6 +15,7 @@ from aerospec.api import bp
 from aerospec.api.views import bearer_required
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
+from aerospec.pagination import page_param
 from aerospec.procurement import revenue
 
 PER_PAGE = 50
@@ -27,14 +28,10 @@ def _require_platform_admin() -> None:
 
 
 def _page() -> int:
-    try:
-        page = int(request.args.get("page", "1"))
-        if page < 1:
-            raise ValueError
-    except ValueError:
-        raise ValidationFailed(
-            "Check the query parameters listed in errors.", field_errors={"page": ["Must be a whole number from 1."]}
-        ) from None
+    errors: dict[str, list[str]] = {}
+    page = page_param(request.args, errors)
+    if errors:
+        raise ValidationFailed("Check the query parameters listed in errors.", field_errors=errors)
     return page
 
 

@@ -19,6 +19,7 @@ from aerospec.billing.models import Invoice
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
 from aerospec.models import isoformat
+from aerospec.pagination import page_param
 from aerospec.tenancy.permissions import ensure_permitted
 
 
@@ -80,7 +81,7 @@ def list_billing_invoices() -> Response:
     """A page of the workspace's invoices, newest first (page, per_page)."""
     ensure_permitted(g.membership, "manage_billing")
     errors: dict[str, list[str]] = {}
-    page = _query_int("page", 1, None, errors)
+    page = page_param(request.args, errors)
     per_page = _query_int("per_page", billing_invoices.PER_PAGE, billing_invoices.MAX_PER_PAGE, errors)
     if errors:
         raise ValidationFailed("Check the query parameters listed in errors.", field_errors=errors)

@@ -22,6 +22,7 @@ from aerospec.configurations import quotas, wizard
 from aerospec.configurations import services as configs
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
+from aerospec.pagination import page_param
 from aerospec.tenancy.permissions import ensure_permitted
 from aerospec.web.client import client_info
 
@@ -152,13 +153,7 @@ def list_configurations() -> Response:
     ensure_permitted(g.membership, "view_configurations")
     args = request.args
     errors: dict[str, list[str]] = {}
-    try:
-        page = int(args.get("page", "1"))
-        if page < 1:
-            raise ValueError
-    except ValueError:
-        errors["page"] = ["Must be a whole number from 1."]
-        page = 1
+    page = page_param(args, errors)
     status = args.get("status") or None
     if status and status not in configs.STATUSES:
         errors["status"] = [f"Choose one of: {', '.join(configs.STATUSES)}."]

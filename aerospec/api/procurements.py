@@ -18,6 +18,7 @@ from aerospec.api.views import bearer_required, parse_body
 from aerospec.configurations import services as configs
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
+from aerospec.pagination import page_param
 from aerospec.procurement import services as procurements
 from aerospec.procurement.clients import QuoteItem
 from aerospec.procurement.models import ORDER_TYPES, STATUSES, SUPPLIERS
@@ -161,7 +162,7 @@ def list_procurements() -> Response:
             configuration_id = uuid.UUID(request.args["configuration_id"])
         except ValueError:
             errors["configuration_id"] = ["Must be a configuration id."]
-    page = _query_int("page", 1, errors)
+    page = page_param(request.args, errors)
     per_page = _query_int("per_page", 25, errors, high=MAX_PER_PAGE)
     if errors:
         raise ValidationFailed("Check the query parameters listed in errors.", field_errors=errors)

@@ -7,7 +7,6 @@ it in the ORM/RLS context, with `g.tenant` and `g.membership`, for the request.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -16,6 +15,7 @@ from typing import TypeVar
 from flask import Response, current_app, g, jsonify, request
 from pydantic import ValidationError
 
+from aerospec import inputs
 from aerospec.accounts import login_policy
 from aerospec.accounts import services as accounts
 from aerospec.accounts.models import User
@@ -105,11 +105,15 @@ def parse_body(model: type[B]) -> B:
         if not request.is_json:
             raise UnsupportedBody("Send the body as JSON with the header Content-Type: application/json.")
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedBody(f"The request body is not valid JSON: {exc}.") from exc
+            data = inputs.load_json(raw)
+        except inputs.MalformedJson as exc:
+            raise MalformedBody(str(exc)) from exc
     if not isinstance(data, dict):
         raise MalformedBody("The request body must be a JSON object.")
+    # Before the model sees it: text PostgreSQL refuses, and numbers no column or formula can hold.
+    unstorable = inputs.json_problems(data)
+    if unstorable:
+        raise ValidationFailed("Check the fields listed in errors.", field_errors=unstorable)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -16,6 +16,7 @@ from aerospec.billing.plans import FEATURE_LABELS, FEATURES, LIMIT_LABELS, LIMIT
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
 from aerospec.models import utcnow
+from aerospec.pagination import page_arg
 from aerospec.tenancy.scoping import tenant_scope
 from aerospec.web.client import client_info
 from aerospec.web.htmx import hx_redirect, render
@@ -32,10 +33,7 @@ def _vary(response: Response) -> Response:
 
 
 def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_arg(request.args)
 
 
 @bp.route("/admin/tenants")

@@ -13,6 +13,7 @@ from aerospec.billing import bp
 from aerospec.billing import invoices as billing_invoices
 from aerospec.billing.models import Invoice
 from aerospec.extensions import db
+from aerospec.pagination import page_arg
 from aerospec.tenancy import context as tenancy_context  # module, not name: tenancy imports billing first
 from aerospec.tenancy.permissions import require_permission
 from aerospec.web.htmx import render
@@ -43,10 +44,7 @@ def _status(invoice: Invoice) -> tuple[str, str]:
 
 
 def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_arg(request.args)
 
 
 @bp.route(INVOICES)

@@ -44,7 +44,7 @@ from aerospec.billing.models import BillingSubscription, Invoice
 from aerospec.billing.providers import ZERO_DECIMAL, from_minor, from_unix, to_minor
 from aerospec.errors import NotFound
 from aerospec.models import utcnow
-from aerospec.pagination import Page
+from aerospec.pagination import Page, window
 from aerospec.tenancy.scoping import unscoped
 
 # aerospec.procurement is imported inside functions: importing it here would close an import
@@ -268,17 +268,17 @@ def invoice_object(invoice: Invoice) -> dict:
 
 def list_invoices(session: Session, tenant, *, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """A page of the tenant's invoices, newest first."""
-    page = max(1, page)
     per_page = min(max(1, per_page), MAX_PER_PAGE)
     where = (Invoice.tenant_id == tenant.id,)
     total = session.scalar(select(func.count()).select_from(Invoice).where(*where)) or 0
+    page, offset = window(total, page, per_page)
     newest = func.coalesce(Invoice.issued_at, Invoice.created_at)
     rows = session.scalars(
         select(Invoice)
         .where(*where)
         .order_by(newest.desc(), Invoice.created_at.desc(), Invoice.id)
         .limit(per_page)
-        .offset((page - 1) * per_page)
+        .offset(offset)
     )
     return Page(list(rows), total, page, per_page)
 

@@ -40,7 +40,7 @@ from aerospec.configurations import quotas
 from aerospec.configurations.quotas import Counter, QuotaUse, RedisCounter
 from aerospec.errors import LimitReached, ValidationFailed
 from aerospec.models import utcnow
-from aerospec.pagination import Page
+from aerospec.pagination import Page, window
 from aerospec.tenancy.models import Tenant
 from aerospec.tenancy.scoping import tenant_scope, unscoped
 
@@ -464,13 +464,11 @@ def list_tenants(session: Session, *, q: str = "", page: int = 1, per_page: int 
                 func.lower(Tenant.billing_email).like(like, escape="\\"),
             )
         )
-    page = max(1, page)
     # SECURITY: a cross-tenant read, for platform admins only (the view checks).
     with unscoped(session, "platform admin: list workspaces with their seats"):
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        tenants = list(
-            session.scalars(query.order_by(Tenant.name, Tenant.id).offset((page - 1) * per_page).limit(per_page))
-        )
+        page, offset = window(total, page, per_page)
+        tenants = list(session.scalars(query.order_by(Tenant.name, Tenant.id).offset(offset).limit(per_page)))
         ids = [t.id for t in tenants]
         members = dict(
             session.execute(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from aerospec.catalog import units
 from aerospec.catalog.services import FLUID_CATEGORIES
+from aerospec.forms import Form
 
 # property → (label, help); the unit choices are units.UNIT_CHOICES[property], stored unit first.
 PROPERTY_INPUTS = {
@@ -26,7 +26,7 @@ def _unit_field(prop: str) -> SelectField:
     return SelectField(f"{PROPERTY_INPUTS[prop][0]} unit", choices=choices, default=choices[0][0])
 
 
-class FluidForm(FlaskForm):
+class FluidForm(Form):
     name = StringField("Name", validators=[Length(max=120)])
     category = SelectField("Category", choices=[(k, v) for k, v in FLUID_CATEGORIES.items()], default="other")
     viscosity_cp = StringField("Viscosity (dynamic)")
@@ -90,6 +90,6 @@ class FluidForm(FlaskForm):
         return values, errors, entered
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField("Actuator CSV file")
     valid_rows_only = BooleanField("Import the valid rows only and skip rows with errors")

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from aerospec.catalog.sds_services import REVIEW_PROPERTIES, UNIT_LABELS
 from aerospec.catalog.services import FLUID_CATEGORIES
+from aerospec.forms import Form
 
 
-class SdsUploadForm(FlaskForm):
+class SdsUploadForm(Form):
     file = FileField(
         "Safety data sheet (PDF, up to 10 MB)",
         validators=[FileRequired("Choose the safety data sheet PDF to upload.")],
     )
 
 
-class SdsReviewForm(FlaskForm):
+class SdsReviewForm(Form):
     """Name plus a number and a unit for each property; the fields are added below."""
 
     name = StringField("Fluid name", validators=[DataRequired("Name the fluid."), Length(max=120)])

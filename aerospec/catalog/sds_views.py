@@ -21,6 +21,7 @@ from aerospec.tenancy.features import feature_enabled, require_feature
 from aerospec.tenancy.permissions import can, require_permission
 from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors
+from aerospec.web.guards import upload_limit
 from aerospec.web.htmx import hx_redirect, is_htmx, render
 
 T = "/t/<tenant_slug>"
@@ -64,13 +65,13 @@ def _new_context(form: SdsUploadForm) -> dict:
 
 
 @bp.route(f"{T}/fluids/sds/new", methods=["GET", "POST"])
+@upload_limit(sds_services.MAX_SDS_BYTES + _UPLOAD_SLACK, view_answers=True)
 @login_required
 @require_permission("edit_configurations", doing=SDS_DOING)
 @require_feature("msds_parsing")
 def new_sds():
     """Upload a safety data sheet; its section 9 is read in the background."""
-    # SECURITY: bound the body before anything reads it (Flask 3.1 per-request limit).
-    request.max_content_length = sds_services.MAX_SDS_BYTES + _UPLOAD_SLACK
+    # SECURITY: the body is bounded (request.max_content_length) by web.guards before anything reads it.
     if request.method == "GET":
         return render("catalog/sds_new.html", block="sds_upload", **_new_context(SdsUploadForm()))
     try:

@@ -27,7 +27,7 @@ from aerospec.catalog.models import Actuator, Fluid, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.engine import types as engine
 from aerospec.errors import NotFound, ValidationFailed
-from aerospec.pagination import Page
+from aerospec.pagination import Page, window
 
 FLUID_CATEGORIES = {
     "base": "Spray bases",
@@ -364,10 +364,9 @@ def list_actuators(
     if f.in_stock:
         stmt = stmt.where(Actuator.stock > 0)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    page, offset = window(total, page, per_page)
     order = ACTUATOR_SORTS.get(sort, ACTUATOR_SORTS["price"])[1]
-    items = list(session.scalars(stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
+    items = list(session.scalars(stmt.order_by(*order).limit(per_page).offset(offset)))
     return Page(items, total, page, per_page)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 WATER_DENSITY_KG_M3 = 997.0  # water at 25 °C: the reference for relative density, like every property here
 
@@ -80,7 +81,11 @@ def _number_from_match(match: re.Match) -> float:
         value = -value
     exp = match.group("exp")
     if exp:
-        value *= 10.0 ** int(exp.replace("\u2212", "-"))
+        # Decimal, not 10.0 ** n: "1e400" is then infinity (refused as not finite), not an OverflowError.
+        exp = exp.replace("\u2212", "-")
+        # Past ±1000 the number is infinity or 0 anyway (and int() refuses more than 4,300 digits).
+        shift = (-1000 if exp.startswith("-") else 1000) if len(exp) > 6 else max(-1000, min(1000, int(exp)))
+        value = float(Decimal(repr(value)).scaleb(shift))
     return value
 
 

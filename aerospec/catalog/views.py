@@ -13,11 +13,12 @@ from aerospec.catalog import services as catalog
 from aerospec.catalog.forms import PROPERTY_INPUTS, FluidForm, ImportForm
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
-from aerospec.pagination import Page
+from aerospec.pagination import Page, page_arg
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
 from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors
+from aerospec.web.guards import upload_limit
 from aerospec.web.htmx import hx_redirect, render
 
 T = "/t/<tenant_slug>"
@@ -26,10 +27,7 @@ CHANGE_FLUIDS = "add, edit or delete the workspace's fluids (viewers can look th
 
 
 def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_arg(request.args)
 
 
 def _vary(response: Response) -> Response:
@@ -295,6 +293,7 @@ def export_actuators():
 
 
 @bp.route("/admin/catalog/import", methods=["GET", "POST"])
+@upload_limit(MAX_CSV_BYTES + 256 * 1024)
 @platform_admin_required
 def import_actuators():
     """Upload an actuator CSV: every row is checked; nothing is written while any row fails,

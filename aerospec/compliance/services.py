@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from aerospec import search
 from aerospec.accounts.models import User
 from aerospec.compliance.models import AuditLog
-from aerospec.pagination import Page
+from aerospec.pagination import Page, window
 
 ACTIONS = {
     "tenant.created": "Workspace created (sign-up)",
@@ -164,11 +164,9 @@ def list_entries(
     if until:
         query = query.where(AuditLog.created_at < until)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, page)
+    page, offset = window(total, page, per_page)
     entries = list(
-        session.scalars(
-            query.order_by(AuditLog.created_at.desc(), AuditLog.id).offset((page - 1) * per_page).limit(per_page)
-        )
+        session.scalars(query.order_by(AuditLog.created_at.desc(), AuditLog.id).offset(offset).limit(per_page))
     )
     return Page(items=entries, total=total, page=page, per_page=per_page)
 

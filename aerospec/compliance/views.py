@@ -10,6 +10,7 @@ from flask_login import login_required
 from aerospec.compliance import bp
 from aerospec.compliance import services as audit
 from aerospec.extensions import db
+from aerospec.pagination import page_arg
 from aerospec.tenancy.permissions import require_permission
 from aerospec.web.htmx import render
 
@@ -40,10 +41,7 @@ def audit_log():
     if action and action not in audit.ACTIONS:
         errors["action"] = "Choose an action from the list."
         action = None
-    try:
-        page = max(1, int(args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_arg(args)
     result = audit.list_entries(
         db.session,
         g.tenant.id,

@@ -3,13 +3,13 @@ its messages (with units) show beside the field, keeping what the user typed."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from aerospec.catalog import units
 from aerospec.configurations.models import STATUSES
 from aerospec.configurations.services import NUMBERS
 from aerospec.errors import ValidationFailed
+from aerospec.forms import Form
 
 STATUS_CHOICES = [(s, s.title()) for s in STATUSES]
 # The numbers typed with a unit, as on the fluid form: field → (label, the units.to_stored column, its choices).
@@ -39,7 +39,7 @@ def _unit(name: str) -> SelectField:
     return SelectField(f"{WITH_UNIT[name][0]} unit", choices=choices, default=choices[0][0], validate_choice=False)
 
 
-class ConfigurationForm(FlaskForm):
+class ConfigurationForm(Form):
     """Edit every field of a configuration; fluid values and the pressure in any unit the fluid form takes."""
 
     name = StringField("Name", render_kw={"maxlength": 160})
@@ -122,7 +122,7 @@ def _float(value) -> float | None:
     return value if isinstance(value, float) else None
 
 
-class StatusTagsForm(FlaskForm):
+class StatusTagsForm(Form):
     """The quick status and tags editor on the detail page."""
 
     status = SelectField("Status", choices=STATUS_CHOICES)
@@ -132,7 +132,7 @@ class StatusTagsForm(FlaskForm):
 SHARE_CHOICES = {"view": "Can view", "edit": "Can edit"}
 
 
-class ShareForm(FlaskForm):
+class ShareForm(Form):
     """Share with a team member to view or to edit (edit only for roles that may edit)."""
 
     user_id = SelectField("Team member", choices=[])
@@ -143,7 +143,7 @@ class ShareForm(FlaskForm):
         self.permission.choices = [(p, SHARE_CHOICES[p]) for p in permissions]
 
 
-class SaveForm(FlaskForm):
+class SaveForm(Form):
     """Name the wizard's result to save it as a configuration."""
 
     name = StringField("Configuration name", render_kw={"maxlength": 160})

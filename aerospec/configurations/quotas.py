@@ -11,6 +11,8 @@ A counter answers "reserve one more unit in this period" in one atomic step:
 Services take the counter as an argument (`counter_for(app)` picks one in views), so
 they stay free of Flask and tests can pass either. `reserve` goes through
 `aerospec.billing.usage.use`, which also sends the 80/90/100 % emails once per period.
+A unit `reserve` takes from Redis is held by the session's transaction: a creation that fails
+and rolls back gives it back (the database count needs nothing: the row was never written).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from aerospec.billing.plans import get_plan
@@ -137,9 +139,18 @@ class RedisCounter:
         return int(self.redis.get(self._ensure(tenant, name, seed, now)) or 0)
 
     def release(self, tenant, name, now) -> None:
-        key = _key(tenant, name, now)
-        if int(self.redis.get(key) or 0) > 0:
-            self.redis.decr(key)
+        self.release_key(_key(tenant, name, now))
+
+    _RELEASE = """
+    local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+    local back = math.min(used, tonumber(ARGV[1]))
+    if back > 0 then redis.call('DECRBY', KEYS[1], back) end
+    return used - back
+    """
+
+    def release_key(self, key: str, amount: int = 1) -> None:
+        """Give back `amount` units of a period's key, never below zero (one atomic script)."""
+        self.redis.eval(self._RELEASE, 1, key, amount)
 
 
 class DatabaseCounter:
@@ -197,7 +208,34 @@ def reserve(
     """
     from aerospec.billing import usage as billing_usage
 
-    return billing_usage.use(session, tenant, name, counter=counter, now=now, seed=seed, limit=limit)
+    use = billing_usage.use(session, tenant, name, counter=counter, now=now, seed=seed, limit=limit)
+    if isinstance(counter, RedisCounter):
+        # The unit belongs to the row being created: if its transaction rolls back, it is given back.
+        session.info.setdefault(_HELD, []).append((counter, _key(tenant, name, now)))
+    return use
+
+
+# Redis units reserved in the session's open transaction, each released unless that transaction commits.
+_HELD = "aerospec_quota_units_held"
+
+
+def _keep_held(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release is not the commit
+        session.info.pop(_HELD, None)
+
+
+def _release_held(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    for counter, key in session.info.pop(_HELD, []):
+        counter.release_key(key)
+
+
+def install(session_class: type[Session]) -> None:
+    """Tie Redis quota reservations to the session's transaction: commit keeps them, anything else releases."""
+    if not event.contains(session_class, "after_commit", _keep_held):
+        event.listen(session_class, "after_commit", _keep_held)
+        event.listen(session_class, "after_transaction_end", _release_held)
 
 
 def usage(

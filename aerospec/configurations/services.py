@@ -29,7 +29,7 @@ from datetime import datetime
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from aerospec import search
+from aerospec import inputs, search
 from aerospec.accounts.models import User
 from aerospec.accounts.services import ClientInfo
 from aerospec.catalog import services as catalog
@@ -227,6 +227,9 @@ def clean(data: Mapping, *, partial: bool = False) -> dict:
             errors.setdefault("compatible_actuators", []).append("Give a list of actuators (objects or SKUs).")
         elif len(value) > MAX_GIVEN_ACTUATORS:
             errors.setdefault("compatible_actuators", []).append(f"Give at most {MAX_GIVEN_ACTUATORS} actuators.")
+        elif unstorable := inputs.json_problems(value):  # NaN and Infinity: no JSON column stores them
+            for path, messages in unstorable.items():
+                errors.setdefault(f"compatible_actuators.{path}", []).extend(messages)
         else:
             out["compatible_actuators"] = [item if isinstance(item, dict) else {"sku": item} for item in value]
     if errors:

@@ -14,6 +14,7 @@ from aerospec.configurations.forms import ConfigurationForm, SaveForm, ShareForm
 from aerospec.configurations.models import STATUSES, Configuration
 from aerospec.errors import LimitReached, ValidationFailed
 from aerospec.extensions import db
+from aerospec.pagination import page_arg
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
@@ -69,10 +70,7 @@ def _list_filters() -> tuple[configs.ListFilters, dict]:
     args = request.args
     creator = args.get("creator") or ""
     creator_id = g.membership.user_id if creator == "me" else _uuid(creator)
-    try:
-        page = max(1, int(args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_arg(args)
     per_page = args.get("per_page", type=int)
     status = args.get("status") or None
     filters = configs.ListFilters(
@@ -440,7 +438,7 @@ def new():
 def create():
     """Save the wizard's result as a configuration with its top-ranked actuators."""
     form = SaveForm()
-    state = wizard.parse_state(db.session, g.tenant, request.form)
+    state = wizard.parse_state(db.session, g.tenant, request.form, step="results")
     try:
         if state.errors:
             raise ValidationFailed("Go back to the wizard: some inputs need attention.", field_errors=state.errors)

@@ -130,14 +130,18 @@ class WizardState:
         return engine.Targets(pressure_bar=self.values["pressure_bar"], **made)
 
 
-def parse_state(session: Session, tenant, args: Mapping) -> WizardState:
-    """Read the wizard's state from query (or form) parameters; messages per field, input kept."""
+def parse_state(session: Session, tenant, args: Mapping, *, step: str | None = None) -> WizardState:
+    """Read the wizard's state from query (or form) parameters; messages per field, input kept.
+
+    `step` overrides the `step` parameter: saving asks for "results", so a save without a fluid
+    or a pressure says which is missing instead of saving nothing.
+    """
     state = WizardState()
     state.raw = {k: (args.get(k) or "").strip() for k in STATE_KEYS if args.get(k) is not None}
     state.q = (args.get("q") or "").strip()
     state.category = (args.get("category") or "").strip()
     state.selected = state.raw.get("selected") or None
-    requested = args.get("step") or ""
+    requested = step or args.get("step") or ""
     errors = state.errors
 
     fluid_id = state.raw.get("fluid_id")

@@ -19,6 +19,7 @@ from aerospec.accounts.decorators import platform_admin_required
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
 from aerospec.models import utcnow
+from aerospec.pagination import page_arg
 from aerospec.procurement import bp, revenue, sync
 from aerospec.procurement.models import SUPPLIERS
 from aerospec.queueing import enqueue
@@ -32,10 +33,7 @@ CLOCK_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 
 
 def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_arg(request.args)
 
 
 def _vary(response: Response) -> Response:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
 from aerospec.errors import ValidationFailed
+from aerospec.forms import Form as PageForm
 
 ORDER_TYPE_CHOICES = [("sample", "Sample"), ("pilot", "Pilot"), ("production", "Production")]
 ORDER_TYPE_HELP = {
@@ -56,7 +56,7 @@ def _compared_item(token: str) -> dict:
     return {"sku": sku or token, "qty": int(qty) if qty.isdigit() else None}
 
 
-class ProcurementForm(FlaskForm):
+class ProcurementForm(PageForm):
     """A new draft order."""
 
     configuration_id = HiddenField()

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aerospec.errors import ValidationFailed
-from aerospec.pagination import Page
+from aerospec.pagination import Page, window
 from aerospec.procurement.clients import money
 from aerospec.procurement.models import Procurement, ProcurementCommission
 from aerospec.tenancy.models import Tenant
@@ -127,8 +127,7 @@ def list_commissions(session: Session, filters: CommissionFilters, page: int = 1
     where = _where(filters)
     with unscoped(session, "platform admin: commissions list"):
         total = session.scalar(select(func.count(C.id)).where(*where)) or 0
-        pages = max(1, -(-total // per_page))
-        page = min(max(1, page), pages)
+        page, offset = window(total, page, per_page)
         rows = session.execute(
             select(
                 C.id,
@@ -149,7 +148,7 @@ def list_commissions(session: Session, filters: CommissionFilters, page: int = 1
             .where(*where)
             .order_by(C.created_at.desc(), C.id)
             .limit(per_page)
-            .offset((page - 1) * per_page)
+            .offset(offset)
         ).all()
     return Page([CommissionRow(*row) for row in rows], total, page, per_page)
 

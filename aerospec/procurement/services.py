@@ -32,7 +32,7 @@ from aerospec.compliance import services as audit
 from aerospec.configurations.models import Configuration
 from aerospec.errors import Conflict, DomainError, NotFound, ValidationFailed
 from aerospec.models import utcnow
-from aerospec.pagination import Page
+from aerospec.pagination import Page, window
 from aerospec.procurement.clients import (
     QuoteItem,
     SupplierClient,
@@ -284,8 +284,9 @@ def list_procurements(
             | search.contains(Procurement.tracking_number, q)
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page, offset = window(total, page, per_page)
     rows = session.scalars(
-        query.order_by(Procurement.created_at.desc(), Procurement.id).limit(per_page).offset((page - 1) * per_page)
+        query.order_by(Procurement.created_at.desc(), Procurement.id).limit(per_page).offset(offset)
     ).all()
     return Page(list(rows), total, page, per_page)
 

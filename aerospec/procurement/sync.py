@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from aerospec.catalog.models import Actuator
 from aerospec.models import utcnow
-from aerospec.pagination import Page
+from aerospec.pagination import Page, window
 from aerospec.procurement.clients import SkuPrice, SupplierClient, SupplierError
 from aerospec.procurement.models import SupplierSyncRun
 
@@ -278,14 +278,13 @@ def abandon_expired_runs(session: Session, now: datetime | None = None) -> int:
 def list_runs(session: Session, page: int = 1, per_page: int = 20) -> Page:
     """Sync runs, newest first."""
     total = session.scalar(select(func.count(SupplierSyncRun.id))) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    page, offset = window(total, page, per_page)
     items = list(
         session.scalars(
             select(SupplierSyncRun)
             .order_by(SupplierSyncRun.started_at.desc(), SupplierSyncRun.id)
             .limit(per_page)
-            .offset((page - 1) * per_page)
+            .offset(offset)
         )
     )
     return Page(items, total, page, per_page)

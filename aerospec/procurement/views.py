@@ -18,6 +18,7 @@ from aerospec.configurations.models import Configuration
 from aerospec.errors import Conflict, ValidationFailed
 from aerospec.extensions import db
 from aerospec.models import utcnow
+from aerospec.pagination import page_arg
 from aerospec.procurement import bp
 from aerospec.procurement import services as procurements
 from aerospec.procurement.clients import QuoteItem
@@ -262,10 +263,7 @@ def quote_summary(config_id: uuid.UUID):
 def index():
     """The workspace's orders: filter by status, order type, supplier or reference; 25 a page."""
     args = request.args
-    try:
-        page = max(1, int(args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_arg(args)
     filters = {
         "status": args.get("status") if args.get("status") in STATUSES else "",
         "order_type": args.get("order_type") if args.get("order_type") in ORDER_TYPES else "",
