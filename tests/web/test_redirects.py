@@ -7,11 +7,13 @@ logout and the workspace switch (which take none), and the offline checkout's re
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from urllib.parse import quote, urlsplit
 
 import pytest
 
 from aerospec.billing.models import OfflineCheckoutSession
+from aerospec.tenancy.scoping import tenant_scope
 from aerospec.web.redirects import safe_next
 from tests.factories import PASSWORD
 
@@ -229,9 +231,11 @@ def checkout_row(db, team):
     """make(success_url, cancel_url) → a completed offline subscription checkout of a team, and the team."""
     t = team()
 
-    def make(success_url: str, cancel_url: str) -> OfflineCheckoutSession:
+    def make(success_url: str, cancel_url: str) -> SimpleNamespace:
+        # Written in its workspace (row-level security on PostgreSQL); the test keeps the plain values.
+        checkout_id = f"cs_offline_{uuid.uuid4().hex}"
         row = OfflineCheckoutSession(
-            id=f"cs_offline_{uuid.uuid4().hex}",
+            id=checkout_id,
             tenant_id=t.tenant.id,
             mode="subscription",
             status="complete",
@@ -244,9 +248,10 @@ def checkout_row(db, team):
             success_url=success_url,
             cancel_url=cancel_url,
         )
-        db.session.add(row)
-        db.session.commit()
-        return row
+        with tenant_scope(db.session, t.tenant.id):
+            db.session.add(row)
+            db.session.commit()
+        return SimpleNamespace(id=checkout_id, success_url=success_url, cancel_url=cancel_url)
 
     return make, t
 
