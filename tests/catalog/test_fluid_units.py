@@ -466,10 +466,11 @@ def test_the_fluids_list_and_the_fluid_page_write_a_converted_flash_point_alike(
     """100 °F is 37.78 °C on both pages (the list rounded it to 38 °C while the fluid page said 37.78)."""
     tenant, _ = workspace
     fluid = makers.tenant_fluid(tenant, name="Fahrenheit blend", flash_point_c=(100 - 32) * 5 / 9)
+    fluid_id = fluid.id  # before the commit: row-level security hides a reload outside the workspace
     db.session.commit()
     listing = client.get(tenant_url(tenant, "fluids")).get_data(as_text=True)
     cell = re.search(r'<td data-label="Flash point" class="num">([^<]*)</td>', listing)
     assert cell and cell.group(1) == "37.78 °C"
-    value, _source = _property_row(client.get(tenant_url(tenant, f"fluids/{fluid.id}")).get_data(as_text=True),
+    value, _source = _property_row(client.get(tenant_url(tenant, f"fluids/{fluid_id}")).get_data(as_text=True),
                                    "flash_point_c")  # fmt: skip
     assert value == "37.78 °C"
