@@ -44,6 +44,7 @@ from aerospec.models import isoformat, utcnow
 from aerospec.pagination import Page
 from aerospec.tenancy.models import Membership, Tenant
 from aerospec.tenancy.permissions import can, ensure_permitted
+from aerospec.tenancy.services import list_members
 
 PER_PAGE = 25
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -828,8 +829,6 @@ def creator_choices(session: Session, tenant: Tenant) -> list:
 
 def members(session: Session, tenant: Tenant) -> list[Membership]:
     """The tenant's members (for creator filters and share pickers)."""
-    from aerospec.tenancy.services import list_members
-
     return list_members(session, tenant)
 
 

@@ -26,6 +26,7 @@ from aerospec.errors import Conflict, InvalidToken, LimitReached, NotFound, Vali
 from aerospec.limits.effective import effective_limits
 from aerospec.limits.messages import seat_message
 from aerospec.models import utcnow
+from aerospec.notifications import services as notifications
 from aerospec.tenancy.models import ROLES, Invitation, Membership, Tenant
 from aerospec.tenancy.permissions import ensure_permitted
 from aerospec.tenancy.scoping import tenant_scope, unscoped
@@ -103,8 +104,6 @@ def create_tenant(session: Session, *, name: str, billing_email: str, admin: Use
 
 def sign_up(session: Session, *, email: str, password: str, name: str, company: str, client) -> tuple[User, Tenant]:
     """Sign-up: the user, their tenant on trial, an admin membership, a welcome email."""
-    from aerospec.notifications import services as notifications
-
     errors: dict[str, list[str]] = {}
     try:
         accounts.validate_name(company, field="company", label="your company's name")
@@ -325,8 +324,6 @@ def invite(
 
 
 def _send_invitation(session: Session, tenant: Tenant, invitation: Invitation, token: str, inviter: User) -> None:
-    from aerospec.notifications import services as notifications
-
     notifications.queue_email(
         session,
         invitation.email,
