@@ -40,7 +40,7 @@ from aerospec.errors import LimitReached, ValidationFailed
 from aerospec.limits import counters
 from aerospec.limits.counters import Counter, QuotaUse, RedisCounter
 from aerospec.limits.effective import effective_limits, limit_for
-from aerospec.limits.messages import better_plans, noun, upgrade_message
+from aerospec.limits.messages import API_CALLS, SEATS, better_plans, noun, upgrade_message
 from aerospec.models import utcnow
 from aerospec.notifications import services as notifications
 from aerospec.pagination import Page, window
@@ -51,8 +51,6 @@ from aerospec.tenancy.services import seat_usage
 
 THRESHOLDS = (80, 90, 100)
 NOTICE_KIND = "limit"
-API_CALLS = "api_calls_per_month"
-SEATS = "seats"
 COUNTED = ("configurations_per_month", "exports_per_day", API_CALLS)
 # While a limit is unlimited Redis keeps counting, so a limit set later starts from the truth.
 _NO_LIMIT = 2**62
