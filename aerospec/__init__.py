@@ -37,8 +37,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from flask_sqlalchemy.session import Session as FlaskSession
 
     from aerospec import database, queueing
-    from aerospec.configurations import quotas
     from aerospec.extensions import csrf, db, limiter, login_manager, migrate
+    from aerospec.limits import counters
     from aerospec.tenancy import scoping
     from aerospec.web import guards
 
@@ -54,7 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         for engine in db.engines.values():
             scoping.install_engine(engine)
     queueing.install(FlaskSession)
-    quotas.install(FlaskSession)  # a failed creation gives its quota unit back
+    counters.install(FlaskSession)  # a failed creation gives its quota unit back
     queueing.init_app(app)
     from aerospec.accounts import login_policy
 
@@ -73,20 +73,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         web,
     )
 
-    billing.attach_routes()
-    for module in (
-        web,
-        accounts,
-        tenancy,
-        catalog,
-        configurations,
-        procurement,
-        billing,
-        compliance,
-        notifications,
-        api,
-    ):
-        app.register_blueprint(module.bp)
+    packages = (web, accounts, tenancy, catalog, configurations, procurement, billing, compliance, notifications, api)
+    for package in packages:
+        package.attach_routes()  # each package's route modules, imported once every package is loaded
+    for package in packages:
+        app.register_blueprint(package.bp)
     from aerospec.billing import enforcement
 
     enforcement.init_app(app)  # after the blueprints: the tenant URL processor has loaded g.tenant

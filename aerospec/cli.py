@@ -54,9 +54,10 @@ def _seed_demo_configuration(session, membership) -> str | None:
     from sqlalchemy import func, select
 
     from aerospec.catalog.models import Fluid
-    from aerospec.configurations import quotas, wizard
     from aerospec.configurations import services as configs
+    from aerospec.configurations import wizard
     from aerospec.configurations.models import Configuration
+    from aerospec.limits import counters
     from aerospec.tenancy.scoping import tenant_scope
 
     tenant = membership.tenant
@@ -83,7 +84,7 @@ def _seed_demo_configuration(session, membership) -> str | None:
         }
         data |= wizard.configuration_data(session, tenant, state)
         config, _ = configs.create_configuration(
-            session, tenant, membership, data, counter=quotas.counter_for(current_app._get_current_object())
+            session, tenant, membership, data, counter=counters.counter_for(current_app._get_current_object())
         )
         session.commit()
         return config.name

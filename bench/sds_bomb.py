@@ -34,7 +34,8 @@ def peak_mb():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-from aerospec.catalog import sds, sds_limits  # loads the app's modules, as a worker has them
+from aerospec.catalog import attach_routes, sds, sds_limits
+attach_routes()  # loads the app's modules (its pages and what they import), as a worker has them
 content = Path(sys.argv[1]).read_bytes()
 """
 

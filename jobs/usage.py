@@ -8,8 +8,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from aerospec.billing import usage
-from aerospec.configurations import quotas
 from aerospec.extensions import db
+from aerospec.limits import counters
 from aerospec.models import utcnow
 from aerospec.tenancy.models import Tenant
 from aerospec.tenancy.scoping import tenant_scope, unscoped
@@ -23,7 +23,7 @@ def roll_up_usage(now: datetime | None = None) -> int:
     Returns how many roll-up rows were written.
     """
     now = now or utcnow()
-    counter = quotas.counter_for(current_app)
+    counter = counters.counter_for(current_app)
     with unscoped(db.session, "usage roll-up: list every live workspace"):
         tenant_ids = list(db.session.scalars(select(Tenant.id).where(Tenant.deleted_at.is_(None)).order_by(Tenant.id)))
     written = 0

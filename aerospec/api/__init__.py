@@ -8,12 +8,16 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # SECURITY: the API authenticates by bearer token, never by cookie, so CSRF cannot apply.
 csrf.exempt(bp)
 
-from aerospec.api import (  # noqa: E402,F401 - attach routes
-    admin_procurement,  # platform-admin commissions and revenue
-    billing_invoices,  # invoices
-    billing_subscriptions,  # subscribe, change plan, cancel, resume, portal
-    configurations,
-    payments,  # order checkout and payment status
-    procurements,
-    views,
-)
+
+def attach_routes() -> None:
+    """Import the route modules (create_app calls this before registering the blueprint): not at import
+    time, so importing one of this package's modules (its models, its services) loads no views."""
+    from aerospec.api import (  # noqa: F401
+        admin_procurement,  # platform-admin commissions and revenue
+        billing_invoices,  # invoices
+        billing_subscriptions,  # subscribe, change plan, cancel, resume, portal
+        configurations,
+        payments,  # order checkout and payment status
+        procurements,
+        views,
+    )

@@ -18,10 +18,11 @@ from aerospec import engine
 from aerospec.api import bp
 from aerospec.api.schemas import Body
 from aerospec.api.views import bearer_required, parse_body
-from aerospec.configurations import quotas, wizard
 from aerospec.configurations import services as configs
+from aerospec.configurations import wizard
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
+from aerospec.limits import counters, messages
 from aerospec.pagination import page_param
 from aerospec.tenancy.permissions import ensure_permitted
 from aerospec.web.client import client_info
@@ -130,15 +131,15 @@ def _unknown_model(model_id: str) -> None:
     )
 
 
-def _counter() -> quotas.Counter:
-    return quotas.counter_for(current_app)
+def _counter() -> counters.Counter:
+    return counters.counter_for(current_app)
 
 
-def _with_quota(body: dict, use: quotas.QuotaUse) -> dict:
+def _with_quota(body: dict, use: counters.QuotaUse) -> dict:
     if use.limit is not None:
         body["quota"] = {"name": use.name, "used": use.used, "limit": use.limit}
         if use.warn:
-            body["quota"]["warning"] = quotas.warning_message(use, g.tenant)
+            body["quota"]["warning"] = messages.warning_message(use, g.tenant)
     return body
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from aerospec.accounts import services as accounts
 from aerospec.accounts.models import RefreshToken, User, UserSession
 from aerospec.errors import AuthenticationFailed, PermissionDenied, ValidationFailed
+from aerospec.limits.effective import effective_features
 from aerospec.models import utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Membership, Tenant
@@ -103,7 +104,7 @@ def issue_tokens(session: Session, login: UserSession, membership: Membership, s
         "tenant_id": str(membership.tenant_id),
         "email": membership.user.email,
         "role": membership.role,
-        "features": tenancy.effective_features(membership.tenant),
+        "features": effective_features(membership.tenant),
         "sid": str(login.id),
         "iat": iat,
     }

@@ -36,7 +36,6 @@ from aerospec.api.schemas import (
     field_errors,
 )
 from aerospec.billing import enforcement, usage
-from aerospec.configurations import quotas
 from aerospec.errors import (
     AuthenticationFailed,
     Conflict,
@@ -46,6 +45,8 @@ from aerospec.errors import (
     ValidationFailed,
 )
 from aerospec.extensions import db, limiter
+from aerospec.limits import counters
+from aerospec.limits.effective import effective_features, effective_limits
 from aerospec.models import isoformat, utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Invitation, Membership, Tenant
@@ -177,7 +178,9 @@ def bearer_required(view: Callable | None = None, *, require_member: bool = True
             if require_member and not can_use_api(g.membership):
                 raise PermissionDenied(API_DENIED)
             # The plan's API gate and monthly call limit (402 with an upgrade message).
-            if require_member and usage.count_api_call(db.session, g.tenant, quotas.counter_for(current_app), utcnow()):
+            if require_member and usage.count_api_call(
+                db.session, g.tenant, counters.counter_for(current_app), utcnow()
+            ):
                 db.session.commit()  # the month's count (no Redis) or a threshold notice
             return func(*args, **kwargs)
 
@@ -404,8 +407,8 @@ def get_tenant() -> Response:
             **tenant_json(g.tenant, g.membership),
             "billing_email": g.tenant.billing_email,
             "trial_days_left": tenancy.trial_days_left(g.tenant),
-            "features": tenancy.effective_features(g.tenant),
-            "limits": tenancy.effective_limits(g.tenant),
+            "features": effective_features(g.tenant),
+            "limits": effective_limits(g.tenant),
             "seats": {"members": usage.members, "pending_invitations": usage.pending, "limit": usage.limit},
         }
     )

@@ -11,18 +11,17 @@ from flask import Response, abort, current_app, flash, request, url_for
 from flask_login import current_user
 
 from aerospec.accounts.decorators import platform_admin_required
-from aerospec.billing import bp
+from aerospec.billing import bp, usage
 from aerospec.billing.plans import FEATURE_LABELS, FEATURES, LIMIT_LABELS, LIMIT_NAMES, PLANS
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
+from aerospec.limits import counters
+from aerospec.limits.effective import effective_features, effective_limits
 from aerospec.models import utcnow
 from aerospec.pagination import page_arg
 from aerospec.tenancy.scoping import tenant_scope
 from aerospec.web.client import client_info
 from aerospec.web.htmx import hx_redirect, render
-
-# billing.usage (and through it configurations and tenancy.services) is imported inside the
-# views: this module loads with the billing package, which tenancy and web import first.
 
 PER_PAGE = 25
 
@@ -40,8 +39,6 @@ def _page_arg() -> int:
 @platform_admin_required
 def admin_tenants():
     """Every workspace with its plan, status and seats, searchable, a page at a time."""
-    from aerospec.billing import usage
-
     q = request.args.get("q", "").strip()[:100]
     result = usage.list_tenants(db.session, q=q, page=_page_arg(), per_page=PER_PAGE)
     return _vary(
@@ -74,12 +71,8 @@ def _form_values(tenant) -> dict[str, str]:
 
 
 def _render_plan_page(tenant, values: dict, errors: dict, status: int = 200) -> Response:
-    from aerospec.billing import usage
-    from aerospec.configurations import quotas
-    from aerospec.tenancy.services import effective_features, effective_limits
-
     with tenant_scope(db.session, tenant.id):
-        summary = usage.usage_summary(db.session, tenant, quotas.counter_for(current_app), utcnow())
+        summary = usage.usage_summary(db.session, tenant, counters.counter_for(current_app), utcnow())
     return _vary(
         render(
             "billing/admin/plan.html",
@@ -104,8 +97,6 @@ def _render_plan_page(tenant, values: dict, errors: dict, status: int = 200) -> 
 @platform_admin_required
 def admin_tenant_plan(tenant_id: str):
     """Set a workspace's plan and override its limits and features (audited in its log)."""
-    from aerospec.billing import usage
-
     tenant = usage.get_tenant(db.session, tenant_id)
     if tenant is None:
         abort(404)

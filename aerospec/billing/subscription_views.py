@@ -19,9 +19,9 @@ from aerospec.billing.plans import (
     unit_price,
 )
 from aerospec.billing.providers import PaymentProviderError, get_provider
-from aerospec.configurations import quotas
 from aerospec.errors import DomainError
 from aerospec.extensions import db
+from aerospec.limits import counters
 from aerospec.models import utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.permissions import require_permission
@@ -130,7 +130,7 @@ def page_context(now, *, checkout: str | None = None, seat_error: str | None = N
         "offers": plan_offers(row, interval, needed),
         "needed": needed,
         "interval": interval,
-        "usage": usage.usage_summary(db.session, g.tenant, quotas.counter_for(current_app), now),
+        "usage": usage.usage_summary(db.session, g.tenant, counters.counter_for(current_app), now),
         # A running subscription cannot move to a plan with fewer seats than members: say so on the card.
         "too_small": {
             plan.key: subscriptions.downgrade_blocker(db.session, g.tenant, plan.key)

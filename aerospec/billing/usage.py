@@ -1,11 +1,11 @@
 """Plan limits in one place: what a tenant may use, what it has used, and the 80/90/100 % emails.
 
-One helper for every metered limit (features have theirs in tenancy.features):
-- `limit_for(tenant, name)`: the plan's limit with the tenant's override (None = unlimited).
+Metering on top of aerospec.limits (the tenant's limits, the counters, the upgrade messages):
 - `use(...)`: reserve units atomically or raise LimitReached (402) naming the plan that allows
   more; after a use that crosses 80, 90 or 100 % of the limit, one email per
   (metric, period, threshold) goes to the tenant's billing address (a BillingNotice row,
   insert-or-skip under its unique constraint, makes it once only).
+- `reserve(...)`: `use` for a row being created, its Redis unit held by the session's transaction.
 - `count_api_call(...)`: one call to the JSON API (called from its bearer authentication).
 - `peek`, `usage_summary`, `usage_history`: what the billing page shows.
 - `roll_up_tenant`: copy the live counters into usage_rollups (jobs.usage.roll_up_usage).
@@ -18,8 +18,8 @@ Where each count lives:
     api_calls_per_month       INCR key, seeded from the roll-up row  the usage_rollups row (count + 1)
     seats                     members + pending invitations (tenancy.services.seat_usage)
 
-Services here take the counter (`quotas.counter_for(app)`) and `now` explicitly, flush
-but never commit.
+(the database's counts: aerospec.limits.counters.database_count). Services here take the counter
+(`counters.counter_for(app)`) and `now` explicitly, flush but never commit.
 """
 
 from __future__ import annotations
@@ -36,123 +36,28 @@ from sqlalchemy.orm import Session
 from aerospec.billing.models import BillingNotice, UsageRollup
 from aerospec.billing.plans import FEATURES, LIMIT_LABELS, LIMIT_NAMES, PLANS, get_plan
 from aerospec.compliance import services as audit
-from aerospec.configurations import quotas
-from aerospec.configurations.quotas import Counter, QuotaUse, RedisCounter
 from aerospec.errors import LimitReached, ValidationFailed
+from aerospec.limits import counters
+from aerospec.limits.counters import Counter, QuotaUse, RedisCounter
+from aerospec.limits.effective import effective_limits, limit_for
+from aerospec.limits.messages import API_CALLS, SEATS, better_plans, noun, upgrade_message
 from aerospec.models import utcnow
+from aerospec.notifications import services as notifications
 from aerospec.pagination import Page, window
-from aerospec.tenancy.models import Tenant
+from aerospec.tenancy.features import ensure_feature
+from aerospec.tenancy.models import Invitation, Membership, Tenant
 from aerospec.tenancy.scoping import tenant_scope, unscoped
+from aerospec.tenancy.services import seat_usage
 
 THRESHOLDS = (80, 90, 100)
 NOTICE_KIND = "limit"
-API_CALLS = "api_calls_per_month"
-SEATS = "seats"
 COUNTED = ("configurations_per_month", "exports_per_day", API_CALLS)
 # While a limit is unlimited Redis keeps counting, so a limit set later starts from the truth.
 _NO_LIMIT = 2**62
 _UNSET = object()
 
 
-# ---- limits
-
-
-def limit_for(tenant: Tenant, name: str) -> int | None:
-    """The tenant's limit `name` (seats, configurations_per_month, ...): plan or override; None = unlimited."""
-    from aerospec.tenancy.services import effective_limits
-
-    if name not in LIMIT_NAMES:
-        raise KeyError(f"unknown limit {name!r}")
-    return effective_limits(tenant)[name]
-
-
-def _noun(name: str) -> str:
-    return "seats" if name == SEATS else quotas.QUOTAS[name][1]
-
-
-def _per(name: str) -> str:
-    return "" if name == SEATS else f" per {quotas.QUOTAS[name][0]}"
-
-
-def _amount(limit: int | None, name: str) -> str:
-    return f"unlimited {_noun(name)}" if limit is None else f"{limit:,} {_noun(name)}{_per(name)}"
-
-
-def better_plans(tenant: Tenant, name: str, limit: int | None) -> list[str]:
-    """Plans above the tenant's that allow more of `name`, e.g. ["Professional (10,000 API calls per month)"]."""
-    keys = list(PLANS)
-    current = keys.index(tenant.plan) if tenant.plan in keys else -1
-    out = []
-    for plan in list(PLANS.values())[current + 1 :]:
-        theirs = plan.limits[name]
-        if limit is not None and (theirs is None or theirs > limit):
-            out.append(f"{plan.name} ({_amount(theirs, name)})")
-    return out
-
-
-def upgrade_prompt(tenant: Tenant) -> str:
-    """Who can lift a plan's limit, and where: an admin is sent to the billing page, anyone else to an admin.
-
-    The one wording of the call to action that ends every 402 of the plan (features in
-    tenancy.features, metered limits here, seats in tenancy.services); web.errors shows the billing
-    page's link beside it (to admins) and the API adds it as `billing_url`. The role is the request's
-    member of this tenant (g.membership); outside a request, or for someone not yet a member, the
-    sentence names no one in particular.
-    """
-    from flask import g, has_request_context
-
-    from aerospec.tenancy.permissions import can
-
-    membership = g.get("membership") if has_request_context() else None
-    if membership is None or membership.tenant_id != tenant.id:
-        return "A workspace admin can upgrade the plan on the billing page."
-    if can(membership.role, "manage_billing"):
-        return "You can upgrade the plan on the billing page."
-    return "Ask a workspace admin to upgrade the plan on the billing page."
-
-
-def upgrade_message(tenant: Tenant, name: str, limit: int) -> str:
-    """What the limit is, that it is used up, which plan allows more, and who can upgrade where."""
-    plan = get_plan(tenant.plan)
-    better = better_plans(tenant, name, limit)
-    upgrade = f"Upgrade to {' or '.join(better)}" if better else "Contact sales for a higher limit"
-    prompt = upgrade_prompt(tenant)
-    if name == API_CALLS and limit == 0:
-        return f"The API is not in your {plan.name} plan. {upgrade} to use it. {prompt}"
-    period = quotas.QUOTAS[name][0]
-    when = "next month" if period == "month" else "tomorrow"
-    return (
-        f"Your {plan.name} plan includes {_amount(limit, name)}, and all are used. "
-        f"{upgrade} for more, or wait until {when}. {prompt}"
-    )
-
-
 # ---- counting
-
-
-def _rollup_count(session: Session, tenant: Tenant, name: str, period: str) -> int:
-    return int(
-        session.scalar(
-            select(UsageRollup.count).where(
-                UsageRollup.tenant_id == tenant.id, UsageRollup.metric == name, UsageRollup.period == period
-            )
-        )
-        or 0
-    )
-
-
-def _seed(session: Session, tenant: Tenant, name: str, now: datetime) -> Callable[[], int]:
-    """How many units the database says were used in the period containing `now`."""
-    if name == API_CALLS:
-        period = quotas.period_stamp("month", now)
-        return lambda: _rollup_count(session, tenant, name, period)
-    from aerospec.configurations import services as configs
-
-    if name == "configurations_per_month":
-        return configs._configurations_this_month(session, tenant, now)
-    if name == "exports_per_day":
-        return configs._exports_today(session, tenant, now)
-    raise KeyError(f"{name!r} is not a counted limit")
 
 
 def _insert(session: Session):
@@ -167,7 +72,7 @@ def _reserve_in_rollup(session: Session, tenant: Tenant, limit: int | None, amou
     (ON CONFLICT DO NOTHING: a racing insert wins and the UPDATE is tried again).
     """
     table = UsageRollup.__table__
-    period = quotas.period_stamp("month", now)
+    period = counters.period_stamp("month", now)
     where = [table.c.tenant_id == tenant.id, table.c.metric == API_CALLS, table.c.period == period]
     if limit is not None:
         where.append(table.c["count"] + amount <= limit)
@@ -208,7 +113,7 @@ def use(
     """Reserve `amount` units of a metered limit, or raise LimitReached (402) naming the plan that allows more.
 
     `seed` and `limit` default to the metric's database count and the tenant's limit
-    (configurations.quotas.reserve passes its own). Seats are not counted here: the
+    (`reserve` passes its own). Seats are not counted here: the
     invitation service checks them (tenancy.services.invite).
     """
     return _use(session, tenant, name, counter=counter, now=now, amount=amount, seed=seed, limit=limit)[0]
@@ -234,7 +139,7 @@ def _use(
         limit = limit_for(tenant, name)
     if limit is not None and limit <= 0:
         raise LimitReached(upgrade_message(tenant, name, 0))
-    seed = seed or _seed(session, tenant, name, now)
+    seed = seed or counters.database_count(session, tenant, name, now)
     wrote = False
     if name == API_CALLS and not isinstance(counter, RedisCounter):
         used, wrote = _reserve_in_rollup(session, tenant, limit, amount, now), True
@@ -251,14 +156,31 @@ def _use(
     return QuotaUse(name, used, limit), wrote
 
 
+def reserve(
+    session: Session,
+    tenant: Tenant,
+    name: str,
+    limit: int | None,
+    counter: Counter,
+    seed: Callable[[], int],
+    now: datetime,
+) -> QuotaUse:
+    """Take one unit of a quota for a row being created, or raise LimitReached (402) with the upgrade message.
+
+    Through `use`, so crossing 80/90/100 % of the limit emails the tenant; a unit taken from Redis is given
+    back if the session's transaction does not commit (counters.hold).
+    """
+    quota = use(session, tenant, name, counter=counter, now=now, seed=seed, limit=limit)
+    counters.hold(session, counter, tenant, name, now)
+    return quota
+
+
 def count_api_call(session: Session, tenant: Tenant, counter: Counter, now: datetime) -> bool:
     """Count one call to the JSON API against the month's limit; 402 when used up or not in the plan.
 
     Returns True when it wrote rows the caller must commit (the roll-up row when there
     is no Redis, or a threshold notice): the API's bearer authentication commits then.
     """
-    from aerospec.tenancy.features import ensure_feature
-
     limit = limit_for(tenant, API_CALLS)
     if limit is not None and limit <= 0:
         raise LimitReached(upgrade_message(tenant, API_CALLS, 0))
@@ -269,17 +191,15 @@ def count_api_call(session: Session, tenant: Tenant, counter: Counter, now: date
 def peek(session: Session, tenant: Tenant, name: str, *, counter: Counter, now: datetime) -> int:
     """Units of `name` used in the current period (seats: members plus pending invitations)."""
     if name == SEATS:
-        from aerospec.tenancy.services import seat_usage
-
         return seat_usage(session, tenant).used
-    seed = _seed(session, tenant, name, now)
+    seed = counters.database_count(session, tenant, name, now)
     if name == API_CALLS and not isinstance(counter, RedisCounter):
         return seed()
     return counter.peek(session, tenant, name, seed, now)
 
 
 def _period_label(period: str, now: datetime) -> str:
-    start, _ = quotas.period_bounds(period, now)
+    start, _ = counters.period_bounds(period, now)
     return start.strftime("%B %Y") if period == "month" else f"{start.day} {start.strftime('%B %Y')}"
 
 
@@ -294,7 +214,7 @@ def usage_summary(session: Session, tenant: Tenant, counter: Counter, now: datet
     for name in LIMIT_NAMES:
         limit = limit_for(tenant, name)
         used = peek(session, tenant, name, counter=counter, now=now)
-        period = None if name == SEATS else quotas.QUOTAS[name][0]
+        period = None if name == SEATS else counters.QUOTAS[name][0]
         percent = None if not limit else round(100 * used / limit)
         if limit is None:
             state = "unlimited"
@@ -311,7 +231,7 @@ def usage_summary(session: Session, tenant: Tenant, counter: Counter, now: datet
                 "percent": percent,
                 "period": period,
                 "period_label": _period_label(period, now) if period else None,
-                "resets_at": quotas.period_bounds(period, now)[1] if period else None,
+                "resets_at": counters.period_bounds(period, now)[1] if period else None,
                 "state": state,
             }
         )
@@ -358,13 +278,11 @@ def _notify_thresholds(
     if not crossed:
         return False
     percent = max(crossed)
-    period = quotas.QUOTAS[name][0]
-    key = f"{name}:{quotas.period_stamp(period, now)}:{percent}"
+    period = counters.QUOTAS[name][0]
+    key = f"{name}:{counters.period_stamp(period, now)}:{percent}"
     if not claim_notice(session, tenant.id, NOTICE_KIND, key, now):
         return False
-    from aerospec.notifications import services as notifications
-
-    _, resets_at = quotas.period_bounds(period, now)
+    _, resets_at = counters.period_bounds(period, now)
     better = better_plans(tenant, name, limit)
     notifications.queue_email(
         session,
@@ -373,7 +291,7 @@ def _notify_thresholds(
         tenant_name=tenant.name,
         tenant_slug=tenant.slug,
         limit_label=LIMIT_LABELS[name],
-        noun=_noun(name),
+        noun=noun(name),
         percent=percent,
         used=used,
         limit=limit,
@@ -397,7 +315,7 @@ def _stored_count(session: Session, tenant: Tenant, name: str, counter: Counter,
             return stored
     if name == API_CALLS:
         return None  # no Redis (or its key is gone): the roll-up row is the count
-    return _seed(session, tenant, name, at)()
+    return counters.database_count(session, tenant, name, at)()
 
 
 def _set_rollup(session: Session, tenant: Tenant, name: str, period: str, count: int, now: datetime) -> bool:
@@ -424,11 +342,11 @@ def roll_up_tenant(session: Session, tenant: Tenant, counter: Counter, now: date
     """
     written = 0
     for name in COUNTED:
-        period = quotas.QUOTAS[name][0]
-        start, _ = quotas.period_bounds(period, now)
+        period = counters.QUOTAS[name][0]
+        start, _ = counters.period_bounds(period, now)
         for at in (start - timedelta(seconds=1), now):
             count = _stored_count(session, tenant, name, counter, at)
-            if count is not None and _set_rollup(session, tenant, name, quotas.period_stamp(period, at), count, now):
+            if count is not None and _set_rollup(session, tenant, name, counters.period_stamp(period, at), count, now):
                 written += 1
     return written
 
@@ -451,9 +369,6 @@ class TenantRow:
 
 def list_tenants(session: Session, *, q: str = "", page: int = 1, per_page: int = 25) -> Page:
     """Workspaces by name (search on name, slug or billing email) with plan, status and seats used."""
-    from aerospec.tenancy.models import Invitation, Membership
-    from aerospec.tenancy.services import effective_limits
-
     query = select(Tenant).where(Tenant.deleted_at.is_(None))
     if q.strip():
         like = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -4,8 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("catalog", __name__)
 
-from aerospec.catalog import (  # noqa: E402,F401 - attach models and routes
-    models,
-    sds_views,  # noqa: E402,F401 - safety-data-sheet routes
-    views,
-)
+from aerospec.catalog import models  # noqa: E402,F401 - attach models
+
+
+def attach_routes() -> None:
+    """Import the route modules (create_app calls this before registering the blueprint): not at import
+    time, so importing one of this package's modules (its models, its services) loads no views."""
+    from aerospec.catalog import sds_views, views  # noqa: F401 - pages and safety-data-sheet routes

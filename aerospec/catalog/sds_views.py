@@ -16,8 +16,9 @@ from aerospec.catalog.sds import PROPERTY_LABELS
 from aerospec.catalog.sds_forms import SdsReviewForm, SdsUploadForm
 from aerospec.errors import Conflict, ValidationFailed
 from aerospec.extensions import db
+from aerospec.limits.effective import feature_enabled
 from aerospec.tenancy.context import get_for_tenant_or_404
-from aerospec.tenancy.features import feature_enabled, require_feature
+from aerospec.tenancy.features import require_feature
 from aerospec.tenancy.permissions import can, require_permission
 from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors

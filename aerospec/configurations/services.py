@@ -32,17 +32,19 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from aerospec import inputs, search
 from aerospec.accounts.models import User
 from aerospec.accounts.services import ClientInfo
+from aerospec.billing import usage
 from aerospec.catalog import services as catalog
 from aerospec.compliance import services as audit
-from aerospec.compliance.models import AuditLog
-from aerospec.configurations import quotas, wizard
+from aerospec.configurations import wizard
 from aerospec.configurations.models import STATUSES, Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.errors import NotFound, PermissionDenied, ValidationFailed
+from aerospec.limits import counters
+from aerospec.limits.effective import effective_limits
 from aerospec.models import isoformat, utcnow
 from aerospec.pagination import Page
 from aerospec.tenancy.models import Membership, Tenant
 from aerospec.tenancy.permissions import can, ensure_permitted
-from aerospec.tenancy.services import effective_limits
+from aerospec.tenancy.services import list_members
 
 PER_PAGE = 25
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -456,38 +458,18 @@ def _ensure_can_manage(membership, config: Configuration) -> None:
 # ---- quota
 
 
-def _configurations_this_month(session: Session, tenant: Tenant, now: datetime):
-    start, end = quotas.period_bounds("month", now)
-
-    def seed() -> int:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(Configuration)
-                .where(
-                    Configuration.tenant_id == tenant.id,
-                    Configuration.created_at >= start,
-                    Configuration.created_at < end,
-                )
-            )
-            or 0
-        )
-
-    return seed
-
-
-def configuration_quota(session: Session, tenant: Tenant, counter: quotas.Counter, now: datetime | None = None):
+def configuration_quota(session: Session, tenant: Tenant, counter: counters.Counter, now: datetime | None = None):
     """How many configurations this month's quota has used."""
     now = now or utcnow()
     limit = effective_limits(tenant)["configurations_per_month"]
-    seed = _configurations_this_month(session, tenant, now)
-    return quotas.usage(session, tenant, "configurations_per_month", limit, counter, seed, now)
+    seed = counters.configurations_this_month(session, tenant, now)
+    return counters.current_use(session, tenant, "configurations_per_month", limit, counter, seed, now)
 
 
-def _reserve_configuration(session: Session, tenant: Tenant, counter: quotas.Counter, now: datetime):
+def _reserve_configuration(session: Session, tenant: Tenant, counter: counters.Counter, now: datetime):
     limit = effective_limits(tenant)["configurations_per_month"]
-    seed = _configurations_this_month(session, tenant, now)
-    return quotas.reserve(session, tenant, "configurations_per_month", limit, counter, seed, now)
+    seed = counters.configurations_this_month(session, tenant, now)
+    return usage.reserve(session, tenant, "configurations_per_month", limit, counter, seed, now)
 
 
 # ---- create, read, update
@@ -499,10 +481,10 @@ def create_configuration(
     actor: Membership,
     data: Mapping,
     *,
-    counter: quotas.Counter,
+    counter: counters.Counter,
     now: datetime | None = None,
     client: ClientInfo | None = None,
-) -> tuple[Configuration, quotas.QuotaUse]:
+) -> tuple[Configuration, counters.QuotaUse]:
     """Save a new configuration (version 1), ranked for its targets, within the monthly quota.
 
     The catalog is ranked as the wizard ranks it, unless `compatible_actuators` is given
@@ -685,10 +667,10 @@ def duplicate_configuration(
     actor: Membership,
     config: Configuration,
     *,
-    counter: quotas.Counter,
+    counter: counters.Counter,
     now: datetime | None = None,
     client: ClientInfo | None = None,
-) -> tuple[Configuration, quotas.QuotaUse]:
+) -> tuple[Configuration, counters.QuotaUse]:
     """A new draft "Copy of …" owned by the actor, starting again at version 1 (counts toward the quota)."""
     ensure_permitted(actor, "edit_configurations")
     now = now or utcnow()
@@ -847,8 +829,6 @@ def creator_choices(session: Session, tenant: Tenant) -> list:
 
 def members(session: Session, tenant: Tenant) -> list[Membership]:
     """The tenant's members (for creator filters and share pickers)."""
-    from aerospec.tenancy.services import list_members
-
     return list_members(session, tenant)
 
 
@@ -1022,33 +1002,12 @@ def _csv_cell(value) -> str:
     return text
 
 
-def _exports_today(session: Session, tenant: Tenant, now: datetime):
-    start, end = quotas.period_bounds("day", now)
-
-    def seed() -> int:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(AuditLog)
-                .where(
-                    AuditLog.tenant_id == tenant.id,
-                    AuditLog.action == "data.exported",
-                    AuditLog.created_at >= start,
-                    AuditLog.created_at < end,
-                )
-            )
-            or 0
-        )
-
-    return seed
-
-
 @dataclass
 class Export:
     filename: str
     mimetype: str
     body: str
-    quota: quotas.QuotaUse
+    quota: counters.QuotaUse
 
 
 def export_configurations(
@@ -1057,7 +1016,7 @@ def export_configurations(
     actor: Membership,
     fmt: str,
     *,
-    counter: quotas.Counter,
+    counter: counters.Counter,
     client: ClientInfo | None = None,
     now: datetime | None = None,
 ) -> Export:
@@ -1067,7 +1026,8 @@ def export_configurations(
         raise ValidationFailed(field_errors={"format": ["Choose csv or json."]})
     now = now or utcnow()
     limit = effective_limits(tenant)["exports_per_day"]
-    use = quotas.reserve(session, tenant, "exports_per_day", limit, counter, _exports_today(session, tenant, now), now)
+    seed = counters.exports_today(session, tenant, now)
+    use = usage.reserve(session, tenant, "exports_per_day", limit, counter, seed, now)
     configs = list(
         session.scalars(
             select(Configuration)

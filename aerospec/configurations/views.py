@@ -8,12 +8,13 @@ import uuid
 from flask import Response, current_app, flash, g, make_response, render_template, request, url_for
 from flask_login import login_required
 
-from aerospec.configurations import bp, quotas, wizard
+from aerospec.configurations import bp, wizard
 from aerospec.configurations import services as configs
 from aerospec.configurations.forms import ConfigurationForm, SaveForm, ShareForm, StatusTagsForm
 from aerospec.configurations.models import STATUSES, Configuration
 from aerospec.errors import LimitReached, ValidationFailed
 from aerospec.extensions import db
+from aerospec.limits import counters, messages
 from aerospec.pagination import page_arg
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.forms import EmptyForm
@@ -26,14 +27,14 @@ from aerospec.web.htmx import hx_redirect, is_htmx, render
 T = "/t/<tenant_slug>/configurations"
 
 
-def _counter() -> quotas.Counter:
-    return quotas.counter_for(current_app)
+def _counter() -> counters.Counter:
+    return counters.counter_for(current_app)
 
 
-def _quota_feedback(response: Response, use: quotas.QuotaUse) -> Response:
+def _quota_feedback(response: Response, use: counters.QuotaUse) -> Response:
     """Warn at 80 % of the quota: a flash for the next page and an HX-Trigger for this one."""
     if use.warn:
-        message = quotas.warning_message(use, g.tenant)
+        message = messages.warning_message(use, g.tenant)
         flash(message, "warning")
         response.headers["HX-Trigger"] = json.dumps(
             {"quota-warning": {"message": message}, "configurations-changed": True}
@@ -129,7 +130,7 @@ def export():
     response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
     response.headers["Cache-Control"] = "no-store"
     if result.quota.warn:
-        response.headers["X-Quota-Warning"] = quotas.warning_message(result.quota, g.tenant)
+        response.headers["X-Quota-Warning"] = messages.warning_message(result.quota, g.tenant)
     return response
 
 

@@ -4,4 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("notifications", __name__)
 
-from aerospec.notifications import views  # noqa: E402,F401 - attach routes
+
+def attach_routes() -> None:
+    """Import the route modules (create_app calls this before registering the blueprint): not at import
+    time, so importing one of this package's modules (its models, its services) loads no views."""
+    from aerospec.notifications import views  # noqa: F401

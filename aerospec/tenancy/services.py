@@ -20,10 +20,13 @@ from sqlalchemy.orm import Session, contains_eager, lazyload
 from aerospec import queueing
 from aerospec.accounts import services as accounts
 from aerospec.accounts.models import User, UserSession
-from aerospec.billing.plans import FEATURES, PLANS, TRIAL_PLAN, get_plan
+from aerospec.billing.plans import PLANS, TRIAL_PLAN
 from aerospec.compliance import services as audit
 from aerospec.errors import Conflict, InvalidToken, LimitReached, NotFound, ValidationFailed
+from aerospec.limits.effective import effective_limits
+from aerospec.limits.messages import seat_message
 from aerospec.models import utcnow
+from aerospec.notifications import services as notifications
 from aerospec.tenancy.models import ROLES, Invitation, Membership, Tenant
 from aerospec.tenancy.permissions import ensure_permitted
 from aerospec.tenancy.scoping import tenant_scope, unscoped
@@ -34,26 +37,7 @@ PURGE_AFTER_DAYS = 30
 RESERVED_SLUGS = {"admin", "api", "app", "static", "www", "login", "signup", "new"}
 
 
-# ---- plans, limits, trial
-
-
-def effective_limits(tenant: Tenant) -> dict[str, int | None]:
-    """The plan's limits with the tenant's overrides applied (None = unlimited); seats add the extra
-    seats the workspace bought (the seat add-on), where its plan sells them."""
-    plan = get_plan(tenant.plan)
-    limits = dict(plan.limits)
-    limits.update({k: v for k, v in (tenant.limits or {}).items() if k in limits})
-    if limits["seats"] is not None and plan.sells_extra_seats:
-        limits["seats"] += max(0, tenant.extra_seats or 0)
-    return limits
-
-
-def effective_features(tenant: Tenant) -> dict[str, bool]:
-    """Each feature flag for the tenant: the plan's, overridden per tenant."""
-    plan_features = get_plan(tenant.plan).features
-    flags = {name: name in plan_features for name in FEATURES}
-    flags.update({k: bool(v) for k, v in (tenant.features or {}).items() if k in flags})
-    return flags
+# ---- trial
 
 
 def days_until(moment: datetime, now: datetime | None = None) -> int:
@@ -120,8 +104,6 @@ def create_tenant(session: Session, *, name: str, billing_email: str, admin: Use
 
 def sign_up(session: Session, *, email: str, password: str, name: str, company: str, client) -> tuple[User, Tenant]:
     """Sign-up: the user, their tenant on trial, an admin membership, a welcome email."""
-    from aerospec.notifications import services as notifications
-
     errors: dict[str, list[str]] = {}
     try:
         accounts.validate_name(company, field="company", label="your company's name")
@@ -273,28 +255,6 @@ def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
     return SeatUsage(members=counts[0] or 0, pending=counts[1] or 0, limit=effective_limits(tenant)["seats"])
 
 
-def _seat_message(tenant: Tenant, limit: int) -> str:
-    from aerospec.billing.plans import unit_price
-    from aerospec.billing.usage import upgrade_prompt
-
-    plan = get_plan(tenant.plan)
-    seats = "seat" if limit == 1 else "seats"
-    extra = max(0, tenant.extra_seats or 0) if plan.sells_extra_seats else 0
-    has = f"includes {limit} {seats}" if not extra else f"has {limit} seats ({limit - extra} included + {extra} extra)"
-    if plan.sells_extra_seats:
-        price = unit_price(plan, "month", "seat")
-        return (
-            f"Your {plan.name} plan {has}, and all are taken or invited. Add an extra seat on the billing page "
-            f"(USD {price:,.0f} a month each), or remove a member or revoke an invitation first. "
-            f"{upgrade_prompt(tenant).replace('upgrade the plan', 'add seats')}"
-        )
-    upgrade = "Upgrade to Professional for 5 seats or Enterprise for unlimited seats"
-    return (
-        f"Your {plan.name} plan {has}, and all are taken or invited. "
-        f"{upgrade}, or remove a member or revoke an invitation first. {upgrade_prompt(tenant)}"
-    )
-
-
 # ---- invitations
 
 
@@ -334,7 +294,7 @@ def invite(
             )
     usage = seat_usage(session, tenant)
     if usage.limit is not None and usage.used >= usage.limit:
-        raise LimitReached(_seat_message(tenant, usage.limit))
+        raise LimitReached(seat_message(tenant, usage.limit))
     token = secrets.token_urlsafe(32)
     now = utcnow()
     invitation = Invitation(
@@ -364,8 +324,6 @@ def invite(
 
 
 def _send_invitation(session: Session, tenant: Tenant, invitation: Invitation, token: str, inviter: User) -> None:
-    from aerospec.notifications import services as notifications
-
     notifications.queue_email(
         session,
         invitation.email,
@@ -470,7 +428,7 @@ def accept_invitation(session: Session, token: str, user: User, client) -> Membe
         members = seat_usage(session, tenant).members
         limit = effective_limits(tenant)["seats"]
         if limit is not None and members >= limit:
-            raise LimitReached(_seat_message(tenant, limit) + " Ask your team admin to make room.")
+            raise LimitReached(seat_message(tenant, limit) + " Ask your team admin to make room.")
         membership = Membership(tenant_id=tenant.id, user_id=user.id, role=invitation.role)
         session.add(membership)
         invitation.accepted_at = utcnow()

@@ -11,6 +11,7 @@ from aerospec.accounts.forms import AcceptInvitationForm
 from aerospec.billing.plans import PLANS
 from aerospec.errors import Conflict, InvalidToken, LimitReached, ValidationFailed
 from aerospec.extensions import db
+from aerospec.limits.effective import effective_features, effective_limits
 from aerospec.tenancy import bp
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.forms import DeleteTenantForm, EmptyForm, InviteForm, RoleForm, SettingsForm
@@ -31,8 +32,8 @@ def dashboard():
     return render(
         "tenancy/dashboard.html",
         usage=usage,
-        limits=tenancy.effective_limits(g.tenant),
-        features=tenancy.effective_features(g.tenant),
+        limits=effective_limits(g.tenant),
+        features=effective_features(g.tenant),
         plan=PLANS[g.tenant.plan],
     )
 

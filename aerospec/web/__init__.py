@@ -4,4 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from aerospec.web import context, errors, security, views  # noqa: E402,F401 - attach handlers and routes
+
+def attach_routes() -> None:
+    """Import the route modules (create_app calls this before registering the blueprint): not at import
+    time, so importing one of this package's modules (its models, its services) loads no views."""
+    from aerospec.web import context, errors, security, views  # noqa: F401 - handlers and routes

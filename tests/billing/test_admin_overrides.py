@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from aerospec.billing import usage
 from aerospec.compliance.models import AuditLog
+from aerospec.limits import effective
 from aerospec.tenancy.models import Tenant
 
 
@@ -38,7 +39,7 @@ def test_workspace_plan_pages_are_404_for_everyone_but_platform_admins(client, l
     assert client.get("/admin/tenants").status_code == 404
     assert client.get(_plan_url(t.tenant)).status_code == 404
     assert client.post(_plan_url(t.tenant), data=_form(limit_seats="99")).status_code == 404
-    assert usage.limit_for(t.tenant, "seats") == 5
+    assert effective.limit_for(t.tenant, "seats") == 5
 
 
 def test_admin_lists_workspaces_with_plan_status_and_seats_and_searches(db, client, login, team, factories):
@@ -83,9 +84,9 @@ def test_admin_sets_a_limit_and_the_effective_limit_changes_with_an_audit_entry(
     db.session.expire_all()
     tenant = db.session.get(Tenant, t.tenant.id)
     assert tenant.limits == {"exports_per_day": 7, "api_calls_per_month": None}
-    assert usage.limit_for(tenant, "exports_per_day") == 7
-    assert usage.limit_for(tenant, "api_calls_per_month") is None
-    assert usage.limit_for(tenant, "seats") == 5  # blank: the plan's limit
+    assert effective.limit_for(tenant, "exports_per_day") == 7
+    assert effective.limit_for(tenant, "api_calls_per_month") is None
+    assert effective.limit_for(tenant, "seats") == 5  # blank: the plan's limit
     [entry] = rows(t.tenant, AuditLog, AuditLog.action == "billing.plan_overridden")
     assert entry.actor_email == admin.email
     assert entry.details["before"]["limits"] == {}
@@ -123,7 +124,7 @@ def test_admin_changes_the_plan(db, client, login, team, factories):
     db.session.expire_all()
     tenant = db.session.get(Tenant, t.tenant.id)
     assert tenant.plan == "starter" and tenant.limits == {}
-    assert usage.limit_for(tenant, "configurations_per_month") == 50
+    assert effective.limit_for(tenant, "configurations_per_month") == 50
 
 
 def test_bad_override_values_keep_the_input_and_say_what_to_enter(db, client, login, team, rows, factories):

@@ -7,88 +7,18 @@ hides a circle from Python, not from the design.
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import aerospec.billing
+from tests.import_graph import find_cycle, import_graph
 
 PACKAGE = "aerospec.billing"
-ROOT = Path(aerospec.billing.__file__).parent
 # The blueprint's wiring: create_app calls attach_routes, which imports the route modules that take
 # `bp` from the package (the capability layout every package follows); it is not a dependency of theirs.
-WIRING = {(PACKAGE, "attach_routes")}
-
-
-def _module_name(path: Path) -> str:
-    return PACKAGE if path.stem == "__init__" else f"{PACKAGE}.{path.stem}"
-
-
-def _imports(tree: ast.AST, modules: set[str], name: str) -> set[str]:
-    """The package's modules that `name` imports, anywhere in its source."""
-    skipped = {
-        id(inner)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef) and (name, node.name) in WIRING
-        for inner in ast.walk(node)
-    }
-    found = set()
-    for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name in modules}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            if node.level:
-                base = PACKAGE if node.level == 1 else None
-                module = f"{base}.{node.module}" if base else node.module
-            else:
-                module = node.module
-            for alias in node.names:
-                if f"{module}.{alias.name}" in modules:
-                    found.add(f"{module}.{alias.name}")  # from aerospec.billing import invoices
-                elif module in modules:
-                    found.add(module)  # from aerospec.billing.invoices import X, from aerospec.billing import bp
-    found.discard(name)
-    return found
+WIRING = frozenset({(PACKAGE, "attach_routes")})
 
 
 def billing_import_graph() -> dict[str, set[str]]:
-    paths = {_module_name(path): path for path in ROOT.glob("*.py")}
-    modules = set(paths)
-    return {name: _imports(ast.parse(path.read_text()), modules, name) for name, path in paths.items()}
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import circle, as the modules along it (first = last), or None."""
-    state: dict[str, str] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = "open"
-        stack.append(node)
-        for dep in sorted(graph.get(node, ())):
-            if state.get(dep) == "open":
-                return stack[stack.index(dep) :] + [dep]
-            if dep not in state and (cycle := visit(dep)):
-                return cycle
-        stack.pop()
-        state[node] = "done"
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (cycle := visit(node)):
-            return cycle
-    return None
-
-
-def test_the_cycle_finder_finds_a_circle_and_passes_a_line():
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
-
-
-def test_the_graph_sees_deferred_imports():
-    tree = ast.parse("def f():\n    from aerospec.billing import invoices\n")
-    assert _imports(tree, {f"{PACKAGE}.invoices"}, f"{PACKAGE}.x") == {f"{PACKAGE}.invoices"}
+    """The billing modules and the billing modules each imports."""
+    return import_graph(aerospec.billing, WIRING)
 
 
 def test_billing_has_no_import_circle():

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from aerospec.billing import subscriptions
 from aerospec.billing.models import BillingEvent, Invoice
 from aerospec.billing.providers import OfflineProvider, get_provider
+from aerospec.limits.effective import effective_limits
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.scoping import tenant_scope
 from jobs.billing import run_offline_billing_cycle
@@ -79,7 +80,7 @@ def test_a_subscription_still_billed_per_member_moves_to_the_workspace_price_wit
     }
     assert mirror(db, t.tenant).extra_seats == 2
     db.session.refresh(t.tenant)
-    assert tenancy.effective_limits(t.tenant)["seats"] == 7
+    assert effective_limits(t.tenant)["seats"] == 7
 
 
 def test_no_running_subscription_means_nothing_to_sync(db, team):
@@ -198,7 +199,7 @@ def test_seats_added_outside_a_trial_are_invoiced_prorated_and_raise_the_limit_a
     row = mirror(db, t.tenant)
     assert (row.extra_seats, row.status) == (3, "active")
     db.session.refresh(t.tenant)
-    assert (t.tenant.extra_seats, tenancy.effective_limits(t.tenant)["seats"]) == (3, 8)
+    assert (t.tenant.extra_seats, effective_limits(t.tenant)["seats"]) == (3, 8)
     with tenant_scope(db.session, t.tenant.id):
         [invoice] = db.session.scalars(select(Invoice)).all()
         assert (invoice.status, invoice.total, invoice.amount_paid) == ("paid", 81_290, 81_290)

@@ -1,5 +1,5 @@
 """Upgrade prompts wherever a plan stops someone: a feature gate, a metered limit or the seat limit answers 402
-with one wording (billing.usage.upgrade_prompt) that sends an admin to the billing page and tells anyone else
+with one wording (limits.messages.upgrade_prompt) that sends an admin to the billing page and tells anyone else
 to ask an admin; pages and htmx fragments link the billing page for admins, the API adds `billing_url`."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pytest
 
 from aerospec.billing import usage
 from aerospec.errors import LimitReached
+from aerospec.limits import messages
 from aerospec.models import utcnow
 from aerospec.tenancy import features
 from aerospec.tenancy.features import FeatureNotInPlan
@@ -147,8 +148,8 @@ def test_seat_limit_on_the_api_names_the_billing_page(client, team, bearer):
 def test_outside_a_request_the_prompt_names_no_one(app, team):
     t = team(plan="starter")
     with app.test_request_context():  # no member loaded: a job, or someone not yet in the workspace
-        assert usage.upgrade_prompt(t.tenant) == NO_ONE
-        message = features.upgrade_message(t.tenant, "webhooks")
+        assert messages.upgrade_prompt(t.tenant) == NO_ONE
+        message = messages.feature_message(t.tenant, "webhooks")
     assert message.endswith(NO_ONE) and "pricing page" not in message
     with pytest.raises(FeatureNotInPlan) as info:
         features.ensure_feature(t.tenant, "webhooks")
@@ -157,13 +158,12 @@ def test_outside_a_request_the_prompt_names_no_one(app, team):
 
 def test_every_plan_refusal_ends_with_the_same_prompt(db, team):
     t = team(plan="starter", limits={"configurations_per_month": 0})
-    from aerospec.configurations import quotas
-    from aerospec.tenancy import services as tenancy
+    from aerospec.limits import counters
 
     with pytest.raises(LimitReached) as limit:
-        usage.use(db.session, t.tenant, "configurations_per_month", counter=quotas.DatabaseCounter(), now=utcnow())
-    seat = tenancy._seat_message(t.tenant, 1)
-    feature = features.upgrade_message(t.tenant, "api_access")
+        usage.use(db.session, t.tenant, "configurations_per_month", counter=counters.DatabaseCounter(), now=utcnow())
+    seat = messages.seat_message(t.tenant, 1)
+    feature = messages.feature_message(t.tenant, "api_access")
     for message in (limit.value.message, seat, feature):
         assert re.search(
             r"(You can|Ask a workspace admin to|A workspace admin can) upgrade the plan on the billing page\.$", message

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from aerospec.billing import plans, usage
 from aerospec.billing.models import BillingNotice, UsageRollup
 from aerospec.config import load_config
-from aerospec.configurations import quotas
 from aerospec.configurations import services as configs
 from aerospec.errors import LimitReached
+from aerospec.limits import counters, effective
 from aerospec.models import utcnow
 from aerospec.notifications.models import EmailMessage
 from aerospec.tenancy import services as tenancy
@@ -66,7 +66,7 @@ def redis_counter():
     except redis_lib.exceptions.ConnectionError:
         reachable = False
     need(reachable, f"a Redis server at {url}")
-    yield quotas.RedisCounter(client)
+    yield counters.RedisCounter(client)
     # Keys carry random tenant ids, so removing every quota key of database 13 touches no other run's.
     for key in client.scan_iter("aerospec:quota:*"):
         client.delete(key)
@@ -77,12 +77,12 @@ def redis_counter():
 
 def test_limit_for_is_the_plan_limit_with_the_override_and_none_is_unlimited(team):
     t = team(plan="starter", limits={"exports_per_day": 12, "configurations_per_month": None})
-    assert usage.limit_for(t.tenant, "seats") == 1
-    assert usage.limit_for(t.tenant, "exports_per_day") == 12
-    assert usage.limit_for(t.tenant, "configurations_per_month") is None
-    assert usage.limit_for(t.tenant, "api_calls_per_month") == 0
+    assert effective.limit_for(t.tenant, "seats") == 1
+    assert effective.limit_for(t.tenant, "exports_per_day") == 12
+    assert effective.limit_for(t.tenant, "configurations_per_month") is None
+    assert effective.limit_for(t.tenant, "api_calls_per_month") == 0
     with pytest.raises(KeyError):
-        usage.limit_for(t.tenant, "widgets")
+        effective.limit_for(t.tenant, "widgets")
 
 
 def test_configurations_limit_is_402_naming_the_plan_that_allows_more(db, team):
@@ -90,9 +90,9 @@ def test_configurations_limit_is_402_naming_the_plan_that_allows_more(db, team):
     with tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)
         for _ in range(2):
-            configs.create_configuration(db.session, t.tenant, m, BASE, counter=quotas.DatabaseCounter())
+            configs.create_configuration(db.session, t.tenant, m, BASE, counter=counters.DatabaseCounter())
         with pytest.raises(LimitReached) as info:
-            configs.create_configuration(db.session, t.tenant, m, BASE, counter=quotas.DatabaseCounter())
+            configs.create_configuration(db.session, t.tenant, m, BASE, counter=counters.DatabaseCounter())
     assert info.value.status == 402
     assert "Starter plan includes 2 configurations per month" in info.value.message
     assert "Upgrade to Professional (unlimited configurations) or Enterprise" in info.value.message
@@ -102,9 +102,9 @@ def test_exports_limit_is_402_on_the_server(db, team):
     t = team(limits={"exports_per_day": 1})
     with tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)
-        configs.export_configurations(db.session, t.tenant, m, "csv", counter=quotas.DatabaseCounter())
+        configs.export_configurations(db.session, t.tenant, m, "csv", counter=counters.DatabaseCounter())
         with pytest.raises(LimitReached) as info:
-            configs.export_configurations(db.session, t.tenant, m, "json", counter=quotas.DatabaseCounter())
+            configs.export_configurations(db.session, t.tenant, m, "json", counter=counters.DatabaseCounter())
     assert info.value.status == 402
     assert "1 exports per day" in info.value.message and "Enterprise (unlimited exports)" in info.value.message
 
@@ -112,7 +112,7 @@ def test_exports_limit_is_402_on_the_server(db, team):
 def test_a_starter_workspace_has_no_api(db, team):
     t = team(plan="starter")
     with tenant_scope(db.session, t.tenant.id), pytest.raises(LimitReached) as info:
-        usage.count_api_call(db.session, t.tenant, quotas.DatabaseCounter(), NOV)
+        usage.count_api_call(db.session, t.tenant, counters.DatabaseCounter(), NOV)
     assert info.value.status == 402
     assert info.value.message.startswith("The API is not in your Starter plan.")
     assert "Professional (10,000 API calls per month)" in info.value.message
@@ -120,7 +120,7 @@ def test_a_starter_workspace_has_no_api(db, team):
 
 def test_api_calls_without_redis_are_counted_in_the_rollup_row_up_to_the_limit(db, team, rows):
     t = team(limits={"api_calls_per_month": 3})
-    counter = quotas.DatabaseCounter()
+    counter = counters.DatabaseCounter()
     with tenant_scope(db.session, t.tenant.id):
         assert all(usage.count_api_call(db.session, t.tenant, counter, NOV) for _ in range(3))
         with pytest.raises(LimitReached) as info:
@@ -135,7 +135,7 @@ def test_api_calls_without_redis_are_counted_in_the_rollup_row_up_to_the_limit(d
 def test_api_switched_off_by_a_platform_admin_is_402(db, team):
     t = team(features={"api_access": False})
     with tenant_scope(db.session, t.tenant.id), pytest.raises(FeatureNotInPlan) as info:
-        usage.count_api_call(db.session, t.tenant, quotas.DatabaseCounter(), NOV)
+        usage.count_api_call(db.session, t.tenant, counters.DatabaseCounter(), NOV)
     assert info.value.status == 402 and "REST API" in info.value.message
 
 
@@ -143,7 +143,7 @@ def test_unlimited_api_calls_are_still_counted_for_history(db, team, rows):
     t = team(plan="enterprise")
     with tenant_scope(db.session, t.tenant.id):
         for _ in range(4):
-            usage.count_api_call(db.session, t.tenant, quotas.DatabaseCounter(), NOV)
+            usage.count_api_call(db.session, t.tenant, counters.DatabaseCounter(), NOV)
     assert [r.count for r in rows(t.tenant, UsageRollup)] == [4]
     assert rows(t.tenant, BillingNotice) == []
 
@@ -161,7 +161,7 @@ def test_seats_are_checked_by_the_invite_service_and_follow_the_override(db, fac
         db.session.flush()
         tenancy.invite(db.session, tenant, actor, email="new@example.com", role="user", client=None)
         seats = next(
-            r for r in usage.usage_summary(db.session, tenant, quotas.DatabaseCounter(), NOV) if r["name"] == "seats"
+            r for r in usage.usage_summary(db.session, tenant, counters.DatabaseCounter(), NOV) if r["name"] == "seats"
         )
     assert seats == {
         "name": "seats",
@@ -180,8 +180,8 @@ def test_usage_summary_has_a_bar_for_every_limit(db, team):
     t = team(plan="starter")
     with tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)
-        configs.create_configuration(db.session, t.tenant, m, BASE, counter=quotas.DatabaseCounter(), now=NOV)
-        summary = {r["name"]: r for r in usage.usage_summary(db.session, t.tenant, quotas.DatabaseCounter(), NOV)}
+        configs.create_configuration(db.session, t.tenant, m, BASE, counter=counters.DatabaseCounter(), now=NOV)
+        summary = {r["name"]: r for r in usage.usage_summary(db.session, t.tenant, counters.DatabaseCounter(), NOV)}
     assert list(summary) == list(plans.LIMIT_NAMES)
     assert summary["configurations_per_month"]["used"] == 1
     assert summary["configurations_per_month"]["percent"] == 2  # 1 of 50
@@ -217,7 +217,7 @@ def test_redis_counter_for_configurations_is_seeded_from_rows_and_refuses_over_t
     t = team(limits={"configurations_per_month": 3})
     with tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)
-        configs.create_configuration(db.session, t.tenant, m, BASE, counter=quotas.DatabaseCounter(), now=NOV)
+        configs.create_configuration(db.session, t.tenant, m, BASE, counter=counters.DatabaseCounter(), now=NOV)
         _, use = configs.create_configuration(db.session, t.tenant, m, BASE, counter=redis_counter, now=NOV)
         assert use.used == 2
         with pytest.raises(LimitReached):
@@ -231,7 +231,7 @@ def test_redis_counter_for_configurations_is_seeded_from_rows_and_refuses_over_t
 
 def test_api_call_emails_at_80_90_and_100_percent_once_per_period(db, team, rows):
     t = team(limits={"api_calls_per_month": 10})
-    counter = quotas.DatabaseCounter()
+    counter = counters.DatabaseCounter()
     with time_machine.travel(NOV, tick=False), tenant_scope(db.session, t.tenant.id):
         for _ in range(7):
             usage.count_api_call(db.session, t.tenant, counter, utcnow())
@@ -273,7 +273,7 @@ def test_configurations_send_the_highest_threshold_crossed_once(db, team):
     with time_machine.travel(NOV, tick=False), tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)
         for _ in range(5):
-            configs.create_configuration(db.session, t.tenant, m, BASE, counter=quotas.DatabaseCounter())
+            configs.create_configuration(db.session, t.tenant, m, BASE, counter=counters.DatabaseCounter())
         subjects = [e.subject for e in _emails(db, t.tenant)]
     # 80 % of 5 is the 4th; 90 % rounds up to the 5th, which is also 100 %: one email, the 100 % one.
     assert sorted((s.split(" has used ")[1] for s in subjects), key=lambda s: int(s.split(" ")[0])) == [
@@ -286,7 +286,7 @@ def test_exports_per_day_threshold_key_is_the_day(db, team, rows):
     t = team(limits={"exports_per_day": 1})
     with tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)
-        configs.export_configurations(db.session, t.tenant, m, "csv", counter=quotas.DatabaseCounter(), now=NOV)
+        configs.export_configurations(db.session, t.tenant, m, "csv", counter=counters.DatabaseCounter(), now=NOV)
     assert [n.key for n in rows(t.tenant, BillingNotice)] == ["exports_per_day:2026-11-10:100"]
     assert "10 November 2026" in _emails(db, t.tenant)[0].subject
 
@@ -298,7 +298,7 @@ def test_roll_up_writes_current_and_closed_periods_and_is_idempotent(db, team, r
     from jobs.usage import roll_up_usage
 
     t = team(limits={"api_calls_per_month": 100})
-    counter = quotas.DatabaseCounter()
+    counter = counters.DatabaseCounter()
     # Frozen: the export's audit entry (what exports per day counts) is stamped with the clock.
     with time_machine.travel(NOV, tick=False), tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)

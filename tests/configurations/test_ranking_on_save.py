@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from aerospec import engine
 from aerospec.catalog import services as catalog
-from aerospec.configurations import quotas, wizard
 from aerospec.configurations import services as configs
+from aerospec.configurations import wizard
 from aerospec.configurations.models import Configuration, ConfigurationVersion
+from aerospec.limits import counters
 from aerospec.tenancy.models import Membership
 from aerospec.tenancy.scoping import tenant_scope
 from tests.api.conftest import assert_problem
@@ -63,7 +64,7 @@ def saved(config) -> list[tuple[str, float]]:
 def _create(db, t, data=WATER_30):
     with tenant_scope(db.session, t.tenant.id):
         config, _ = configs.create_configuration(
-            db.session, t.tenant, _membership(db, t.tenant, t.user), data, counter=quotas.DatabaseCounter()
+            db.session, t.tenant, _membership(db, t.tenant, t.user), data, counter=counters.DatabaseCounter()
         )
         db.session.commit()
         db.session.refresh(config)

@@ -12,8 +12,8 @@ from flask import current_app
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 
-from aerospec.configurations import quotas
 from aerospec.configurations import services as configs
+from aerospec.limits import counters
 from aerospec.procurement import services, views
 from aerospec.procurement.clients import QuoteItem
 from aerospec.procurement.models import Procurement, ProcurementEvent
@@ -72,7 +72,7 @@ def config(db, team):
                     {"sku": COSTER, "supplier": "coster"},
                 ],
             },
-            counter=quotas.DatabaseCounter(),
+            counter=counters.DatabaseCounter(),
         )
         db.session.commit()
         db.session.refresh(row)

@@ -182,8 +182,8 @@ def _procurement_rows(db, tenant, creator) -> None:
 
 def _configuration_rows(db, tenant, owner, viewer) -> None:
     """A configuration with a version and a share (the configuration models' rows)."""
-    from aerospec.configurations import quotas
     from aerospec.configurations import services as configs
+    from aerospec.limits import counters
     from aerospec.tenancy.models import Membership
 
     membership = db.session.scalar(
@@ -193,7 +193,7 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
         db.session, tenant, membership,
         {"name": "Guarded", "fluid_viscosity_cP": 1, "fluid_density_kg_m3": 997, "fluid_surface_tension_mN_m": 72,
          "max_pressure_bar": 5, "target_spray_cone_deg": 60},
-        counter=quotas.DatabaseCounter(),
+        counter=counters.DatabaseCounter(),
     )  # fmt: skip
     configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
 

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from aerospec.configurations import quotas
 from aerospec.configurations import services as configs
+from aerospec.limits import counters
 from aerospec.tenancy.models import Membership
 from aerospec.tenancy.scoping import tenant_scope, unscoped
 from tests.configurations.conftest import BASE
@@ -65,7 +65,7 @@ def world(app, db, team, factories, sandbox, login, client):
             t.tenant,
             membership,
             {**BASE, "compatible_actuators": [{"sku": spencer, "supplier": "spencer"}]},
-            counter=quotas.DatabaseCounter(),
+            counter=counters.DatabaseCounter(),
         )
         order = orders.create_procurement(
             db.session,

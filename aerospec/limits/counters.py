@@ -8,11 +8,12 @@ A counter answers "reserve one more unit in this period" in one atomic step:
   month; export audit entries today), read while the tenant row is locked
   (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers anyway).
 
-Services take the counter as an argument (`counter_for(app)` picks one in views), so
-they stay free of Flask and tests can pass either. `reserve` goes through
-`aerospec.billing.usage.use`, which also sends the 80/90/100 % emails once per period.
-A unit `reserve` takes from Redis is held by the session's transaction: a creation that fails
-and rolls back gives it back (the database count needs nothing: the row was never written).
+`database_count` is that count for each metric (the seed of both counters). Services take the
+counter as an argument (`counter_for(app)` picks one in views), so they stay free of Flask and
+tests can pass either. Metering (the limit check, the 80/90/100 % emails) is billing.usage's.
+A unit a creation reserves from Redis is held by the session's transaction (`hold`, after `install`):
+a creation that fails and rolls back gives it back (the database count needs nothing: the row was
+never written).
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from aerospec.billing.plans import get_plan
+from aerospec.billing.models import UsageRollup
+from aerospec.compliance.models import AuditLog
+from aerospec.configurations.models import Configuration
+from aerospec.queueing import get_redis
 from aerospec.tenancy.models import Tenant
 
 WARN_AT = 0.8
@@ -98,7 +102,7 @@ def period_stamp(period: str, now: datetime) -> str:
     return start.strftime("%Y-%m") if period == "month" else start.strftime("%Y-%m-%d")
 
 
-def _key(tenant: Tenant, name: str, now: datetime) -> str:
+def quota_key(tenant: Tenant, name: str, now: datetime) -> str:
     return f"aerospec:quota:{tenant.id}:{name}:{period_stamp(QUOTAS[name][0], now)}"
 
 
@@ -118,7 +122,7 @@ class RedisCounter:
         self.redis = redis
 
     def _ensure(self, tenant: Tenant, name: str, seed: Callable[[], int], now: datetime) -> str:
-        key = _key(tenant, name, now)
+        key = quota_key(tenant, name, now)
         if not self.redis.exists(key):
             _, end = period_bounds(QUOTAS[name][0], now)
             # NX: two first requests racing both seed, only one value sticks; INCR follows.
@@ -132,14 +136,14 @@ class RedisCounter:
 
     def stored(self, tenant: Tenant, name: str, at: datetime) -> int | None:
         """The period's count as Redis holds it, without seeding a missing key (None then)."""
-        value = self.redis.get(_key(tenant, name, at))
+        value = self.redis.get(quota_key(tenant, name, at))
         return None if value is None else int(value)
 
     def peek(self, session, tenant, name, seed, now) -> int:
         return int(self.redis.get(self._ensure(tenant, name, seed, now)) or 0)
 
     def release(self, tenant, name, now) -> None:
-        self.release_key(_key(tenant, name, now))
+        self.release_key(quota_key(tenant, name, now))
 
     _RELEASE = """
     local used = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -171,49 +175,76 @@ class DatabaseCounter:
 
 def counter_for(app) -> Counter:
     """Redis when the app has one (REDIS_URL or the embedded server), else the database."""
-    from aerospec.queueing import get_redis
-
     redis = get_redis(app)
     return RedisCounter(redis) if redis is not None else DatabaseCounter()
 
 
-def upgrade_message(tenant: Tenant, name: str, limit: int) -> str:
-    """What the limit is and how to get more: worded once, in billing.usage.upgrade_message."""
-    from aerospec.billing import usage as billing_usage
-
-    return billing_usage.upgrade_message(tenant, name, limit)
+# ---- the database's counts (what a counter is seeded with, and the whole count without Redis)
 
 
-def warning_message(use: QuotaUse, tenant: Tenant) -> str:
-    """The 80 % warning, in words."""
-    period, noun = QUOTAS[use.name]
-    return (
-        f"You have used {use.used} of {use.limit} {noun} this {period} on the "
-        f"{get_plan(tenant.plan).name} plan ({use.remaining} left)."
+def _count(session: Session, query) -> int:
+    return int(session.scalar(query) or 0)
+
+
+def configurations_this_month(session: Session, tenant: Tenant, now: datetime) -> Callable[[], int]:
+    """The configurations created in the month containing `now`."""
+    start, end = period_bounds("month", now)
+    query = (
+        select(func.count())
+        .select_from(Configuration)
+        .where(Configuration.tenant_id == tenant.id, Configuration.created_at >= start, Configuration.created_at < end)
+    )
+    return lambda: _count(session, query)
+
+
+def exports_today(session: Session, tenant: Tenant, now: datetime) -> Callable[[], int]:
+    """The exports (data.exported audit entries) of the day containing `now`."""
+    start, end = period_bounds("day", now)
+    query = (
+        select(func.count())
+        .select_from(AuditLog)
+        .where(
+            AuditLog.tenant_id == tenant.id,
+            AuditLog.action == "data.exported",
+            AuditLog.created_at >= start,
+            AuditLog.created_at < end,
+        )
+    )
+    return lambda: _count(session, query)
+
+
+def rollup_count(session: Session, tenant: Tenant, name: str, period: str) -> int:
+    """The usage_rollups row's count of a metric's period (0 without a row)."""
+    return _count(
+        session,
+        select(UsageRollup.count).where(
+            UsageRollup.tenant_id == tenant.id, UsageRollup.metric == name, UsageRollup.period == period
+        ),
     )
 
 
-def reserve(
-    session: Session,
-    tenant: Tenant,
-    name: str,
-    limit: int | None,
-    counter: Counter,
-    seed: Callable[[], int],
-    now: datetime,
+def database_count(session: Session, tenant: Tenant, name: str, now: datetime) -> Callable[[], int]:
+    """How many units the database says were used in the period containing `now`."""
+    if name == "api_calls_per_month":
+        period = period_stamp("month", now)
+        return lambda: rollup_count(session, tenant, name, period)
+    if name == "configurations_per_month":
+        return configurations_this_month(session, tenant, now)
+    if name == "exports_per_day":
+        return exports_today(session, tenant, now)
+    raise KeyError(f"{name!r} is not a counted limit")
+
+
+def current_use(
+    session: Session, tenant: Tenant, name: str, limit: int | None, counter: Counter, seed, now: datetime
 ) -> QuotaUse:
-    """Take one unit of a quota or raise LimitReached (402) with the upgrade message.
+    """The current use of a quota without taking any."""
+    if limit is None:
+        return QuotaUse(name, 0, None)
+    return QuotaUse(name, counter.peek(session, tenant, name, seed, now), limit)
 
-    Through billing.usage.use, so crossing 80/90/100 % of the limit emails the tenant.
-    """
-    from aerospec.billing import usage as billing_usage
 
-    use = billing_usage.use(session, tenant, name, counter=counter, now=now, seed=seed, limit=limit)
-    if isinstance(counter, RedisCounter):
-        # The unit belongs to the row being created: if its transaction rolls back, it is given back.
-        session.info.setdefault(_HELD, []).append((counter, _key(tenant, name, now)))
-    return use
-
+# ---- units held by the session's transaction
 
 # Redis units reserved in the session's open transaction, each released unless that transaction commits.
 _HELD = "aerospec_quota_units_held"
@@ -238,10 +269,7 @@ def install(session_class: type[Session]) -> None:
         event.listen(session_class, "after_transaction_end", _release_held)
 
 
-def usage(
-    session: Session, tenant: Tenant, name: str, limit: int | None, counter: Counter, seed, now: datetime
-) -> QuotaUse:
-    """The current use of a quota without taking any."""
-    if limit is None:
-        return QuotaUse(name, 0, None)
-    return QuotaUse(name, counter.peek(session, tenant, name, seed, now), limit)
+def hold(session: Session, counter: Counter, tenant: Tenant, name: str, now: datetime) -> None:
+    """The unit just reserved belongs to the row being created: if its transaction rolls back, it is given back."""
+    if isinstance(counter, RedisCounter):
+        session.info.setdefault(_HELD, []).append((counter, quota_key(tenant, name, now)))
