@@ -25,16 +25,7 @@ T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 FORM = "entered by the user"
 SDS_LINE = "SDS glycol.pdf, section 9: 'Vapour pressure: 2.3 kPa at 20 °C'"
 
-tenants = sa.table(
-    "tenants",
-    sa.column("id", sa.Uuid()),
-    *(sa.column(c) for c in ("name", "slug", "plan", "subscription_status", "billing_email")),
-    sa.column("limits", sa.JSON()),
-    sa.column("features", sa.JSON()),
-    sa.column("api_enabled_for_users", sa.Boolean()),
-    sa.column("created_at", UTCDateTime()),
-    sa.column("updated_at", UTCDateTime()),
-)
+tenants = migration_db.TENANTS
 fluids = sa.table(
     "tenant_fluids",
     sa.column("id", sa.Uuid()),

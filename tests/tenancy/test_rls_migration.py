@@ -22,16 +22,7 @@ MIGRATION = migration_db.load("0009_defence_*.py")
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
-tenants = sa.table(
-    "tenants",
-    sa.column("id", sa.Uuid()),
-    *(sa.column(c) for c in ("name", "slug", "plan", "subscription_status", "billing_email")),
-    sa.column("limits", sa.JSON()),
-    sa.column("features", sa.JSON()),
-    sa.column("api_enabled_for_users", sa.Boolean()),
-    sa.column("created_at", UTCDateTime()),
-    sa.column("updated_at", UTCDateTime()),
-)
+tenants = migration_db.TENANTS
 users = sa.table(
     "users",
     sa.column("id", sa.Uuid()),
