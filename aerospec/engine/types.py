@@ -12,6 +12,19 @@ import numpy as np
 
 SPRAY_TYPES = ("hollow_cone", "full_cone", "plain_orifice")
 
+#: Actuator families (what a customer filters by): aerosol actuators (button + valve),
+#: pump and trigger inserts, industrial hydraulic nozzles.
+FAMILIES = ("aerosol_actuator", "pump_trigger", "industrial_nozzle")
+#: Full-cone insert designs; the insert, not the orifice, sets a full cone's angle.
+FULL_CONE_INSERTS = ("standard", "wide", "square")
+#: How a quantity was predicted, most trusted first (engine v2). The wording a user reads
+#: comes with each prediction (Prediction.explain); these are the machine codes.
+METHODS = ("maker_anchored", "family_calibrated", "extrapolated", "not_modelled")
+#: Every band (`*_low`/`*_high`) is a stated 90 % interval.
+BAND_LEVEL = 0.90
+#: Quantities that carry a method and a band.
+QUANTITIES = ("flow_ml_min", "cone_deg", "dv50_um")
+
 
 @dataclass(frozen=True)
 class Fluid:
@@ -34,6 +47,19 @@ class Geometry:
     swirl_chamber_mm: float | None = None  # swirl types only
     inlet_area_mm2: float | None = None  # total swirl inlet-port area, swirl types only
     orifice_length_mm: float | None = None  # exit orifice length; None: l/d = 2 is assumed
+    # Anchors from makers' data (engine v2); any may be None (not known).
+    rated_flow_ml_min: float | None = None  # maker's rated flow ...
+    rated_pressure_bar: float | None = None  # ... at this pressure drop
+    rated_density_kg_m3: float | None = None  # fluid the rating was measured with; None: water
+    flow_number_ml_min_sqrtbar: float | None = None  # Q / sqrt(dP) with water, instead of a rating
+    flow_exponent: float | None = None  # n in Q ~ dP^n; None: the family's calibrated exponent
+    angle_table: tuple[tuple[float, float], ...] = ()  # ((pressure_bar, full cone_deg), ...)
+    full_cone_insert: str | None = None  # one of FULL_CONE_INSERTS, full cones only
+    orifice_nominal: bool | None = None  # True: a catalog's nominal size (1/64-inch grid)
+    stem_orifice_mm: float | None = None  # aerosol valve restrictions
+    housing_orifice_mm: float | None = None
+    vapour_tap_mm: float | None = None
+    family: str | None = None  # one of FAMILIES; None: inferred from type and orifice
 
     def __len__(self) -> int:
         return 1
@@ -57,6 +83,20 @@ class Catalog:
     unit_price: np.ndarray  # float, in the catalog currency
     lead_time_days: np.ndarray  # int
     orifice_length_mm: np.ndarray | None = None  # NaN/None: l/d = 2 is assumed
+    # Anchors (engine v2), one entry per SKU, same meaning as on Geometry. None for a whole
+    # column means no SKU has it; NaN (floats), "" (str) or () (angle_table) for one SKU.
+    rated_flow_ml_min: np.ndarray | None = None
+    rated_pressure_bar: np.ndarray | None = None
+    rated_density_kg_m3: np.ndarray | None = None
+    flow_number_ml_min_sqrtbar: np.ndarray | None = None
+    flow_exponent: np.ndarray | None = None
+    angle_table: np.ndarray | None = None  # object array of tuples of (pressure_bar, cone_deg)
+    full_cone_insert: np.ndarray | None = None  # str
+    orifice_nominal: np.ndarray | None = None  # bool
+    stem_orifice_mm: np.ndarray | None = None
+    housing_orifice_mm: np.ndarray | None = None
+    vapour_tap_mm: np.ndarray | None = None
+    family: np.ndarray | None = None  # str, one of FAMILIES
     # Fluid-independent arrays derived once per catalog (masks, K, D_s/d_o, material
     # flags). Treat the column arrays as read-only; replacing a column is detected.
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -99,6 +139,16 @@ class Prediction:
     spray_type: np.ndarray | None = None  # str per item
     flashing: np.ndarray | None = None  # bool: flash-boiling liquid, correlations not valid
     pressure_bar: np.ndarray | None = None  # the pressure each item was predicted at
+    # Engine v2. method[q][i] is one of METHODS for quantity q in QUANTITIES.
+    method: dict[str, np.ndarray] | None = None
+    # Per item, a short phrase a user can read about how sure the prediction is, e.g.
+    # "maker-anchored flow; angle family-calibrated (validated for 1-10 mm, 0.7-6 bar)".
+    confidence_label: np.ndarray | None = None
+    # Flashing propellants: a regime in words per item ("" when not flashing).
+    regime: np.ndarray | None = None
+    # explain(i) -> {quantity: {"method", "label", "source", "validity", "validation_error",
+    #                           "band_note"}}: the "how was this predicted" disclosure.
+    explain: object | None = None
 
     def __len__(self) -> int:
         return len(self.flow_ml_min)
@@ -132,3 +182,12 @@ class Ranking:
     exclusion_counts: dict[str, int] = field(default_factory=dict)
     # Per catalog entry: every given target within its tolerance (False for excluded ones)
     within_tolerance: np.ndarray | None = None
+    # Engine v2: probability (0..1, from the 90 % band) that each given target is met,
+    # keyed by quantity in QUANTITIES; and per entry how many given targets are met.
+    p_meet: dict[str, np.ndarray] | None = None
+    targets_met: np.ndarray | None = None
+    targets_given: int = 0
+    # misses(i) -> list of plain-language misses, e.g. "cone 48° against 60 ± 5°".
+    misses: object | None = None
+    # With no target given, how the list is ordered, in words.
+    order_note: str = ""
