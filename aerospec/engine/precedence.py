@@ -157,7 +157,22 @@ def _derive_anchors(codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, ta
     angle_w = np.where(insert_unknown, t["angle_q90"][STANDARD_F] * t["widen"], angle_w)
     flow_w = np.where(insert_unknown, t["flow_q90"][STANDARD_F] * t["widen"], flow_w)
     table_rows = [i for i, tab in enumerate(tables) if len(tab) > 0]
+    # Full cones with a rating but no angle table: the rated-angle model (C_D at the family's
+    # rated pressure, from the rating), which carries the insert's swirl.
+    has_table = np.zeros(len(codes), dtype=bool)
+    has_table[table_rows] = True
+    rated_angle = anchored & t["has_rated"][fam] & ~has_table & ~insert_unknown
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cd_ref = q_ref / (0.25 * math.pi * (d_o_mm * 1e-3) ** 2 * np.sqrt(2.0 * p_ref * 1e5 / rho_ref) * 6e7)
+        log_cd_rated = np.log(cd_ref * (t["p_rated"][fam] / p_ref) ** (n_use - 0.5))
+    rated_angle &= np.isfinite(log_cd_rated)
+    rated_w, rated_ok = cal.cell_widths(fam, "angle_rated", d_o_mm)
     return {
+        "rated_angle": rated_angle,
+        "any_rated_angle": bool(rated_angle.any()),
+        "log_cd_rated": np.where(rated_angle, log_cd_rated, 0.0),
+        "rated_w": rated_w,
+        "rated_ok": rated_ok,
         "fam": fam,
         "insert_unknown": insert_unknown,
         "anchored": anchored,
@@ -292,6 +307,17 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
     real_swirl = g["hollow"] & ~g["defaulted"] & ~g["out_k"] & ~g["out_ds_do"]
     flow_ok = a["flow_ok"] & in_range & water_like
     angle_ok = a["angle_ok"] & in_range & water_like
+    shape = family_angle(fam, a["ld"], p_arr)
+    cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * widen)
+    if a["any_rated_angle"]:
+        ra = a["rated_angle"]
+        c = t["rated_coef"][fam]
+        lp = np.log(np.clip(p_arr, t["p_lo"][fam], t["p_hi"][fam]))
+        rated_shape = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * a["ld"] + c[:, 4] * a["log_cd_rated"]
+        shape = np.where(ra, rated_shape, shape)
+        rated_ok = a["rated_ok"] & in_range & water_like
+        cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * widen), cone_hw)
+        angle_ok = np.where(ra, rated_ok, angle_ok)
     part = {
         "in_range": in_range,
         "real_swirl": real_swirl,
@@ -299,8 +325,8 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         "prior_geo": a["prior_flow_geo"] * (p_arr / a["p_rated"]) ** (a["n"] - 0.5),
         "flow_hw": np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen),
         "flow_m": np.where(real_swirl, EXTRAP, np.where(flow_ok, FAMILY, EXTRAP)),
-        "shape": family_angle(fam, a["ld"], p_arr),
-        "cone_hw": np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * widen),
+        "shape": shape,
+        "cone_hw": cone_hw,
         "cone_m": np.where(g["plain"], EXTRAP, np.where(angle_ok, FAMILY, EXTRAP)),
     }
     if key is not None:
@@ -563,6 +589,10 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
         reasons.append("fluid unlike the water of every table")
     if a["insert_unknown"][i]:
         reasons.append("full-cone insert not given")
+    if not reasons:
+        reasons.append(
+            f"fewer than {cal.load()['min_points_per_cell']} public nozzles in the {cal.orifice_band(d)} band"
+        )
     lo_mm, hi_mm = c["orifice_range_mm"]
     validity = f"{lo_mm:g}–{hi_mm:g} mm, {_fmt(t['p_lo'][fam])}–{_fmt(t['p_hi'][fam])} bar, water"
     band = f"{BAND_LEVEL:.0%} interval"
@@ -654,8 +684,10 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
                 "validation_error": f"MAE {err['mae_deg']}° on the makers' tables (cross-validated)",
                 "band_note": band_note,
             }
-        cv = c["angle"]["cv"]
-        where = ", ".join(cal.validated_cells(fam, "angle")) or "no cell"
+        rated = bool(a["rated_angle"][i])
+        part = c["angle"]["rated"] if rated else c["angle"]
+        cv = part["cv"]
+        where = ", ".join(cal.validated_cells(fam, "angle_rated" if rated else "angle")) or "no cell"
         if ctx["flashing"]:
             reasons.insert(0, "flashing propellant")
         return {
@@ -663,8 +695,8 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             "label": f"family-calibrated (validated for {where}, {validity.split(', ', 1)[1]})"
             if m == FAMILY
             else f"extrapolated ({'; '.join(reasons) or 'outside the validated cells'})",
-            "source": f"{c['angle']['model']} with the Rizk & Lefebvre viscosity trend, fitted on "
-            f"{cal.FAMILY_WORDS[fam_key]}: {c['source']}",
+            "source": f"{part['model']}{' (C_D from the maker’s rating)' if rated else ''} with the "
+            f"Rizk & Lefebvre viscosity trend, fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}",
             "validity": validity,
             "validation_error": f"cross-validated MAE {cv['mae_deg']}° over the family ({cv['n']} points)",
             "band_note": band_note,
