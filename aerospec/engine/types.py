@@ -16,7 +16,7 @@ SPRAY_TYPES = ("hollow_cone", "full_cone", "plain_orifice")
 #: pump and trigger inserts, industrial hydraulic nozzles.
 FAMILIES = ("aerosol_actuator", "pump_trigger", "industrial_nozzle")
 #: Full-cone insert designs; the insert, not the orifice, sets a full cone's angle.
-FULL_CONE_INSERTS = ("standard", "wide", "square")
+FULL_CONE_INSERTS = ("standard", "wide", "square", "wide_square")
 #: How a quantity was predicted, most trusted first (engine v2). The wording a user reads
 #: comes with each prediction (Prediction.explain); these are the machine codes.
 METHODS = ("maker_anchored", "family_calibrated", "extrapolated", "not_modelled")
