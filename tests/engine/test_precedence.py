@@ -10,7 +10,17 @@ import sys
 import numpy as np
 import pytest
 
-from aerospec.engine import Fluid, Geometry, Target, Targets, calibration, predict, prediction_item, rank
+from aerospec.engine import (
+    Fluid,
+    Geometry,
+    Target,
+    Targets,
+    calibration,
+    explain_empty,
+    predict,
+    prediction_item,
+    rank,
+)
 from aerospec.engine.precedence import family_angle, norm_cdf
 from aerospec.engine.rank import probability_within
 from tests.engine.conftest import BUTANE_BLEND, make_catalog
@@ -206,3 +216,12 @@ def test_importing_the_engine_loads_no_scipy_or_pandas():
     run = subprocess.run  # noqa: S603 - fixed argv: this interpreter and a literal snippet
     out = run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_explain_empty_stays_json_ready_when_the_droplet_size_is_not_modelled():
+    catalog = make_catalog([{"seal_material": "FKM"}])
+    targets = Targets(4.0, dv50_um=Target(50.0, 10.0), flow_ml_min=Target(1.0, 0.5))
+    result = explain_empty(rank(BUTANE_BLEND, catalog, targets), targets)
+    json.dumps(result, allow_nan=False)
+    assert result["nearest"][0]["misses"]["dv50_um"]["predicted"] is None
+    assert "dv50_um" not in result["closest_per_target"]
