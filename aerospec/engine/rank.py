@@ -40,8 +40,8 @@ CONFIDENCE_WEIGHT = 0.5
 DISTANCE_WEIGHT = 1e-3
 MISSING_DISTANCE = 1e3
 ORDER_NOTE_NO_TARGET = (
-    "No target given: ordered by how sure each prediction is (its confidence, from the methods and "
-    "validity ranges), then by unit price and lead time."
+    "No target given: ordered by the engine's confidence (lower when an input is outside a correlation's "
+    "validity range, swirl geometry is missing or the fluid flash-boils), then by unit price and lead time."
 )
 
 #: Materials rated for flammable solvents and liquefied hydrocarbon propellants.
