@@ -113,7 +113,13 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"catalog row {i} (SKU {catalog.sku[i]}) has unknown full_cone_insert {inserts[i]!r}")
-    tables = [()] * n if catalog.angle_table is None else [tuple(t) if t else () for t in catalog.angle_table]
+    tables = (
+        [()] * n
+        if catalog.angle_table is None
+        else [
+            () if t is None or len(t) == 0 else tuple((float(p), float(a)) for p, a in t) for t in catalog.angle_table
+        ]
+    )
     derived = _derive_anchors(
         codes,
         d_o_mm,

@@ -225,3 +225,29 @@ def test_explain_empty_stays_json_ready_when_the_droplet_size_is_not_modelled():
     json.dumps(result, allow_nan=False)
     assert result["nearest"][0]["misses"]["dv50_um"]["predicted"] is None
     assert "dv50_um" not in result["closest_per_target"]
+
+
+def test_catalog_anchor_columns_give_the_same_answers_as_single_geometries():
+    rows = [
+        {"spray_type": "hollow_cone", "orifice_mm": 1.6, "rated_flow_ml_min": 380.0, "rated_pressure_bar": 0.7},
+        {"spray_type": "hollow_cone", "orifice_mm": 1.2, "angle_table": [[0.7, 39.0], [6.0, 69.0]]},
+        {"spray_type": "full_cone", "orifice_mm": 4.0, "full_cone_insert": "wide", "swirl_chamber_mm": None},
+        {"spray_type": "full_cone", "orifice_mm": 4.0, "full_cone_insert": None, "swirl_chamber_mm": None},
+    ]
+    catalog = make_catalog(rows)
+    whole = predict(WATER_20C, catalog, 2.0)
+    singles = [
+        # the fixture's 1.2 mm swirl chamber is not larger than these orifices: treated as not given
+        Geometry("hollow_cone", 1.6, rated_flow_ml_min=380.0, rated_pressure_bar=0.7),
+        Geometry("hollow_cone", 1.2, angle_table=((0.7, 39.0), (6.0, 69.0))),
+        Geometry("full_cone", 4.0, full_cone_insert="wide"),
+        Geometry("full_cone", 4.0),
+    ]
+    for i, g in enumerate(singles):
+        one = predict(WATER_20C, g, 2.0)
+        assert whole.cone_deg[i] == pytest.approx(one.cone_deg[0], rel=1e-9), i
+        assert whole.method["cone_deg"][i] == one.method["cone_deg"][0]
+        assert whole.flow_ml_min[i] == pytest.approx(one.flow_ml_min[0], rel=1e-9), i
+        assert whole.flow_ml_min_high[i] == pytest.approx(one.flow_ml_min_high[0], rel=1e-9), i
+    assert list(whole.method["flow_ml_min"])[0] == "maker_anchored"
+    assert np.asarray(whole.method["cone_deg"]).tolist()[1] == "maker_anchored"
