@@ -324,12 +324,14 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         rated_ok = a["rated_ok"] & in_range & water_like
         cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * widen), cone_hw)
         angle_ok = np.where(ra, rated_ok, angle_ok)
+    flow_hw = np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen)
     part = {
         "in_range": in_range,
         "real_swirl": real_swirl,
         "any_real_swirl": bool(real_swirl.any()),
         "prior_geo": a["prior_flow_geo"] * (p_arr / a["p_rated"]) ** (a["n"] - 0.5),
-        "flow_hw": np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen),
+        "flow_hw": flow_hw,
+        "flow_f": np.exp(flow_hw),
         "flow_m": np.where(real_swirl, EXTRAP, np.where(flow_ok, FAMILY, EXTRAP)),
         "shape": shape,
         "cone_hw": cone_hw,
@@ -403,8 +405,9 @@ def apply_precedence(
         flow_hw = np.where(anchored, hw, flow_hw)
         flow_m = np.where(anchored, MAKER, flow_m)
     flow = np.asarray(flow, dtype=float)
-    flow_low = flow * np.exp(-flow_hw)
-    flow_high = flow * np.exp(flow_hw)
+    flow_f = part["flow_f"] if flow_hw is part["flow_hw"] else np.exp(flow_hw)
+    flow_low = flow / flow_f
+    flow_high = flow * flow_f
     if flashing:
         flow_low = np.minimum(flow_low, flow / 3.0)
         flow_m = np.full(n, EXTRAP)
@@ -454,8 +457,7 @@ def apply_precedence(
     # plain jets that may not atomise; not modelled for flashing propellants.
     we_g = 1.2 * u * u * (d_mm * 1e-3) / (fluid.surface_tension_mn_m * 1e-3)
     no_atomise = plain & (we_g < PLAIN_JET_ATOMISATION_WE_G)
-    log_size = np.log(size_f) * np.where(small | no_atomise, widen, 1.0)
-    size_f = np.exp(log_size)
+    size_f = np.where(small | no_atomise, size_f**widen, size_f)
     size_m = np.full(n, NOT_MODELLED if flashing else EXTRAP)
 
     # ---- warnings (worded lazily)
