@@ -8,9 +8,11 @@ the measured value is guarded so that a regression fails.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from aerospec.engine import validate
+from aerospec.engine import calibrate, calibration, validate
 
 FAMILIES = ("hollow_cone", "full_cone_standard", "full_cone_wide", "full_cone_square", "full_cone_wide_square")
 
@@ -104,3 +106,8 @@ def test_small_orifice_misting_table_is_labelled_extrapolated_and_its_error_is_g
     assert small["methods"] == ["extrapolated"]  # never claimed as validated below 1 mm
     # measured: 56 % MAPE, 60 % inside the ×2 band (misting nozzles at 69 bar; impeller-limited)
     assert small["mape_pct"] <= 56.0 + 5.0
+
+
+def test_the_committed_calibration_file_is_what_calibrate_writes_today():
+    fresh = json.loads(json.dumps(calibrate.calibrate(), ensure_ascii=False))
+    assert fresh == calibration.load(), "run: python -m aerospec.engine.calibrate"
