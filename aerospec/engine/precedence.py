@@ -434,9 +434,18 @@ def apply_precedence(
             ps = np.log([q for q, _ in pts])
             angles = np.array([v for _, v in pts])
             outside = not (pts[0][0] <= p_i <= pts[-1][0])
-            if len(pts) >= 2:
+            if len(pts) >= 2 and fam[i] != PLAIN_F:
+                # the family shape through the table's points: their offsets from it, in ln P
+                f = family_angle(
+                    np.full(len(pts) + 1, fam[i]), np.full(len(pts) + 1, a["ld"][i]), np.array([p_i, *np.exp(ps)])
+                )
+                base = float(f[0] + np.interp(math.log(p_i), ps, angles - f[1:]))
+                if outside:  # held flat at the table's end value
+                    base = float(angles[0] if p_i < pts[0][0] else angles[-1])
+                hw = t["table_q90"][fam[i]]
+            elif len(pts) >= 2:
                 base = float(np.interp(math.log(p_i), ps, angles))  # flat outside the table
-                hw = t["table_q90"][fam[i]] if not math.isnan(t["table_q90"][fam[i]]) else 5.0
+                hw = 5.0
             else:
                 f = family_angle(fam[i : i + 1], a["ld"][i : i + 1], np.array([p_i, pts[0][0]]))
                 base = pts[0][1] + float(f[0] - f[1]) if fam[i] != PLAIN_F else pts[0][1]
