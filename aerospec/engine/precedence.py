@@ -683,9 +683,12 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             }
         if m == MAKER:
             pts = a["tables"][i]
-            how = (
-                "interpolated in ln P" if len(pts) >= 2 else "one tabulated angle scaled by the family's pressure shape"
-            )
+            if len(pts) < 2:
+                how = "one tabulated angle scaled by the family's pressure shape"
+            elif fam_key == "plain_orifice":
+                how = "interpolated in ln P"
+            else:
+                how = "the family's pressure shape through the table's points, offsets interpolated in ln P"
             err = (
                 (c["angle"]["table_middle_point"] if len(pts) >= 2 else c["angle"]["one_angle_cv"])
                 if "angle" in c
@@ -698,7 +701,8 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
                 + ", ".join(f"{_fmt(x)} bar: {_fmt(y)}°" for x, y in pts)
                 + f" ({how})",
                 "validity": f"{_fmt(pts[0][0])}–{_fmt(pts[-1][0])} bar (held flat outside)",
-                "validation_error": f"MAE {err['mae_deg']}° on the makers' tables (cross-validated)",
+                "validation_error": f"MAE {err['mae_deg']}° on the makers' tables (cross-validated, "
+                + ("each table's middle point left out)" if len(pts) >= 2 else "other angles of each table predicted)"),
                 "band_note": band_note,
             }
         rated = bool(a["rated_angle"][i])
