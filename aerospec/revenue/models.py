@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aerospec.extensions import db
@@ -56,3 +56,20 @@ class MrrLedgerEntry(IdMixin, TenantOwned, db.Model):
     mrr_after: Mapped[int] = mapped_column(Integer, nullable=False)
     delta: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class RevenueDayRollup(db.Model):
+    """One closed UTC day's product and procurement figures, counted once after the day ended (a maintained
+    summary: the dashboard reads these instead of scanning every session and order again).
+
+    Platform-wide totals, not any tenant's rows. Written by the hourly job `jobs.revenue.roll_up_revenue_days`
+    and by the seeded history; a day not rolled up yet is counted live from the source tables.
+    """
+
+    __tablename__ = "revenue_day_rollups"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    active_users: Mapped[int] = mapped_column(Integer, nullable=False)
+    # {"<supplier>|<currency>": [paid orders, order value, commissions]} with money as decimal strings
+    orders: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -28,6 +28,7 @@ from aerospec.billing.models import BillingSubscription, Invoice, UsageRollup
 from aerospec.billing.plans import PLANS, TRIAL_PLAN, price_quote
 from aerospec.models import utcnow
 from aerospec.procurement.models import Procurement, ProcurementCommission
+from aerospec.revenue import rollups
 from aerospec.revenue.ledger import Running, entry_fields, month_of, subscription_mrr
 from aerospec.revenue.models import MrrLedgerEntry
 from aerospec.tenancy.models import Membership, Tenant
@@ -456,4 +457,6 @@ def seed_history(
         ws.finish()
         ws.sessions(session_since)
     with unscoped(session, "revenue: seed a sample history across new workspaces"):
-        return batch.flush(session)
+        counts = batch.flush(session)
+    counts["revenue_day_rollups"] = rollups.roll_up(session, now)
+    return counts

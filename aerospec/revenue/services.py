@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from aerospec.accounts.models import UserSession
@@ -28,8 +28,8 @@ from aerospec.errors import ValidationFailed
 from aerospec.limits.counters import QUOTAS, period_stamp
 from aerospec.limits.effective import effective_limits
 from aerospec.models import utcnow
-from aerospec.procurement import revenue as procurement_revenue
-from aerospec.procurement.models import Procurement, ProcurementCommission
+from aerospec.procurement.models import ProcurementCommission
+from aerospec.revenue import rollups
 from aerospec.revenue.models import KINDS, MrrLedgerEntry
 from aerospec.tenancy.models import Membership, Tenant
 from aerospec.tenancy.scoping import unscoped
@@ -353,8 +353,9 @@ def forecast(months: list[MonthRow], s: Summary, now: datetime) -> list[dict]:
 
 
 def _signup_month(session: Session, column):
+    """A timestamp's UTC month for grouping: PostgreSQL truncates (formatting every row costs more)."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+        return func.date_trunc("month", func.timezone("UTC", column))
     return func.strftime("%Y-%m", column)
 
 
@@ -364,7 +365,7 @@ def signups(session: Session) -> dict[str, dict[str, int]]:
     trialing = func.sum(case((Tenant.subscription_status == "trialing", 1), else_=0))
     with unscoped(session, "platform admin: sign-ups by month"):
         rows = session.execute(select(month, func.count(), trialing).group_by(month).order_by(month)).all()
-    return {m: {"signups": n, "trialing": int(t or 0)} for m, n, t in rows}
+    return {(m if isinstance(m, str) else month_key(m)): {"signups": n, "trialing": int(t or 0)} for m, n, t in rows}
 
 
 def _ledger_by_cohort(session: Session) -> list[tuple[str, str, int, int, int]]:
@@ -419,40 +420,43 @@ def cohort_table(sign: dict[str, dict[str, int]], cohort_rows, now: datetime) ->
 # -- procurement ----------------------------------------------------------------------------------
 
 
-def orders_by_month(session: Session) -> list[dict]:
-    """Paid orders per month: count, value, average order value and commission (per currency)."""
-    rows = procurement_revenue.monthly_revenue(session)
-    for row in rows:
-        row["average"] = (
-            (row["order_value"] / row["orders"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
-            if row["orders"]
-            else Decimal("0.00")
-        )
-    return rows
-
-
-def supplier_split(session: Session, now: datetime) -> list[dict]:
-    """Paid orders and their value by chosen supplier over the last 12 months."""
-    C = ProcurementCommission  # noqa: N806
-    since = now - timedelta(days=365)
-    with unscoped(session, "platform admin: supplier split"):
-        rows = session.execute(
-            select(Procurement.selected_supplier, C.currency, func.count(), func.sum(C.base_amount))
-            .join(Procurement, Procurement.id == C.procurement_id)
-            .where(C.created_at >= since)
-            .group_by(Procurement.selected_supplier, C.currency)
-            .order_by(Procurement.selected_supplier)
-        ).all()
-    total = sum(n for _s, _c, n, _v in rows)
+def orders_by_month(days: dict[str, rollups.Day]) -> list[dict]:
+    """Paid orders per month and currency: count, value, average order value and commission."""
+    months: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal("0.00"), Decimal("0.00")])
+    for day, figures in days.items():
+        for (_supplier, currency), (n, value, amount) in figures.orders.items():
+            row = months[(day[:7], currency)]
+            row[0] += n
+            row[1] += value
+            row[2] += amount
     return [
         {
-            "supplier": supplier or "unknown",
+            "month": month,
             "currency": currency,
             "orders": n,
-            "order_value": procurement_revenue._dec(value),
-            "share": ratio(n, total),
+            "order_value": value,
+            "commissions": amount,
+            "average": (value / n).quantize(Decimal("0.01"), ROUND_HALF_UP) if n else Decimal("0.00"),
         }
-        for supplier, currency, n, value in rows
+        for (month, currency), (n, value, amount) in sorted(months.items())
+        if n
+    ]
+
+
+def supplier_split(days: dict[str, rollups.Day], now: datetime) -> list[dict]:
+    """Paid orders and their value by chosen supplier over the last 12 months (365 days to today)."""
+    since = (now - timedelta(days=365)).date().isoformat()
+    totals: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal("0.00")])
+    for day, figures in days.items():
+        if day < since:
+            continue
+        for (supplier, currency), (n, value, _amount) in figures.orders.items():
+            totals[(supplier, currency)][0] += n
+            totals[(supplier, currency)][1] += value
+    count = sum(n for n, _ in totals.values())
+    return [
+        {"supplier": supplier, "currency": currency, "orders": n, "order_value": value, "share": ratio(n, count)}
+        for (supplier, currency), (n, value) in sorted(totals.items())
     ]
 
 
@@ -470,15 +474,8 @@ class Product:
     api_months: list[dict]
 
 
-def _day(session: Session, column):
-    """The UTC day of a timestamp as 'YYYY-MM-DD', in the database's own dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
-    return func.strftime("%Y-%m-%d", column)
-
-
 def _active_users(session: Session, since: datetime) -> int:
-    """People with a session in use at some point since `since` (last active after it)."""
+    """People with a session in use at some point since `since` (last active after it; index-backed)."""
     return int(
         session.scalar(
             select(func.count(func.distinct(UserSession.user_id))).where(UserSession.last_activity_at >= since)
@@ -487,27 +484,11 @@ def _active_users(session: Session, since: datetime) -> int:
     )
 
 
-def product(session: Session, now: datetime) -> Product:
+def product(session: Session, now: datetime, days: dict[str, rollups.Day]) -> Product:
     """DAU for the last 30 days, WAU and 30-day actives from sessions, configurations, API calls by month."""
-    today = now.date()
-    first = today - timedelta(days=29)
-    start = datetime.combine(first, datetime.min.time(), UTC)
-    S = UserSession  # noqa: N806
-    touched = union_all(
-        select(S.user_id.label("user_id"), _day(session, S.started_at).label("day")).where(S.started_at >= start),
-        select(S.user_id.label("user_id"), _day(session, S.last_activity_at).label("day")).where(
-            S.last_activity_at >= start
-        ),
-    ).subquery()
-    per_day = dict(
-        session.execute(
-            select(touched.c.day, func.count(func.distinct(touched.c.user_id))).group_by(touched.c.day)
-        ).all()
-    )
-    days = [
-        {"day": first + timedelta(days=i), "users": int(per_day.get((first + timedelta(days=i)).isoformat(), 0))}
-        for i in range(30)
-    ]
+    first = now.date() - timedelta(days=29)
+    series = [first + timedelta(days=i) for i in range(30)]
+    daily = [{"day": d, "users": days[d.isoformat()].active_users if d.isoformat() in days else 0} for d in series]
     wau = _active_users(session, now - timedelta(days=7))
     mau = _active_users(session, now - timedelta(days=30))
     with unscoped(session, "platform admin: configurations and API calls across workspaces"):
@@ -522,8 +503,8 @@ def product(session: Session, now: datetime) -> Product:
             .limit(12)
         ).all()
     return Product(
-        days=days,
-        dau=days[-1]["users"],
+        days=daily,
+        dau=daily[-1]["users"],
         wau=wau,
         mau=mau,
         configurations_30d=int(configs or 0),
@@ -564,6 +545,7 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
     plans = mrr_by_plan(session)
     sign = signups(session)
     cohort_rows = _ledger_by_cohort(session)
+    per_day = rollups.days(session, now)
     return Dashboard(
         now=now,
         months=months,
@@ -573,9 +555,9 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
         forecast=forecast(months, s, now),
         conversion=trial_conversion(sign, cohort_rows),
         cohorts=cohort_table(sign, cohort_rows, now),
-        orders=orders_by_month(session),
-        suppliers=supplier_split(session, now),
-        product=product(session, now),
+        orders=orders_by_month(per_day),
+        suppliers=supplier_split(per_day, now),
+        product=product(session, now, per_day),
     )
 
 
@@ -620,7 +602,7 @@ def _window_figures(session: Session, start: datetime, end: datetime) -> dict:
         "net_new_mrr": sum(moves.values()),
         "mrr_end": mrr_end,
         "paid_orders": int(orders[0] or 0),
-        "commissions": procurement_revenue._dec(orders[1]),
+        "commissions": rollups._dec(orders[1]),
     }
 
 

@@ -6,6 +6,9 @@ Create Date: 2026-12-03 14:20:14.497009
 
 Tenant-owned (row-level security on PostgreSQL). Empty when created: `flask revenue backfill` writes
 rows for subscriptions that existed before the ledger, from their mirror rows.
+
+revenue_day_rollups: one closed day's active users and paid orders (platform-wide totals, no tenant's
+rows), the maintained summary the dashboard reads; sessions get an index on last_activity_at.
 """
 
 import sqlalchemy as sa
@@ -60,9 +63,22 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_mrr_ledger_tenant_id"), ["tenant_id"], unique=False)
         batch_op.create_index("ix_mrr_ledger_tenant_id_effective_at", ["tenant_id", "effective_at"], unique=False)
     enable_rls(op, "mrr_ledger")
+    op.create_table(
+        "revenue_day_rollups",
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("active_users", sa.Integer(), nullable=False),
+        sa.Column("orders", sa.JSON(), nullable=False),
+        sa.Column("computed_at", aerospec.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_revenue_day_rollups")),
+    )
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.create_index("ix_sessions_last_activity_at", ["last_activity_at"], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_sessions_last_activity_at")
+    op.drop_table("revenue_day_rollups")
     disable_rls(op, "mrr_ledger")
     with op.batch_alter_table("mrr_ledger", schema=None) as batch_op:
         batch_op.drop_index("ix_mrr_ledger_tenant_id_effective_at")
