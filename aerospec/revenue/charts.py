@@ -13,7 +13,7 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 720, 240
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 72, 12, 12, 36
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 72, 36, 12, 36
 
 
 def _nice_max(value: float) -> float:
@@ -44,9 +44,9 @@ def _axes(low: float, high: float, fmt: Callable[[float], str]) -> tuple[str, Ca
         return PAD_TOP + plot_h * (high - value) / ((high - low) or 1)
 
     parts = []
-    ticks = 4
-    for i in range(ticks + 1):
-        value = low + (high - low) * i / ticks
+    # Round ticks: 0, half and all of each side (the maxima are round already).
+    ticks = sorted({0.0, high / 2, high} | ({low / 2, low} if low < 0 else set()))
+    for value in ticks:
         yy = y(value)
         parts.append(f'<line class="chart-grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
         parts.append(

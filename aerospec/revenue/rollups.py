@@ -64,7 +64,10 @@ def count_between(session: Session, start: datetime, end: datetime) -> dict[str,
     S = UserSession  # noqa: N806 - short alias for a long query
     started, last = _day_expr(session, S.started_at), _day_expr(session, S.last_activity_at)
     touched = union_all(
-        select(S.user_id.label("user_id"), started.label("day")).where(S.started_at >= start, S.started_at < end),
+        # (a session last active before it started cannot be: the last-activity bound lets the index answer)
+        select(S.user_id.label("user_id"), started.label("day")).where(
+            S.started_at >= start, S.started_at < end, S.last_activity_at >= start
+        ),
         select(S.user_id.label("user_id"), last.label("day")).where(
             S.last_activity_at >= start, S.last_activity_at < end
         ),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from aerospec.accounts.models import User, UserSession
@@ -31,10 +31,11 @@ from aerospec.procurement.models import Procurement, ProcurementCommission
 from aerospec.revenue import rollups
 from aerospec.revenue.ledger import Running, entry_fields, month_of, subscription_mrr
 from aerospec.revenue.models import MrrLedgerEntry
+from aerospec.revenue.services import SEEDED_SLUG_PREFIX
 from aerospec.tenancy.models import Membership, Tenant
 from aerospec.tenancy.scoping import unscoped
 
-SLUG_PREFIX = "seed-"
+SLUG_PREFIX = SEEDED_SLUG_PREFIX
 TRIAL = timedelta(days=14)
 DAY = timedelta(days=1)
 CHUNK = 2000
@@ -459,4 +460,8 @@ def seed_history(
     with unscoped(session, "revenue: seed a sample history across new workspaces"):
         counts = batch.flush(session)
     counts["revenue_day_rollups"] = rollups.roll_up(session, now)
+    if session.get_bind().dialect.name == "postgresql":
+        # Tens of thousands of rows at once: refresh the planner's statistics, as autovacuum later would.
+        for table in counts:
+            session.execute(text(f'ANALYZE "{table}"'))  # noqa: S608 - our own table names
     return counts

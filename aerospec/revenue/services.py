@@ -39,6 +39,7 @@ FORECAST_MONTHS = 12
 GROWTH_PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 TOP_METRICS = ("mrr", "api_calls", "configurations", "orders")
 API_CALLS = "api_calls_per_month"
+SEEDED_SLUG_PREFIX = "seed-"  # the seeded sample history's workspaces (aerospec.revenue.seed)
 
 DEFINITIONS: dict[str, tuple[str, str]] = {
     "mrr": (
@@ -313,16 +314,12 @@ class Summary:
     enterprise_workspaces: int
 
 
-def summary(session: Session, months: list[MonthRow], now: datetime) -> Summary:
+def summary(months: list[MonthRow], now: datetime, enterprise: int = 0) -> Summary:
     """Today's headline figures and the trailing rates behind churn, NRR, LTV and the forecast."""
     last = months[-1] if months else MonthRow(month_key(now))
     window = complete_months(months, now)
     logo = average([m.logo_churn for m in window])
     arpu = last.arpu
-    with unscoped(session, "platform admin: enterprise workspaces (no list price)"):
-        enterprise = session.scalar(
-            select(func.count()).select_from(Tenant).where(Tenant.plan == "enterprise", Tenant.deleted_at.is_(None))
-        )
     return Summary(
         mrr=last.mrr_end,
         arr=last.mrr_end * 12,
@@ -334,7 +331,7 @@ def summary(session: Session, months: list[MonthRow], now: datetime) -> Summary:
         ltv=(arpu / logo) if (arpu is not None and logo) else None,
         net_new_trend=average([float(m.net_new) for m in window]) if window else None,
         trailing=[m.month for m in window],
-        enterprise_workspaces=int(enterprise or 0),
+        enterprise_workspaces=enterprise,
     )
 
 
@@ -360,12 +357,25 @@ def _signup_month(session: Session, column):
 
 
 def signups(session: Session) -> dict[str, dict[str, int]]:
-    """Per sign-up month: workspaces created, and how many of them are still in their trial."""
+    """Per sign-up month: workspaces created, how many are still in their trial, how many are seeded sample
+    history (slug seed-…) and how many live ones are on Enterprise (no list price): one read of tenants."""
     month = _signup_month(session, Tenant.created_at).label("month")
     trialing = func.sum(case((Tenant.subscription_status == "trialing", 1), else_=0))
+    seeded = func.sum(case((Tenant.slug.startswith(SEEDED_SLUG_PREFIX), 1), else_=0))
+    enterprise = func.sum(case(((Tenant.plan == "enterprise") & Tenant.deleted_at.is_(None), 1), else_=0))
     with unscoped(session, "platform admin: sign-ups by month"):
-        rows = session.execute(select(month, func.count(), trialing).group_by(month).order_by(month)).all()
-    return {(m if isinstance(m, str) else month_key(m)): {"signups": n, "trialing": int(t or 0)} for m, n, t in rows}
+        rows = session.execute(
+            select(month, func.count(), trialing, seeded, enterprise).group_by(month).order_by(month)
+        ).all()
+    return {
+        (m if isinstance(m, str) else month_key(m)): {
+            "signups": n,
+            "trialing": int(t or 0),
+            "seeded": int(sd or 0),
+            "enterprise": int(e or 0),
+        }
+        for m, n, t, sd, e in rows
+    }
 
 
 def _ledger_by_cohort(session: Session) -> list[tuple[str, str, int, int, int]]:
@@ -474,14 +484,19 @@ class Product:
     api_months: list[dict]
 
 
-def _active_users(session: Session, since: datetime) -> int:
-    """People with a session in use at some point since `since` (last active after it; index-backed)."""
-    return int(
-        session.scalar(
-            select(func.count(func.distinct(UserSession.user_id))).where(UserSession.last_activity_at >= since)
-        )
-        or 0
+def active_users(session: Session, now: datetime) -> tuple[int, int]:
+    """(people active in the last 7 days, in the last 30): a session last active since then, one grouped read
+    over the index on last activity."""
+    S = UserSession  # noqa: N806
+    latest = (
+        select(S.user_id, func.max(S.last_activity_at).label("last"))
+        .where(S.last_activity_at >= now - timedelta(days=30))
+        .group_by(S.user_id)
+        .subquery()
     )
+    week = func.sum(case((latest.c.last >= now - timedelta(days=7), 1), else_=0))
+    wau, mau = session.execute(select(week, func.count()).select_from(latest)).one()
+    return int(wau or 0), int(mau or 0)
 
 
 def product(session: Session, now: datetime, days: dict[str, rollups.Day]) -> Product:
@@ -489,8 +504,7 @@ def product(session: Session, now: datetime, days: dict[str, rollups.Day]) -> Pr
     first = now.date() - timedelta(days=29)
     series = [first + timedelta(days=i) for i in range(30)]
     daily = [{"day": d, "users": days[d.isoformat()].active_users if d.isoformat() in days else 0} for d in series]
-    wau = _active_users(session, now - timedelta(days=7))
-    mau = _active_users(session, now - timedelta(days=30))
+    wau, mau = active_users(session, now)
     with unscoped(session, "platform admin: configurations and API calls across workspaces"):
         configs = session.scalar(
             select(func.count()).select_from(Configuration).where(Configuration.created_at >= now - timedelta(days=30))
@@ -535,15 +549,16 @@ class Dashboard:
     orders: list[dict]
     suppliers: list[dict]
     product: Product
+    seeded_workspaces: int
 
 
 def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
     """Everything the revenue dashboard shows."""
     now = now or utcnow()
     months = mrr_months(session, now)
-    s = summary(session, months, now)
-    plans = mrr_by_plan(session)
     sign = signups(session)
+    s = summary(months, now, sum(v["enterprise"] for v in sign.values()))
+    plans = mrr_by_plan(session)
     cohort_rows = _ledger_by_cohort(session)
     per_day = rollups.days(session, now)
     return Dashboard(
@@ -558,6 +573,7 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
         orders=orders_by_month(per_day),
         suppliers=supplier_split(per_day, now),
         product=product(session, now, per_day),
+        seeded_workspaces=sum(v["seeded"] for v in sign.values()),
     )
 
 

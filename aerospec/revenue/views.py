@@ -12,7 +12,7 @@ from flask import Response, abort, render_template
 
 from aerospec.accounts.decorators import platform_admin_required
 from aerospec.extensions import db
-from aerospec.revenue import bp, charts, seed, services
+from aerospec.revenue import bp, charts, services
 from aerospec.revenue.models import KINDS
 
 DASHBOARD_MONTHS = 12  # months shown on the page; the CSV exports have every month
@@ -45,12 +45,13 @@ def percent(value: float | None, digits: int = 1) -> str:
 
 
 def _short_usd(cents: float) -> str:
-    dollars = cents / 100
-    if abs(dollars) >= 1_000_000:
-        return f"${dollars / 1_000_000:.1f}M"
-    if abs(dollars) >= 1_000:
-        return f"${dollars / 1_000:.0f}k"
-    return f"${dollars:.0f}"
+    """An axis label: $2.5k, −$1M, $0."""
+    dollars = abs(cents) / 100
+    sign = "−" if cents < 0 else ""
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if dollars >= size:
+            return f"{sign}${dollars / size:.1f}".removesuffix(".0") + suffix
+    return f"{sign}${dollars:.0f}"
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def dashboard():
         kind_labels=KIND_LABELS,
         supplier_labels=SUPPLIER_LABELS,
         sources=services.ledger_sources(db.session),
-        seeded=seed.seeded_workspaces(db.session),
+        seeded=d.seeded_workspaces,
         exports=EXPORTS,
     )
 
