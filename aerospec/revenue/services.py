@@ -211,21 +211,52 @@ class MonthRow:
         return ratio(kept, self.mrr_start)
 
 
-def _ledger_by_month(session: Session) -> list[tuple[str, str, int, int]]:
+@dataclass(frozen=True)
+class LedgerGroups:
+    """The ledger in one grouped read (cohort, month, kind, source), and the views of it the figures use."""
+
+    rows: list[tuple[str, str, str, str, int, int]]  # cohort, month, kind, source, sum(delta), count
+
+    def by_month(self) -> list[tuple[str, str, int, int]]:
+        totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for _cohort, month, kind, _source, delta, n in self.rows:
+            totals[(month, kind)][0] += delta
+            totals[(month, kind)][1] += n
+        return [(m, k, d, n) for (m, k), (d, n) in sorted(totals.items())]
+
+    def by_cohort(self) -> list[tuple[str, str, int, int, int]]:
+        """(cohort, month, paying workspaces gained, first payments, MRR change)."""
+        totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        for cohort, month, kind, _source, delta, n in self.rows:
+            row = totals[(cohort, month)]
+            row[0] += n if kind in ("new", "reactivation") else -n if kind == "churn" else 0
+            row[1] += n if kind == "new" else 0
+            row[2] += delta
+        return [(c, m, lg, nw, d) for (c, m), (lg, nw, d) in sorted(totals.items())]
+
+    def sources(self) -> dict[str, int]:
+        """Rows by where they came from: provider events (exact), backfill (approximate), seed (sample)."""
+        out: dict[str, int] = defaultdict(int)
+        for *_rest, source, _delta, n in self.rows:
+            out[source] += n
+        return dict(out)
+
+
+def ledger_groups(session: Session) -> LedgerGroups:
     L = MrrLedgerEntry  # noqa: N806 - short alias for a long query
-    with unscoped(session, "platform admin: MRR movements by month"):
-        return [
-            (m, k, cents(s), n)
-            for m, k, s, n in session.execute(
-                select(L.month, L.kind, func.sum(L.delta), func.count()).group_by(L.month, L.kind).order_by(L.month)
+    with unscoped(session, "platform admin: MRR ledger by cohort, month, kind and source"):
+        rows = session.execute(
+            select(L.cohort, L.month, L.kind, L.source, func.sum(L.delta), func.count()).group_by(
+                L.cohort, L.month, L.kind, L.source
             )
-        ]
+        ).all()
+    return LedgerGroups([(c, m, k, src, cents(d), int(n)) for c, m, k, src, d, n in rows])
 
 
 def mrr_months(session: Session, now: datetime | None = None, rows=None) -> list[MonthRow]:
     """Every month from the ledger's first to the current one: movements, MRR and paying workspaces."""
     now = now or utcnow()
-    rows = _ledger_by_month(session) if rows is None else rows
+    rows = ledger_groups(session).by_month() if rows is None else rows
     if not rows:
         return []
     by_month: dict[str, MonthRow] = {}
@@ -247,24 +278,23 @@ def mrr_months(session: Session, now: datetime | None = None, rows=None) -> list
 def mrr_by_plan(session: Session) -> list[dict]:
     """MRR and paying workspaces now, by plan and billing interval (largest first)."""
     L = MrrLedgerEntry  # noqa: N806
+    paying_after = func.sum(case((L.mrr_after > 0, 1), else_=0))
+    paying_before = func.sum(case((L.plan_before.is_not(None), 1), else_=0))
     with unscoped(session, "platform admin: MRR by plan"):
-        gained = session.execute(
-            select(L.plan, L.interval, func.sum(L.mrr_after), func.sum(case((L.mrr_after > 0, 1), else_=0))).group_by(
-                L.plan, L.interval
-            )
-        ).all()
-        lost = session.execute(
-            select(L.plan_before, L.interval_before, func.sum(L.mrr_before), func.count())
-            .where(L.plan_before.is_not(None))
-            .group_by(L.plan_before, L.interval_before)
-        ).all()
+        rows = session.execute(
+            select(
+                L.plan, L.interval, L.plan_before, L.interval_before,
+                func.sum(L.mrr_after), paying_after, func.sum(L.mrr_before), paying_before,
+            ).group_by(L.plan, L.interval, L.plan_before, L.interval_before)
+        ).all()  # fmt: skip
+    # What each row added to the plan it is on, less what it took from the plan it was on.
     table: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for plan, interval, amount, n in gained:
-        table[(plan, interval)][0] += cents(amount)
-        table[(plan, interval)][1] += int(n or 0)
-    for plan, interval, amount, n in lost:
-        table[(plan, interval)][0] -= cents(amount)
-        table[(plan, interval)][1] -= int(n or 0)
+    for plan, interval, plan_before, interval_before, gained, n_after, lost, n_before in rows:
+        table[(plan, interval)][0] += cents(gained)
+        table[(plan, interval)][1] += int(n_after or 0)
+        if plan_before is not None:
+            table[(plan_before, interval_before)][0] -= cents(lost)
+            table[(plan_before, interval_before)][1] -= int(n_before or 0)
     out = [
         {
             "plan": plan,
@@ -376,19 +406,6 @@ def signups(session: Session) -> dict[str, dict[str, int]]:
         }
         for m, n, t, sd, e in rows
     }
-
-
-def _ledger_by_cohort(session: Session) -> list[tuple[str, str, int, int, int]]:
-    L = MrrLedgerEntry  # noqa: N806
-    logos = func.sum(case((L.kind.in_(("new", "reactivation")), 1), (L.kind == "churn", -1), else_=0))
-    new = func.sum(case((L.kind == "new", 1), else_=0))
-    with unscoped(session, "platform admin: cohorts"):
-        return [
-            (c, m, int(lg or 0), int(nw or 0), cents(d))
-            for c, m, lg, nw, d in session.execute(
-                select(L.cohort, L.month, logos, new, func.sum(L.delta)).group_by(L.cohort, L.month)
-            )
-        ]
 
 
 def trial_conversion(sign: dict[str, dict[str, int]], cohort_rows) -> list[dict]:
@@ -527,12 +544,6 @@ def product(session: Session, now: datetime, days: dict[str, rollups.Day]) -> Pr
     )
 
 
-def ledger_sources(session: Session) -> dict[str, int]:
-    """Ledger rows by where they came from: provider events (exact), backfill (approximate), seed (sample)."""
-    with unscoped(session, "platform admin: MRR ledger rows by source"):
-        return dict(session.execute(select(MrrLedgerEntry.source, func.count()).group_by(MrrLedgerEntry.source)).all())
-
-
 # -- the dashboard, in one read -------------------------------------------------------------------
 
 
@@ -550,16 +561,18 @@ class Dashboard:
     suppliers: list[dict]
     product: Product
     seeded_workspaces: int
+    sources: dict[str, int]
 
 
 def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
     """Everything the revenue dashboard shows."""
     now = now or utcnow()
-    months = mrr_months(session, now)
+    groups = ledger_groups(session)
+    months = mrr_months(session, now, groups.by_month())
     sign = signups(session)
     s = summary(months, now, sum(v["enterprise"] for v in sign.values()))
     plans = mrr_by_plan(session)
-    cohort_rows = _ledger_by_cohort(session)
+    cohort_rows = groups.by_cohort()
     per_day = rollups.days(session, now)
     return Dashboard(
         now=now,
@@ -574,6 +587,7 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
         suppliers=supplier_split(per_day, now),
         product=product(session, now, per_day),
         seeded_workspaces=sum(v["seeded"] for v in sign.values()),
+        sources=groups.sources(),
     )
 
 

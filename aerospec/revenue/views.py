@@ -122,7 +122,7 @@ def dashboard():
         kinds=KINDS,
         kind_labels=KIND_LABELS,
         supplier_labels=SUPPLIER_LABELS,
-        sources=services.ledger_sources(db.session),
+        sources=d.sources,
         seeded=d.seeded_workspaces,
         exports=EXPORTS,
     )
