@@ -69,11 +69,24 @@ def create_app(overrides: dict | None = None) -> Flask:
         configurations,
         notifications,
         procurement,
+        revenue,
         tenancy,
         web,
     )
 
-    packages = (web, accounts, tenancy, catalog, configurations, procurement, billing, compliance, notifications, api)
+    packages = (
+        web,
+        accounts,
+        tenancy,
+        catalog,
+        configurations,
+        procurement,
+        billing,
+        compliance,
+        notifications,
+        revenue,
+        api,
+    )
     for package in packages:
         package.attach_routes()  # each package's route modules, imported once every package is loaded
     for package in packages:

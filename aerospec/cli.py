@@ -45,6 +45,11 @@ def seed_demo() -> None:
     click.echo(f"  Sample actuator catalog: {actuators[0]} added, {actuators[1]} updated.")
     if saved:
         click.echo(f"  Saved configuration “{saved}”: open it to compare supplier quotes and order samples.")
+    from aerospec.revenue.cli import seed_demo_history
+
+    history = seed_demo_history(session)
+    if history:
+        click.echo(f"  Revenue dashboard (/admin/revenue): {history} sample workspaces of seeded history added.")
     click.echo("")
 
 
@@ -123,3 +128,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(__import__("aerospec.configurations.cli", fromlist=["engine_cli"]).engine_cli)
     app.cli.add_command(catalog_cli)
+    app.cli.add_command(__import__("aerospec.revenue.cli", fromlist=["revenue_cli"]).revenue_cli)

@@ -11,6 +11,7 @@ from jobs.billing import push_commissions, run_offline_billing_cycle
 from jobs.emails import sweep_queued_emails
 from jobs.lifecycle import daily_billing_tick
 from jobs.procurement import poll_open_orders
+from jobs.revenue import roll_up_revenue_days
 from jobs.suppliers import sync_supplier_catalog
 from jobs.tenancy import purge_deleted_tenants
 from jobs.usage import roll_up_usage
@@ -29,6 +30,9 @@ cron.register(
 
 # Hourly at :05: roll the live usage counters up into usage_rollups (current and just-closed periods).
 cron.register(roll_up_usage, queue_name="billing", cron="5 * * * *", name="roll_up_usage")
+
+# Hourly at :25: the revenue dashboard's daily summary (active users, paid orders) for days that have closed.
+cron.register(roll_up_revenue_days, queue_name="default", cron="25 * * * *", name="roll_up_revenue_days")
 
 # Daily at 06:05 UTC: expire trials, grace → read-only → suspended, trial and dunning reminders (once each).
 cron.register(daily_billing_tick, queue_name="billing", cron="5 6 * * *", name="daily_billing_tick")

@@ -41,7 +41,11 @@ class UserSession(IdMixin, db.Model):
     """One login: browser or API; ended when the user logs out or revokes it."""
 
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_user_id_started_at", "user_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_sessions_user_id_started_at", "user_id", "started_at"),
+        # Who was active lately (the revenue dashboard's WAU and 30-day actives): a range on last activity.
+        Index("ix_sessions_last_activity_at", "last_activity_at"),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(10), default="web", nullable=False)  # web | api

@@ -111,8 +111,10 @@ def test_schedule_registers_every_recurring_job_with_rq_cron(rq_app):
         "daily_billing_tick",
         "push_commissions",
         "run_offline_billing_cycle",
+        "roll_up_revenue_days",
     }
     assert jobs["sync_supplier_catalog"].cron == "0 */4 * * *"  # issue 4: every 4 hours
+    assert jobs["roll_up_revenue_days"].cron == "25 * * * *"  # issue 13: the dashboard's daily summary, hourly
 
 
 def _closed_port() -> int:

@@ -235,9 +235,12 @@ def test_monthly_revenue_sums_commissions_orders_and_order_value_per_month(clien
     assert response.get_json() == {
         "months": [
             # 40.00 + 10.00 (99.99 × 10 % = 9.999 → 10.00)
-            {"month": "2026-11", "currency": "USD", "commissions": "50.00", "orders": 2, "order_value": "299.99"},
+            # (no subscription invoices paid and no MRR here: those fields are 0.00, the total is the commissions)
+            {"month": "2026-11", "currency": "USD", "commissions": "50.00", "orders": 2, "order_value": "299.99"}
+            | {"subscriptions": "0.00", "total": "50.00", "mrr_end": "0.00"},
             # 30.11 (150.55 × 20 % = 30.11) + 100.00
-            {"month": "2026-12", "currency": "USD", "commissions": "130.11", "orders": 2, "order_value": "1150.55"},
+            {"month": "2026-12", "currency": "USD", "commissions": "130.11", "orders": 2, "order_value": "1150.55"}
+            | {"subscriptions": "0.00", "total": "130.11", "mrr_end": "0.00"},
         ]
     }
 
