@@ -30,7 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from aerospec.engine import calibration as cal
-from aerospec.engine.types import BAND_LEVEL, FULL_CONE_INSERTS, METHODS, Catalog, Fluid, Geometry
+from aerospec.engine.types import BAND_LEVEL, FULL, FULL_CONE_INSERTS, HOLLOW, METHODS, PLAIN, Catalog, Fluid, Geometry
+from aerospec.engine.types import fmt_number as _fmt
 
 MAKER, FAMILY, EXTRAP, NOT_MODELLED = range(4)
 _METHOD_NAMES = np.asarray(METHODS)
@@ -136,7 +137,6 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
 
 
 def _derive_anchors(codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, tables) -> dict:
-    from aerospec.engine.predict import FULL, HOLLOW, PLAIN
 
     t = cal.tables()
     fam = np.full(len(codes), STANDARD_F)
@@ -366,7 +366,6 @@ def apply_precedence(
     cd,
 ) -> dict:
     """Flow and angle by precedence, their 90 % bands, method codes, labels and the disclosure."""
-    from aerospec.engine.predict import _fmt
 
     t = cal.tables()
     widen = t["widen"]
@@ -588,7 +587,6 @@ def _regime(fluid: Fluid) -> str:
 
 def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
     """The "how was this predicted" disclosure for one quantity of item i."""
-    from aerospec.engine.predict import _fmt
 
     t = cal.tables()
     fam = int(ctx["fam"][i])

@@ -42,9 +42,9 @@ import numpy as np
 
 from aerospec.engine import correlations as c
 from aerospec.engine.precedence import LazyText, anchor_columns, apply_precedence
-from aerospec.engine.types import BAND_LEVEL, SPRAY_TYPES, Catalog, Fluid, Geometry, Prediction
+from aerospec.engine.types import BAND_LEVEL, FULL, HOLLOW, PLAIN, SPRAY_TYPES, Catalog, Fluid, Geometry, Prediction
+from aerospec.engine.types import fmt_number as _fmt
 
-HOLLOW, FULL, PLAIN = 0, 1, 2
 _TYPE_CODE = {name: code for code, name in enumerate(SPRAY_TYPES)}
 assert _TYPE_CODE == {"hollow_cone": HOLLOW, "full_cone": FULL, "plain_orifice": PLAIN}  # noqa: S101 - import-time contract
 
@@ -100,14 +100,6 @@ class WarningTable(LazyText):
 
     def __repr__(self) -> str:
         return f"WarningTable({list(self)!r})"
-
-
-def _fmt(x: float) -> str:
-    """A number the way a user reads it: 3 significant figures, no exponent for normal values."""
-    if x == 0 or not math.isfinite(x):
-        return str(x)
-    digits = max(0, 2 - int(math.floor(math.log10(abs(x)))))
-    return f"{x:,.{digits}f}" if abs(x) < 1e6 else f"{x:.3g}"
 
 
 def _positive(name: str, value: float | None) -> float:

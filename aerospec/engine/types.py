@@ -6,11 +6,14 @@ these from their own data. Units are in every field name.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 SPRAY_TYPES = ("hollow_cone", "full_cone", "plain_orifice")
+#: Integer codes of SPRAY_TYPES in the vectorised arrays (index into SPRAY_TYPES).
+HOLLOW, FULL, PLAIN = 0, 1, 2
 
 #: Actuator families (what a customer filters by): aerosol actuators (button + valve),
 #: pump and trigger inserts, industrial hydraulic nozzles.
@@ -197,3 +200,11 @@ class Ranking:
     misses: object | None = None
     # With no target given, how the list is ordered, in words.
     order_note: str = ""
+
+
+def fmt_number(x: float) -> str:
+    """A number the way a user reads it: 3 significant figures, no exponent for normal values."""
+    if x == 0 or not math.isfinite(x):
+        return str(x)
+    digits = max(0, 2 - int(math.floor(math.log10(abs(x)))))
+    return f"{x:,.{digits}f}" if abs(x) < 1e6 else f"{x:.3g}"
