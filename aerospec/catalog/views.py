@@ -274,6 +274,8 @@ def actuator_detail(actuator_id: uuid.UUID):
         spray_types=seed.SPRAY_TYPE_LABELS,
         materials=seed.BODY_MATERIALS,
         seals=seed.SEAL_MATERIALS,
+        families=catalog.FAMILY_LABELS,
+        facts=catalog.anchor_facts(actuator),
     )
 
 
