@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 
 import numpy as np
 import pytest
@@ -230,3 +231,17 @@ def test_actuator_page_says_which_anchors_a_sku_has_and_which_it_lacks(client, m
     assert "<strong>Missing:</strong> not published: flow is predicted from orifice and spray type alone" in html
     assert "lacks flow rating" in html and "Valve stem orifice" in html
     assert "Aerosol actuator (button and valve)" in html
+
+
+def test_the_catalog_page_filters_by_actuator_family(client, member, tenant_url, db):
+    html = client.get(tenant_url(member, "actuators?family=pump_trigger&supplier=spencer&sort=sku")).get_data(
+        as_text=True
+    )
+    expected = db.session.scalars(
+        select(Actuator).where(Actuator.family == "pump_trigger", Actuator.supplier == "spencer")
+    ).all()
+    assert expected and f"{len(expected)} actuator" in html
+    shown = re.findall(r'class="sku">([^<]+)<', html)
+    assert shown and set(shown) <= {a.sku for a in expected}
+    assert '<label for="f-family">Actuator family</label>' in html
+    assert '<option value="pump_trigger" selected>Pump or trigger insert</option>' in html
