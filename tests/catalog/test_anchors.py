@@ -219,6 +219,9 @@ def test_actuator_page_says_which_anchors_a_sku_has_and_which_it_lacks(client, m
     assert f"{first_deg:g}° at {first_p:g} bar" in html
     assert "<strong>Missing:</strong> not published: the spray type&#39;s typical exponent is used" in html
     assert "it lacks flow exponent" in html and "sample data, not the supplier" in html
+    facts = catalog.anchor_facts(a)
+    given = sum(f.given for f in facts)
+    assert f"This SKU has {given} of the {len(facts)} maker's figures that apply to it" in html
     assert "Industrial nozzle" in html
 
     bare = db.session.scalars(
