@@ -14,9 +14,11 @@ inserts, the rest industrial nozzles), and most get a rated flow with water at a
 pressure (Spencer) or a flow number (Coster), an angle table (industrial swirl nozzles at
 up to four pressures, pump/trigger inserts one angle at 3 bar), a full-cone insert kind,
 and for aerosol actuators the valve's stem, housing and vapour-tap orifices. The ratings
-and angles are the engine's own prediction for that geometry with water (`engine.predict`
-with no anchors, so its family prior where it has one), rounded as a maker would print
-them: they are consistent with the engine by construction, not evidence for it. About one
+and angles are the engine's own prediction for that geometry with water and no anchors
+(`engine.predict`: engine v2's calibrated family prior, or the swirl correlation where the
+SKU's swirl geometry is known and in range), rounded as a maker would print them (3
+significant figures, whole degrees): consistent with the engine by construction, and no
+evidence for it. They follow the engine: a recalibration changes them at the next seed. About one
 SKU in eight publishes no rating and one in five no angle table, so pages show both cases.
 Anchors come from a random stream of their own per SKU, so the other columns are the same
 as before anchors existed.

@@ -415,11 +415,11 @@ def anchor_facts(a) -> list[AnchorFact]:
     nominal = {True: "nominal (a catalog size: the real bore may differ)", False: "measured, not nominal"}
     # (key, label, the figure in words or None when missing, what stands in for it when missing)
     rows = [
-        ("flow_rating", "Flow rating", rating, "not published: flow is predicted from orifice and spray type alone"),
+        ("flow_rating", "Flow rating", rating, "not published: flow is predicted from the geometry and spray type"),
         ("flow_exponent", "Flow exponent", a.flow_exponent is not None and f"flow ∝ pressure^{_num(a.flow_exponent)}",
-         "not published: the spray type's typical exponent is used"),
+         "not published: the spray type's calibrated exponent is used"),
         ("angle_table", "Spray angle table", ", ".join(f"{_num(d)}° at {_num(p)} bar" for p, d in a.angle_points),
-         "not published: the cone angle is predicted from the spray type (and insert) alone"),
+         "not published: the cone angle is predicted from the geometry and spray type"),
     ]  # fmt: skip
     if a.spray_type == "full_cone":
         insert = a.full_cone_insert and f"{anchors.INSERT_LABELS[a.full_cone_insert]} insert"

@@ -217,7 +217,7 @@ def test_actuator_page_says_which_anchors_a_sku_has_and_which_it_lacks(client, m
     assert f"<strong>Given:</strong> {a.rated_flow_ml_min:g} ml/min at {a.rated_pressure_bar:g} bar, with water" in html
     first_p, first_deg = a.angle_points[0]
     assert f"{first_deg:g}° at {first_p:g} bar" in html
-    assert "<strong>Missing:</strong> not published: the spray type&#39;s typical exponent is used" in html
+    assert "<strong>Missing:</strong> not published: the spray type&#39;s calibrated exponent is used" in html
     assert "it lacks flow exponent" in html and "sample data, not the supplier" in html
     facts = catalog.anchor_facts(a)
     given = sum(f.given for f in facts)
@@ -231,7 +231,7 @@ def test_actuator_page_says_which_anchors_a_sku_has_and_which_it_lacks(client, m
         )
     ).first()  # fmt: skip
     html = _page(client, tenant_url, member, bare)
-    assert "<strong>Missing:</strong> not published: flow is predicted from orifice and spray type alone" in html
+    assert "<strong>Missing:</strong> not published: flow is predicted from the geometry and spray type" in html
     assert "lacks flow rating" in html and "Valve stem orifice" in html
     assert "Aerosol actuator (button and valve)" in html
 
@@ -248,3 +248,19 @@ def test_the_catalog_page_filters_by_actuator_family(client, member, tenant_url,
     assert shown and set(shown) <= {a.sku for a in expected}
     assert '<label for="f-family">Actuator family</label>' in html
     assert '<option value="pump_trigger" selected>Pump or trigger insert</option>' in html
+
+
+def test_the_engine_reads_the_stored_ratings_through_the_catalog_builder(db):
+    catalog.seed_actuators(db.session)
+    cat, _ = catalog.actuator_catalog(db.session)
+    rated = ~np.isnan(cat.rated_flow_ml_min)
+    by_number = ~np.isnan(cat.flow_number_ml_min_sqrtbar)
+    assert rated.any() and by_number.any() and (~rated & ~by_number).any()
+    pressure = np.where(rated, cat.rated_pressure_bar, 2.0)
+    prediction = predict(WATER, cat, pressure)
+    assert np.allclose(prediction.flow_ml_min[rated], cat.rated_flow_ml_min[rated], rtol=0.01)
+    assert np.allclose(prediction.flow_ml_min[by_number], cat.flow_number_ml_min_sqrtbar[by_number] * np.sqrt(2.0),
+                       rtol=0.01)  # fmt: skip
+    method = prediction.method["flow_ml_min"]
+    assert (method[rated | by_number] == "maker_anchored").all()
+    assert (method[~rated & ~by_number] != "maker_anchored").all()

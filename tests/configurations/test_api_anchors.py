@@ -84,3 +84,15 @@ def test_bad_anchors_in_geometry_are_problem_json_on_their_field(client, team, b
         client.post("/api/configurations/predict", json=body, headers=bearer(t.user)), 422, fields=(field,)
     )
     assert any(words in message for message in problem["errors"][field]), problem
+
+
+def test_a_rating_in_geometry_anchors_the_predicted_flow(client, team, bearer):
+    t = team()
+    geometry = {"type": "hollow_cone", "orifice_mm": 0.4, "rated_flow_ml_min": 75, "rated_pressure_bar": 5}
+    h = bearer(t.user)
+    anchored = client.post("/api/configurations/predict", json={**PREDICT, "geometry": geometry}, headers=h)
+    bare = client.post("/api/configurations/predict", json={**PREDICT, "geometry": {"type": "hollow_cone",
+                       "orifice_mm": 0.4}}, headers=h)  # fmt: skip
+    anchored, bare = anchored.get_json()["prediction"], bare.get_json()["prediction"]
+    assert anchored["flow_ml_min"] == pytest.approx(75, rel=0.01)
+    assert anchored["method"]["flow_ml_min"] == "maker_anchored" and bare["method"]["flow_ml_min"] != "maker_anchored"

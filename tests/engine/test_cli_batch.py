@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aerospec.engine.cli import main
+from aerospec.engine.types import METHODS, QUANTITIES
 
 ROOT = Path(__file__).resolve().parents[2]
 FLUID = ["--viscosity-cp", "1", "--density", "998", "--surface-tension", "72"]
@@ -47,7 +48,8 @@ def test_one_call_with_every_anchor_flag_keeps_todays_keys_and_adds_method_and_c
     assert status == 0
     item = json.loads(out)["prediction"]
     assert set(item) >= TODAY_KEYS
-    assert {"method", "confidence_label"} <= set(item)
+    assert set(item["method"]) == set(QUANTITIES) and set(item["method"].values()) <= set(METHODS)
+    assert isinstance(item["confidence_label"], str) and item["confidence_label"]
     assert item["flow_ml_min_low"] < item["flow_ml_min"] < item["flow_ml_min_high"]
 
 
@@ -206,3 +208,16 @@ def test_flask_engine_predict_runs_the_same_batch(app, tmp_path):
     assert result.exit_code == 0, result.output
     direct = batch(tmp_path, "rows.csv", _csv(ROWS))[1]
     assert [json.loads(line) for line in result.output.splitlines()] == direct
+
+
+def test_a_makers_rating_and_angle_table_given_as_flags_anchor_the_prediction():
+    at_3_bar = ["predict", "--type", "hollow_cone", "--orifice-mm", "0.4", "--pressure-bar", "3", *FLUID]
+    plain = json.loads(run(at_3_bar)[1])["prediction"]
+    anchored = json.loads(
+        run([*at_3_bar, "--rated-flow-ml-min", "75", "--rated-pressure-bar", "3", "--angle-table", "1.5:50,3:55"])[1]
+    )["prediction"]
+    assert anchored["flow_ml_min"] == pytest.approx(75, rel=0.01)  # water at the rating pressure: the rating
+    assert anchored["cone_deg"] == pytest.approx(55, abs=0.5)  # a pressure in the table: its angle
+    assert anchored["method"]["flow_ml_min"] == anchored["method"]["cone_deg"] == "maker_anchored"
+    assert plain["method"]["flow_ml_min"] != "maker_anchored" and plain["method"]["cone_deg"] != "maker_anchored"
+    assert "maker-anchored" in anchored["confidence_label"] and "maker-anchored" not in plain["confidence_label"]
