@@ -187,7 +187,7 @@ def test_python_m_entry_point_predicts_a_file_without_loading_the_web_app(tmp_pa
         "try:\n runpy.run_module('aerospec.engine', run_name='__main__')\n"
         "except SystemExit as e:\n"
         " print(json.dumps({'exit': e.code, 'loaded': sorted(m for m in ('sqlalchemy', 'flask_sqlalchemy', "
-        "'aerospec.catalog', 'aerospec.extensions') if m in sys.modules)}))"
+        "'aerospec.catalog', 'aerospec.extensions', 'flask') if m in sys.modules)}))"
     )
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-c", "import json\n" + probe, str(path)],
