@@ -53,8 +53,10 @@ BAND_LEVEL = 0.90
 #: Outside a validated cell a band's half-width (log for flow, degrees for angle) is
 #: multiplied by this factor; it is a stated choice, not a measured one.
 WIDEN_OUTSIDE = 2.0
-#: A domain cell counts as validated with at least this many cross-validated points.
+#: A domain cell counts as validated with at least this many cross-validated points; its
+#: own error sizes its band when they come from at least MIN_GROUPS_PER_CELL series.
 MIN_POINTS_PER_CELL = 5
+MIN_GROUPS_PER_CELL = 3
 #: Fluids like the makers' test water (every table here is water).
 WATER_LIKE = {"viscosity_cp": (0.5, 2.0), "density_kg_m3": (900.0, 1100.0), "surface_tension_mn_m": (50.0, 80.0)}
 WATER_20C = {"viscosity_cp": 1.0, "density_kg_m3": 998.0, "surface_tension_mn_m": 72.8}
@@ -156,6 +158,20 @@ def predict_flow_log_cd(coef: np.ndarray, d_mm: np.ndarray) -> np.ndarray:
     return flow_features(np.asarray(d_mm, dtype=float)) @ coef
 
 
+def rated_angle_features(d_mm: np.ndarray, p_bar: np.ndarray, log_cd: np.ndarray) -> np.ndarray:
+    """Full cones with a maker's rating: the shape above plus a4·ln C_D (C_D at the rated pressure).
+
+    At one orifice, a full-cone insert that passes less flow swirls more and sprays wider.
+    """
+    base = angle_features("full_cone", d_mm, p_bar)
+    return np.concatenate([base, np.asarray(log_cd, dtype=float)[..., None] * np.ones(base.shape[:-1] + (1,))], axis=-1)
+
+
+def fit_rated_angle(pts: dict, mask: np.ndarray, log_cd: np.ndarray) -> np.ndarray:
+    x = rated_angle_features(np.repeat(pts["d"][mask], 3), pts["angle_p"][mask].ravel(), np.repeat(log_cd[mask], 3))
+    return _lstsq(x, pts["angle"][mask].ravel())
+
+
 def fit_angle(family: str, pts: dict, mask: np.ndarray) -> np.ndarray:
     d = np.repeat(pts["d"][mask], 3)
     p = pts["angle_p"][mask].ravel()
@@ -173,11 +189,22 @@ def _cells(d: np.ndarray) -> np.ndarray:
     return np.array([cell_key(float(x), True, True) for x in d])
 
 
-def _summary(residuals: np.ndarray, cells: np.ndarray, log: bool) -> dict:
-    """CV error and 90 % half-width, pooled and per domain cell."""
+def _summary(residuals: np.ndarray, cells: np.ndarray, log: bool, groups: np.ndarray | None = None) -> dict:
+    """CV error and 90 % half-width, pooled and per domain cell.
 
-    def stats(r: np.ndarray) -> dict:
+    `half_width` is what the engine uses in the cell: the cell's own q90 when it holds at
+    least MIN_POINTS_PER_CELL points from MIN_GROUPS_PER_CELL series, the family's pooled
+    q90 when it has the points but fewer series, and nothing (not validated) otherwise.
+    """
+    groups = np.array(["?"] * len(residuals)) if groups is None else groups
+    pooled = round(_q90(residuals), 4)
+
+    def stats(r: np.ndarray, g: np.ndarray | None = None) -> dict:
         out = {"n": int(len(r)), "q90": round(_q90(r), 4)}
+        if g is not None:
+            out["groups"] = len(set(g.tolist()))
+            if out["n"] >= MIN_POINTS_PER_CELL:
+                out["half_width"] = out["q90"] if out["groups"] >= MIN_GROUPS_PER_CELL else pooled
         if log:
             out["mape_pct"] = round(float(np.mean(np.abs(np.expm1(r))) * 100.0), 2)
         else:
@@ -186,23 +213,24 @@ def _summary(residuals: np.ndarray, cells: np.ndarray, log: bool) -> dict:
         return out
 
     result = stats(residuals)
-    result["cells"] = {str(c): stats(residuals[cells == c]) for c in sorted(set(cells.tolist()))}
+    result["cells"] = {str(c): stats(residuals[cells == c], groups[cells == c]) for c in sorted(set(cells.tolist()))}
     return result
 
 
 def _coverage(residuals: np.ndarray, groups: np.ndarray, cells: np.ndarray) -> float:
     """Share of points inside a 90 % band sized without their own group (leave-group-out twice).
 
-    The half-width for a point is the 90 % quantile of the cross-validated residuals of the
-    other groups in its cell (pooled over the family when its cell has fewer than
-    MIN_POINTS_PER_CELL such points, then widened by WIDEN_OUTSIDE).
+    The half-width for a point follows the engine's rule (see `_summary`) applied to the
+    cross-validated residuals of the other groups only.
     """
     inside = []
     for i in range(len(residuals)):
         others = groups != groups[i]
         same_cell = others & (cells == cells[i])
-        if same_cell.sum() >= MIN_POINTS_PER_CELL:
+        if same_cell.sum() >= MIN_POINTS_PER_CELL and len(set(groups[same_cell].tolist())) >= MIN_GROUPS_PER_CELL:
             width = _q90(residuals[same_cell])
+        elif same_cell.sum() >= MIN_POINTS_PER_CELL:
+            width = _q90(residuals[others])
         else:
             width = _q90(residuals[others]) * WIDEN_OUTSIDE
         inside.append(abs(residuals[i]) <= width)
@@ -223,6 +251,9 @@ def cross_validate_family(family: str) -> dict:
     flow_res = np.full(len(d), np.nan)
     angle_res = np.full((len(d), 3), np.nan)
     one_res = np.full((len(d), 2), np.nan)
+    rated_res = np.full((len(d), 3), np.nan)
+    # the rated-angle model has five constants: only for families with enough series to cross-validate it
+    full = family != "hollow_cone" and len(set(pts["group"][pts["connection"] != HELD_OUT_CONNECTION].tolist())) >= 5
     table_res = np.full(len(d), np.nan)
     for g in np.unique(groups[fit_rows]):
         train = fit_rows & (groups != g)
@@ -235,6 +266,14 @@ def cross_validate_family(family: str) -> dict:
         # one tabulated angle (the middle pressure) scaled by the family shape
         one_res[test, 0] = pts["angle"][test, 0] - (pts["angle"][test, 1] + pred[:, 0] - pred[:, 1])
         one_res[test, 1] = pts["angle"][test, 2] - (pts["angle"][test, 1] + pred[:, 2] - pred[:, 1])
+        if full:
+            rcoef = fit_rated_angle(pts, train, log_cd)
+            x = rated_angle_features(
+                np.repeat(d[test][:, None], 3, axis=1),
+                pts["angle_p"][test],
+                np.repeat(log_cd[test][:, None], 3, axis=1),
+            )
+            rated_res[test] = pts["angle"][test] - x @ rcoef
     # the maker's table without its middle point, interpolated in ln P (no fit involved)
     lp = np.log(pts["angle_p"])
     t = (lp[:, 1] - lp[:, 0]) / (lp[:, 2] - lp[:, 0])
@@ -243,17 +282,23 @@ def cross_validate_family(family: str) -> dict:
     coef = fit_flow(pts, fit_rows)
     acoef = fit_angle(family, pts, fit_rows)
     cells = _cells(d)
-    flow_cv = _summary(flow_res[fit_rows], cells[fit_rows], log=True)
+    flow_cv = _summary(flow_res[fit_rows], cells[fit_rows], log=True, groups=groups[fit_rows])
     flow_cv["coverage"] = round(_coverage(flow_res[fit_rows], groups[fit_rows], cells[fit_rows]), 3)
     a_fit = angle_res[fit_rows].ravel()
     a_cells = np.repeat(cells[fit_rows], 3)
     a_groups = np.repeat(groups[fit_rows], 3)
-    angle_cv = _summary(a_fit, a_cells, log=False)
+    angle_cv = _summary(a_fit, a_cells, log=False, groups=a_groups)
     angle_cv["coverage"] = round(_coverage(a_fit, a_groups, a_cells), 3)
     o_fit = one_res[fit_rows].ravel()
-    one_cv = _summary(o_fit, np.repeat(cells[fit_rows], 2), log=False)
+    one_cv = _summary(o_fit, np.repeat(cells[fit_rows], 2), log=False, groups=np.repeat(groups[fit_rows], 2))
     one_cv["coverage"] = round(_coverage(o_fit, np.repeat(groups[fit_rows], 2), np.repeat(cells[fit_rows], 2)), 3)
     table_cv = _summary(table_res[usable], cells[usable], log=False)
+    rated = None
+    if full:
+        r_fit = rated_res[fit_rows].ravel()
+        rated = _summary(r_fit, a_cells, log=False, groups=a_groups)
+        rated["coverage"] = round(_coverage(r_fit, a_groups, a_cells), 3)
+        rcoef_all = fit_rated_angle(pts, fit_rows, log_cd)
 
     heldout = {"n": int(held.sum())}
     if held.any():
@@ -306,6 +351,17 @@ def cross_validate_family(family: str) -> dict:
             "cv": angle_cv,
             "one_angle_cv": one_cv,
             "table_middle_point": table_cv,
+            **(
+                {
+                    "rated": {
+                        "model": "θ = a0 + a1·ln P + a2·(ln P)² + a3·ln d + a4·ln C_D(rated)",
+                        "coef": [round(float(c), 6) for c in rcoef_all],
+                        "cv": rated,
+                    }
+                }
+                if full
+                else {}
+            ),
         },
         "heldout": heldout,
         "source": pts["source"],
@@ -317,8 +373,8 @@ def _band_half_width(summary: dict, d_mm: np.ndarray) -> np.ndarray:
     out = []
     for x in d_mm:
         cell = summary["cells"].get(cell_key(float(x), True, True))
-        if cell and cell["n"] >= MIN_POINTS_PER_CELL:
-            out.append(cell["q90"])
+        if cell and "half_width" in cell:
+            out.append(cell["half_width"])
         else:
             out.append(summary["q90"] * WIDEN_OUTSIDE)
     return np.array(out)
@@ -389,7 +445,7 @@ def cross_validate_plain() -> dict:
         test = w["size"] == s
         r[test] = raw[test] - raw[~test].mean()
     cells = np.array([cell_key(float(x), True, True) for x in w["d"]])
-    summary = _summary(r, cells, log=True)
+    summary = _summary(r, cells, log=True, groups=w["size"])
     summary["coverage"] = round(_coverage(r, w["size"], cells), 3)
     return {
         "points": int(len(r)),

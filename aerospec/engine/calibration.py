@@ -87,6 +87,9 @@ def tables() -> dict:
     nf = len(FAMILY_KEYS)
     flow_coef = np.zeros((nf, 2))
     angle_coef = np.zeros((nf, 4))
+    rated_coef = np.zeros((nf, 5))
+    has_rated = np.zeros(nf, dtype=bool)
+    rated_angle_q90 = np.full(nf, np.nan)
     n_exp = np.full(nf, 0.5)
     p_rated = np.full(nf, 1.0)
     p_lo = np.zeros(nf)
@@ -106,11 +109,18 @@ def tables() -> dict:
             angle_q90[code] = f["angle"]["cv"]["q90"]
             one_q90[code] = f["angle"]["one_angle_cv"]["q90"]
             table_q90[code] = f["angle"]["table_middle_point"]["q90"]
+            if "rated" in f["angle"]:
+                rated_coef[code] = f["angle"]["rated"]["coef"]
+                has_rated[code] = True
+                rated_angle_q90[code] = f["angle"]["rated"]["cv"]["q90"]
             n_exp[code] = f["flow"]["flow_exponent"]
             p_rated[code] = f["flow"]["rated_pressure_bar"]
     return {
         "flow_coef": flow_coef,
         "angle_coef": angle_coef,
+        "rated_coef": rated_coef,
+        "has_rated": has_rated,
+        "rated_angle_q90": rated_angle_q90,
         "n": n_exp,
         "p_rated": p_rated,
         "p_lo": p_lo,
@@ -129,12 +139,25 @@ def tables() -> dict:
 def cell_width(family_code: int, quantity: str, d_mm: float, in_range: bool, water_like: bool) -> tuple[float, bool]:
     """(90 % half-width, validated) for one item: the cell's CV q90, or the family's × widen."""
     cal = load()
-    fam = cal["families"][FAMILY_KEYS[family_code]]
-    summary = fam["flow"]["cv"] if quantity == "flow" else fam["angle"]["cv"]
+    summary = _summary(FAMILY_KEYS[family_code], quantity)
+    if summary is None:
+        return math.nan, False
     cell = summary["cells"].get(cell_key(d_mm, in_range, water_like))
-    if cell is not None and cell["n"] >= cal["min_points_per_cell"]:
-        return float(cell["q90"]), True
+    if cell is not None and "half_width" in cell:
+        return float(cell["half_width"]), True
     return float(summary["q90"]) * cal["widen_outside"], False
+
+
+def _summary(family: str, quantity: str) -> dict | None:
+    """The cross-validated summary of one family's quantity ("flow", "angle", "angle_rated")."""
+    fam = load()["families"][family]
+    if quantity == "flow":
+        return fam["flow"]["cv"]
+    if "angle" not in fam:
+        return None
+    if quantity == "angle_rated":
+        return fam["angle"]["rated"]["cv"] if "rated" in fam["angle"] else None
+    return fam["angle"]["cv"]
 
 
 def cell_widths(family_codes: np.ndarray, quantity: str, d_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,9 +166,6 @@ def cell_widths(family_codes: np.ndarray, quantity: str, d_mm: np.ndarray) -> tu
     widths = np.empty(len(uniq))
     ok = np.empty(len(uniq), dtype=bool)
     for j, (code, d) in enumerate(uniq):
-        if quantity == "angle" and FAMILY_KEYS[int(code)] == "plain_orifice":
-            widths[j], ok[j] = math.nan, False
-            continue
         widths[j], ok[j] = cell_width(int(code), quantity, float(d), True, True)
     inverse = inverse.reshape(-1)
     return widths[inverse], ok[inverse]
@@ -153,13 +173,13 @@ def cell_widths(family_codes: np.ndarray, quantity: str, d_mm: np.ndarray) -> tu
 
 def validated_cells(family_code: int, quantity: str) -> list[str]:
     """The validated cells of a family and quantity, in words ("3–10 mm" …)."""
-    cal = load()
-    fam = cal["families"][FAMILY_KEYS[family_code]]
-    part = fam.get(quantity)
-    if part is None:
+    summary = _summary(FAMILY_KEYS[family_code], quantity)
+    if summary is None:
         return []
-    return [
+    bands = [
         key.split("|")[0]
-        for key, cell in part["cv"]["cells"].items()
-        if cell["n"] >= cal["min_points_per_cell"] and key.endswith("rated pressures|water-like")
+        for key, cell in summary["cells"].items()
+        if "half_width" in cell and key.endswith("|rated pressures|water-like")
     ]
+    order = [orifice_band(x) for x in (0.5, 2.0, 5.0, 20.0)]
+    return sorted(bands, key=order.index)

@@ -113,7 +113,13 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"catalog row {i} (SKU {catalog.sku[i]}) has unknown full_cone_insert {inserts[i]!r}")
-    tables = [()] * n if catalog.angle_table is None else [tuple(t) if t else () for t in catalog.angle_table]
+    tables = (
+        [()] * n
+        if catalog.angle_table is None
+        else [
+            () if t is None or len(t) == 0 else tuple((float(p), float(a)) for p, a in t) for t in catalog.angle_table
+        ]
+    )
     derived = _derive_anchors(
         codes,
         d_o_mm,
@@ -157,7 +163,22 @@ def _derive_anchors(codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, ta
     angle_w = np.where(insert_unknown, t["angle_q90"][STANDARD_F] * t["widen"], angle_w)
     flow_w = np.where(insert_unknown, t["flow_q90"][STANDARD_F] * t["widen"], flow_w)
     table_rows = [i for i, tab in enumerate(tables) if len(tab) > 0]
+    # Full cones with a rating but no angle table: the rated-angle model (C_D at the family's
+    # rated pressure, from the rating), which carries the insert's swirl.
+    has_table = np.zeros(len(codes), dtype=bool)
+    has_table[table_rows] = True
+    rated_angle = anchored & t["has_rated"][fam] & ~has_table & ~insert_unknown
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cd_ref = q_ref / (0.25 * math.pi * (d_o_mm * 1e-3) ** 2 * np.sqrt(2.0 * p_ref * 1e5 / rho_ref) * 6e7)
+        log_cd_rated = np.log(cd_ref * (t["p_rated"][fam] / p_ref) ** (n_use - 0.5))
+    rated_angle &= np.isfinite(log_cd_rated)
+    rated_w, rated_ok = cal.cell_widths(fam, "angle_rated", d_o_mm)
     return {
+        "rated_angle": rated_angle,
+        "any_rated_angle": bool(rated_angle.any()),
+        "log_cd_rated": np.where(rated_angle, log_cd_rated, 0.0),
+        "rated_w": rated_w,
+        "rated_ok": rated_ok,
         "fam": fam,
         "insert_unknown": insert_unknown,
         "anchored": anchored,
@@ -195,12 +216,18 @@ def family_angle(fam: np.ndarray, ld: np.ndarray, p_bar) -> np.ndarray:
 
 
 def norm_cdf(z: np.ndarray) -> np.ndarray:
-    """Standard normal CDF, vectorised (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7)."""
-    x = np.abs(z) * (1.0 / math.sqrt(2.0))
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = 1.0 - poly * np.exp(-x * x)
-    return 0.5 * (1.0 + np.where(z >= 0, erf, -erf))
+    """Standard normal CDF, vectorised, without scipy: the tanh form of Page (1977),
+    Φ(z) ≈ ½·(1 + tanh(√(2/π)·(z + 0.044715·z³))), |error| < 2·10⁻⁴ (tests check it)."""
+    z = np.asarray(z, dtype=float)
+    inner = z * z
+    inner *= 0.044715
+    inner += 1.0
+    inner *= z
+    inner *= math.sqrt(2.0 / math.pi)
+    np.tanh(inner, out=inner)
+    inner += 1.0
+    inner *= 0.5
+    return inner
 
 
 #: z of the two-sided 90 % interval: a band's half-width is Z90 standard deviations.
@@ -231,8 +258,88 @@ class LazyText(Sequence):
         return f"LazyText({list(self)!r})"
 
 
-def method_names(codes: np.ndarray) -> np.ndarray:
-    return _METHOD_NAMES[codes]
+class MethodColumn(Sequence):
+    """Per-item method codes (METHODS) over small ints: m[i] is the code's name, m == "…" a mask.
+
+    Building 10,000 strings per ranking would cost more than the physics; np.asarray(m)
+    gives the string array when one is really needed.
+    """
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = np.asarray(codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice | np.ndarray | list):
+            return _METHOD_NAMES[self.codes[i]]
+        return str(_METHOD_NAMES[self.codes[i]])
+
+    def __eq__(self, other):  # type: ignore[override]
+        if isinstance(other, str):
+            return self.codes == (METHODS.index(other) if other in METHODS else -1)
+        return NotImplemented
+
+    def __ne__(self, other):  # type: ignore[override]
+        result = self.__eq__(other)
+        return result if result is NotImplemented else ~result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __array__(self, dtype=None, copy=None):
+        out = _METHOD_NAMES[self.codes]
+        return out if dtype is None else out.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"MethodColumn({list(self)!r})"
+
+
+def method_names(codes: np.ndarray) -> MethodColumn:
+    return MethodColumn(np.broadcast_to(codes, np.shape(codes)))
+
+
+def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
+    """Fluid-independent arrays at one pressure (cached on the catalog's anchors for a scalar P)."""
+    key = (float(p_bar), water_like) if np.ndim(p_bar) == 0 else None
+    cache = a.setdefault("_by_pressure", {}) if isinstance(a, dict) else {}
+    if key is not None and key in cache:
+        return cache[key]
+    t = cal.tables()
+    widen = t["widen"]
+    fam = a["fam"]
+    p_arr = np.broadcast_to(np.asarray(p_bar, dtype=float), (n,))
+    in_range = (p_arr >= a["p_lo"]) & (p_arr <= a["p_hi"])
+    real_swirl = g["hollow"] & ~g["defaulted"] & ~g["out_k"] & ~g["out_ds_do"]
+    flow_ok = a["flow_ok"] & in_range & water_like
+    angle_ok = a["angle_ok"] & in_range & water_like
+    shape = family_angle(fam, a["ld"], p_arr)
+    cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * widen)
+    if a["any_rated_angle"]:
+        ra = a["rated_angle"]
+        c = t["rated_coef"][fam]
+        lp = np.log(np.clip(p_arr, t["p_lo"][fam], t["p_hi"][fam]))
+        rated_shape = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * a["ld"] + c[:, 4] * a["log_cd_rated"]
+        shape = np.where(ra, rated_shape, shape)
+        rated_ok = a["rated_ok"] & in_range & water_like
+        cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * widen), cone_hw)
+        angle_ok = np.where(ra, rated_ok, angle_ok)
+    part = {
+        "in_range": in_range,
+        "real_swirl": real_swirl,
+        "any_real_swirl": bool(real_swirl.any()),
+        "prior_geo": a["prior_flow_geo"] * (p_arr / a["p_rated"]) ** (a["n"] - 0.5),
+        "flow_hw": np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen),
+        "flow_m": np.where(real_swirl, EXTRAP, np.where(flow_ok, FAMILY, EXTRAP)),
+        "shape": shape,
+        "cone_hw": cone_hw,
+        "cone_m": np.where(g["plain"], EXTRAP, np.where(angle_ok, FAMILY, EXTRAP)),
+    }
+    if key is not None:
+        if len(cache) >= 8:
+            cache.clear()
+        cache[key] = part
+    return part
 
 
 _WORDS = {MAKER: "maker-anchored", FAMILY: "family-calibrated", EXTRAP: "extrapolated", NOT_MODELLED: "not modelled"}
@@ -262,12 +369,14 @@ def apply_precedence(
     t = cal.tables()
     widen = t["widen"]
     fam = a["fam"]
-    plain, hollow = g["plain"], g["hollow"]
+    plain = g["plain"]
     d_mm = g["d_o_mm"]
     water_like = cal.is_water_like(fluid.viscosity_cp, fluid.density_kg_m3, fluid.surface_tension_mn_m)
     p_arr = np.broadcast_to(np.asarray(p_bar, dtype=float), (n,))
-    in_range = (p_arr >= a["p_lo"]) & (p_arr <= a["p_hi"])
+    part = _pressure_part(g, a, p_bar, n, water_like)
+    in_range = part["in_range"]
     small = d_mm < 1.0
+    real_swirl = part["real_swirl"]
 
     # ---- flow
     visc_f = 1.0
@@ -275,14 +384,14 @@ def apply_precedence(
         u_w = np.sqrt(2.0 * p_arr * 1e5 / WATER_DENSITY)
         cd_w = 1.0 / (g["inv_cdu"] + g["licht_b"] / (WATER_DENSITY * u_w / 1.0e-3))
         visc_f = np.where(plain, cd / cd_w, 1.0)
-    prior = a["prior_flow_geo"] * u * (p_arr / a["p_rated"]) ** (a["n"] - 0.5)
+    flow = part["prior_geo"] * u
     if g["any"][0]:
-        prior = np.where(plain, a["prior_flow_geo"] * u * cd, prior)
-    real_swirl = hollow & ~g["defaulted"] & ~g["out_k"] & ~g["out_ds_do"]
-    flow = np.where(real_swirl, physics_flow, prior)
-    flow_hw = np.where(a["flow_ok"] & in_range & water_like, a["flow_w"], t["flow_q90"][fam] * widen)
-    flow_hw = np.where(real_swirl, np.log1p(physics_flow_w), flow_hw)
-    flow_m = np.where(real_swirl, EXTRAP, np.where(a["flow_ok"] & in_range & water_like, FAMILY, EXTRAP))
+        flow = np.where(plain, flow * cd, flow)
+    flow_hw = part["flow_hw"]
+    flow_m = part["flow_m"]
+    if part["any_real_swirl"]:
+        flow = np.where(real_swirl, physics_flow, flow)
+        flow_hw = np.where(real_swirl, np.log1p(physics_flow_w), flow_hw)
     anchored = a["anchored"]
     ratio_ok = None
     if a["any_anchored"]:
@@ -304,12 +413,13 @@ def apply_precedence(
     visc_angle = np.clip(
         (fluid.viscosity_cp / WATER_VISCOSITY_CP) ** -0.22 * (rho / WATER_DENSITY) ** 0.11, *_ANGLE_VISC_CLIP
     )
-    shape = family_angle(fam, a["ld"], p_arr)
-    cone = np.where(plain, physics_cone, shape * visc_angle)
-    angle_ok = a["angle_ok"] & in_range & water_like
-    cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * widen)
-    cone_hw = np.where(plain, physics_cone * physics_cone_w, cone_hw)
-    cone_m = np.where(plain, EXTRAP, np.where(angle_ok, FAMILY, EXTRAP))
+    shape = part["shape"]
+    cone = shape * visc_angle
+    cone_hw = part["cone_hw"]
+    cone_m = part["cone_m"]
+    if g["any"][0]:
+        cone = np.where(plain, physics_cone, cone)
+        cone_hw = np.where(plain, physics_cone * physics_cone_w, cone_hw)
     table_outside = np.zeros(n, dtype=bool)
     if a["table_rows"]:
         cone = cone.copy()
@@ -485,6 +595,10 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
         reasons.append("fluid unlike the water of every table")
     if a["insert_unknown"][i]:
         reasons.append("full-cone insert not given")
+    if not reasons:
+        reasons.append(
+            f"fewer than {cal.load()['min_points_per_cell']} public nozzles in the {cal.orifice_band(d)} band"
+        )
     lo_mm, hi_mm = c["orifice_range_mm"]
     validity = f"{lo_mm:g}–{hi_mm:g} mm, {_fmt(t['p_lo'][fam])}–{_fmt(t['p_hi'][fam])} bar, water"
     band = f"{BAND_LEVEL:.0%} interval"
@@ -576,8 +690,10 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
                 "validation_error": f"MAE {err['mae_deg']}° on the makers' tables (cross-validated)",
                 "band_note": band_note,
             }
-        cv = c["angle"]["cv"]
-        where = ", ".join(cal.validated_cells(fam, "angle")) or "no cell"
+        rated = bool(a["rated_angle"][i])
+        part = c["angle"]["rated"] if rated else c["angle"]
+        cv = part["cv"]
+        where = ", ".join(cal.validated_cells(fam, "angle_rated" if rated else "angle")) or "no cell"
         if ctx["flashing"]:
             reasons.insert(0, "flashing propellant")
         return {
@@ -585,8 +701,8 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             "label": f"family-calibrated (validated for {where}, {validity.split(', ', 1)[1]})"
             if m == FAMILY
             else f"extrapolated ({'; '.join(reasons) or 'outside the validated cells'})",
-            "source": f"{c['angle']['model']} with the Rizk & Lefebvre viscosity trend, fitted on "
-            f"{cal.FAMILY_WORDS[fam_key]}: {c['source']}",
+            "source": f"{part['model']}{' (C_D from the maker’s rating)' if rated else ''} with the "
+            f"Rizk & Lefebvre viscosity trend, fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}",
             "validity": validity,
             "validation_error": f"cross-validated MAE {cv['mae_deg']}° over the family ({cv['n']} points)",
             "band_note": band_note,
