@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from aerospec.engine import anchors
+from aerospec.engine.types import FAMILIES, FULL_CONE_INSERTS, SPRAY_TYPES
 
 
 class Body(BaseModel):
@@ -79,19 +80,19 @@ class GeometryBody(Body):
 
     model_config = {**Body.model_config, "strict": False}
 
-    type: Literal["hollow_cone", "full_cone", "plain_orifice"]
+    type: Literal[SPRAY_TYPES]
     orifice_mm: float = Field(gt=0, le=50)
     swirl_chamber_mm: float | None = Field(default=None, gt=0, le=200)
     inlet_area_mm2: float | None = Field(default=None, gt=0, le=1000)
     orifice_length_mm: float | None = Field(default=None, gt=0, le=200)
-    family: Literal["aerosol_actuator", "pump_trigger", "industrial_nozzle"] | None = None
+    family: Literal[FAMILIES] | None = None
     rated_flow_ml_min: float | None = None
     rated_pressure_bar: float | None = None
     rated_density_kg_m3: float | None = None
     flow_number_ml_min_sqrtbar: float | None = None
     flow_exponent: float | None = None
     angle_table: list[tuple[float, float]] | None = Field(default=None, max_length=anchors.MAX_ANGLE_POINTS)
-    full_cone_insert: Literal["standard", "wide", "square"] | None = None
+    full_cone_insert: Literal[FULL_CONE_INSERTS] | None = None
     orifice_nominal: bool | None = None
     stem_orifice_mm: float | None = None
     housing_orifice_mm: float | None = None

@@ -46,7 +46,8 @@ FAMILY_LABELS = {
     "pump_trigger": "Pump or trigger insert",
     "industrial_nozzle": "Industrial nozzle",
 }
-INSERT_LABELS = {"standard": "standard", "wide": "wide-angle", "square": "square-pattern"}
+INSERT_LABELS = {"standard": "standard", "wide": "wide-angle", "square": "square-pattern",
+                 "wide_square": "wide-angle square-pattern"}  # fmt: skip
 #: At most this many points in an angle table (a maker's table has a handful).
 MAX_ANGLE_POINTS = 20
 assert set(FAMILY_LABELS) == set(FAMILIES) and set(INSERT_LABELS) == set(FULL_CONE_INSERTS)  # noqa: S101
