@@ -264,3 +264,9 @@ def test_the_engine_reads_the_stored_ratings_through_the_catalog_builder(db):
     method = prediction.method["flow_ml_min"]
     assert (method[rated | by_number] == "maker_anchored").all()
     assert (method[~rated & ~by_number] != "maker_anchored").all()
+
+
+def test_the_import_page_explains_the_anchor_columns(client, admin):  # noqa: F811
+    html = client.get("/admin/catalog/import").get_data(as_text=True)
+    assert "rated_flow_ml_min" in html and "<code>0.7:39,1.5:58,6:69</code>" in html
+    assert "a file without them keeps the figures already stored" in html
