@@ -81,12 +81,15 @@ def test_hollow_cone_uses_rizk_lefebvre_only_with_real_in_range_swirl_geometry()
     assert out_of_range.explain(0)["flow_ml_min"]["source"].startswith("ln C_D")
 
 
-def test_angle_table_is_interpolated_in_ln_p_and_held_flat_outside_with_a_warning():
+def test_angle_table_follows_the_family_shape_through_its_points_and_is_held_flat_outside():
     table = ((0.7, 39.0), (1.5, 58.0), (6.0, 69.0))
     g = Geometry("hollow_cone", 1.2, angle_table=table)
     p = predict(WATER_20C, g, np.array([1.0, 1.5, 10.0]))
+    # inside: the family shape through the table's points (their offsets interpolated in ln P)
+    f = family_angle(np.zeros(3, dtype=int), np.full(3, math.log(1.2)), np.array([1.0, 0.7, 1.5]))
     t = math.log(1.0 / 0.7) / math.log(1.5 / 0.7)
-    assert p.cone_deg[0] == pytest.approx(39.0 + t * 19.0, rel=1e-9)
+    off = (39.0 - f[1]) + t * ((58.0 - f[2]) - (39.0 - f[1]))
+    assert p.cone_deg[0] == pytest.approx(f[0] + off, rel=1e-9)
     assert p.cone_deg[1] == pytest.approx(58.0, rel=1e-9)
     assert p.cone_deg[2] == pytest.approx(69.0, rel=1e-9)
     assert list(p.method["cone_deg"]) == ["maker_anchored"] * 3
