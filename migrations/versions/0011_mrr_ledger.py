@@ -1,7 +1,7 @@
 """the MRR ledger: one row per change of a workspace's monthly recurring revenue
 
 Revision ID: 0011_mrr_ledger
-Revises: 0009_defence
+Revises: 0010_actuator_anchors
 Create Date: 2026-12-03 14:20:14.497009
 
 Tenant-owned (row-level security on PostgreSQL). Empty when created: `flask revenue backfill` writes
@@ -19,7 +19,7 @@ from aerospec.tenancy.rls import disable_rls, enable_rls
 
 # revision identifiers, used by Alembic.
 revision = "0011_mrr_ledger"
-down_revision = "0009_defence"
+down_revision = "0010_actuator_anchors"
 branch_labels = None
 depends_on = None
 
