@@ -62,6 +62,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from aerospec import (
         accounts,
+        admin,
         api,
         billing,
         catalog,
@@ -73,7 +74,19 @@ def create_app(overrides: dict | None = None) -> Flask:
         web,
     )
 
-    packages = (web, accounts, tenancy, catalog, configurations, procurement, billing, compliance, notifications, api)
+    packages = (
+        web,
+        accounts,
+        tenancy,
+        catalog,
+        configurations,
+        procurement,
+        billing,
+        compliance,
+        notifications,
+        api,
+        admin,  # last: its user loader wraps the accounts one, its API routes join the api blueprint
+    )
     for package in packages:
         package.attach_routes()  # each package's route modules, imported once every package is loaded
     for package in packages:
