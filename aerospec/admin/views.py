@@ -6,7 +6,7 @@ page that names its effect and asks for confirmation; only the confirmation chan
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, request, stream_with_context, url_for
+from flask import Response, abort, flash, request, url_for
 from flask_login import current_user
 
 from aerospec.accounts.decorators import platform_admin_required
@@ -212,6 +212,6 @@ def audit_log_csv():
     except ValidationFailed as exc:
         lines = [f"{name}: {' '.join(msgs)}" for name, msgs in (exc.field_errors or {}).items()]
         return Response("The CSV was not made: " + "; ".join(lines) + "\n", 422, mimetype="text/plain")
-    response = Response(stream_with_context(audit.export_csv(db.session, filters)), mimetype="text/csv")
+    response = Response("".join(audit.export_csv(db.session, filters)), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=admin-audit-log.csv"
     return response
