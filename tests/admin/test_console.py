@@ -51,6 +51,7 @@ def test_filters_plan_status_trial_ending_past_due_and_over_a_limit(client, logi
     with tenant_scope(db.session, full.id):
         stamp = now.strftime("%Y-%m")
         db.session.add(BillingNotice(tenant_id=full.id, kind="limit", key=f"configurations_per_month:{stamp}:100"))
+        db.session.flush()  # inside its tenant (row-level security on PostgreSQL)
     db.session.commit()
     login(platform_admin)
 
