@@ -169,10 +169,11 @@ def workspace_query(session: Session, filters: WorkspaceFilters, now: datetime):
     query = select(Tenant).where(Tenant.deleted_at.is_(None))
     if filters.q:
         like = _like(filters.q)
-        member_match = exists(
-            select(Membership.id)
+        # One pass over users, then the memberships index: not a correlated search per workspace.
+        member_match = Tenant.id.in_(
+            select(Membership.tenant_id)
             .join(User, User.id == Membership.user_id)
-            .where(Membership.tenant_id == Tenant.id, func.lower(User.email).like(like, escape="\\"))
+            .where(func.lower(User.email).like(like, escape="\\"))
         )
         query = query.where(
             or_(
