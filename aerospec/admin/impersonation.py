@@ -110,6 +110,10 @@ def start(
         raise Conflict("Platform admins cannot be impersonated.")
     if user.id == admin.id:
         raise Conflict("You cannot impersonate yourself.")
+    for running in session.scalars(
+        select(Impersonation).where(Impersonation.admin_id == admin.id, Impersonation.ended_at.is_(None))
+    ):
+        end(session, running, "replaced" if running.active(now) else "expired", now)  # one at a time
     imp = Impersonation(
         admin_id=admin.id,
         user_id=user.id,
@@ -252,6 +256,11 @@ def refuse_writes_while_read_only() -> Response | None:
     if not current_user.is_authenticated:  # loads the user, and with it g.impersonation
         return None
     imp = g.get("impersonation")
+    if imp is not None and request.endpoint == "accounts.logout":
+        end(db.session, imp, "logged out")  # logging out ends the admin's session, and this with it
+        db.session.commit()
+        session.pop(SESSION_KEY, None)
+        return None
     if imp is None or imp.write_access or request.endpoint in ALWAYS_OPEN:
         return None
     title = "Read-only impersonation"

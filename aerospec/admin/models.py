@@ -68,7 +68,7 @@ class Impersonation(IdMixin, db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    end_reason: Mapped[str | None] = mapped_column(String(20))  # ended | expired
+    end_reason: Mapped[str | None] = mapped_column(String(20))  # ended | expired | logged out | replaced
 
     admin: Mapped[User] = relationship(foreign_keys=[admin_id], lazy="joined")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

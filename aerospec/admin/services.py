@@ -425,6 +425,7 @@ def extend_trial(
     with tenant_scope(session, tenant.id):
         if sub_trialing:
             _extend_at_provider(session, tenant, subscription, new_end, now)
+            new_end = subscription.trial_end or new_end  # what the provider answered it now has
         tenant.trial_ends_at = new_end
         if tenant.subscription_status == "expired":
             tenant.subscription_status = "trialing"  # the trial runs again: full access until new_end
@@ -489,7 +490,7 @@ def _extend_at_provider(
         )
     else:
         billing_subscriptions._offline_update(session, tenant, subscription, now, trial_end=new_end)
-    subscription.trial_end = new_end  # as the provider now has it (the mirror of its answer)
+    session.refresh(subscription)  # the mirror of the provider's answer
 
 
 def _record_workspace_action(

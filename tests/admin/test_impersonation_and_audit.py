@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy
 import time_machine
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from aerospec.admin.models import AdminAuditLog, ImmutableAuditEntry, Impersonation
 from aerospec.compliance.models import AuditLog
@@ -228,3 +228,22 @@ def test_flask_admin_create_grant_and_revoke(app, db, monkeypatch):
     assert runner.invoke(args=["admin", "grant", "nobody@x.example"]).exit_code != 0
     actions = [a for a in db.session.scalars(select(AdminAuditLog.action).order_by(AdminAuditLog.created_at))]
     assert actions[-3:] == ["admin.created", "admin.revoked", "admin.granted"]
+
+
+def test_logging_out_while_impersonating_ends_it_and_a_new_one_replaces_the_old(
+    client, login, team, platform_admin, db
+):
+    from aerospec.admin import impersonation
+
+    t = team()
+    login(platform_admin)
+    _start(client, t.user)
+    client.post("/logout")
+    [ended] = _tenant_entries(db, t.tenant, "impersonation.ended")
+    assert ended.details["how"] == "logged out"
+    ask = impersonation.Request(minutes=30, reason="API start", write_access=False, write_reason=None)
+    first = impersonation.start(db.session, platform_admin, t.viewer, ask)
+    impersonation.start(db.session, platform_admin, t.user, ask)  # one at a time: the first ends
+    db.session.commit()
+    assert (first.ended_at is not None, first.end_reason) == (True, "replaced")
+    assert db.session.scalar(select(func.count(Impersonation.id)).where(Impersonation.ended_at.is_(None))) == 1
