@@ -6,13 +6,14 @@ explicit, logged `unscoped` bypass (SECURITY: callers are platform-admin views a
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from aerospec.accounts.models import User
@@ -152,16 +153,32 @@ def _seats_used():
     return members + pending
 
 
-def _over_limit(session: Session, now: datetime):
-    """At or over a limit: more seats in use than the limit, or 100 % of a quota reached this period."""
-    seat_limit = _seat_limit(session)
-    keys = [f"{name}:{counters.period_stamp(period, now)}:100" for name, (period, _) in counters.QUOTAS.items()]
-    quota_full = exists(
-        select(BillingNotice.id).where(
-            BillingNotice.tenant_id == Tenant.id, BillingNotice.kind == usage.NOTICE_KIND, BillingNotice.key.in_(keys)
-        )
+def _with_over_limit(session: Session, query, now: datetime):
+    """Only workspaces at or over a limit: more seats in use than the limit, or 100 % of a quota reached
+    this period. Seats are counted in one grouped pass over memberships and invitations (hash-joined),
+    not a count per workspace."""
+    members = (
+        select(Membership.tenant_id.label("tenant_id"), func.count().label("n"))
+        .group_by(Membership.tenant_id)
+        .subquery("member_counts")
     )
-    return or_(and_(seat_limit.is_not(None), _seats_used() > seat_limit), quota_full)
+    pending = (
+        select(Invitation.tenant_id.label("tenant_id"), func.count().label("n"))
+        .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+        .group_by(Invitation.tenant_id)
+        .subquery("pending_counts")
+    )
+    seat_limit = _seat_limit(session)
+    used = func.coalesce(members.c.n, 0) + func.coalesce(pending.c.n, 0)
+    keys = [f"{name}:{counters.period_stamp(period, now)}:100" for name, (period, _) in counters.QUOTAS.items()]
+    quota_full = Tenant.id.in_(
+        select(BillingNotice.tenant_id).where(BillingNotice.kind == usage.NOTICE_KIND, BillingNotice.key.in_(keys))
+    )
+    return (
+        query.outerjoin(members, members.c.tenant_id == Tenant.id)
+        .outerjoin(pending, pending.c.tenant_id == Tenant.id)
+        .where(or_(and_(seat_limit.is_not(None), used > seat_limit), quota_full))
+    )
 
 
 def workspace_query(session: Session, filters: WorkspaceFilters, now: datetime):
@@ -198,7 +215,7 @@ def workspace_query(session: Session, filters: WorkspaceFilters, now: datetime):
     if filters.past_due:
         query = query.where(Tenant.subscription_status.in_(lifecycle.DUNNING_STATES))
     if filters.over_limit:
-        query = query.where(_over_limit(session, now))
+        query = _with_over_limit(session, query, now)
     return query
 
 
@@ -234,7 +251,7 @@ def list_workspaces(
     now = now or utcnow()
     query = workspace_query(session, filters, now)
     # SECURITY: a cross-tenant read, for platform admins only (the views check).
-    with unscoped(session, "platform admin: list workspaces"):
+    with unscoped(session, "platform admin: list workspaces"), _hash_joins(session, filters.over_limit):
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page, offset = window(total, page, per_page)
         rows = session.execute(
@@ -254,6 +271,22 @@ def list_workspaces(
         for t, used in rows
     ]
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+@contextlib.contextmanager
+def _hash_joins(session: Session, needed: bool):
+    """PostgreSQL: no nested loops for the seat counts' joins while the block runs (then back on).
+
+    The row-level-security policy's OR makes the planner guess ~100 grouped memberships instead of one per
+    workspace, so it nests 10,000 × 10,000 loops (5.8 s measured on 10,000 workspaces; 43 ms hash-joined)."""
+    if not needed or session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.execute(text("SET LOCAL enable_nestloop = off"))
+    try:
+        yield
+    finally:
+        session.execute(text("SET LOCAL enable_nestloop = on"))
 
 
 def get_workspace(session: Session, tenant_id: str | uuid.UUID) -> Tenant | None:
