@@ -136,17 +136,30 @@ def test_audit_log_page_filters_and_exports_csv(client, login, team, platform_ad
     assert "'=HYPERLINK(evil)" in lines[1]  # a formula is written as text
 
 
-def test_sync_now_and_catalog_import_are_in_the_admin_audit_log(client, login, platform_admin, db):
+def test_sync_now_sandbox_faults_and_catalog_import_are_in_the_admin_audit_log(
+    client, login, platform_admin, db, sandbox
+):
+    from tests.catalog.test_admin_csv import _csv, _row, _upload
+
     login(platform_admin)
     client.post("/admin/procurement/sync")
-    csv = "sku,supplier,name\n"
     client.post(
-        "/admin/catalog/import",
-        data={"file": (__import__("io").BytesIO(csv.encode()), "empty.csv")},
-        content_type="multipart/form-data",
+        "/admin/procurement/sandbox/faults/coster", data={"coster-latency_ms": "250", "coster-error_rate": "10"}
     )
-    actions = set(db.session.scalars(select(AdminAuditLog.action)))
-    assert "supplier.sync_requested" in actions
+    client.post("/admin/procurement/sandbox/faults/clear")
+    assert _upload(client, _csv([_row(sku="CV.AUDIT.1")])).status_code == 200
+    entries = {e.action: e for e in db.session.scalars(select(AdminAuditLog))}
+    assert set(entries) >= {
+        "supplier.sync_requested",
+        "sandbox.faults_set",
+        "sandbox.faults_cleared",
+        "catalog.imported",
+    }
+    assert entries["sandbox.faults_set"].details["after"] == {
+        "latency_ms": 250, "error_rate": 0.1, "hang": False, "malformed_json": False,
+    }  # fmt: skip
+    assert entries["catalog.imported"].details["rows"] == 1 and entries["catalog.imported"].details["created"] == 1
+    assert all(e.admin_email == platform_admin.email for e in entries.values())
 
 
 def _api_login(client, email, password=PASSWORD):

@@ -129,3 +129,14 @@ def test_admin_finds_extends_impersonates_suspends_and_reactivates(
     expect(admin.locator("#workspace-status")).to_have_text("Free trial")
     customer.goto(f"/t/{slug}/")
     expect(customer.get_by_role("status", name="Billing status")).to_have_count(0)
+
+    # The admin audit log shows the walk; the pages read at 360 px too.
+    admin.goto("/admin/audit-log")
+    log = admin.locator("#audit-results")
+    for label in ("Trial extended", "Impersonation started", "Impersonation ended", "Workspace suspended"):
+        expect(log).to_contain_text(label)
+    screenshot(admin, "admin-audit-log")
+    admin.set_viewport_size({"width": 360, "height": 800})
+    admin.goto("/admin/tenants?q=" + member_email)
+    expect(admin.locator("#tenant-results")).to_contain_text("1 workspace")
+    screenshot(admin, "admin-workspaces-narrow")
