@@ -186,8 +186,8 @@ class ExtendTrialBody(ReasonBody):
 def admin_update_organization(tenant_id: str) -> Response:
     """Change a workspace's name or billing email, with a reason (audited before/after)."""
     _require_platform_admin()
+    body = parse_body(OrganizationPatch)  # a malformed body is 400 before anything is looked up
     tenant = _workspace(tenant_id)
-    body = parse_body(OrganizationPatch)
     reason = services.clean_reason(body.reason)
     changes = {"name": body.name, "billing_email": body.billing_email}
     services.update_workspace(db.session, tenant, changes, reason=reason, admin=g.api_user, client=client_info())
@@ -218,8 +218,8 @@ def _target(target_id: str):
 def admin_extend_trial(target_id: str) -> Response:
     """Extend a trial by N days (1–90) with a reason; emails the workspace's admins."""
     _require_platform_admin()
-    tenant = _target(target_id)
     body = parse_body(ExtendTrialBody)
+    tenant = _target(target_id)
     reason = services.clean_reason(body.reason)
     days = services.parse_days(body.days)
     services.extend_trial(db.session, tenant, days, reason=reason, admin=g.api_user, client=client_info())
@@ -230,8 +230,9 @@ def admin_extend_trial(target_id: str) -> Response:
 
 def _suspension(target_id: str, change) -> Response:
     _require_platform_admin()
+    body = parse_body(ReasonBody)
     tenant = _target(target_id)
-    reason = services.clean_reason(parse_body(ReasonBody).reason)
+    reason = services.clean_reason(body.reason)
     change(db.session, tenant, reason=reason, admin=g.api_user, client=client_info())
     answer = _detail_json(tenant)
     db.session.commit()
@@ -264,10 +265,11 @@ class ImpersonateBody(Body):
 def admin_impersonate(user_id: str) -> Response:
     """Start an impersonation (5–240 minutes, read-only unless asked); open `open_url` in the browser."""
     _require_platform_admin()
+    body = parse_body(ImpersonateBody)
     user = impersonation.get_user(db.session, user_id)
     if user is None:
         raise NotFound("No user with that id.")
-    ask = impersonation.parse_request(parse_body(ImpersonateBody).model_dump())
+    ask = impersonation.parse_request(body.model_dump())
     imp = impersonation.start(db.session, g.api_user, user, ask, client_info())
     answer = impersonation.impersonation_json(imp, utcnow())
     db.session.commit()
