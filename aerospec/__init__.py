@@ -68,6 +68,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from aerospec import (
         accounts,
+        admin,
         api,
         billing,
         catalog,
@@ -92,6 +93,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         notifications,
         revenue,
         api,
+        admin,  # last: its user loader wraps the accounts one, its API routes join the api blueprint
     )
     for package in packages:
         package.attach_routes()  # each package's route modules, imported once every package is loaded

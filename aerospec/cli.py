@@ -8,6 +8,8 @@ from flask.cli import with_appcontext
 
 DEMO_EMAIL = "demo@aerospec.example"
 DEMO_PASSWORD = "spray-demo-2026!"  # noqa: S105 - the published demo login, printed by seed-demo
+DEMO_ADMIN_EMAIL = "admin@aerospec.example"
+DEMO_ADMIN_PASSWORD = "console-admin-2026!"  # noqa: S105 - the published demo platform admin, printed too
 
 
 @click.command("seed-demo")
@@ -35,12 +37,17 @@ def seed_demo() -> None:
     fluids = catalog.seed_fluids(session)
     actuators = catalog.seed_actuators(session)
     session.commit()
+    from aerospec.admin.cli import make_admin
+
+    make_admin(session, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, "Pat Platform")  # idempotent: granted if it exists
+    session.commit()
     memberships = tenancy.memberships_for_user(session, user)
     slug = memberships[0].tenant.slug if memberships else "?"
     saved = _seed_demo_configuration(session, memberships[0]) if memberships else None
     click.echo("")
     click.echo("  Demo workspace ready.")
     click.echo(f"  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}  (workspace /t/{slug}/)")
+    click.echo(f"  Platform admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}  (console /admin/tenants)")
     click.echo(f"  Fluid library: {fluids[0]} added, {fluids[1]} updated.")
     click.echo(f"  Sample actuator catalog: {actuators[0]} added, {actuators[1]} updated.")
     if saved:
@@ -126,6 +133,7 @@ def seed_actuators() -> None:
 def register_cli(app: Flask) -> None:
     """Attach the CLI commands to the app."""
     app.cli.add_command(seed_demo)
+    app.cli.add_command(__import__("aerospec.admin.cli", fromlist=["admin_cli"]).admin_cli)
     app.cli.add_command(__import__("aerospec.configurations.cli", fromlist=["engine_cli"]).engine_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(__import__("aerospec.revenue.cli", fromlist=["revenue_cli"]).revenue_cli)

@@ -147,6 +147,8 @@ def _request_fields(response: Response) -> dict[str, Any]:
         "tenant": str(tenant.id) if tenant is not None else None,
         "tenant_slug": getattr(tenant, "slug", None),
         "user": str(user.id) if user is not None else None,
+        # A platform admin viewing as `user` (aerospec.admin.impersonation): the line names both.
+        "impersonator": g.get("impersonator_id"),
     }
 
 

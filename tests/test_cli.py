@@ -16,6 +16,12 @@ def test_seed_demo_makes_a_workspace_with_one_saved_configuration_and_is_idempot
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert "Saved configuration “Ethanol room spray”" in first.output
+    from aerospec.accounts import services as accounts
+    from aerospec.cli import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+
+    assert f"Platform admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}" in first.output  # beside the demo login
+    demo_admin = accounts.authenticate(db.session, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    assert demo_admin is not None and demo_admin.is_platform_admin
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
     assert "Saved configuration" not in second.output  # already there: not made twice

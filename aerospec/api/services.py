@@ -130,6 +130,41 @@ def issue_tokens(session: Session, login: UserSession, membership: Membership, s
     return TokenPair(access, refresh, settings.access_seconds, settings.refresh_seconds, membership)
 
 
+# The tenant claim of a platform admin's token when the admin belongs to no workspace: no tenant at all.
+NO_TENANT = uuid.UUID(int=0)
+
+
+def start_admin_api_session(session: Session, user: User, client, settings: TokenSettings) -> dict:
+    """An API session for a platform admin outside every workspace: an access token for the admin API
+    (no refresh token: those are a workspace's rows; log in again when it expires)."""
+    login = accounts.start_session(session, user, client, kind="api")
+    now = utcnow()
+    iat = int(now.timestamp())
+    access = _encode(
+        {
+            "sub": str(user.id),
+            "tenant_id": str(NO_TENANT),
+            "email": user.email,
+            "role": "platform_admin",
+            "sid": str(login.id),
+            "iat": iat,
+            "type": ACCESS,
+            "jti": secrets.token_urlsafe(16),
+            "exp": iat + settings.access_seconds,
+        },
+        settings,
+    )
+    return {
+        "access_token": access,
+        "refresh_token": None,
+        "token_type": "Bearer",
+        "expires_in": settings.access_seconds,
+        "user": {"id": str(user.id), "email": user.email, "name": user.name},
+        "tenant": None,
+        "platform_admin": True,
+    }
+
+
 def start_api_session(
     session: Session, user: User, membership: Membership, client, settings: TokenSettings
 ) -> TokenPair:

@@ -321,6 +321,11 @@ def login() -> Response:
             db.session.commit()
         # SECURITY: the same answer whether or not the email exists.
         raise AuthenticationFailed("That email and password do not match an account.")
+    if user.is_platform_admin and not body.tenant and not tenancy.memberships_for_user(db.session, user):
+        # A platform admin outside every workspace: a token for the admin API (no workspace to log in to).
+        answer = api.start_admin_api_session(db.session, user, client_info(), _settings())
+        db.session.commit()
+        return _with_device(tokens_response(answer), attempt)
     try:
         membership = api.choose_membership(db.session, user, body.tenant)
     except DomainError:

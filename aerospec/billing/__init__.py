@@ -14,5 +14,5 @@ def attach_routes() -> None:
     Not at import time: plans and models are imported early by other capabilities, and the
     pages import those capabilities back (a cycle).
     """
-    # the offline checkout and webhook; invoices; the billing page; platform-admin plan overrides
-    from aerospec.billing import admin_views, invoice_views, subscription_views, views  # noqa: F401
+    # the offline checkout and webhook; invoices; the billing page (plan overrides: aerospec.admin)
+    from aerospec.billing import invoice_views, subscription_views, views  # noqa: F401

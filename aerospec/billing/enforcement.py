@@ -74,6 +74,12 @@ def allowed(endpoint: str | None, method: str, access: str) -> bool:
 def message(status: str, access: str) -> tuple[str, str]:
     """The refusal's title and sentence, naming the reason and the way out."""
     reason = lifecycle.REASONS.get(status, "of its billing status")
+    if status == "suspended_by_admin":
+        return (
+            "Workspace suspended",
+            "This workspace is suspended because AeroSpec suspended it — contact AeroSpec support to have it "
+            "reactivated. Your data is kept.",
+        )
     if access == "suspended":
         return (
             "Workspace suspended",

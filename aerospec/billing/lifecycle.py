@@ -86,6 +86,7 @@ STATE_LABELS = {
     "suspended": "Suspended: payment overdue",
     "expired": "Trial ended: read-only",
     "canceled": "Subscription ended: read-only",
+    "suspended_by_admin": "Suspended by AeroSpec",
 }
 ACCESS = {
     "trialing": "full",
@@ -97,6 +98,8 @@ ACCESS = {
     "suspended": "suspended",
 }
 DUNNING_STATES = ("past_due", "read_only", "suspended")
+# Not a subscription status: what effective_status reads while a platform admin has suspended the workspace.
+ADMIN_SUSPENDED = "suspended_by_admin"
 
 # (event, from state) → to state. Anything else is ignored.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -146,6 +149,7 @@ REASONS = {
     "read_only": "a payment is overdue",
     "suspended": "a payment is still overdue after the grace period",
     "past_due": "the last payment failed",
+    "suspended_by_admin": "AeroSpec suspended it",
 }
 
 
@@ -163,6 +167,8 @@ class Dunning:
 def effective_status(tenant: Tenant, now: datetime | None = None, past_due_since: datetime | None = None) -> str:
     """The status with the time-driven moves applied, whether or not the daily job has run yet."""
     now = now or utcnow()
+    if tenant.suspended_at is not None:
+        return ADMIN_SUSPENDED  # above any billing state: paying does not lift it, reactivation does
     status = tenant.subscription_status
     if status == "trialing" and tenant.trial_ends_at is not None and tenant.trial_ends_at <= now:
         return "expired"
@@ -178,6 +184,8 @@ def effective_status(tenant: Tenant, now: datetime | None = None, past_due_since
 def access(tenant: Tenant, now: datetime | None = None, past_due_since: datetime | None = None) -> str:
     """What the tenant's members may do now: "full", "read_only" (view and export) or "suspended"."""
     status = effective_status(tenant, now, past_due_since)
+    if status == ADMIN_SUSPENDED:
+        return "suspended"  # a platform admin's suspension (Tenant.suspended_at): the same enforcement
     if status not in ACCESS:
         log.warning("unknown subscription status %r for tenant %s: full access", status, tenant.id)
         return "full"
@@ -259,7 +267,7 @@ def grace_days_left(since: datetime | None, now: datetime | None = None) -> int 
 def banner(session: Session, tenant: Tenant, now: datetime | None = None) -> dict | None:
     """What the app shell's billing banner says, or None (the trial banner covers trialing)."""
     now = now or utcnow()
-    if tenant.subscription_status in ("trialing", "active"):
+    if tenant.subscription_status in ("trialing", "active") and tenant.suspended_at is None:
         return None
     cycle = dunning(session, tenant) if tenant.subscription_status in DUNNING_STATES else Dunning(None, 0)
     status = effective_status(tenant, now, cycle.since)

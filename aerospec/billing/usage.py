@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,14 +38,12 @@ from aerospec.compliance import services as audit
 from aerospec.errors import LimitReached, ValidationFailed
 from aerospec.limits import counters
 from aerospec.limits.counters import Counter, QuotaUse, RedisCounter
-from aerospec.limits.effective import effective_limits, limit_for
+from aerospec.limits.effective import limit_for
 from aerospec.limits.messages import API_CALLS, SEATS, better_plans, noun, upgrade_message
-from aerospec.models import utcnow
 from aerospec.notifications import services as notifications
-from aerospec.pagination import Page, window
 from aerospec.tenancy.features import ensure_feature
-from aerospec.tenancy.models import Invitation, Membership, Tenant
-from aerospec.tenancy.scoping import tenant_scope, unscoped
+from aerospec.tenancy.models import Tenant
+from aerospec.tenancy.scoping import tenant_scope
 from aerospec.tenancy.services import seat_usage
 
 THRESHOLDS = (80, 90, 100)
@@ -355,75 +352,6 @@ def roll_up_tenant(session: Session, tenant: Tenant, counter: Counter, now: date
 
 MAX_LIMIT = 100_000_000
 FEATURE_CHOICES = ("default", "on", "off")
-
-
-@dataclass(frozen=True)
-class TenantRow:
-    """A workspace on the platform admin's list."""
-
-    tenant: Tenant
-    seats_used: int
-    seat_limit: int | None
-    overridden: bool
-
-
-def list_tenants(session: Session, *, q: str = "", page: int = 1, per_page: int = 25) -> Page:
-    """Workspaces by name (search on name, slug or billing email) with plan, status and seats used."""
-    query = select(Tenant).where(Tenant.deleted_at.is_(None))
-    if q.strip():
-        like = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                func.lower(Tenant.name).like(like, escape="\\"),
-                func.lower(Tenant.slug).like(like, escape="\\"),
-                func.lower(Tenant.billing_email).like(like, escape="\\"),
-            )
-        )
-    # SECURITY: a cross-tenant read, for platform admins only (the view checks).
-    with unscoped(session, "platform admin: list workspaces with their seats"):
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        page, offset = window(total, page, per_page)
-        tenants = list(session.scalars(query.order_by(Tenant.name, Tenant.id).offset(offset).limit(per_page)))
-        ids = [t.id for t in tenants]
-        members = dict(
-            session.execute(
-                select(Membership.tenant_id, func.count())
-                .where(Membership.tenant_id.in_(ids))
-                .group_by(Membership.tenant_id)
-            ).all()
-        )
-        pending = dict(
-            session.execute(
-                select(Invitation.tenant_id, func.count())
-                .where(
-                    Invitation.tenant_id.in_(ids),
-                    Invitation.accepted_at.is_(None),
-                    Invitation.revoked_at.is_(None),
-                    Invitation.expires_at > utcnow(),
-                )
-                .group_by(Invitation.tenant_id)
-            ).all()
-        )
-    rows = [
-        TenantRow(
-            tenant=t,
-            seats_used=int(members.get(t.id, 0)) + int(pending.get(t.id, 0)),
-            seat_limit=effective_limits(t)[SEATS],
-            overridden=bool(t.limits or t.features),
-        )
-        for t in tenants
-    ]
-    return Page(items=rows, total=total, page=page, per_page=per_page)
-
-
-def get_tenant(session: Session, tenant_id: str | uuid.UUID) -> Tenant | None:
-    """A live workspace by id, across tenants (platform admin)."""
-    try:
-        tenant_id = uuid.UUID(str(tenant_id))
-    except ValueError:
-        return None
-    with unscoped(session, "platform admin: open a workspace's plan"):
-        return session.scalar(select(Tenant).where(Tenant.id == tenant_id, Tenant.deleted_at.is_(None)))
 
 
 def parse_overrides(form: Mapping) -> tuple[str, dict, dict]:

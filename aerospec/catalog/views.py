@@ -296,6 +296,31 @@ def export_actuators():
     return response
 
 
+def _audit_import(report, filename: str | None, valid_rows_only: bool) -> None:
+    """The import in the admin audit log: the file, the rows written and refused."""
+    from flask_login import current_user
+
+    from aerospec.admin import audit as admin_audit
+    from aerospec.web.client import client_info
+
+    admin_audit.record(
+        db.session,
+        "catalog.imported",
+        admin=current_user._get_current_object(),
+        target_type="catalog",
+        target_id="actuators",
+        details={
+            "file": (filename or "")[:200],
+            "valid_rows_only": bool(valid_rows_only),
+            "rows": report.total,
+            "created": report.created,
+            "updated": report.updated,
+            "refused": len(report.errors),
+        },
+        client=client_info(),
+    )
+
+
 @bp.route("/admin/catalog/import", methods=["GET", "POST"])
 @upload_limit(MAX_CSV_BYTES + 256 * 1024)
 @platform_admin_required
@@ -325,6 +350,7 @@ def import_actuators():
             else:
                 report = catalog.import_actuators_csv(db.session, text, valid_rows_only=form.valid_rows_only.data)
                 if report.written:
+                    _audit_import(report, upload.filename, form.valid_rows_only.data)
                     db.session.commit()
                 else:
                     db.session.rollback()

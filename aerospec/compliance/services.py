@@ -6,6 +6,7 @@ import contextlib
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,25 @@ from aerospec import search
 from aerospec.accounts.models import User
 from aerospec.compliance.models import AuditLog
 from aerospec.pagination import Page, window
+
+# The platform admin behind the current request while they view the product as a user (set by
+# aerospec.admin.impersonation for the request): every entry written then names both.
+_impersonator: ContextVar[dict | None] = ContextVar("aerospec_impersonator", default=None)
+
+
+def set_impersonator(admin_id: uuid.UUID, admin_email: str, impersonation_id: uuid.UUID):
+    """Attribute the entries written from now on to this admin too (returns a token for reset_impersonator)."""
+    return _impersonator.set(
+        {"admin_id": str(admin_id), "admin_email": admin_email, "impersonation_id": str(impersonation_id)}
+    )
+
+
+def reset_impersonator(token) -> None:
+    _impersonator.reset(token)
+
+
+def current_impersonator() -> dict | None:
+    return _impersonator.get()
 
 ACTIONS = {
     "tenant.created": "Workspace created (sign-up)",
@@ -59,6 +79,11 @@ ACTIONS = {
     "billing.status_expired": "Trial ended: workspace read-only",
     "billing.status_canceled": "Subscription ended: workspace read-only",
     "billing.plan_overridden": "Plan or limits changed by AeroSpec staff",
+    "admin.trial_extended": "Trial extended by AeroSpec staff",
+    "admin.suspended": "Workspace suspended by AeroSpec staff",
+    "admin.reactivated": "Workspace reactivated by AeroSpec staff",
+    "impersonation.started": "AeroSpec support started viewing as a member",
+    "impersonation.ended": "AeroSpec support stopped viewing as a member",
     "configuration.created": "Configuration created",
     "configuration.updated": "Configuration edited",
     "configuration.status_changed": "Configuration status changed",
@@ -134,7 +159,7 @@ def record(
         target_name=(target_name or "")[:200] or None,
         ip_address=getattr(client, "ip_address", None),
         user_agent=(getattr(client, "user_agent", None) or "")[:400] or None,
-        details=details or {},
+        details={**(details or {}), **({"impersonated_by": _impersonator.get()} if _impersonator.get() else {})},
     )
     session.add(entry)
     # Flush now: on PostgreSQL the row must be written while its tenant is in context.

@@ -34,6 +34,9 @@ TEMPLATES = {
     "billing_suspended": "{tenant_name} is suspended: payment overdue",
     "billing_restored": "Payment received: {tenant_name} is fully active again",
     "billing_canceled": "Your AeroSpec subscription for {tenant_name} has ended",
+    "admin_trial_extended": "{tenant_name}: your AeroSpec trial now ends on {trial_ends_on}",
+    "admin_suspended": "{tenant_name} has been suspended by AeroSpec",
+    "admin_reactivated": "{tenant_name} is active again",
     "usage_threshold": "{tenant_name} has used {percent} % of its {noun} for {period_label}",
 }
 

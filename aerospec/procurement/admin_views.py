@@ -16,6 +16,7 @@ from flask import Response, abort, current_app, flash, request, url_for
 from flask_login import current_user
 
 from aerospec.accounts.decorators import platform_admin_required
+from aerospec.admin import audit as admin_audit
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
 from aerospec.models import utcnow
@@ -92,9 +93,25 @@ def admin_start_sync():
         job_id="supplier-sync-manual",
         retries=0,
     )
+    _audited("supplier.sync_requested", "supplier", "all", details={"trigger": "manual"})
     db.session.commit()  # the job is sent (or, inline, run) on commit
     flash("Sync started: Spencer and Coster prices, stock and lead times are being refreshed.", "success")
     return hx_redirect(url_for("procurement.admin_sync_runs"))
+
+
+def _audited(action: str, target_type: str, target_id: str, **fields) -> None:
+    """Write this platform-admin action to the admin audit log (the caller commits)."""
+    from aerospec.web.client import client_info
+
+    admin_audit.record(
+        db.session,
+        action,
+        admin=current_user._get_current_object(),
+        target_type=target_type,
+        target_id=target_id,
+        client=client_info(),
+        **fields,
+    )
 
 
 # ---- sandbox fault controls
@@ -217,6 +234,8 @@ def admin_set_faults(supplier: str):
     except httpx.HTTPError as exc:
         return _sandbox_lost(box, exc)
     current_app.logger.info("platform admin %s set sandbox faults %s: %s", current_user.email, supplier, faults)
+    _audited("sandbox.faults_set", "sandbox", supplier, after=faults)
+    db.session.commit()
     flash(f"{label} faults updated.", "success")
     return hx_redirect(url_for("procurement.admin_sandbox"))
 
@@ -232,6 +251,8 @@ def admin_clear_faults():
         _sandbox("DELETE", "/_faults", box.base_url)
     except httpx.HTTPError as exc:
         return _sandbox_lost(box, exc)
+    _audited("sandbox.faults_cleared", "sandbox", "all")
+    db.session.commit()
     flash("All sandbox faults cleared: both suppliers answer normally.", "success")
     return hx_redirect(url_for("procurement.admin_sandbox"))
 
@@ -253,6 +274,8 @@ def admin_advance_clock():
         now = _sandbox("POST", "/_clock", box.base_url, json={"advance_seconds": amount * CLOCK_UNITS[unit]})["now"]
     except httpx.HTTPError as exc:
         return _sandbox_lost(box, exc)
+    _audited("sandbox.clock_advanced", "sandbox", "clock", details={"amount": amount, "unit": unit, "now": now})
+    db.session.commit()
     flash(f"Sandbox clock advanced by {amount:g} {unit}; it is now {now[:16].replace('T', ' ')} UTC there.", "success")
     return hx_redirect(url_for("procurement.admin_sandbox"))
 

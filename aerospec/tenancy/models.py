@@ -18,6 +18,14 @@ SUBSCRIPTION_STATUSES = ("trialing", "active", "past_due", "read_only", "expired
 
 class Tenant(IdMixin, TimestampMixin, db.Model):
     __tablename__ = "tenants"
+    # The platform console's filters and sort (aerospec.admin.services.list_workspaces).
+    __table_args__ = (
+        Index("ix_tenants_plan_name", "plan", "name"),
+        Index("ix_tenants_subscription_status_name", "subscription_status", "name"),
+        Index("ix_tenants_trial_ends_at", "trial_ends_at"),
+        Index("ix_tenants_created_at", "created_at"),
+        Index("ix_tenants_name", "name"),
+    )
 
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     slug: Mapped[str] = mapped_column(String(63), unique=True, nullable=False)
@@ -34,6 +42,10 @@ class Tenant(IdMixin, TimestampMixin, db.Model):
     # `plan` is from its price): the seat limit is the included seats plus these.
     extra_seats: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Suspended by a platform admin (apart from billing's own suspension, which paying lifts): while set,
+    # the workspace has "suspended" access whatever its subscription says; reactivation clears it.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
     # "API access: user if enabled" in the permission matrix: an admin switches it on.
     api_enabled_for_users: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 

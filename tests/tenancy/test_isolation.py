@@ -118,6 +118,9 @@ ID_MAKERS = {
     "invitation_id": _invitation_id,
     "fluid_id": _tenant_fluid_id,
     "actuator_id": _actuator_id,
+    # The platform admin API (issue 13): a workspace's id, and a subscription's or workspace's.
+    "tenant_id": lambda factories, tenant: tenant.id,
+    "target_id": lambda factories, tenant: tenant.id,
 }
 
 # Placeholders naming rows shared by every tenant: there is no "foreign" id to try, so the

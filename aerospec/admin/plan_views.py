@@ -1,8 +1,7 @@
-"""Platform-admin workspace plans: the list of workspaces, and per-workspace plan, limit and feature overrides.
+"""Platform-admin plan, limit and feature overrides of one workspace (moved here from billing).
 
-Every page answers 404 to anyone but a platform admin (`platform_admin_required`).
-Reads cross tenants through `unscoped` (in billing.usage); each change is written to
-the workspace's own audit log as billing.plan_overridden.
+Every page answers 404 to anyone but a platform admin (`platform_admin_required`). Each change is
+written to the workspace's own audit log as billing.plan_overridden and to the admin audit log.
 """
 
 from __future__ import annotations
@@ -11,46 +10,22 @@ from flask import Response, abort, current_app, flash, request, url_for
 from flask_login import current_user
 
 from aerospec.accounts.decorators import platform_admin_required
-from aerospec.billing import bp, usage
+from aerospec.admin import audit, bp, services
+from aerospec.billing import usage
 from aerospec.billing.plans import FEATURE_LABELS, FEATURES, LIMIT_LABELS, LIMIT_NAMES, PLANS
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
 from aerospec.limits import counters
 from aerospec.limits.effective import effective_features, effective_limits
 from aerospec.models import utcnow
-from aerospec.pagination import page_arg
 from aerospec.tenancy.scoping import tenant_scope
 from aerospec.web.client import client_info
 from aerospec.web.htmx import hx_redirect, render
-
-PER_PAGE = 25
 
 
 def _vary(response: Response) -> Response:
     response.headers.add("Vary", "HX-Request")
     return response
-
-
-def _page_arg() -> int:
-    return page_arg(request.args)
-
-
-@bp.route("/admin/tenants")
-@platform_admin_required
-def admin_tenants():
-    """Every workspace with its plan, status and seats, searchable, a page at a time."""
-    q = request.args.get("q", "").strip()[:100]
-    result = usage.list_tenants(db.session, q=q, page=_page_arg(), per_page=PER_PAGE)
-    return _vary(
-        render(
-            "billing/admin/tenants.html",
-            block="tenant_results",
-            result=result,
-            q=q,
-            query={"q": q} if q else {},
-            plans=PLANS,
-        )
-    )
 
 
 def _form_values(tenant) -> dict[str, str]:
@@ -75,7 +50,7 @@ def _render_plan_page(tenant, values: dict, errors: dict, status: int = 200) -> 
         summary = usage.usage_summary(db.session, tenant, counters.counter_for(current_app), utcnow())
     return _vary(
         render(
-            "billing/admin/plan.html",
+            "admin/plan.html",
             block="plan_form",
             status=status,
             tenant=tenant,
@@ -95,14 +70,15 @@ def _render_plan_page(tenant, values: dict, errors: dict, status: int = 200) -> 
 
 @bp.route("/admin/tenants/<tenant_id>/plan", methods=["GET", "POST"])
 @platform_admin_required
-def admin_tenant_plan(tenant_id: str):
+def workspace_plan(tenant_id: str):
     """Set a workspace's plan and override its limits and features (audited in its log)."""
-    tenant = usage.get_tenant(db.session, tenant_id)
+    tenant = services.get_workspace(db.session, tenant_id)
     if tenant is None:
         abort(404)
     if request.method == "GET":
         return _render_plan_page(tenant, _form_values(tenant), {})
     values = {key: request.form.get(key, "") for key in _form_values(tenant)}
+    before = {"plan": tenant.plan, "limits": dict(tenant.limits or {}), "features": dict(tenant.features or {})}
     try:
         plan, limits, features = usage.parse_overrides(request.form)
         changed = usage.override_plan(
@@ -114,6 +90,18 @@ def admin_tenant_plan(tenant_id: str):
             actor=current_user._get_current_object(),
             client=client_info(),
         )
+        if changed:
+            audit.record(
+                db.session,
+                "workspace.plan_overridden",
+                admin=current_user._get_current_object(),
+                target_type="workspace",
+                target_id=tenant.id,
+                tenant_id=tenant.id,
+                before=before,
+                after={"plan": plan, "limits": limits, "features": features},
+                client=client_info(),
+            )
     except ValidationFailed as exc:
         db.session.rollback()
         return _render_plan_page(tenant, values, exc.field_errors or {"plan": [exc.message]}, status=422)
@@ -122,4 +110,4 @@ def admin_tenant_plan(tenant_id: str):
         flash(f"Saved: {tenant.name} is on {PLANS[plan].name} with the overrides shown.", "success")
     else:
         flash("Nothing changed.", "info")
-    return hx_redirect(url_for("billing.admin_tenant_plan", tenant_id=tenant.id))
+    return hx_redirect(url_for("admin.workspace_plan", tenant_id=tenant.id))
