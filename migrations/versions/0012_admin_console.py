@@ -1,7 +1,7 @@
 """platform console: admin audit log (append-only), impersonations, admin suspension, workspace-list indexes
 
 Revision ID: 0012_admin_console
-Revises: 0009_defence
+Revises: 0011_mrr_ledger
 Create Date: 2026-12-03 14:40:00.000000
 
 admin_audit_logs is append-only: an ORM guard refuses changes, and a trigger refuses UPDATE and DELETE
@@ -15,7 +15,7 @@ from alembic import op
 from aerospec.models import UTCDateTime
 
 revision = "0012_admin_console"
-down_revision = "0009_defence"
+down_revision = "0011_mrr_ledger"
 branch_labels = None
 depends_on = None
 
