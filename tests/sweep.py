@@ -133,6 +133,9 @@ class Tally:
             f"({self.matrix_decisions} decisions; {len(self.cells_seen)} of "
             f"{sum(len(r) for r in EXPECTED.values())} permission x role cells exercised)",
         ]
+        unseen = sorted((p, r) for p, roles in EXPECTED.items() for r in roles if (p, r) not in self.cells_seen)
+        if unseen:
+            lines.append("permission x role cells no route decided: " + ", ".join(f"{p}/{r}" for p, r in unseen))
         for kind, found in broken.items():
             lines.append(f"-- {kind} ({len(found)}):")
             lines.extend(f"   {line}" for line in found[:40])
@@ -153,7 +156,8 @@ def _expected(role, permission, *, actor_id, owner_id, enabled) -> bool:
     if cell == "yes":
         return True
     if cell == "own":
-        return owner_id is None or (actor_id is not None and owner_id == actor_id)
+        # With no row at hand allowed in principle; a row must be the actor's own (an ownerless row is not).
+        return owner_id is permissions.NO_ROW or (actor_id is not None and owner_id == actor_id)
     if cell == "if_enabled":
         return enabled
     return False
@@ -166,7 +170,7 @@ def record_decisions(monkeypatch) -> None:
     original = permissions.ensure_permitted
     original_gate = api_views.can_use_api
 
-    def recording(membership, permission, *, owner_id=None, doing=None):
+    def recording(membership, permission, *, owner_id=permissions.NO_ROW, doing=None):
         role = getattr(membership, "role", None)
         tenant = getattr(membership, "tenant", None)
         expected = _expected(
@@ -188,7 +192,11 @@ def record_decisions(monkeypatch) -> None:
         tenant = getattr(membership, "tenant", None)
         role = getattr(membership, "role", None)
         expected = _expected(
-            role, "api_access", actor_id=None, owner_id=None, enabled=bool(tenant and tenant.api_enabled_for_users)
+            role,
+            "api_access",
+            actor_id=None,
+            owner_id=permissions.NO_ROW,
+            enabled=bool(tenant and tenant.api_enabled_for_users),
         )
         DECISIONS.append(("api_access", role, allowed, expected))
         return allowed
@@ -625,10 +633,22 @@ class Sweep:
             for role in roles:
                 actor = world.actors[role]
                 ids = make_ids(rule, self.factories, actor.tenant, world.extra)
+                if "config_id" in ids:
+                    self._made_by(actor, ids["config_id"])
                 self.wrote()
                 path = path_for(rule, actor.tenant.slug, ids)
                 response = self.send(phase, actor, method, path, rule)
                 self._judge(actor, method, path, rule, response)
+
+    def _made_by(self, actor, config_id) -> None:
+        """The actor's own configuration, so the "own only" cells are judged on the role alone.
+
+        (Someone else's row, and a row whose creator was erased: tests/configurations/test_configurations.py.)"""
+        from aerospec.configurations.models import Configuration
+
+        with tenant_scope(self.db.session, actor.tenant.id):
+            self.db.session.get(Configuration, config_id).created_by_id = actor.user.id
+            self.db.session.flush()
 
     def _judge(self, actor, method, path, rule, response):
         cell = (method, rule.rule, actor.role)
