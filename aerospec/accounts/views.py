@@ -20,6 +20,7 @@ from aerospec.errors import InvalidToken, NotFound, ValidationFailed
 from aerospec.extensions import db, limiter, login_manager
 from aerospec.tenancy import services as tenancy
 from aerospec.web.client import client_info
+from aerospec.web.errors import form_again_on_flood
 from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import hx_redirect, render
 from aerospec.web.redirects import safe_next
@@ -94,8 +95,16 @@ def log_in(user, remember: bool) -> None:
     tenancy.record_for_user_tenants(db.session, user, "user.login", client_info())
 
 
+def _signup_form_again(message: str):
+    """The sign-up form as typed (all but the password), refused by the flood limit."""
+    form = SignupForm()
+    form.form_errors.append(message)
+    return render("accounts/signup.html", block="signup_form", status=429, form=form)
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@form_again_on_flood(_signup_form_again)
 def signup():
     """Start a 14-day trial: account, workspace and admin seat in one step."""
     form = SignupForm()
@@ -126,8 +135,16 @@ def signup():
     return render("accounts/signup.html", block="signup_form", status=status, form=form)
 
 
+def _login_form_again(message: str):
+    """The login form as typed (the email kept), refused by the flood limit."""
+    form = LoginForm()
+    form.form_errors.append(message)
+    return render("accounts/login.html", block="login_form", status=429, form=form, next=_safe_next(""))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@form_again_on_flood(_login_form_again)
 def login():
     """Log in with email and password."""
     if current_user.is_authenticated:
@@ -177,8 +194,16 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
+def _forgot_form_again(message: str):
+    """The reset request form as typed, refused by the flood limit."""
+    form = ForgotPasswordForm()
+    form.form_errors.append(message)
+    return render("accounts/forgot_password.html", block="forgot_form", status=429, form=form, sent=False)
+
+
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@form_again_on_flood(_forgot_form_again)
 def forgot_password():
     """Email a reset link; the answer is the same whether or not the email exists."""
     form = ForgotPasswordForm()

@@ -47,6 +47,7 @@ from aerospec.errors import (
 from aerospec.extensions import db, limiter
 from aerospec.limits import counters
 from aerospec.limits.effective import effective_features, effective_limits
+from aerospec.limits.messages import API_CALLS
 from aerospec.models import isoformat, utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Invitation, Membership, Tenant
@@ -178,15 +179,30 @@ def bearer_required(view: Callable | None = None, *, require_member: bool = True
             if require_member and not can_use_api(g.membership):
                 raise PermissionDenied(API_DENIED)
             # The plan's API gate and monthly call limit (402 with an upgrade message).
-            if require_member and usage.count_api_call(
-                db.session, g.tenant, counters.counter_for(current_app), utcnow()
-            ):
-                db.session.commit()  # the month's count (no Redis) or a threshold notice
+            if require_member:
+                counter, now = counters.counter_for(current_app), utcnow()
+                wrote = usage.count_api_call(db.session, g.tenant, counter, now)
+                # Held until the answer: a call answered 4xx or 5xx gives its unit back (release_failed_api_call).
+                g._api_call = (g.tenant.id, counter, now, counters.quota_key(g.tenant, API_CALLS, now))
+                if wrote:
+                    db.session.commit()  # the month's count (no Redis) or a threshold notice
             return func(*args, **kwargs)
 
         return wrapped
 
     return decorator(view) if view is not None else decorator
+
+
+@bp.after_request
+def release_failed_api_call(response: Response) -> Response:
+    """A call refused (4xx) or failed (5xx) after it was counted does not use up the month's API calls."""
+    held = g.pop("_api_call", None)
+    if held is not None and response.status_code >= 400:
+        tenant_id, counter, now, key = held
+        db.session.rollback()  # whatever the failed call left unwritten stays so
+        usage.release_api_call(db.session, tenant_id, counter, now, key)
+        db.session.commit()
+    return response
 
 
 @bp.teardown_request

@@ -6,7 +6,8 @@ Metering on top of aerospec.limits (the tenant's limits, the counters, the upgra
   (metric, period, threshold) goes to the tenant's billing address (a BillingNotice row,
   insert-or-skip under its unique constraint, makes it once only).
 - `reserve(...)`: `use` for a row being created, its Redis unit held by the session's transaction.
-- `count_api_call(...)`: one call to the JSON API (called from its bearer authentication).
+- `count_api_call(...)`: one call to the JSON API (called from its bearer authentication);
+  `release_api_call(...)` gives it back when the call answers 4xx or 5xx (the API's after-request hook).
 - `peek`, `usage_summary`, `usage_history`: what the billing page shows.
 - `roll_up_tenant`: copy the live counters into usage_rollups (jobs.usage.roll_up_usage).
 
@@ -183,6 +184,23 @@ def count_api_call(session: Session, tenant: Tenant, counter: Counter, now: date
         raise LimitReached(upgrade_message(tenant, API_CALLS, 0))
     ensure_feature(tenant, "api_access")  # a platform admin may switch the API off for a workspace
     return _use(session, tenant, API_CALLS, counter=counter, now=now, amount=1, seed=None, limit=limit)[1]
+
+
+def release_api_call(session: Session, tenant_id: uuid.UUID, counter: Counter, now: datetime, key: str) -> None:
+    """Give back the unit of an API call that failed (answered 4xx or 5xx): only answered calls use the quota.
+
+    Redis: one atomic DECR of the month's key (`key`, as counted). Without Redis: the roll-up row's count less
+    one, and the row removed when this call had made it (count 1), so a refused first call leaves no row.
+    The caller commits.
+    """
+    if isinstance(counter, RedisCounter):
+        counter.release_key(key)
+        return
+    table = UsageRollup.__table__
+    period = counters.period_stamp("month", now)
+    where = [table.c.tenant_id == tenant_id, table.c.metric == API_CALLS, table.c.period == period]
+    session.execute(table.delete().where(*where, table.c["count"] <= 1))
+    session.execute(update(table).where(*where, table.c["count"] > 1).values(count=table.c["count"] - 1))
 
 
 def peek(session: Session, tenant: Tenant, name: str, *, counter: Counter, now: datetime) -> int:

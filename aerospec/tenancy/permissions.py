@@ -65,6 +65,10 @@ NOTES = {
     "api_access": "Admins turn it on for users in the workspace settings; the plan must include the API.",
 }
 
+# `owner_id` when no row is at hand (a list's button: the action is allowed in principle). A row whose
+# owner is gone (None: the creator's account was erased) is nobody's own: "own only" refuses it.
+NO_ROW = object()
+
 # A refusal on someone else's row, for the "their own only" cells.
 OWN_ONLY = {"delete_configurations": "archive, restore and share only the configurations you created"}
 
@@ -107,10 +111,10 @@ def can(
     permission: str,
     *,
     actor_id: uuid.UUID | None = None,
-    owner_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None | object = NO_ROW,
     api_enabled_for_users: bool = False,
 ) -> bool:
-    """Whether a member with `role` may do `permission` (on a row owned by owner_id)."""
+    """Whether a member with `role` may do `permission` (on a row owned by owner_id; NO_ROW: no row at hand)."""
     if permission not in MATRIX:
         raise KeyError(f"unknown permission {permission!r}")
     if role is None:
@@ -121,14 +125,17 @@ def can(
     if cell == OWN:
         # "own only": the row must be the actor's; with no row, the action is allowed
         # in principle (a list can show the button only on own rows).
-        return owner_id is None or (actor_id is not None and owner_id == actor_id)
+        # SECURITY: a row without an owner is not the actor's own (it was "allowed" while None meant "no row").
+        if owner_id is NO_ROW:
+            return True
+        return actor_id is not None and owner_id is not None and owner_id == actor_id
     if cell == IF_ENABLED:
         return api_enabled_for_users
     return False
 
 
 def ensure_permitted(
-    membership, permission: str, *, owner_id: uuid.UUID | None = None, doing: str | None = None
+    membership, permission: str, *, owner_id: uuid.UUID | None | object = NO_ROW, doing: str | None = None
 ) -> None:
     """Raise PermissionDenied unless the membership's role allows the permission.
 

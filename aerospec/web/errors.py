@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -15,6 +16,19 @@ from aerospec.web.htmx import is_htmx
 log = logging.getLogger(__name__)
 
 PAGES = {403: "web/403.html", 404: "web/404.html", 500: "web/500.html"}
+FLOOD_MESSAGE = "Too many attempts. Wait a minute and try again."
+
+
+def form_again_on_flood(render_form: Callable[[str], Response]) -> Callable:
+    """View decorator: a POST refused by the flood limit (429) shows the view's form again, as it was typed,
+    with the wait message among its errors (`render_form(message)` renders it), instead of an error page
+    that would take the form's place, and its input, in an htmx swap."""
+
+    def mark(view: Callable) -> Callable:
+        view.form_again_on_flood = render_form  # functools.wraps in outer decorators copies it outwards
+        return view
+
+    return mark
 
 
 def wants_problem_json() -> bool:
@@ -115,7 +129,11 @@ def handle_csrf(error: CSRFError):
 def handle_http(error: HTTPException):
     """404, 405, 429 and friends, as a page or problem+json."""
     if error.code == 429:
-        message = "Too many attempts. Wait a minute and try again."
+        message = FLOOD_MESSAGE
+        view = current_app.view_functions.get(request.endpoint or "")
+        again = getattr(view, "form_again_on_flood", None)
+        if again is not None and request.method == "POST" and not wants_problem_json():
+            return _with_retry_after(again(message), error)
     elif error.code == 404 and error.description == NotFound.description:
         message = "We couldn't find that page."
     else:
@@ -126,10 +144,13 @@ def handle_http(error: HTTPException):
         response = _page(error.code or 500, error.name, message)
     if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
-    if error.code == 429:
-        retry = getattr(error, "retry_after", None)
-        if retry:
-            response.headers["Retry-After"] = str(retry)
+    return _with_retry_after(response, error) if error.code == 429 else response
+
+
+def _with_retry_after(response: Response, error: HTTPException) -> Response:
+    retry = getattr(error, "retry_after", None)
+    if retry:
+        response.headers["Retry-After"] = str(retry)
     return response
 
 

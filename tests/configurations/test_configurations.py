@@ -318,6 +318,31 @@ def test_viewer_gets_403_on_edit_and_user_cannot_archive_anothers(client, login,
     assert client.post(_url(t, f"/{cid}/unarchive")).status_code == 303
 
 
+def test_a_user_cannot_archive_share_or_edit_a_configuration_whose_creator_was_erased(
+    db, client, login, team, make_config
+):
+    from aerospec.accounts.models import User
+
+    t = team()
+    config = make_config(t.tenant, t.other)
+    cid, creator = config.id, t.other.id
+    db.session.delete(db.session.get(User, creator))  # the creator's account is erased: created_by_id SET NULL
+    db.session.commit()
+    with tenant_scope(db.session, t.tenant.id):
+        assert db.session.get(Configuration, cid).created_by_id is None
+    login(t.user)
+    assert client.post(_url(t, f"/{cid}/archive")).status_code == 403
+    assert (
+        client.post(_url(t, f"/{cid}/shares"), data={"user_id": str(t.viewer.id), "permission": "view"}).status_code
+        == 403
+    )
+    assert client.get(_url(t, f"/{cid}/edit")).status_code == 403
+    with tenant_scope(db.session, t.tenant.id):
+        assert db.session.get(Configuration, cid).archived_at is None
+    login(t.admin)
+    assert client.post(_url(t, f"/{cid}/archive")).status_code == 303
+
+
 def test_share_panel_shares_and_unshares(db, client, login, team, make_config, rows):
     t = team()
     config = make_config(t.tenant, t.user)

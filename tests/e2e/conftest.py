@@ -53,6 +53,11 @@ def live(tmp_path_factory, sandbox_server) -> Iterator[LiveServer]:
     Its supplier clients talk to the session's supplier sandbox over real HTTP, and an
     order page asks the supplier for news on every status poll (no 60 s throttle), so a
     test that advances the sandbox clock sees the order move on the page's next poll."""
+    yield from serve_live(tmp_path_factory, sandbox_server)
+
+
+def serve_live(tmp_path_factory, sandbox_server, **config) -> Iterator[LiveServer]:
+    """Migrate and seed a fresh database, serve the app on it over HTTP (`config`: more settings), stop it after."""
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
@@ -76,7 +81,7 @@ def live(tmp_path_factory, sandbox_server) -> Iterator[LiveServer]:
             DEV_OUTBOX_ENABLED=True,
             PRODUCTION=False,
             PROCUREMENT_PAGE_POLL_SECONDS=0,
-            **supplier_overrides(sandbox_server),
+            **(supplier_overrides(sandbox_server) | config),
         )
     )
     with app.app_context():
@@ -186,11 +191,13 @@ def console_errors() -> ConsoleErrors:
 
 @pytest.fixture
 def new_page(browser, live_server, console_errors, request) -> Iterator[Callable[[], object]]:
-    """new_page() → a page in a fresh browser context (its own cookies), watched for console errors."""
+    """new_page() → a page in a fresh browser context (its own cookies), watched for console errors.
+
+    new_page(base_url) opens it on another server (e.g. one started with serve_live and other settings)."""
     contexts = []
 
-    def _new_page():
-        context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    def _new_page(base_url: str | None = None):
+        context = browser.new_context(base_url=base_url or live_server, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         contexts.append(context)

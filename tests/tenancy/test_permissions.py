@@ -62,6 +62,12 @@ def test_own_only_cell_refuses_when_the_actor_is_unknown():
     assert can("user", "delete_configurations", actor_id=None, owner_id=SOMEONE_ELSE) is False
 
 
+def test_own_only_cell_refuses_a_row_without_an_owner_and_allows_with_no_row_at_hand():
+    assert can("user", "delete_configurations", actor_id=ME, owner_id=None) is False  # the creator was erased
+    assert can("user", "delete_configurations", actor_id=ME) is True  # a list's button: allowed in principle
+    assert can("admin", "delete_configurations", actor_id=ME, owner_id=None) is True
+
+
 def test_no_role_can_do_nothing():
     assert not any(can(None, permission) for permission in MATRIX)
 
