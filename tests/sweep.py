@@ -295,7 +295,18 @@ def _extra_makers(db, factories):
         # where a token goes (an intruder who guesses must get 404), never the token itself.
         "token": lambda _f, tenant, rule: str(tenant.sweep_invitation),
         "filename": lambda _f, tenant, rule: "css/app.css",
+        # The platform console (issue 13): a revenue CSV that exists, an action the console offers, and an
+        # impersonation id (none is running in the sweep: a platform admin gets 404, everyone else 404 too).
+        "name": lambda _f, tenant, rule: next(iter(_revenue_exports())),
+        "action": lambda _f, tenant, rule: "extend-trial",
+        "impersonation_id": lambda _f, tenant, rule: uuid.uuid4(),
     }
+
+
+def _revenue_exports():
+    from aerospec.revenue.views import EXPORTS
+
+    return EXPORTS
 
 
 def placeholders(rule) -> list[str]:
