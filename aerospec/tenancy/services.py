@@ -6,6 +6,7 @@ permission matrix, writes the audit log, flushes, and leaves the commit to its c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -14,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from aerospec import queueing
@@ -152,6 +153,21 @@ def get_membership(session: Session, tenant: Tenant, user: User) -> Membership |
     return session.scalar(select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id))
 
 
+@functools.cache
+def _login_statement():
+    """The login lookup, built once: only its session id (a bound parameter) changes between requests,
+    and a statement keeps its cache key, so the read every page makes skips building both."""
+    return (
+        select(UserSession, Membership)
+        .outerjoin(Membership, Membership.user_id == UserSession.user_id)
+        .outerjoin(Tenant, Tenant.id == Membership.tenant_id)
+        .where(UserSession.id == bindparam("session_id"))
+        # The member is the session's user, already in the identity map: no second join of users.
+        .options(contains_eager(Membership.tenant), lazyload(Membership.user))
+        .order_by(Tenant.name, Tenant.id)
+    )
+
+
 def load_login(session: Session, session_id: str | uuid.UUID) -> tuple[UserSession | None, list[Membership]]:
     """A live login session with its user and the user's live workspaces by name, in one statement.
 
@@ -163,15 +179,7 @@ def load_login(session: Session, session_id: str | uuid.UUID) -> tuple[UserSessi
     except ValueError:
         return None, []
     with unscoped(session, "load the signed-in user's own memberships", routine=True):
-        rows = session.execute(
-            select(UserSession, Membership)
-            .outerjoin(Membership, Membership.user_id == UserSession.user_id)
-            .outerjoin(Tenant, Tenant.id == Membership.tenant_id)
-            .where(UserSession.id == sid)
-            # The member is the session's user, already in the identity map: no second join of users.
-            .options(contains_eager(Membership.tenant), lazyload(Membership.user))
-            .order_by(Tenant.name, Tenant.id)
-        ).all()
+        rows = session.execute(_login_statement(), {"session_id": sid}).all()
     if not rows or rows[0][0].ended_at is not None:
         return None, []
     memberships = [m for _, m in rows if m is not None and m.tenant.deleted_at is None]
