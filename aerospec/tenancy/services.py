@@ -245,21 +245,28 @@ class SeatUsage:
         return None if self.limit is None else max(0, self.limit - self.used)
 
 
-def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
-    """Members, pending invitations and the plan's seat limit."""
-    members = select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant.id)
+@functools.cache
+def _seat_counts_statement():
+    """Members and pending invitations in one round trip (the dashboard's only statement of its own),
+    built once: the tenant and the time are bound parameters."""
+    tenant_id = bindparam("tenant_id", type_=Membership.__table__.c.tenant_id.type)
+    members = select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant_id)
     pending = (
         select(func.count())
         .select_from(Invitation)
         .where(
-            Invitation.tenant_id == tenant.id,
+            Invitation.tenant_id == tenant_id,
             Invitation.accepted_at.is_(None),
             Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
+            Invitation.expires_at > bindparam("now", type_=Invitation.__table__.c.expires_at.type),
         )
     )
-    # One round trip for both counts (the dashboard's only statement of its own).
-    counts = session.execute(select(members.scalar_subquery(), pending.scalar_subquery())).one()
+    return select(members.scalar_subquery(), pending.scalar_subquery())
+
+
+def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
+    """Members, pending invitations and the plan's seat limit."""
+    counts = session.execute(_seat_counts_statement(), {"tenant_id": tenant.id, "now": utcnow()}).one()
     return SeatUsage(members=counts[0] or 0, pending=counts[1] or 0, limit=effective_limits(tenant)["seats"])
 
 
