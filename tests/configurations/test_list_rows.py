@@ -94,3 +94,22 @@ def test_what_a_user_typed_is_escaped_in_every_cell(client, db, team, login, ten
         f'<a class="tag" href="{tenant_url(ns.tenant, "configurations")}?tag=a%22b%3Cc%3E%26d">'
         "a&#34;b&lt;c&gt;&amp;d</a> "
     )
+
+
+def test_the_tag_filter_offers_each_tag_in_use_once_in_order(client, db, team, login, tenant_url):
+    from aerospec.configurations import services as configs
+
+    ns, stranger = team(), team()
+    login(ns.admin)
+    now = utcnow()
+    _insert(db, ns.tenant, tags=["zeta", "alpha"], updated_at=now - timedelta(minutes=3))
+    _insert(db, ns.tenant, tags=["alpha", "mid-way", "b_c"], updated_at=now - timedelta(minutes=2))
+    _insert(db, ns.tenant, tags=[], updated_at=now - timedelta(minutes=1))
+    _insert(db, ns.tenant, tags=["archived-only"], archived_at=now)
+    _insert(db, stranger.tenant, tags=["their-tag"])
+    html = client.get(tenant_url(ns.tenant, "configurations")).get_data(as_text=True)
+    control = re.search(r'<select id="filter-tag" name="tag">(.*?)</select>', html, re.S).group(1)
+
+    assert re.findall(r'<option value="([^"]*)"', control) == ["", "alpha", "b_c", "mid-way", "zeta"]
+    with tenant_scope(db.session, ns.tenant.id):  # only the most recently updated configurations count
+        assert configs.tags_in_use(db.session, ns.tenant, limit=2) == ["alpha", "b_c", "mid-way"]
