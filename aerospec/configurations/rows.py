@@ -34,14 +34,15 @@ def targets_text(config) -> str:
 
 def _row(c, list_url: str, now: datetime) -> str:
     # SECURITY: every value from the row is escaped; the rest is our own markup.
+    config_id = str(c.id)  # used twice
     tags = (
         "".join(f'<a class="tag" href="{list_url}?tag={escape(quote(t))}">{escape(t)}</a> ' for t in c.tags)
         if c.tags
         else _NO_TAGS
     )
     return (
-        f'<tr id="configuration-{c.id}">\n'
-        f'  <td data-label="Name"><a href="{list_url}/{c.id}">{escape(c.name)}</a>'
+        f'<tr id="configuration-{config_id}">\n'
+        f'  <td data-label="Name"><a href="{list_url}/{config_id}">{escape(c.name)}</a>'
         f"{_ARCHIVED if c.archived_at else ''}</td>\n"
         f'  <td data-label="Fluid">{escape(c.fluid_name or "Typed-in fluid")} '
         f'<span class="muted">({measure(c.fluid_viscosity_cP)} cP)</span></td>\n'
