@@ -462,7 +462,8 @@ def configuration_quota(session: Session, tenant: Tenant, counter: counters.Coun
     """How many configurations this month's quota has used."""
     now = now or utcnow()
     limit = effective_limits(tenant)["configurations_per_month"]
-    seed = counters.configurations_this_month(session, tenant, now)
+    # Unlimited plans have nothing to count: no query to build on every list request.
+    seed = counters.configurations_this_month(session, tenant, now) if limit is not None else None
     return counters.current_use(session, tenant, "configurations_per_month", limit, counter, seed, now)
 
 

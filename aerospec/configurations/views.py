@@ -100,7 +100,6 @@ def index():
         tags=configs.tags_in_use(db.session, g.tenant),
         members=configs.creator_choices(db.session, g.tenant),
         quota=configs.configuration_quota(db.session, g.tenant, _counter()),
-        action_form=EmptyForm(),
     )
 
 
