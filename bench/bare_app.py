@@ -2,7 +2,9 @@
 
 One ORM query of 50 rows of the `configurations` table, rendered as a Jinja table: what the
 stack costs with nothing of AeroSpec around it (no login, tenant, session or layout).
-`gunicorn bench.bare_app:app` with BENCH_DATABASE_URL pointing at the bench's database.
+`gunicorn bench.bare_app:app` with BENCH_DATABASE_URL pointing at the bench's database;
+`python -m bench.bare_app URL` prints the page's median and fastest time in process (bench.pages
+runs it in a process of its own: AeroSpec's tenant guard would refuse this app's query).
 """
 
 from __future__ import annotations
@@ -60,3 +62,19 @@ def create_app(url: str) -> Flask:
 
 if os.environ.get("BENCH_DATABASE_URL"):
     app = create_app(os.environ["BENCH_DATABASE_URL"])
+
+
+if __name__ == "__main__":
+    import statistics
+    import sys
+    import time
+
+    client = create_app(sys.argv[1]).test_client()
+    for _ in range(5):
+        assert client.get("/").status_code == 200
+    times = []
+    for _ in range(100):
+        t0 = time.perf_counter()
+        client.get("/")
+        times.append((time.perf_counter() - t0) * 1e3)
+    print(f"{statistics.median(times):.3f} {min(times):.3f}")

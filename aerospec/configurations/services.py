@@ -17,6 +17,7 @@ diff. Every change is in the audit log with its field-level diff.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from aerospec import inputs, search
@@ -462,7 +463,8 @@ def configuration_quota(session: Session, tenant: Tenant, counter: counters.Coun
     """How many configurations this month's quota has used."""
     now = now or utcnow()
     limit = effective_limits(tenant)["configurations_per_month"]
-    seed = counters.configurations_this_month(session, tenant, now)
+    # Unlimited plans have nothing to count: no query to build on every list request.
+    seed = counters.configurations_this_month(session, tenant, now) if limit is not None else None
     return counters.current_use(session, tenant, "configurations_per_month", limit, counter, seed, now)
 
 
@@ -817,14 +819,21 @@ def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]
     return sorted(seen)
 
 
-def creator_choices(session: Session, tenant: Tenant) -> list:
-    """The tenant's members as (user_id, name) rows, admins first, then by name (the list's creator filter)."""
-    return session.execute(
+@functools.cache
+def _creator_choices_statement():
+    """The creator filter's members, built once: the tenant is a bound parameter."""
+    tenant_id = bindparam("tenant_id", type_=Membership.__table__.c.tenant_id.type)
+    return (
         select(Membership.user_id, User.name)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.tenant_id == tenant.id)
+        .where(Membership.tenant_id == tenant_id)
         .order_by(Membership.role, User.name)
-    ).all()
+    )
+
+
+def creator_choices(session: Session, tenant: Tenant) -> list:
+    """The tenant's members as (user_id, name) rows, admins first, then by name (the list's creator filter)."""
+    return session.execute(_creator_choices_statement(), {"tenant_id": tenant.id}).all()
 
 
 def members(session: Session, tenant: Tenant) -> list[Membership]:

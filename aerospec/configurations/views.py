@@ -8,7 +8,7 @@ import uuid
 from flask import Response, current_app, flash, g, make_response, render_template, request, url_for
 from flask_login import login_required
 
-from aerospec.configurations import bp, wizard
+from aerospec.configurations import bp, rows, wizard
 from aerospec.configurations import services as configs
 from aerospec.configurations.forms import ConfigurationForm, SaveForm, ShareForm, StatusTagsForm
 from aerospec.configurations.models import STATUSES, Configuration
@@ -44,17 +44,7 @@ def _quota_feedback(response: Response, use: counters.QuotaUse) -> Response:
     return response
 
 
-@bp.app_template_filter("targets")
-def targets_text(config) -> str:
-    """A configuration's spray targets in one line: '60°, Dv50 50 µm, 80 ml/min', or '—' without any."""
-    parts = []
-    if config.target_spray_cone_deg is not None:
-        parts.append(f"{config.target_spray_cone_deg:g}°")
-    if config.target_droplet_size_um is not None:
-        parts.append(f"Dv50 {config.target_droplet_size_um:g} µm")
-    if config.target_flow_rate_ml_min is not None:
-        parts.append(f"{config.target_flow_rate_ml_min:g} ml/min")
-    return ", ".join(parts) or "—"
+bp.add_app_template_global(rows.configuration_rows, "configuration_rows")
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -110,7 +100,6 @@ def index():
         tags=configs.tags_in_use(db.session, g.tenant),
         members=configs.creator_choices(db.session, g.tenant),
         quota=configs.configuration_quota(db.session, g.tenant, _counter()),
-        action_form=EmptyForm(),
     )
 
 

@@ -6,6 +6,7 @@ permission matrix, writes the audit log, flushes, and leaves the commit to its c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -14,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from aerospec import queueing
@@ -152,6 +153,21 @@ def get_membership(session: Session, tenant: Tenant, user: User) -> Membership |
     return session.scalar(select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id))
 
 
+@functools.cache
+def _login_statement():
+    """The login lookup, built once: only its session id (a bound parameter) changes between requests,
+    and a statement keeps its cache key, so the read every page makes skips building both."""
+    return (
+        select(UserSession, Membership)
+        .outerjoin(Membership, Membership.user_id == UserSession.user_id)
+        .outerjoin(Tenant, Tenant.id == Membership.tenant_id)
+        .where(UserSession.id == bindparam("session_id"))
+        # The member is the session's user, already in the identity map: no second join of users.
+        .options(contains_eager(Membership.tenant), lazyload(Membership.user))
+        .order_by(Tenant.name, Tenant.id)
+    )
+
+
 def load_login(session: Session, session_id: str | uuid.UUID) -> tuple[UserSession | None, list[Membership]]:
     """A live login session with its user and the user's live workspaces by name, in one statement.
 
@@ -163,15 +179,7 @@ def load_login(session: Session, session_id: str | uuid.UUID) -> tuple[UserSessi
     except ValueError:
         return None, []
     with unscoped(session, "load the signed-in user's own memberships", routine=True):
-        rows = session.execute(
-            select(UserSession, Membership)
-            .outerjoin(Membership, Membership.user_id == UserSession.user_id)
-            .outerjoin(Tenant, Tenant.id == Membership.tenant_id)
-            .where(UserSession.id == sid)
-            # The member is the session's user, already in the identity map: no second join of users.
-            .options(contains_eager(Membership.tenant), lazyload(Membership.user))
-            .order_by(Tenant.name, Tenant.id)
-        ).all()
+        rows = session.execute(_login_statement(), {"session_id": sid}).all()
     if not rows or rows[0][0].ended_at is not None:
         return None, []
     memberships = [m for _, m in rows if m is not None and m.tenant.deleted_at is None]
@@ -237,21 +245,28 @@ class SeatUsage:
         return None if self.limit is None else max(0, self.limit - self.used)
 
 
-def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
-    """Members, pending invitations and the plan's seat limit."""
-    members = select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant.id)
+@functools.cache
+def _seat_counts_statement():
+    """Members and pending invitations in one round trip (the dashboard's only statement of its own),
+    built once: the tenant and the time are bound parameters."""
+    tenant_id = bindparam("tenant_id", type_=Membership.__table__.c.tenant_id.type)
+    members = select(func.count()).select_from(Membership).where(Membership.tenant_id == tenant_id)
     pending = (
         select(func.count())
         .select_from(Invitation)
         .where(
-            Invitation.tenant_id == tenant.id,
+            Invitation.tenant_id == tenant_id,
             Invitation.accepted_at.is_(None),
             Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
+            Invitation.expires_at > bindparam("now", type_=Invitation.__table__.c.expires_at.type),
         )
     )
-    # One round trip for both counts (the dashboard's only statement of its own).
-    counts = session.execute(select(members.scalar_subquery(), pending.scalar_subquery())).one()
+    return select(members.scalar_subquery(), pending.scalar_subquery())
+
+
+def seat_usage(session: Session, tenant: Tenant) -> SeatUsage:
+    """Members, pending invitations and the plan's seat limit."""
+    counts = session.execute(_seat_counts_statement(), {"tenant_id": tenant.id, "now": utcnow()}).one()
     return SeatUsage(members=counts[0] or 0, pending=counts[1] or 0, limit=effective_limits(tenant)["seats"])
 
 

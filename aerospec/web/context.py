@@ -66,15 +66,15 @@ bp.add_app_template_filter(dates.absolute_date, "absolute_date")
 
 
 @bp.app_template_global("when_html")
-def when(dt: date | datetime | None, empty: str = "never") -> Markup:
+def when(dt: date | datetime | None, empty: str = "never", now: datetime | None = None) -> Markup:
     """A date for people: the absolute moment in UTC with the relative time beside it, machine-readable
-    in `datetime` (or `empty`, muted, when there is none)."""
+    in `datetime` (or `empty`, muted, when there is none). A list passes one `now` for all its rows."""
     if not dt:
         return Markup(f'<span class="muted">{escape(empty)}</span>')  # noqa: S704 - escaped
     # SECURITY: every value is escaped (Markup.format would too, at twice the cost a row).
     return Markup(  # noqa: S704
         f'<time class="when" datetime="{escape(dt.isoformat())}">{escape(dates.absolute(dt))} '
-        f'<span class="when-relative">({escape(dates.relative(dt))})</span></time>'
+        f'<span class="when-relative">({escape(dates.relative(dt, now))})</span></time>'
     )
 
 

@@ -39,7 +39,7 @@ def absolute(value: date | datetime) -> str:
     if not isinstance(value, datetime):
         return absolute_date(value)
     moment = _utc(value)
-    return f"{absolute_date(moment)}, {moment:%H:%M} UTC"
+    return f"{absolute_date(moment)}, {moment.hour:02d}:{moment.minute:02d} UTC"
 
 
 def _round_half_up(x: float) -> int:
