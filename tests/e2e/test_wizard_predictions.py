@@ -20,6 +20,9 @@ import pytest
 from playwright.sync_api import expect
 
 from aerospec.configurations import wizard
+from tests.e2e.conftest import ARTIFACTS
+
+SHOT_MS = 30_000
 
 pytestmark = pytest.mark.e2e
 
@@ -135,6 +138,12 @@ def _open_disclosure_by_keyboard(page, row, e: dict) -> None:
         expect(disclosure).to_contain_text(e["confidence_label"])
 
 
+def _shot(page, name: str) -> None:
+    """A full-page PNG for a human to look at; these pages are long, so the capture gets longer than a click."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=SHOT_MS)
+
+
 def _boxes_overlap(a: dict, b: dict) -> bool:
     return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and (
         b["y"] < a["y"] + a["height"]
@@ -142,7 +151,7 @@ def _boxes_overlap(a: dict, b: dict) -> bool:
 
 
 def test_each_prediction_shows_value_band_method_fit_and_caveats_through_every_change(
-    new_page, sign_up, unique_email, live_app, screenshot
+    new_page, sign_up, unique_email, live_app
 ):
     page = new_page()
     sign_up(page, unique_email("predict"), name="Pia Predict")
@@ -184,7 +193,7 @@ def test_each_prediction_shows_value_band_method_fit_and_caveats_through_every_c
     figure = page.locator("figure.distribution")
     expect(figure.locator("rect.plot-target")).to_have_count(1)
     expect(figure.locator(".plot-legend")).to_contain_text("Dv50 target 40 ± 8 µm")
-    screenshot(page, "wizard-predictions-targets-desktop")
+    _shot(page, "wizard-predictions-targets-desktop")
 
     # Change a target: the list updates; no value of the old list stays (the first row is the engine's new one).
     page.get_by_label("Flow rate (ml/min)", exact=True).fill("140")
@@ -206,17 +215,29 @@ def test_each_prediction_shows_value_band_method_fit_and_caveats_through_every_c
     _check_rows(table, at_140.entries)
 
     # Filter by family: only that family listed, each row naming it; the count says how many.
-    page.get_by_label("Actuator family", exact=True).select_option(label="Aerosol actuator")
+    family_select = page.get_by_label("Actuator family", exact=True)
+    family_select.select_option(label="Pump/trigger insert")
+    _wait_for_param(page, "family", "pump_trigger")
+    _htmx_idle(page)
+    pumps = _expected(live_app, page)
+    assert pumps.entries and all(e["family"] == "pump_trigger" for e in pumps.entries)
+    _check_rows(table, pumps.entries)
+    for row in table.locator("tbody tr").all():
+        expect(row.locator(".family")).to_contain_text("Pump/trigger insert")
+    expect(page.locator(".ranking-count")).to_contain_text(
+        f"{pumps.family_counts['pump_trigger']} of them pump/trigger inserts"
+    )
+    # A family with nothing compatible says so, and how to see the others.
+    family_select.select_option(label="Aerosol actuator")
     _wait_for_param(page, "family", "aerosol_actuator")
     _htmx_idle(page)
-    aerosol = _expected(live_app, page)
-    assert aerosol.entries and all(e["family"] == "aerosol_actuator" for e in aerosol.entries)
-    _check_rows(table, aerosol.entries)
-    for row in table.locator("tbody tr").all():
-        expect(row.locator(".family")).to_contain_text("Aerosol actuator")
-    expect(page.locator(".ranking-count")).to_contain_text(
-        f"{aerosol.family_counts['aerosol_actuator']} of them aerosol actuators"
-    )
+    if not _expected(live_app, page).entries:
+        expect(page.locator("#wizard-results")).to_contain_text(
+            "No compatible aerosol actuator for this fluid and pressure. Choose “All families” to see the others."
+        )
+        expect(page.get_by_role("table", name="Ranked actuators")).to_have_count(0)
+    else:
+        _check_rows(table, _expected(live_app, page).entries)
     page.get_by_label("Actuator family", exact=True).select_option(label="All families")
     page.wait_for_function("() => !new URLSearchParams(location.search).get('family')")
     _htmx_idle(page)
@@ -229,14 +250,14 @@ def test_each_prediction_shows_value_band_method_fit_and_caveats_through_every_c
     page.wait_for_url(re.compile(rf"/t/{slug}/configurations/[0-9a-f-]{{36}}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Ethanol v2")
     _check_rows(page.get_by_role("table", name="Ranked actuators"), at_140.entries[: wizard.SAVE_TOP_N])
-    screenshot(page, "wizard-predictions-saved-desktop")
+    _shot(page, "wizard-predictions-saved-desktop")
     page.set_viewport_size({"width": 360, "height": 800})
     page.reload()
     assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
-    screenshot(page, "wizard-predictions-saved-narrow")
+    _shot(page, "wizard-predictions-saved-narrow")
 
 
-def test_plot_at_360px_has_its_own_axes_even_ticks_and_no_overlap(new_page, sign_up, unique_email, screenshot):
+def test_plot_at_360px_has_its_own_axes_even_ticks_and_no_overlap(new_page, sign_up, unique_email):
     page = new_page()
     sign_up(page, unique_email("plot"), name="Pat Plot")
     slug = _slug(page)
@@ -274,7 +295,8 @@ def test_plot_at_360px_has_its_own_axes_even_ticks_and_no_overlap(new_page, sign
     band = svg.locator("rect.plot-target").bounding_box()
     assert band["x"] == pytest.approx(x0 + (x1 - x0) * 50 / d_max, abs=2)
     assert band["x"] + band["width"] == pytest.approx(x0 + (x1 - x0) * 70 / d_max, abs=2)
-    figure.screenshot(path=str(screenshot(page, "wizard-predictions-plot-narrow").with_name("wizard-predictions-plot-only.png")))
+    _shot(page, "wizard-predictions-plot-narrow")
+    figure.screenshot(path=str(ARTIFACTS / "wizard-predictions-plot-only.png"), timeout=SHOT_MS)
 
 
 def test_predict_with_my_fluid_from_an_actuator_page(new_page, sign_up, unique_email, live_app):
