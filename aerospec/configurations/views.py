@@ -179,8 +179,15 @@ def _detail_context(config: Configuration, **extra) -> dict:
         "share_member": share_member,
         "ranked_in": configs.ranking_version(db.session, g.tenant, config),
         "score_help": wizard.SCORE_HELP,
+        "top_picks": wizard.top_picks(_ranked(config.compatible_actuators)),
         **extra,
     }
+
+
+def _ranked(entries) -> list[dict]:
+    """A saved ranking's entries when AeroSpec ranked them (an API client may have saved its own list)."""
+    entries = entries or []
+    return entries if all(isinstance(e, dict) and "verdicts" in e for e in entries) else []
 
 
 @bp.route(f"{T}/<uuid:config_id>")

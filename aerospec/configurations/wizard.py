@@ -466,8 +466,8 @@ def top_picks(entries: list[dict]) -> list[dict]:
     if len(entries) > 1:
         candidates.append(("Runner-up", entries[1]))
     candidates += [
-        ("Lowest price", min(fitting, key=lambda e: e["unit_price"])),
-        ("Shortest lead time", min(fitting, key=lambda e: e["lead_time_days"])),
+        ("Lowest price", min(fitting, key=lambda e: e.get("unit_price", math.inf))),
+        ("Shortest lead time", min(fitting, key=lambda e: e.get("lead_time_days", math.inf))),
     ]
     picks, seen = [], set()
     for why, chosen in candidates:

@@ -201,6 +201,8 @@ def test_the_saved_configuration_shows_what_the_wizard_showed(db, client, login,
         return _row_html(page, sku).split('<td data-label="Distribution">')[0].replace(' class="selected" aria-current="true"', "")
 
     assert saved_skus == _rows(detail)
+    picks = detail[detail.index("Top picks") : detail.index('aria-label="Ranked actuators"')]
+    assert f'Best ranked</span> <strong class="sku">{saved_skus[0]}</strong>' in picks
     for sku in saved_skus:
         assert shown(detail, sku) == shown(wizard_page, sku)
 
