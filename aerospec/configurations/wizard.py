@@ -313,7 +313,7 @@ def _misses_in_words(out: dict, targets: engine.Targets) -> list[str]:
         if target is None or value is None or abs(value - target.value) <= target.tolerance:
             continue
         sep = "" if unit == "°" else " "
-        words.append(f"{label.lower()} {value:g}{sep}{unit} against {target.value:g} ± {target.tolerance:g}{sep}{unit}")
+        words.append(f"{label if label.startswith('Dv') else label.lower()} {value:g}{sep}{unit} against {target.value:g} ± {target.tolerance:g}{sep}{unit}")
     return words
 
 

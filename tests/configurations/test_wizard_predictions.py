@@ -156,6 +156,8 @@ def test_misses_are_worded_with_the_value_and_the_target():
     targets = engine.Targets(5.0, cone_deg=engine.Target(60, 5), dv50_um=engine.Target(40, 4))
     out = {"cone_deg": 48.0, "dv50_um": 41.0, "flow_ml_min": 30.0}
     assert wizard._misses_in_words(out, targets) == ["cone angle 48° against 60 ± 5°"]
+    out["dv50_um"] = 30.0
+    assert wizard._misses_in_words(out, targets)[1] == "Dv50 30 µm against 40 ± 4 µm"
 
 
 def test_without_a_target_the_page_says_how_the_list_is_ordered(client, login, team, seeded_catalog, db):
