@@ -35,7 +35,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from aerospec.engine import correlations as c
-from aerospec.engine.types import SPRAY_TYPES, Catalog, Fluid, Geometry, Prediction
+from aerospec.engine.precedence import LazyText, anchor_columns, apply_precedence
+from aerospec.engine.types import BAND_LEVEL, SPRAY_TYPES, Catalog, Fluid, Geometry, Prediction
 
 HOLLOW, FULL, PLAIN = 0, 1, 2
 _TYPE_CODE = {name: code for code, name in enumerate(SPRAY_TYPES)}
@@ -69,11 +70,11 @@ _CONF_POW = _CONF_OUT ** np.arange(32.0)
 _GAMMA_BY_CODE = np.array([math.gamma(1.0 - 1.0 / DEFAULT_Q[t]) for t in SPRAY_TYPES])
 
 
-class WarningTable(Sequence):
+class WarningTable(LazyText):
     """Per-item warning lists, worded lazily so scoring 10,000 items costs no strings."""
 
     def __init__(self, n: int):
-        self._n = n
+        super().__init__(n, self._word)
         self._rules: list[tuple[np.ndarray, Callable[[int], str]]] = []
 
     def add(self, mask: np.ndarray, message: Callable[[int], str]) -> None:
@@ -81,16 +82,7 @@ class WarningTable(Sequence):
         if mask.any():
             self._rules.append((mask, message))
 
-    def __len__(self) -> int:
-        return self._n
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._n))]
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError(i)
+    def _word(self, i: int) -> list[str]:
         return [message(i) for mask, message in self._rules if mask[i]]
 
     def __eq__(self, other: object) -> bool:
@@ -234,7 +226,7 @@ def _derive(
         "any_defaulted": bool(defaulted.any()),
         "conf": conf,
         "n_flow": out_k.astype(np.int8) + out_ds_do + out_ld + defaulted,
-        "n_cone": out_k.astype(np.int8) + defaulted,
+        "n_cone": np.zeros(len(codes), dtype=np.int8),
         "n_size": out_em_d.astype(np.int8) + defaulted,
         "any": (
             bool((codes == PLAIN).any()),
@@ -287,6 +279,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
     """
     _check_fluid(fluid)
     g = _geometry_columns(geometry)
+    anchors = anchor_columns(geometry, g["codes"], g["d_o_mm"])
     p_bar = np.asarray(pressure_bar, dtype=float)
     if p_bar.ndim > 1:
         raise ValueError("pressure_bar must be a number or a one-dimensional array")
@@ -298,6 +291,13 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         raise ValueError(f"pressure_bar has {p_bar.size} values for {n_geo} geometries; give one or one per item")
     if n_geo == 1 and n > 1:
         g = {k: np.broadcast_to(a, (n,)) if isinstance(a, np.ndarray) and a.shape == (1,) else a for k, a in g.items()}
+        anchors = {
+            k: np.broadcast_to(a, (n,)) if isinstance(a, np.ndarray) and a.shape == (1,) else a
+            for k, a in anchors.items()
+        }
+        if anchors["table_rows"]:
+            anchors["table_rows"] = list(range(n))
+            anchors["tables"] = {i: anchors["tables"][0] for i in range(n)}
     # A single pressure stays a scalar through the physics (fewer array operations).
     p_bar = float(p_bar) if p_bar.ndim == 0 or p_bar.size == 1 and n == 1 else np.broadcast_to(p_bar, (n,))
 
@@ -415,9 +415,10 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
             warnings.add(
                 g["defaulted"],
                 lambda i: (
-                    "Swirl-chamber diameter and inlet-port area were not given: assumed a swirl "
-                    f"chamber of {_fmt(DEFAULT_SWIRL_TO_ORIFICE * float(g['d_o_mm'][i]))} mm and an atomiser "
-                    f"constant K = {DEFAULT_ATOMISER_CONSTANT}; all bands are widened."
+                    "Swirl-chamber diameter and inlet-port area were not given: the droplet-size "
+                    "correlation assumes a swirl chamber of "
+                    f"{_fmt(DEFAULT_SWIRL_TO_ORIFICE * float(g['d_o_mm'][i]))} mm "
+                    f"and an atomiser constant K = {DEFAULT_ATOMISER_CONSTANT}; its band is widened."
                 ),
             )
         rl = "Rizk & Lefebvre (1985)"
@@ -428,7 +429,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
             "the atomiser constant K = A_p/(D_s·d_o)",
             "",
             rl,
-            "flow cone",
+            "flow size",
         )
         explain(
             g["out_ds_do"],
@@ -439,8 +440,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
             rl,
             "flow",
         )
-        check(swirl, p_bar, v["rizk_lefebvre_cone"]["pressure_bar"], "the pressure", " bar", rl, "cone")
-        check(swirl, visc_cp, v["rizk_lefebvre_cone"]["viscosity_cp"], "the viscosity", " cP", rl, "flow cone")
+        check(swirl, visc_cp, v["rizk_lefebvre_cone"]["viscosity_cp"], "the viscosity", " cP", rl, "size")
         wl = "Wang & Lefebvre (1987)"
         w = v["wang_lefebvre_smd"]
         check(hollow, p_bar, w["pressure_bar"], "the pressure", " bar", wl, "size")
@@ -484,11 +484,8 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
     size_f = np.exp(log_size_f * _WIDEN_POW[counts["size"]])
 
     flashing = is_flashing(fluid)
-    flow_low_f = 1.0 + flow_w
-    flow_high_f = 1.0 + flow_w
     if flashing:
         confidence = confidence * _CONF_FLASHING
-        flow_low_f = np.maximum(flow_low_f, 3.0)  # two-phase choking can cut flow severalfold
         size_f = np.maximum(size_f, 3.0)
         cone_w = np.maximum(cone_w, 0.5)
         why = (
@@ -499,21 +496,30 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         warnings.add(
             g["all"],
             lambda i: (
-                f"Flash-boiling ({why}): the liquid boils as it leaves the orifice. None of these "
-                "correlations covers flashing sprays, so flow may be several times lower and drops "
-                "several times finer than shown; all bands are widened a lot. Measure before relying on it."
+                f"Flash-boiling ({why}): the liquid boils as it leaves the orifice. No calibration covers "
+                "flashing sprays: the flow shown is the single-phase value, an upper bound (two-phase "
+                "choking can cut it about threefold), and no droplet size is given. Measure before relying on it."
             ),
         )
 
     q_rr = g["q"]
     dv10, dv50, dv90 = smd_um * g["rr10"], smd_um * g["rr50"], smd_um * g["rr90"]
+    v2 = apply_precedence(
+        fluid, g, anchors, p_bar, n, u, rho, mu, flow, flow_w, cone, cone_w, size_f, warnings, flashing, cd
+    )
+    flow, flow_low, flow_high = v2["flow"], v2["flow_low"], v2["flow_high"]
+    cone, cone_low, cone_high = v2["cone"], v2["cone_low"], v2["cone_high"]
+    size_f = v2["size_f"]
+    if flashing:
+        nan = np.full(n, np.nan)
+        smd_um, dv10, dv50, dv90 = nan, nan, nan, nan
     return Prediction(
         flow_ml_min=flow,
-        flow_ml_min_low=flow / flow_low_f,
-        flow_ml_min_high=flow * flow_high_f,
+        flow_ml_min_low=flow_low,
+        flow_ml_min_high=flow_high,
         cone_deg=cone,
-        cone_deg_low=cone / (1.0 + cone_w),
-        cone_deg_high=np.minimum(cone * (1.0 + cone_w), 180.0),
+        cone_deg_low=cone_low,
+        cone_deg_high=cone_high,
         smd_um=smd_um,
         dv10_um=dv10,
         dv50_um=dv50,
@@ -532,11 +538,17 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         spray_type=g["type_names"],
         flashing=np.broadcast_to(np.bool_(flashing), (n,)),
         pressure_bar=np.broadcast_to(np.asarray(p_bar, dtype=float), (n,)),
+        method=v2["method"],
+        confidence_label=v2["confidence_label"],
+        regime=v2["regime"],
+        explain=v2["explain"],
     )
 
 
-def _round(x: float, sig: int = 3) -> float:
-    if x == 0 or not math.isfinite(x):
+def _round(x: float, sig: int = 3) -> float | None:
+    if not math.isfinite(x):
+        return None  # not modelled (JSON has no NaN)
+    if x == 0:
         return float(x)
     return round(float(x), max(0, sig - 1 - int(math.floor(math.log10(abs(x))))))
 
@@ -565,4 +577,13 @@ def prediction_item(prediction: Prediction, i: int) -> dict:
     out["confidence"] = round(float(p.confidence[i]), 2)
     out["flashing"] = bool(p.flashing[i]) if p.flashing is not None else False
     out["warnings"] = list(p.warnings[i]) if len(p.warnings) > i else []
+    if p.method is not None:
+        out["method"] = {q: str(codes[i]) for q, codes in p.method.items()}
+    if p.confidence_label is not None:
+        out["confidence_label"] = str(p.confidence_label[i])
+    if p.regime is not None:
+        out["regime"] = str(p.regime[i])
+    if callable(p.explain):
+        out["explain"] = p.explain(i)
+    out["band_level"] = BAND_LEVEL
     return out

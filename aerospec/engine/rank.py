@@ -10,25 +10,39 @@ Compatibility (an actuator failing any rule is excluded, with every reason in wo
   `RATED_FOR_FLAMMABLE` below. Unknown material names are treated as not rated.
 
 Score (lower is better), for the compatible actuators:
-    d_k   = |predicted_k − target_k| / tolerance_k          for each target given
-    score = √(mean_k d_k²) + CONFIDENCE_WEIGHT · (1 − confidence)
-i.e. the root-mean-square distance in tolerances, plus a penalty of up to half a tolerance
-for a prediction made outside the correlations' ranges (confidence 0 → +0.5). With no
-target given the score is the confidence penalty alone. Ties are broken by unit price,
-then lead time (both ascending). An actuator is "within tolerance" when every d_k ≤ 1.
+    p_k   = P(target_k − tol_k ≤ true value ≤ target_k + tol_k), from the 90 % band
+            (`probability_within`: the band read as ±1.645 σ of a normal, in ln for flow
+            and Dv50, in degrees for the angle); `Ranking.p_meet[k]`
+    d_k   = |predicted_k − target_k| / tolerance_k
+    score = 1 − Π_k p_k + DISTANCE_WEIGHT · √(mean_k d_k²)
+i.e. the probability of missing at least one target (targets taken as independent), with
+the point distance breaking near-ties. A wide band therefore lowers the chance of a hit
+even when the point value is on target. With no target given the score is
+CONFIDENCE_WEIGHT · (1 − confidence) and `order_note` says so. Ties are broken by unit
+price, then lead time (both ascending). An actuator is "within tolerance" when every
+d_k ≤ 1; `targets_met` counts the d_k ≤ 1 and `misses(i)` words the others.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 
+from aerospec.engine.precedence import Z90, norm_cdf
 from aerospec.engine.predict import _fmt, predict
 from aerospec.engine.types import Catalog, Fluid, Ranking, Targets
 
 FLAMMABLE_FLASH_POINT_C = 60.0  # GHS category 3 flammable liquids: flash point ≤ 60 °C
 CONFIDENCE_WEIGHT = 0.5
+#: Orders actuators with the same probability (e.g. all 0) by how far their point values are.
+DISTANCE_WEIGHT = 1e-3
+MISSING_DISTANCE = 1e3
+ORDER_NOTE_NO_TARGET = (
+    "No target given: ordered by how sure each prediction is (its confidence, from the methods and "
+    "validity ranges), then by unit price and lead time."
+)
 
 #: Materials rated for flammable solvents and liquefied hydrocarbon propellants.
 #: Seals: NBR (nitrile, Buna-N), HNBR, FKM (Viton), FFKM, PTFE and CR (neoprene, the
@@ -184,33 +198,48 @@ def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
 
     sum_sq = None
     within = None
+    met = np.zeros(n, dtype=np.int64)
+    p_all = None
+    p_meet: dict[str, np.ndarray] = {}
     count = 0
-    for name, predicted in (
-        ("cone_deg", prediction.cone_deg),
-        ("dv50_um", prediction.dv50_um),
-        ("flow_ml_min", prediction.flow_ml_min),
+    given = []
+    for name, predicted, low, high, log_scale in (
+        ("cone_deg", prediction.cone_deg, prediction.cone_deg_low, prediction.cone_deg_high, False),
+        ("dv50_um", prediction.dv50_um, prediction.dv50_um_low, prediction.dv50_um_high, True),
+        ("flow_ml_min", prediction.flow_ml_min, prediction.flow_ml_min_low, prediction.flow_ml_min_high, True),
     ):
         target = getattr(targets, name)
         if target is None:
             continue
         if not target.tolerance > 0:
             raise ValueError(f"the tolerance of the {name} target must be positive")
+        given.append((name, target))
+        prob = probability_within(
+            predicted, low, high, target.value - target.tolerance, target.value + target.tolerance, log_scale
+        )
+        p_meet[name] = prob
+        p_all = prob.copy() if p_all is None else np.multiply(p_all, prob, out=p_all)
         d = predicted - target.value
         np.abs(d, out=d)
         d *= 1.0 / target.tolerance
+        d[~np.isfinite(d)] = MISSING_DISTANCE  # not modelled (flashing Dv50): counts as a miss
         ok = d <= 1.0
+        met += ok
         within = ok if within is None else np.logical_and(within, ok, out=within)
         d *= d
         sum_sq = d if sum_sq is None else np.add(sum_sq, d, out=sum_sq)
         count += 1
-    # score = RMS distance in tolerances + CONFIDENCE_WEIGHT·(1 − confidence)
-    penalty = CONFIDENCE_WEIGHT - CONFIDENCE_WEIGHT * prediction.confidence
+    # score = 1 − P(every target met) + DISTANCE_WEIGHT·RMS distance in tolerances
     if count:
         score = np.sqrt(sum_sq * (1.0 / count), out=sum_sq)
-        score += penalty
+        score *= DISTANCE_WEIGHT
+        score += 1.0
+        score -= p_all
+        order_note = ""
     else:
-        score = penalty
+        score = CONFIDENCE_WEIGHT - CONFIDENCE_WEIGHT * prediction.confidence
         within = np.ones(n, dtype=bool)
+        order_note = ORDER_NOTE_NO_TARGET
     incompatible = excluded._any
     score[incompatible] = np.inf
     within[incompatible] = False
@@ -233,6 +262,9 @@ def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
         "viscosity": int(masks["viscosity"].sum()),
         "material": 0 if masks["material"] is None else int(masks["material"].sum()),
     }
+    met[incompatible] = 0
+    for prob in p_meet.values():
+        prob[incompatible] = 0.0
     return Ranking(
         order=order,
         score=score,
@@ -240,7 +272,54 @@ def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
         excluded=excluded,
         exclusion_counts=counts,
         within_tolerance=within,
+        p_meet=p_meet,
+        targets_met=met,
+        targets_given=count,
+        misses=Misses(prediction, given),
+        order_note=order_note,
     )
+
+
+def probability_within(value, low, high, lo: float, hi: float, log_scale: bool) -> np.ndarray:
+    """P(lo ≤ true value ≤ hi) when [low, high] is the 90 % band around value.
+
+    The band is read as a normal distribution (in ln for flow and drop size, whose bands are
+    ratios; in degrees for the angle) whose ±1.645 σ span it. NaN (not modelled) gives 0.
+    """
+    if log_scale:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = np.log(value)
+            sigma = np.log(high / low) * (0.5 / Z90)
+            z_hi = (math.log(hi) - centre) / sigma
+            z_lo = (math.log(lo) - centre) / sigma if lo > 0 else np.full(len(centre), -np.inf)
+    else:
+        sigma = (high - low) * (0.5 / Z90)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_hi = (hi - value) / sigma
+            z_lo = (lo - value) / sigma
+    prob = norm_cdf(z_hi) - norm_cdf(z_lo)
+    prob[~np.isfinite(prob)] = 0.0
+    return prob
+
+
+class Misses:
+    """misses(i) → the targets item i misses, in words: "cone 48° against 60 ± 5°"."""
+
+    def __init__(self, prediction, given):
+        self._p = prediction
+        self._given = given
+
+    def __call__(self, i: int) -> list[str]:
+        out = []
+        for name, target in self._given:
+            value = float(getattr(self._p, name)[i])
+            unit = _TARGET_UNITS[name]
+            against = f"against {target.value:.3g} ± {target.tolerance:.3g}{unit}"
+            if not math.isfinite(value):
+                out.append(f"{_MISS_WORDS[name]} not modelled (flashing propellant) {against}")
+            elif abs(value - target.value) > target.tolerance:
+                out.append(f"{_MISS_WORDS[name]} {value:.3g}{unit} {against}")
+        return out
 
 
 _CONSTRAINT_WORDS = {
@@ -250,6 +329,7 @@ _CONSTRAINT_WORDS = {
 }
 _TARGET_UNITS = {"cone_deg": "°", "dv50_um": " µm", "flow_ml_min": " ml/min"}
 _TARGET_WORDS = {"cone_deg": "cone angle", "dv50_um": "Dv50", "flow_ml_min": "flow rate"}
+_MISS_WORDS = {"cone_deg": "cone", "dv50_um": "Dv50", "flow_ml_min": "flow"}
 
 
 def explain_empty(ranking: Ranking, targets: Targets, nearest: int = 3) -> dict:

@@ -16,7 +16,7 @@ SPRAY_TYPES = ("hollow_cone", "full_cone", "plain_orifice")
 #: pump and trigger inserts, industrial hydraulic nozzles.
 FAMILIES = ("aerosol_actuator", "pump_trigger", "industrial_nozzle")
 #: Full-cone insert designs; the insert, not the orifice, sets a full cone's angle.
-FULL_CONE_INSERTS = ("standard", "wide", "square")
+FULL_CONE_INSERTS = ("standard", "wide", "square", "wide_square")
 #: How a quantity was predicted, most trusted first (engine v2). The wording a user reads
 #: comes with each prediction (Prediction.explain); these are the machine codes.
 METHODS = ("maker_anchored", "family_calibrated", "extrapolated", "not_modelled")
@@ -109,8 +109,11 @@ class Catalog:
 class Prediction:
     """Predicted spray; every value is an array (length 1 for a single geometry).
 
-    `*_low`/`*_high` bound each value (the confidence band); `warnings[i]` lists why
-    item i's band was widened (outside a correlation's validity range, flashing...).
+    `*_low`/`*_high` bound each value: a stated 90 % interval (BAND_LEVEL) sized from the
+    cross-validated error of the item's domain cell (calibration_v2.json), widened outside
+    the validated cells; `warnings[i]` lists why item i's band was widened (outside a
+    correlation's validity range, below 1 mm, flashing...). Flashing propellants get NaN
+    droplet sizes (not modelled).
     """
 
     flow_ml_min: np.ndarray
@@ -139,10 +142,13 @@ class Prediction:
     spray_type: np.ndarray | None = None  # str per item
     flashing: np.ndarray | None = None  # bool: flash-boiling liquid, correlations not valid
     pressure_bar: np.ndarray | None = None  # the pressure each item was predicted at
-    # Engine v2. method[q][i] is one of METHODS for quantity q in QUANTITIES.
+    # Engine v2. method[q][i] is one of METHODS for quantity q in QUANTITIES. predict()
+    # returns a MethodColumn per quantity (small ints underneath): m[i] is the code as a
+    # str, m == "maker_anchored" a boolean mask, np.asarray(m) the string array.
     method: dict[str, np.ndarray] | None = None
-    # Per item, a short phrase a user can read about how sure the prediction is, e.g.
-    # "maker-anchored flow; angle family-calibrated (validated for 1-10 mm, 0.7-6 bar)".
+    # Per item, a phrase a user can read about how each quantity was predicted, e.g.
+    # "flow maker-anchored; cone angle family-calibrated (validated for 3–10 mm, 0.5–6 bar,
+    # water); droplet size extrapolated (…)". predict() returns a lazy sequence (worded on read).
     confidence_label: np.ndarray | None = None
     # Flashing propellants: a regime in words per item ("" when not flashing).
     regime: np.ndarray | None = None

@@ -1,195 +1,210 @@
-"""Engine error against the published measurements under tests/data (see its README).
+"""Engine error against public makers' data: cross-validated or held out, never in-sample.
 
     python -m aerospec.engine.validate
 
-Prints MAPE for flow and size and MAE for the cone angle, per data set and pooled.
-Only measures: nothing here feeds back into the engine's constants.
+Every figure printed here is one of:
+- grouped cross-validation (calibrate.py): a whole nozzle series is predicted with the
+  constants fitted on the other series; its 90 % band is sized without it too;
+- held out: the Spraying Systems 1/8-inch connection sizes, never fitted, predicted by the
+  engine itself (`predict()`, with its own bands);
+- no fit at all: the published droplet-size correlations against Levitsky & Tavor (2020),
+  the maker's angle table interpolated in ln P without its middle point.
+The issue-11 targets are printed beside each figure (`TARGETS`); tests/engine/test_validation.py
+fails when a figure regresses.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import numpy as np
 
+from aerospec.engine import calibrate
 from aerospec.engine.predict import predict
-from aerospec.engine.types import Fluid, Geometry
+from aerospec.engine.types import BAND_LEVEL, Fluid, Geometry
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 WATER_20C = Fluid(viscosity_cp=1.0, density_kg_m3=998.0, surface_tension_mn_m=72.8)
-PSI_TO_BAR = 0.0689476
-GPM_TO_ML_MIN = 3785.41
+#: Done-when figures of issue 11.
+TARGETS = {
+    "flow_prior_mape_pct": 15.0,
+    "flow_rated_mape_pct": 3.0,
+    "hollow_angle_mae_deg": 6.0,
+    "full_angle_mae_deg": 10.0,
+    "table_angle_mae_deg": 4.0,
+    "coverage": 0.80,
+}
+SWIRL_TYPE = {"hollow_cone": ("hollow_cone", None)} | {
+    f: ("full_cone", f.removeprefix("full_cone_")) for f in calibrate.FAMILIES if f.startswith("full_cone")
+}
 
 
-def _rows(name: str) -> list[dict]:
-    with (DATA / name).open(newline="") as fh:
-        return list(csv.DictReader(fh))
+def cross_validated() -> dict:
+    """The calibration's cross-validated figures (recomputed from the tables, not read from the file)."""
+    return calibrate.calibrate()
 
 
-def _mape(predicted: np.ndarray, measured: np.ndarray) -> float:
-    return float(np.mean(np.abs(predicted - measured) / measured) * 100.0)
-
-
-def flow_plain_orifice() -> dict:
-    """MAPE of plain-orifice flow against the pressure-washer nozzle table."""
-    rows = _rows("engine_flow_pressure_washer_nozzles.csv")
-    predicted = np.array(
-        [
-            predict(
-                WATER_20C,
-                Geometry("plain_orifice", float(r["orifice_mm"])),
-                float(r["pressure_psi"]) * PSI_TO_BAR,
-            ).flow_ml_min[0]
-            for r in rows
-        ]
-    )
-    measured = np.array([float(r["flow_gpm"]) * GPM_TO_ML_MIN for r in rows])
-    return {
-        "data": "ultimatewasher.com nozzle table (water)",
-        "n": len(rows),
-        "mape_pct": _mape(predicted, measured),
-        "mean_ratio": float(np.mean(predicted / measured)),
-        "_predicted": predicted,
-        "_measured": measured,
-    }
+def heldout_through_engine() -> dict:
+    """The 1/8-inch rows, never fitted, predicted by predict() with the engine's own 90 % bands."""
+    out = {}
+    for family, (spray_type, insert) in SWIRL_TYPE.items():
+        pts = calibrate.load_family(family)
+        held = pts["connection"] == calibrate.HELD_OUT_CONNECTION
+        if not held.any():
+            continue
+        flow_err, flow_in, angle_err, angle_in = [], [], [], []
+        for i in np.flatnonzero(held):
+            geometry = Geometry(spray_type, float(pts["d"][i]), full_cone_insert=insert)
+            p = predict(WATER_20C, geometry, float(pts["p_rated"][i]))
+            q = pts["q"][i] * 1000.0
+            flow_err.append(abs(p.flow_ml_min[0] / q - 1.0))
+            flow_in.append(p.flow_ml_min_low[0] <= q <= p.flow_ml_min_high[0])
+            pa = predict(WATER_20C, geometry, pts["angle_p"][i])
+            for j in range(3):
+                angle = pts["angle"][i, j]
+                angle_err.append(abs(pa.cone_deg[j] - angle))
+                angle_in.append(pa.cone_deg_low[j] <= angle <= pa.cone_deg_high[j])
+        out[family] = {
+            "n": int(held.sum()),
+            "flow_mape_pct": round(float(np.mean(flow_err)) * 100.0, 2),
+            "flow_coverage": round(float(np.mean(flow_in)), 3),
+            "angle_mae_deg": round(float(np.mean(angle_err)), 2),
+            "angle_coverage": round(float(np.mean(angle_in)), 3),
+        }
+    return out
 
 
 def smd_pressure_swirl() -> dict:
-    """MAPE of hollow-cone SMD against Levitsky & Tavor (2020), geometry assumed."""
-    rows = _rows("engine_smd_pressure_swirl.csv")
-
-    def geometry(r: dict) -> Geometry:
-        opt = lambda k: float(r[k]) if r[k] else None  # noqa: E731
-        return Geometry(
-            "hollow_cone",
-            float(r["orifice_mm_assumed"]),
-            opt("swirl_chamber_mm_assumed"),
-            opt("inlet_area_mm2_assumed"),
-        )
-
-    predicted = np.array([predict(WATER_20C, geometry(r), float(r["pressure_bar"])).smd_um[0] for r in rows])
+    """Hollow-cone SMD against Levitsky & Tavor (2020), geometry assumed (no fit)."""
+    with (calibrate.DATA / "engine_smd_pressure_swirl.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    predicted, inside = [], []
+    for r in rows:
+        p = predict(WATER_20C, Geometry("hollow_cone", float(r["orifice_mm_assumed"])), float(r["pressure_bar"]))
+        predicted.append(float(p.smd_um[0]))
+        inside.append(bool(p.smd_um_low[0] <= float(r["d32_um"]) <= p.smd_um_high[0]))
     measured = np.array([float(r["d32_um"]) for r in rows])
     return {
         "data": "Levitsky & Tavor 2020, Micromachines 11:584 (water; geometry assumed)",
         "n": len(rows),
-        "mape_pct": _mape(predicted, measured),
-        "predicted_um": predicted.round(1).tolist(),
+        "mape_pct": float(np.mean(np.abs(np.array(predicted) / measured - 1.0)) * 100.0),
+        "coverage": float(np.mean(inside)),
+        "predicted_um": [round(x, 1) for x in predicted],
         "measured_um": measured.tolist(),
     }
 
 
-WHIRLJET = "engine_hollow_cone_whirljet.csv"
-WHIRLJET_DATA = (
-    "Spraying Systems WhirlJet AX/BX, CAT75HYD metric, as transcribed in a public repository"
-    " (water; swirl geometry not given, engine defaults D_s = 3·d_o, K = 0.4)"
-)
-#: Pressures (bar) of the catalog's three spray-angle columns, and the capacity pressure.
-WHIRLJET_ANGLE_BAR = {"angle_deg_0p7bar": 0.7, "angle_deg_1p5bar": 1.5, "angle_deg_6bar": 6.0}
-WHIRLJET_FLOW_BAR = 0.7
-#: Subset nearest the product's range (aerosol/trigger orifices are 0.2–1 mm; the catalog's
-#: smallest is 1.2 mm): orifice ≤ 2.4 mm.
-SMALL_ORIFICE_MM = 2.4
-
-
-def _swirl_geometry(r: dict) -> Geometry:
-    opt = lambda k: float(r[k]) if r.get(k) else None  # noqa: E731
-    return Geometry(
-        "hollow_cone",
-        float(r["orifice_mm"]),
-        opt("swirl_chamber_mm_assumed"),
-        opt("inlet_area_mm2_assumed"),
-    )
-
-
-def flow_hollow_cone_whirljet() -> dict:
-    """MAPE of hollow-cone (pressure-swirl) flow against the WhirlJet capacities at 0.7 bar."""
-    rows = _rows(WHIRLJET)
-    predicted = np.array([predict(WATER_20C, _swirl_geometry(r), WHIRLJET_FLOW_BAR).flow_ml_min[0] for r in rows])
-    measured = np.array([float(r["flow_l_min_0p7bar"]) * 1000.0 for r in rows])
-    d_o = np.array([float(r["orifice_mm"]) for r in rows])
-    small = d_o <= SMALL_ORIFICE_MM
+def small_orifice_misting() -> dict:
+    """Hollow-cone prior against 0.15–0.51 mm misting nozzles at 69 bar (validation only, no fit)."""
+    with (calibrate.DATA / "engine_small_orifice_misting_nozzles.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    err, inside, methods = [], [], set()
+    for r in rows:
+        p = predict(WATER_20C, Geometry("hollow_cone", float(r["orifice_mm"])), float(r["pressure_psi"]) * 0.0689476)
+        q = float(r["flow_gpm"]) * 3785.41
+        err.append(p.flow_ml_min[0] / q - 1.0)
+        inside.append(bool(p.flow_ml_min_low[0] <= q <= p.flow_ml_min_high[0]))
+        methods.add(p.method["flow_ml_min"][0])
     return {
-        "data": WHIRLJET_DATA,
         "n": len(rows),
-        "mape_pct": _mape(predicted, measured),
-        "mean_ratio": float(np.mean(predicted / measured)),
-        "n_small_orifice": int(small.sum()),
-        "mape_small_orifice_pct": _mape(predicted[small], measured[small]),
-        "_predicted": predicted,
-        "_measured": measured,
+        "mape_pct": round(float(np.mean(np.abs(err))) * 100.0, 1),
+        "bias_pct": round(float(np.mean(err)) * 100.0, 1),
+        "coverage": round(float(np.mean(inside)), 3),
+        "methods": sorted(methods),
     }
 
 
-def cone_hollow_cone_whirljet() -> dict:
-    """MAE of the full cone angle against the WhirlJet angles at 0.7, 1.5 and 6 bar."""
-    rows = _rows(WHIRLJET)
-    pressures = np.array(list(WHIRLJET_ANGLE_BAR.values()))
-    predicted = np.array([predict(WATER_20C, _swirl_geometry(r), pressures).cone_deg for r in rows])
-    measured = np.array([[float(r[k]) for k in WHIRLJET_ANGLE_BAR] for r in rows])
-    d_o = np.array([float(r["orifice_mm"]) for r in rows])
-    small = d_o <= SMALL_ORIFICE_MM
-    err = predicted - measured
-    # Pressure exponent of the angle between 0.7 and 6 bar (Rizk & Lefebvre: 0.11).
-    span = math.log(pressures[-1] / pressures[0])
+def report() -> dict:
+    """Everything validate prints, as data (the test reads this)."""
+    cal = cross_validated()
+    fams = cal["families"]
+    prior_flow = {f: fams[f]["flow"]["cv"] for f in calibrate.FAMILIES}
+    prior_angle = {f: fams[f]["angle"]["cv"] for f in calibrate.FAMILIES if "angle" in fams[f]}
+    rated_angle = {f: fams[f]["angle"]["rated"]["cv"] for f in prior_angle if "rated" in fams[f]["angle"]}
+    one_angle = {f: fams[f]["angle"]["one_angle_cv"] for f in prior_angle}
+    table_angle = {f: fams[f]["angle"]["table_middle_point"] for f in prior_angle}
     return {
-        "data": WHIRLJET_DATA,
-        "n": int(measured.size),
-        "mae_deg": float(np.mean(np.abs(err))),
-        "bias_deg": float(np.mean(err)),
-        "mae_by_pressure_deg": {
-            f"{p:g} bar": round(float(np.mean(np.abs(err[:, j]))), 2) for j, p in enumerate(pressures)
-        },
-        "n_small_orifice": int(measured[small].size),
-        "mae_small_orifice_deg": float(np.mean(np.abs(err[small]))),
-        "measured_pressure_exponent": float(np.mean(np.log(measured[:, -1] / measured[:, 0])) / span),
-        "predicted_pressure_exponent": float(np.mean(np.log(predicted[:, -1] / predicted[:, 0])) / span),
-        "_predicted": predicted.ravel(),
-        "_measured": measured.ravel(),
+        "flow_prior": prior_flow,
+        "flow_rated": cal["rated_scaling"]["cv"],
+        "angle_prior": prior_angle,
+        "angle_rated": rated_angle,
+        "angle_one": one_angle,
+        "angle_table": table_angle,
+        "heldout": heldout_through_engine(),
+        "left_out": {f: fams[f]["left_out"] for f in prior_angle if fams[f].get("left_out", {}).get("n")},
+        "smd": smd_pressure_swirl(),
+        "small_orifice": small_orifice_misting(),
+        "sources": {f: fams[f]["source"] for f in calibrate.FAMILIES},
     }
 
 
-def overall() -> dict:
-    """Every data set pooled, point-weighted: MAPE flow, MAPE size, MAE angle."""
-    flows = [flow_plain_orifice(), flow_hollow_cone_whirljet()]
-    pred = np.concatenate([f["_predicted"] for f in flows])
-    meas = np.concatenate([f["_measured"] for f in flows])
-    size = smd_pressure_swirl()
-    cone = cone_hollow_cone_whirljet()
-    return {
-        "flow_n": int(meas.size),
-        "flow_mape_pct": _mape(pred, meas),
-        "size_n": size["n"],
-        "size_mape_pct": size["mape_pct"],
-        "cone_n": cone["n"],
-        "cone_mae_deg": cone["mae_deg"],
-    }
-
-
-def _print(name: str, result: dict, metric: str, unit: str) -> None:
-    label = metric.split("_")[0].upper()
-    print(f"{name}: {label} {result[metric]:.1f} {unit} over {result['n']} points — {result['data']}")
-    extra = {
-        k: (round(v, 3) if isinstance(v, float) else v)
-        for k, v in result.items()
-        if k not in {"data", "n", metric} and not k.startswith("_")
-    }
-    if extra:
-        print(f"    {extra}")
+def _mark(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
 
 
 def main() -> None:
-    _print("flow, plain orifice", flow_plain_orifice(), "mape_pct", "%")
-    _print("flow, hollow cone (pressure swirl)", flow_hollow_cone_whirljet(), "mape_pct", "%")
-    _print("SMD, pressure swirl", smd_pressure_swirl(), "mape_pct", "%")
-    _print("cone angle, hollow cone", cone_hollow_cone_whirljet(), "mae_deg", "°")
-    o = overall()
+    r = report()
+    t = TARGETS
+    level = f"{BAND_LEVEL:.0%}"
     print(
-        f"overall: flow MAPE {o['flow_mape_pct']:.1f} % ({o['flow_n']} points), "
-        f"size MAPE {o['size_mape_pct']:.1f} % ({o['size_n']} points), "
-        f"cone-angle MAE {o['cone_mae_deg']:.1f}° ({o['cone_n']} points)"
+        f"Engine v2 validation (calibration {calibrate.VERSION}): grouped cross-validation, group = one nozzle series"
     )
+    print(f"\nFlow from orifice and type alone (family prior), target ≤ {t['flow_prior_mape_pct']:g} % MAPE;")
+    print(f"  {level} band coverage target ≥ {t['coverage']:.0%}:")
+    for f, cv in r["flow_prior"].items():
+        ok = cv["mape_pct"] <= t["flow_prior_mape_pct"] and cv["coverage"] >= t["coverage"]
+        print(f"  {f:24s} MAPE {cv['mape_pct']:5.1f} %  coverage {cv['coverage']:.0%}  n {cv['n']:3d}  {_mark(ok)}")
+    fr = r["flow_rated"]
+    ok = fr["mape_pct"] <= t["flow_rated_mape_pct"] and fr["coverage"] >= t["coverage"]
+    print("\nFlow scaled from a maker's rating across pressures (exponent fitted on the other tips), target ≤ 3 %:")
+    print(
+        f"  pressure-washer tips        MAPE {fr['mape_pct']:5.2f} %  coverage {fr['coverage']:.0%}  n {fr['n']:3d}  "
+        f"{_mark(ok)}  (with the stated n = 0.5: {fr['mape_stated_exponent_pct']:.2f} %)"
+    )
+    print(
+        f"\nCone angle without a table (family prior), targets ≤ {t['hollow_angle_mae_deg']:g}° hollow, "
+        f"≤ {t['full_angle_mae_deg']:g}° full:"
+    )
+    for f, cv in r["angle_prior"].items():
+        target = t["hollow_angle_mae_deg"] if f == "hollow_cone" else t["full_angle_mae_deg"]
+        ok = cv["mae_deg"] <= target and cv["coverage"] >= t["coverage"]
+        print(f"  {f:24s} MAE {cv['mae_deg']:5.2f}°  coverage {cv['coverage']:.0%}  n {cv['n']:3d}  {_mark(ok)}")
+    print("  full cones with the maker's rated flow known (no table; C_D carries the insert):")
+    for f, cv in r["angle_rated"].items():
+        ok = cv["mae_deg"] <= t["full_angle_mae_deg"] and cv["coverage"] >= t["coverage"]
+        print(f"  {f:24s} MAE {cv['mae_deg']:5.2f}°  coverage {cv['coverage']:.0%}  n {cv['n']:3d}  {_mark(ok)}")
+    print(f"\nCone angle from one tabulated angle scaled by the family shape, target ≤ {t['table_angle_mae_deg']:g}°:")
+    for f, cv in r["angle_one"].items():
+        ok = cv["mae_deg"] <= t["table_angle_mae_deg"] and cv["coverage"] >= t["coverage"]
+        print(f"  {f:24s} MAE {cv['mae_deg']:5.2f}°  coverage {cv['coverage']:.0%}  n {cv['n']:3d}  {_mark(ok)}")
+    print("\nCone angle from the maker's table without its middle point (ln P interpolation, no fit):")
+    for f, cv in r["angle_table"].items():
+        print(f"  {f:24s} MAE {cv['mae_deg']:5.2f}°  bias {cv['bias_deg']:+.2f}°  n {cv['n']:3d}")
+    print("\nHeld out (Spraying Systems 1/8-inch sizes, never fitted), through predict() and its own bands:")
+    for f, h in r["heldout"].items():
+        print(
+            f"  {f:24s} flow MAPE {h['flow_mape_pct']:5.1f} % (coverage {h['flow_coverage']:.0%}), "
+            f"angle MAE {h['angle_mae_deg']:5.2f}° (coverage {h['angle_coverage']:.0%}), {h['n']} nozzles"
+        )
+    for f, lo in r["left_out"].items():
+        print(f"\nLeft out of {f}: {lo['n']} rows ({lo['why']}); flow MAPE on them {lo['flow_mape_pct']} %")
+    s = r["smd"]
+    print(
+        f"\nSMD, hollow cone, published correlations (no fit): MAPE {s['mape_pct']:.1f} % over {s['n']} points, "
+        f"{s['coverage']:.0%} inside the band — {s['data']}"
+    )
+    so = r["small_orifice"]
+    print(
+        f"\nSmall orifices, 0.15–0.51 mm misting nozzles at 69 bar (cool-off.com chart; validation only), "
+        f"hollow-cone prior: flow MAPE {so['mape_pct']:.0f} % (bias {so['bias_pct']:+.0f} %), "
+        f"{so['coverage']:.0%} inside the widened band, labelled {', '.join(so['methods'])}"
+    )
+    print(
+        "\nNot validated: orifices below 1 mm (no calibration table; bands widened ×"
+        f"{calibrate.WIDEN_OUTSIDE:g}), fluids other than water, flashing propellants (no droplet size given)."
+    )
+    if not math.isfinite(s["mape_pct"]):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

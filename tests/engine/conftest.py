@@ -19,6 +19,15 @@ BUTANE_BLEND = Fluid(
 )
 
 
+ANCHOR_FLOATS = (
+    "rated_flow_ml_min",
+    "rated_pressure_bar",
+    "rated_density_kg_m3",
+    "flow_number_ml_min_sqrtbar",
+    "flow_exponent",
+)
+
+
 def make_catalog(rows: list[dict]) -> Catalog:
     """A Catalog from row dicts with sensible defaults for the columns a test does not care about."""
     defaults = dict(
@@ -37,7 +46,7 @@ def make_catalog(rows: list[dict]) -> Catalog:
     )
     full = [{**defaults, "sku": f"SKU-{i}", **row} for i, row in enumerate(rows)]
     col = lambda k, dtype=None: np.array([r[k] if r[k] is not None else np.nan for r in full], dtype=dtype)  # noqa: E731
-    return Catalog(
+    catalog = Catalog(
         sku=col("sku"),
         supplier=col("supplier"),
         spray_type=col("spray_type"),
@@ -52,6 +61,16 @@ def make_catalog(rows: list[dict]) -> Catalog:
         unit_price=col("unit_price", float),
         lead_time_days=col("lead_time_days"),
     )
+    # Engine v2 anchors, only when a row gives one (None in a row: not known for that SKU)
+    for name in ANCHOR_FLOATS:
+        if any(name in r for r in full):
+            setattr(catalog, name, np.array([np.nan if r.get(name) is None else r[name] for r in full], dtype=float))
+    if any("full_cone_insert" in r for r in full):
+        catalog.full_cone_insert = np.array([r.get("full_cone_insert") or "" for r in full])
+    if any("angle_table" in r for r in full):
+        catalog.angle_table = np.empty(len(full), dtype=object)
+        catalog.angle_table[:] = [tuple(r.get("angle_table") or ()) for r in full]
+    return catalog
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aerospec.engine import Target, Targets, explain_empty, rank
-from aerospec.engine.rank import CONFIDENCE_WEIGHT, normalise_material
+from aerospec.engine.rank import DISTANCE_WEIGHT, normalise_material
 from tests.engine.conftest import BUTANE_BLEND, ETHANOL, WATER, make_catalog
 
 SWIRL = {"spray_type": "hollow_cone", "orifice_mm": 0.4, "swirl_chamber_mm": 1.2, "inlet_area_mm2": 0.2}
@@ -59,7 +59,7 @@ def test_material_aliases():
     assert normalise_material("Stainless Steel") == "stainless_steel"
 
 
-def test_score_is_rms_distance_in_tolerances_plus_confidence_penalty():
+def test_score_is_the_probability_of_a_miss_plus_a_small_distance_term():
     catalog = make_catalog([SWIRL])
     r0 = rank(WATER, catalog, Targets(pressure_bar=5.0))
     pred = r0.prediction
@@ -69,9 +69,13 @@ def test_score_is_rms_distance_in_tolerances_plus_confidence_penalty():
         dv50_um=Target(float(pred.dv50_um[0]), 10.0),  # on target
     )
     r = rank(WATER, catalog, targets)
-    expected = np.sqrt((2.0**2 + 0.0) / 2) + CONFIDENCE_WEIGHT * (1 - pred.confidence[0])
+    p_all = r.p_meet["cone_deg"][0] * r.p_meet["dv50_um"][0]
+    expected = 1.0 - p_all + DISTANCE_WEIGHT * np.sqrt((2.0**2 + 0.0) / 2)
     assert r.score[0] == pytest.approx(expected)
     assert not r.within_tolerance[0]
+    assert r.targets_given == 2 and r.targets_met[0] == 1
+    cone = float(pred.cone_deg[0])
+    assert r.misses(0) == [f"cone {cone:.3g}° against {cone + 10.0:.3g} ± 5°"]
 
 
 def test_order_is_best_first():
@@ -92,8 +96,9 @@ def test_lower_confidence_ranks_lower_at_equal_distance():
         ]
     )
     r = rank(WATER, catalog, Targets(pressure_bar=5.0))
-    assert r.prediction.flow_ml_min[0] == pytest.approx(r.prediction.flow_ml_min[1])
+    assert r.prediction.confidence[0] < r.prediction.confidence[1]
     assert list(r.order) == [1, 0]
+    assert r.order_note.startswith("No target given: ordered by how sure")
 
 
 def test_ties_are_broken_by_price_then_lead_time():

@@ -1,0 +1,732 @@
+"""Engine v2: which method predicts each quantity, and the 90 % band that goes with it.
+
+Flow, most trusted first:
+1. maker-anchored: the maker's rating (rated flow at a rated pressure, or a flow number)
+   scaled as Q = Q_ref·(ΔP/ΔP_ref)^n·√(ρ_ref/ρ), n the SKU's exponent or the family's;
+   for plain orifices the viscosity effect is Lichtarowicz's C_D(Re) ratio to water;
+2. hollow cones whose real swirl-chamber diameter and inlet area are known and inside the
+   Rizk & Lefebvre ranges: their correlation (labelled extrapolated: no public table with
+   known swirl geometry validates it);
+3. the family prior: ln C_D = b0 + b1·ln d_o fitted per family (calibrate.py), with the
+   makers' pressure exponent; full cones never use the swirl formula.
+Cone angle: the maker's table (interpolated in ln P, held flat outside it with a warning);
+one tabulated angle scaled by the family's pressure shape; the family prior (levelling-off
+for hollow cones, rise-then-narrow for full cones by insert). The viscosity trend of Rizk &
+Lefebvre, (μ/1 cP)^−0.22·(ρ/998)^0.11, is applied to every swirl-type angle.
+Droplet size: the published correlations (predict.py), labelled extrapolated; flashing
+propellants get no droplet size (not modelled) since no flash calibration exists.
+
+Bands: each is a stated 90 % interval, half-width = the cross-validated 90 % quantile of
+the error in the item's domain cell (calibration_v2.json), times `widen_outside` (2) when
+the cell is not validated (orifice band without data, pressure outside the family's rated
+range, a fluid unlike water, an insert not given).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from aerospec.engine import calibration as cal
+from aerospec.engine.types import BAND_LEVEL, FULL_CONE_INSERTS, METHODS, Catalog, Fluid, Geometry
+
+MAKER, FAMILY, EXTRAP, NOT_MODELLED = range(4)
+_METHOD_NAMES = np.asarray(METHODS)
+HOLLOW_F, STANDARD_F, WIDE_F, SQUARE_F, WIDE_SQUARE_F, PLAIN_F = range(6)
+_INSERT_FAMILY = {"standard": STANDARD_F, "wide": WIDE_F, "square": SQUARE_F, "wide_square": WIDE_SQUARE_F}
+assert set(_INSERT_FAMILY) >= set(FULL_CONE_INSERTS)  # noqa: S101 - import-time contract
+#: Gas Weber number below which a plain jet is not in the atomisation regime (Reitz 1978:
+#: atomisation above We_g ≈ 40.3; below it the jet breaks into drops about its own size).
+PLAIN_JET_ATOMISATION_WE_G = 40.3
+WATER_VISCOSITY_CP = 1.0
+WATER_DENSITY = 998.0
+_ANGLE_VISC_CLIP = (0.3, 1.3)
+
+
+def _float_col(catalog: Catalog, name: str, n: int) -> np.ndarray:
+    col = getattr(catalog, name)
+    if col is None:
+        return np.full(n, np.nan)
+    return np.asarray([np.nan if v is None else v for v in col] if col.dtype == object else col, dtype=float)
+
+
+def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.ndarray) -> dict:
+    """Fluid-independent anchor arrays (family code, rating, exponent, angle tables), cached."""
+    n = len(codes)
+    if isinstance(geometry, Geometry):
+        g = geometry
+        if g.full_cone_insert is not None and g.full_cone_insert not in _INSERT_FAMILY:
+            raise ValueError(
+                f"unknown full_cone_insert {g.full_cone_insert!r}; use one of: {', '.join(_INSERT_FAMILY)}"
+            )
+        for name in ("rated_flow_ml_min", "rated_pressure_bar", "rated_density_kg_m3", "flow_number_ml_min_sqrtbar"):
+            v = getattr(g, name)
+            if v is not None and not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a positive number (got {v!r})")
+        if g.flow_exponent is not None and not (math.isfinite(g.flow_exponent) and 0.2 <= g.flow_exponent <= 0.8):
+            raise ValueError(f"flow_exponent must lie between 0.2 and 0.8 (got {g.flow_exponent!r})")
+        if (g.rated_flow_ml_min is None) != (g.rated_pressure_bar is None):
+            raise ValueError("give rated_flow_ml_min and rated_pressure_bar together")
+        for point in g.angle_table:
+            p, a = point
+            if not (math.isfinite(p) and p > 0 and math.isfinite(a) and 0 < a < 180):
+                raise ValueError(f"angle_table entries must be (pressure_bar > 0, angle 0–180°) (got {point!r})")
+
+        def col(v):
+            return np.array([np.nan if v is None else float(v)])
+
+        return _derive_anchors(
+            codes,
+            d_o_mm,
+            col(g.rated_flow_ml_min),
+            col(g.rated_pressure_bar),
+            col(g.rated_density_kg_m3),
+            col(g.flow_number_ml_min_sqrtbar),
+            col(g.flow_exponent),
+            np.array([g.full_cone_insert or ""]),
+            [tuple(g.angle_table)],
+        )
+    catalog = geometry
+    names = (
+        "rated_flow_ml_min",
+        "rated_pressure_bar",
+        "rated_density_kg_m3",
+        "flow_number_ml_min_sqrtbar",
+        "flow_exponent",
+        "full_cone_insert",
+        "angle_table",
+        "spray_type",
+        "orifice_mm",
+    )
+    key = tuple(id(getattr(catalog, k)) for k in names)
+    cached = catalog._derived.get("anchors")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    inserts = (
+        np.full(n, "")
+        if catalog.full_cone_insert is None
+        else np.array(["" if v is None else str(v) for v in catalog.full_cone_insert])
+    )
+    bad = ~np.isin(inserts, ["", *_INSERT_FAMILY])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"catalog row {i} (SKU {catalog.sku[i]}) has unknown full_cone_insert {inserts[i]!r}")
+    tables = [()] * n if catalog.angle_table is None else [tuple(t) if t else () for t in catalog.angle_table]
+    derived = _derive_anchors(
+        codes,
+        d_o_mm,
+        _float_col(catalog, "rated_flow_ml_min", n),
+        _float_col(catalog, "rated_pressure_bar", n),
+        _float_col(catalog, "rated_density_kg_m3", n),
+        _float_col(catalog, "flow_number_ml_min_sqrtbar", n),
+        _float_col(catalog, "flow_exponent", n),
+        inserts,
+        tables,
+    )
+    catalog._derived["anchors"] = (key, derived)
+    return derived
+
+
+def _derive_anchors(codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, tables) -> dict:
+    from aerospec.engine.predict import FULL, HOLLOW, PLAIN
+
+    t = cal.tables()
+    fam = np.full(len(codes), STANDARD_F)
+    fam[codes == HOLLOW] = HOLLOW_F
+    fam[codes == PLAIN] = PLAIN_F
+    for name, code in _INSERT_FAMILY.items():
+        fam[(codes == FULL) & (inserts == name)] = code
+    insert_unknown = (codes == FULL) & (inserts == "")
+    has_rating = np.isfinite(q_ref) & np.isfinite(p_ref) & (q_ref > 0) & (p_ref > 0)
+    has_fn = ~has_rating & np.isfinite(fn) & (fn > 0)
+    # A flow number is Q/√ΔP with water: a rating at 1 bar with n = 0.5 unless an exponent is given.
+    q_ref = np.where(has_fn, fn, q_ref)
+    p_ref = np.where(has_fn, 1.0, p_ref)
+    anchored = has_rating | has_fn
+    n_use = np.where(np.isfinite(n_exp), n_exp, np.where(has_fn, 0.5, t["n"][fam]))
+    rho_ref = np.where(np.isfinite(rho_ref), rho_ref, WATER_DENSITY)
+    ld = np.log(d_o_mm)
+    log_cd = t["flow_coef"][fam, 0] + t["flow_coef"][fam, 1] * ld
+    flow_w, flow_ok = cal.cell_widths(fam, "flow", d_o_mm)
+    angle_w, angle_ok = cal.cell_widths(fam, "angle", d_o_mm)
+    flow_ok = flow_ok & ~insert_unknown
+    angle_ok = angle_ok & ~insert_unknown
+    # A full cone whose insert is not given: standard constants, widened bands.
+    angle_w = np.where(insert_unknown, t["angle_q90"][STANDARD_F] * t["widen"], angle_w)
+    flow_w = np.where(insert_unknown, t["flow_q90"][STANDARD_F] * t["widen"], flow_w)
+    table_rows = [i for i, tab in enumerate(tables) if len(tab) > 0]
+    # Full cones with a rating but no angle table: the rated-angle model (C_D at the family's
+    # rated pressure, from the rating), which carries the insert's swirl.
+    has_table = np.zeros(len(codes), dtype=bool)
+    has_table[table_rows] = True
+    rated_angle = anchored & t["has_rated"][fam] & ~has_table & ~insert_unknown
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cd_ref = q_ref / (0.25 * math.pi * (d_o_mm * 1e-3) ** 2 * np.sqrt(2.0 * p_ref * 1e5 / rho_ref) * 6e7)
+        log_cd_rated = np.log(cd_ref * (t["p_rated"][fam] / p_ref) ** (n_use - 0.5))
+    rated_angle &= np.isfinite(log_cd_rated)
+    rated_w, rated_ok = cal.cell_widths(fam, "angle_rated", d_o_mm)
+    return {
+        "rated_angle": rated_angle,
+        "any_rated_angle": bool(rated_angle.any()),
+        "log_cd_rated": np.where(rated_angle, log_cd_rated, 0.0),
+        "rated_w": rated_w,
+        "rated_ok": rated_ok,
+        "fam": fam,
+        "insert_unknown": insert_unknown,
+        "anchored": anchored,
+        "any_anchored": bool(anchored.any()),
+        "has_fn": has_fn,
+        "q_ref": q_ref,
+        "p_ref": p_ref,
+        "rho_ref": rho_ref,
+        "n": n_use,
+        "log_cd": log_cd,
+        "prior_flow_geo": np.exp(log_cd) * 0.25 * math.pi * (d_o_mm * 1e-3) ** 2 * 6e7,  # ml/min per (m/s)
+        "p_rated": t["p_rated"][fam],
+        "p_lo": t["p_lo"][fam],
+        "p_hi": t["p_hi"][fam],
+        "flow_w": flow_w,
+        "flow_ok": flow_ok,
+        "angle_w": angle_w,
+        "angle_ok": angle_ok,
+        "ld": ld,
+        "table_rows": table_rows,
+        "tables": {i: sorted((float(p), float(a)) for p, a in tables[i]) for i in table_rows},
+        "any_full_or_hollow": bool((fam != PLAIN_F).any()),
+    }
+
+
+def family_angle(fam: np.ndarray, ld: np.ndarray, p_bar) -> np.ndarray:
+    """The family's angle shape at P (held at the ends of the rated range), water, degrees."""
+    t = cal.tables()
+    c = t["angle_coef"][fam]
+    p = np.clip(p_bar, t["p_lo"][fam], t["p_hi"][fam])
+    lp = np.log(p)
+    hollow = c[:, 0] + c[:, 1] * ld - (c[:, 2] + c[:, 3] * ld) / p
+    full = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * ld
+    return np.where(fam == HOLLOW_F, hollow, full)
+
+
+def norm_cdf(z: np.ndarray) -> np.ndarray:
+    """Standard normal CDF, vectorised, without scipy: the tanh form of Page (1977),
+    Φ(z) ≈ ½·(1 + tanh(√(2/π)·(z + 0.044715·z³))), |error| < 2·10⁻⁴ (tests check it)."""
+    z = np.asarray(z, dtype=float)
+    inner = z * z
+    inner *= 0.044715
+    inner += 1.0
+    inner *= z
+    inner *= math.sqrt(2.0 / math.pi)
+    np.tanh(inner, out=inner)
+    inner += 1.0
+    inner *= 0.5
+    return inner
+
+
+#: z of the two-sided 90 % interval: a band's half-width is Z90 standard deviations.
+Z90 = 1.6448536269514722
+assert abs(BAND_LEVEL - 0.90) < 1e-12  # noqa: S101 - Z90 is for the 90 % level
+
+
+class LazyText(Sequence):
+    """Per-item strings worded only when read (ranking 10,000 SKUs builds none)."""
+
+    def __init__(self, n: int, word):
+        self._n = n
+        self._word = word
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        return self._word(int(i))
+
+    def __repr__(self) -> str:
+        return f"LazyText({list(self)!r})"
+
+
+class MethodColumn(Sequence):
+    """Per-item method codes (METHODS) over small ints: m[i] is the code's name, m == "…" a mask.
+
+    Building 10,000 strings per ranking would cost more than the physics; np.asarray(m)
+    gives the string array when one is really needed.
+    """
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = np.asarray(codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice | np.ndarray | list):
+            return _METHOD_NAMES[self.codes[i]]
+        return str(_METHOD_NAMES[self.codes[i]])
+
+    def __eq__(self, other):  # type: ignore[override]
+        if isinstance(other, str):
+            return self.codes == (METHODS.index(other) if other in METHODS else -1)
+        return NotImplemented
+
+    def __ne__(self, other):  # type: ignore[override]
+        result = self.__eq__(other)
+        return result if result is NotImplemented else ~result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __array__(self, dtype=None, copy=None):
+        out = _METHOD_NAMES[self.codes]
+        return out if dtype is None else out.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"MethodColumn({list(self)!r})"
+
+
+def method_names(codes: np.ndarray) -> MethodColumn:
+    return MethodColumn(np.broadcast_to(codes, np.shape(codes)))
+
+
+def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
+    """Fluid-independent arrays at one pressure (cached on the catalog's anchors for a scalar P)."""
+    key = (float(p_bar), water_like) if np.ndim(p_bar) == 0 else None
+    cache = a.setdefault("_by_pressure", {}) if isinstance(a, dict) else {}
+    if key is not None and key in cache:
+        return cache[key]
+    t = cal.tables()
+    widen = t["widen"]
+    fam = a["fam"]
+    p_arr = np.broadcast_to(np.asarray(p_bar, dtype=float), (n,))
+    in_range = (p_arr >= a["p_lo"]) & (p_arr <= a["p_hi"])
+    real_swirl = g["hollow"] & ~g["defaulted"] & ~g["out_k"] & ~g["out_ds_do"]
+    flow_ok = a["flow_ok"] & in_range & water_like
+    angle_ok = a["angle_ok"] & in_range & water_like
+    shape = family_angle(fam, a["ld"], p_arr)
+    cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * widen)
+    if a["any_rated_angle"]:
+        ra = a["rated_angle"]
+        c = t["rated_coef"][fam]
+        lp = np.log(np.clip(p_arr, t["p_lo"][fam], t["p_hi"][fam]))
+        rated_shape = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * a["ld"] + c[:, 4] * a["log_cd_rated"]
+        shape = np.where(ra, rated_shape, shape)
+        rated_ok = a["rated_ok"] & in_range & water_like
+        cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * widen), cone_hw)
+        angle_ok = np.where(ra, rated_ok, angle_ok)
+    part = {
+        "in_range": in_range,
+        "real_swirl": real_swirl,
+        "any_real_swirl": bool(real_swirl.any()),
+        "prior_geo": a["prior_flow_geo"] * (p_arr / a["p_rated"]) ** (a["n"] - 0.5),
+        "flow_hw": np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen),
+        "flow_m": np.where(real_swirl, EXTRAP, np.where(flow_ok, FAMILY, EXTRAP)),
+        "shape": shape,
+        "cone_hw": cone_hw,
+        "cone_m": np.where(g["plain"], EXTRAP, np.where(angle_ok, FAMILY, EXTRAP)),
+    }
+    if key is not None:
+        if len(cache) >= 8:
+            cache.clear()
+        cache[key] = part
+    return part
+
+
+_WORDS = {MAKER: "maker-anchored", FAMILY: "family-calibrated", EXTRAP: "extrapolated", NOT_MODELLED: "not modelled"}
+
+
+def apply_precedence(
+    fluid: Fluid,
+    g: dict,
+    a: dict,
+    p_bar,
+    n: int,
+    u,
+    rho: float,
+    mu: float,
+    physics_flow,
+    physics_flow_w,
+    physics_cone,
+    physics_cone_w,
+    size_f,
+    warnings,
+    flashing: bool,
+    cd,
+) -> dict:
+    """Flow and angle by precedence, their 90 % bands, method codes, labels and the disclosure."""
+    from aerospec.engine.predict import _fmt
+
+    t = cal.tables()
+    widen = t["widen"]
+    fam = a["fam"]
+    plain = g["plain"]
+    d_mm = g["d_o_mm"]
+    water_like = cal.is_water_like(fluid.viscosity_cp, fluid.density_kg_m3, fluid.surface_tension_mn_m)
+    p_arr = np.broadcast_to(np.asarray(p_bar, dtype=float), (n,))
+    part = _pressure_part(g, a, p_bar, n, water_like)
+    in_range = part["in_range"]
+    small = d_mm < 1.0
+    real_swirl = part["real_swirl"]
+
+    # ---- flow
+    visc_f = 1.0
+    if g["any"][0]:  # plain orifices: Lichtarowicz C_D(Re) of this fluid over water's
+        u_w = np.sqrt(2.0 * p_arr * 1e5 / WATER_DENSITY)
+        cd_w = 1.0 / (g["inv_cdu"] + g["licht_b"] / (WATER_DENSITY * u_w / 1.0e-3))
+        visc_f = np.where(plain, cd / cd_w, 1.0)
+    flow = part["prior_geo"] * u
+    if g["any"][0]:
+        flow = np.where(plain, flow * cd, flow)
+    flow_hw = part["flow_hw"]
+    flow_m = part["flow_m"]
+    if part["any_real_swirl"]:
+        flow = np.where(real_swirl, physics_flow, flow)
+        flow_hw = np.where(real_swirl, np.log1p(physics_flow_w), flow_hw)
+    anchored = a["anchored"]
+    ratio_ok = None
+    if a["any_anchored"]:
+        ratio = p_arr / a["p_ref"]
+        ratio_ok = (ratio >= t["rated_ratio_lo"]) & (ratio <= 1.0 / t["rated_ratio_lo"])
+        scaled = a["q_ref"] * ratio ** a["n"] * np.sqrt(a["rho_ref"] / rho) * visc_f
+        flow = np.where(anchored, scaled, flow)
+        hw = t["rated_q90"] * np.where(ratio_ok & water_like, 1.0, widen)
+        flow_hw = np.where(anchored, hw, flow_hw)
+        flow_m = np.where(anchored, MAKER, flow_m)
+    flow = np.asarray(flow, dtype=float)
+    flow_low = flow * np.exp(-flow_hw)
+    flow_high = flow * np.exp(flow_hw)
+    if flashing:
+        flow_low = np.minimum(flow_low, flow / 3.0)
+        flow_m = np.full(n, EXTRAP)
+
+    # ---- cone angle
+    visc_angle = np.clip(
+        (fluid.viscosity_cp / WATER_VISCOSITY_CP) ** -0.22 * (rho / WATER_DENSITY) ** 0.11, *_ANGLE_VISC_CLIP
+    )
+    shape = part["shape"]
+    cone = shape * visc_angle
+    cone_hw = part["cone_hw"]
+    cone_m = part["cone_m"]
+    if g["any"][0]:
+        cone = np.where(plain, physics_cone, cone)
+        cone_hw = np.where(plain, physics_cone * physics_cone_w, cone_hw)
+    table_outside = np.zeros(n, dtype=bool)
+    if a["table_rows"]:
+        cone = cone.copy()
+        cone_hw = cone_hw.copy()
+        cone_m = cone_m.copy()
+        for i in a["table_rows"]:
+            pts = a["tables"][i]
+            p_i = float(p_arr[i])
+            ps = np.log([q for q, _ in pts])
+            angles = np.array([v for _, v in pts])
+            outside = not (pts[0][0] <= p_i <= pts[-1][0])
+            if len(pts) >= 2:
+                base = float(np.interp(math.log(p_i), ps, angles))  # flat outside the table
+                hw = t["table_q90"][fam[i]] if not math.isnan(t["table_q90"][fam[i]]) else 5.0
+            else:
+                f = family_angle(fam[i : i + 1], a["ld"][i : i + 1], np.array([p_i, pts[0][0]]))
+                base = pts[0][1] + float(f[0] - f[1]) if fam[i] != PLAIN_F else pts[0][1]
+                hw = t["one_q90"][fam[i]] if fam[i] != PLAIN_F else 5.0
+            factor = 1.0 if fam[i] == PLAIN_F else float(visc_angle)
+            cone[i] = base * factor
+            table_outside[i] = outside and len(pts) >= 2
+            cone_hw[i] = hw * (widen if (outside or not water_like) else 1.0)
+            cone_m[i] = MAKER
+    if flashing:
+        cone_hw = np.maximum(cone_hw, 0.5 * cone)
+        cone_m = np.full(n, EXTRAP)
+    cone = np.minimum(cone, 170.0)
+    cone_low = np.maximum(cone - cone_hw, 0.0)
+    cone_high = np.minimum(cone + cone_hw, 180.0)
+
+    # ---- droplet size: published correlations, no calibration; wider below 1 mm and for
+    # plain jets that may not atomise; not modelled for flashing propellants.
+    we_g = 1.2 * u * u * (d_mm * 1e-3) / (fluid.surface_tension_mn_m * 1e-3)
+    no_atomise = plain & (we_g < PLAIN_JET_ATOMISATION_WE_G)
+    log_size = np.log(size_f) * np.where(small | no_atomise, widen, 1.0)
+    size_f = np.exp(log_size)
+    size_m = np.full(n, NOT_MODELLED if flashing else EXTRAP)
+
+    # ---- warnings (worded lazily)
+    if table_outside.any():
+
+        def table_msg(i: int) -> str:
+            pts = a["tables"][i]
+            return (
+                f"Cone angle held at the maker's end value: {_fmt(float(p_arr[i]))} bar is outside the "
+                f"angle table ({_fmt(pts[0][0])}–{_fmt(pts[-1][0])} bar); the angle band is widened."
+            )
+
+        warnings.add(table_outside, table_msg)
+    warnings.add(
+        no_atomise,
+        lambda i: (
+            f"At {_fmt(float(p_arr[i]))} bar this plain jet may not atomise: its gas Weber number "
+            f"({_fmt(float(np.broadcast_to(we_g, (n,))[i]))}) is below {PLAIN_JET_ATOMISATION_WE_G:g} (Reitz 1978), "
+            "so it may break up into drops about the size of the orifice rather than a spray; the "
+            "droplet-size band is widened."
+        ),
+    )
+    warnings.add(
+        small,
+        lambda i: (
+            f"No public data validates predictions below a 1 mm orifice (this one is {_fmt(float(d_mm[i]))} mm, "
+            f"aerosol, pump and trigger sizes): the bands are widened ×{widen:g}."
+        ),
+    )
+    warnings.add(
+        a["insert_unknown"],
+        lambda i: (
+            "The full-cone insert is not given: standard-insert constants are used and the bands are "
+            f"widened ×{widen:g} (wide inserts spray about 110–120°, standard ones 45–100°)."
+        ),
+    )
+    if not water_like:
+        warnings.add(
+            np.ones(n, dtype=bool),
+            lambda i: (
+                "Every public table the engine is calibrated on is for water; this fluid "
+                f"({_fmt(fluid.viscosity_cp)} cP, {_fmt(fluid.density_kg_m3)} kg/m³, "
+                f"{_fmt(fluid.surface_tension_mn_m)} mN/m) is outside them, so the bands are widened ×{widen:g}."
+            ),
+        )
+    outside_p = ~plain & ~in_range & ~anchored
+    warnings.add(
+        outside_p,
+        lambda i: (
+            f"{_fmt(float(p_arr[i]))} bar is outside the {_fmt(float(a['p_lo'][i]))}–{_fmt(float(a['p_hi'][i]))} bar "
+            f"of the makers' tables for {cal.FAMILY_WORDS[cal.FAMILY_KEYS[int(fam[i])]]}: flow and angle are "
+            f"extrapolated and their bands widened ×{widen:g}."
+        ),
+    )
+    if a["any_anchored"] and ratio_ok is not None:
+        warnings.add(
+            anchored & ~ratio_ok,
+            lambda i: (
+                f"The maker's rating is at {_fmt(float(a['p_ref'][i]))} bar; scaling it to {_fmt(float(p_arr[i]))} bar "
+                f"is beyond the ×{1 / t['rated_ratio_lo']:.0f} pressure ratio validated, so the flow band is widened."
+            ),
+        )
+
+    regime_text = _regime(fluid) if flashing else ""
+    method = {"flow_ml_min": method_names(flow_m), "cone_deg": method_names(cone_m), "dv50_um": method_names(size_m)}
+    codes = {"flow_ml_min": flow_m, "cone_deg": cone_m, "dv50_um": size_m}
+    ctx = {
+        "fam": fam,
+        "d_mm": d_mm,
+        "p": p_arr,
+        "in_range": in_range,
+        "water_like": water_like,
+        "flashing": flashing,
+        "real_swirl": real_swirl,
+        "anchors": a,
+        "plain": plain,
+        "no_atomise": no_atomise,
+        "flow_hw": np.broadcast_to(flow_hw, (n,)),
+        "cone_hw": np.broadcast_to(cone_hw, (n,)),
+        "size_f": np.broadcast_to(size_f, (n,)),
+        "regime": regime_text,
+        "fluid": fluid,
+    }
+
+    def explain(i: int) -> dict:
+        return {q: _explain(q, int(codes[q][i]), i, ctx) for q in codes}
+
+    def label(i: int) -> str:
+        e = explain(i)
+        return "; ".join(f"{_SHORT[q]} {e[q]['label']}" for q in e)
+
+    return {
+        "flow": flow,
+        "flow_low": flow_low,
+        "flow_high": flow_high,
+        "cone": cone,
+        "cone_low": cone_low,
+        "cone_high": cone_high,
+        "size_f": size_f,
+        "method": method,
+        "confidence_label": LazyText(n, label),
+        "regime": np.full(n, regime_text),
+        "explain": explain,
+    }
+
+
+_SHORT = {"flow_ml_min": "flow", "cone_deg": "cone angle", "dv50_um": "droplet size"}
+
+
+def _regime(fluid: Fluid) -> str:
+    """Flashing regime in words from the superheat ratio R_p = P_vap/P_ambient."""
+    if fluid.vapour_pressure_kpa is None:
+        return "flash-boiling (liquefied propellant, vapour pressure not given)"
+    r = fluid.vapour_pressure_kpa / 101.325
+    if r < 2.0:
+        return f"transitional flashing (vapour pressure {r:.1f}× ambient)"
+    return f"fully flashing (vapour pressure {r:.1f}× ambient)"
+
+
+def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
+    """The "how was this predicted" disclosure for one quantity of item i."""
+    from aerospec.engine.predict import _fmt
+
+    t = cal.tables()
+    fam = int(ctx["fam"][i])
+    fam_key = cal.FAMILY_KEYS[fam]
+    c = cal.load()["families"][fam_key]
+    d = float(ctx["d_mm"][i])
+    p = float(ctx["p"][i])
+    a = ctx["anchors"]
+    reasons = []
+    if d < 1.0:
+        reasons.append("no public data below a 1 mm orifice")
+    if not ctx["in_range"][i] and fam_key != "plain_orifice":
+        reasons.append(f"{_fmt(p)} bar outside the makers' {_fmt(t['p_lo'][fam])}–{_fmt(t['p_hi'][fam])} bar")
+    if not ctx["water_like"]:
+        reasons.append("fluid unlike the water of every table")
+    if a["insert_unknown"][i]:
+        reasons.append("full-cone insert not given")
+    if not reasons:
+        reasons.append(
+            f"fewer than {cal.load()['min_points_per_cell']} public nozzles in the {cal.orifice_band(d)} band"
+        )
+    lo_mm, hi_mm = c["orifice_range_mm"]
+    validity = f"{lo_mm:g}–{hi_mm:g} mm, {_fmt(t['p_lo'][fam])}–{_fmt(t['p_hi'][fam])} bar, water"
+    band = f"{BAND_LEVEL:.0%} interval"
+    if q == "flow_ml_min":
+        hw = float(ctx["flow_hw"][i])
+        band_note = f"{band}: ×/÷{math.exp(hw):.2f} around the value"
+        if m == MAKER:
+            rs = cal.load()["rated_scaling"]
+            return {
+                "method": "maker_anchored",
+                "label": "maker-anchored",
+                "source": f"the maker's rating {_fmt(float(a['q_ref'][i]))} ml/min at "
+                f"{_fmt(float(a['p_ref'][i]))} bar, "
+                f"scaled as Q_ref·(ΔP/ΔP_ref)^{float(a['n'][i]):.2f}·√(ρ_ref/ρ)",
+                "validity": f"pressure ratios down to {rs['pressure_ratio_range'][0]:.2f} of the rating "
+                f"({rs['source']})",
+                "validation_error": f"cross-validated MAPE {rs['cv']['mape_pct']} % over {rs['cv']['n']} points",
+                "band_note": band_note,
+            }
+        if ctx["flashing"]:
+            return {
+                "method": "extrapolated",
+                "label": "extrapolated (flashing propellant: single-phase upper bound, two-phase flow may be 3× lower)",
+                "source": "single-phase flow; no flash calibration exists",
+                "validity": "none for flashing liquids",
+                "validation_error": "not validated",
+                "band_note": f"bounds: {band} widened to a third of the value",
+            }
+        if ctx["real_swirl"][i]:
+            return {
+                "method": "extrapolated",
+                "label": (
+                    "extrapolated (Rizk & Lefebvre 1985 with the given swirl geometry; no public table validates it)"
+                ),
+                "source": "Rizk & Lefebvre (1985), J. Propulsion Power 1(3):193–199",
+                "validity": "K 0.1–1.5, D_s/d_o 1.5–8 (assumed)",
+                "validation_error": "not validated on public data with known swirl geometry",
+                "band_note": band_note,
+            }
+        cv = c["flow"]["cv"]
+        cell = cv["cells"].get(cal.cell_key(d, True, True))
+        err = (
+            f"cross-validated MAPE {cell['mape_pct']} % in this cell ({cell['n']} nozzles); "
+            f"{cv['mape_pct']} % over the family"
+            if cell
+            else f"cross-validated MAPE {cv['mape_pct']} % over the family ({cv['n']} nozzles); "
+            "none in this orifice band"
+        )
+        where = ", ".join(cal.validated_cells(fam, "flow")) or "no cell"
+        return {
+            "method": _METHOD_NAMES[m],
+            "label": f"family-calibrated (validated for {where}, {validity.split(', ', 1)[1]})"
+            if m == FAMILY
+            else f"extrapolated ({'; '.join(reasons) or 'outside the validated cells'})",
+            "source": f"{c['flow']['model']}, fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}",
+            "validity": validity,
+            "validation_error": err,
+            "band_note": band_note + ("" if m == FAMILY else f", widened ×{t['widen']:g} outside the validated cells"),
+        }
+    if q == "cone_deg":
+        hw = float(ctx["cone_hw"][i])
+        band_note = f"{band}: ±{hw:.0f}°"
+        if fam_key == "plain_orifice" and m != MAKER:
+            return {
+                "method": "extrapolated",
+                "label": "extrapolated (Reitz & Bracco 1979, fitted to diesel jets)",
+                "source": "Reitz & Bracco (1979), SAE 790494",
+                "validity": "high-speed jets in the atomisation regime",
+                "validation_error": "not validated",
+                "band_note": band_note,
+            }
+        if m == MAKER:
+            pts = a["tables"][i]
+            how = (
+                "interpolated in ln P" if len(pts) >= 2 else "one tabulated angle scaled by the family's pressure shape"
+            )
+            err = (
+                (c["angle"]["table_middle_point"] if len(pts) >= 2 else c["angle"]["one_angle_cv"])
+                if "angle" in c
+                else {"mae_deg": "n/a"}
+            )
+            return {
+                "method": "maker_anchored",
+                "label": "maker-anchored",
+                "source": "the maker's angle table "
+                + ", ".join(f"{_fmt(x)} bar: {_fmt(y)}°" for x, y in pts)
+                + f" ({how})",
+                "validity": f"{_fmt(pts[0][0])}–{_fmt(pts[-1][0])} bar (held flat outside)",
+                "validation_error": f"MAE {err['mae_deg']}° on the makers' tables (cross-validated)",
+                "band_note": band_note,
+            }
+        rated = bool(a["rated_angle"][i])
+        part = c["angle"]["rated"] if rated else c["angle"]
+        cv = part["cv"]
+        where = ", ".join(cal.validated_cells(fam, "angle_rated" if rated else "angle")) or "no cell"
+        if ctx["flashing"]:
+            reasons.insert(0, "flashing propellant")
+        return {
+            "method": _METHOD_NAMES[m],
+            "label": f"family-calibrated (validated for {where}, {validity.split(', ', 1)[1]})"
+            if m == FAMILY
+            else f"extrapolated ({'; '.join(reasons) or 'outside the validated cells'})",
+            "source": f"{part['model']}{' (C_D from the maker’s rating)' if rated else ''} with the "
+            f"Rizk & Lefebvre viscosity trend, fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}",
+            "validity": validity,
+            "validation_error": f"cross-validated MAE {cv['mae_deg']}° over the family ({cv['n']} points)",
+            "band_note": band_note,
+        }
+    if m == NOT_MODELLED:
+        return {
+            "method": "not_modelled",
+            "label": f"not modelled ({ctx['regime']}; no flash calibration exists)",
+            "source": "none: flash-boiling breaks the liquid up in ways no correlation here covers",
+            "validity": "none for flashing liquids",
+            "validation_error": "not validated",
+            "band_note": "no band: no value is given",
+        }
+    f = float(ctx["size_f"][i])
+    why = ["published correlation, not calibrated"]
+    if d < 1.0:
+        why.append("no validation below 1 mm")
+    if ctx["no_atomise"][i]:
+        why.append("the jet may not atomise")
+    src = {
+        "hollow_cone": "Wang & Lefebvre (1987) with the Suyari & Lefebvre film, Lefebvre (1983) cross-check",
+        "plain_orifice": "Merrington & Richardson (1947) and Elkotb (1982), geometric mean",
+    }.get(fam_key, "Estes & Mudawar (1995), fitted on full-cone nozzles")
+    return {
+        "method": "extrapolated",
+        "label": f"extrapolated ({'; '.join(why)})",
+        "source": src,
+        "validity": "see the correlation's published range (warnings name any range exceeded)",
+        "validation_error": "2 published points (Levitsky & Tavor 2020), hollow cone only"
+        if fam_key == "hollow_cone"
+        else "not validated",
+        "band_note": f"×/÷{f:.2f} around the value (stated from the correlations' spread, not measured)",
+    }
