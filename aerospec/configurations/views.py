@@ -44,6 +44,11 @@ def _quota_feedback(response: Response, use: counters.QuotaUse) -> Response:
     return response
 
 
+# The words for the engine's method codes and the actuator families, for every template that shows a ranking.
+bp.add_app_template_global(wizard.METHOD_LABELS, "method_labels")
+bp.add_app_template_global(wizard.FAMILY_LABELS, "family_labels")
+
+
 @bp.app_template_filter("targets")
 def targets_text(config) -> str:
     """A configuration's spray targets in one line: '60°, Dv50 50 µm, 80 ml/min', or '—' without any."""

@@ -20,7 +20,6 @@ from aerospec import engine
 from aerospec.catalog import services as catalog
 from aerospec.catalog import units
 from aerospec.engine.rank import CONFIDENCE_WEIGHT
-from aerospec.engine.types import BAND_LEVEL
 from aerospec.errors import NotFound
 
 SAVE_TOP_N = 10
@@ -327,8 +326,7 @@ def entry(
     """One ranked actuator, JSON-ready: identity, price, the predicted values with their 90 % bands, how each
     was predicted, and the verdict per target (how many are met, each miss in words, P(met) where the engine
     gives it). Fields the engine leaves None stay out: the page shows nothing rather than a guess."""
-    p = ranking.prediction
-    item = engine.prediction_item(p, i)
+    item = engine.prediction_item(ranking.prediction, i)  # values, 90 % bands, method, explain, caveats
     out = {
         "sku": str(catalog_cols.sku[i]),
         "supplier": str(catalog_cols.supplier[i]),
@@ -342,15 +340,6 @@ def entry(
     }
     if family is not None:
         out["family"], out["family_inferred"] = family[0], bool(family[1])
-    if p.method is not None:  # an engine v2 prediction: its bands are stated 90 % intervals
-        out["method"] = {q: str(codes[i]) for q, codes in p.method.items()}
-        out["band_level"] = BAND_LEVEL
-    if p.confidence_label is not None and str(p.confidence_label[i]):
-        out["confidence_label"] = str(p.confidence_label[i])
-    if p.regime is not None and str(p.regime[i]):
-        out["regime"] = str(p.regime[i])
-    if callable(p.explain):
-        out["explain"] = _plain(p.explain(i))
     verdicts = {}
     if targets is not None:
         for key, *_ in TARGETS:
@@ -580,7 +569,6 @@ def page_context(session: Session, tenant, state: WizardState) -> dict:
         "plot": None,
         "categories": catalog.FLUID_CATEGORIES,
         "unit_choices": units.UNIT_CHOICES,
-        "family_labels": FAMILY_LABELS,
     }
     if state.step == "fluid":
         context["fluids"] = catalog.list_fluids(session, tenant, q=state.q or None, category=state.category or None)

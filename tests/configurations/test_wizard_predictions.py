@@ -11,6 +11,7 @@ import json
 import re
 from urllib.parse import urlencode
 
+import markupsafe
 import numpy as np
 import pytest
 
@@ -18,6 +19,7 @@ from aerospec import engine
 from aerospec.catalog import services as catalog
 from aerospec.configurations import wizard
 from aerospec.configurations.models import Configuration
+from aerospec.engine.types import METHODS
 from aerospec.tenancy.scoping import tenant_scope
 from tests.catalog.test_fluid_units import CASES as FLUID_FORM_CASES
 from tests.configurations.test_wizard import WATER
@@ -29,6 +31,11 @@ COLUMN = {
     "flash_point_c": "fluid_flash_point_C",
     "vapour_pressure_kpa": "fluid_vapour_pressure_kPa",
 }
+
+
+def _esc(text) -> str:
+    """Text as Jinja's autoescape writes it in the page."""
+    return str(markupsafe.escape(text))
 
 
 def _new(t, **params) -> str:
@@ -130,22 +137,32 @@ def test_every_row_shows_the_engines_values_bands_methods_fit_and_caveats(client
     expected = _results(db, params)
     assert _rows(page) == [e["sku"] for e in expected.entries] and expected.entries
     assert "Misses a target" not in page
+    for e in expected.entries:  # engine v2: every quantity has a method and an explanation, every band is 90 %
+        assert e["band_level"] == 0.9 and set(e["method"]) == {"flow_ml_min", "cone_deg", "dv50_um"}
+        assert set(e["method"].values()) <= set(METHODS) and e["confidence_label"]
+        assert all(e["explain"][q].get("label") and e["explain"][q].get("source") for q in e["method"])
+        assert set(e["verdicts"]) == {"flow_ml_min", "cone_deg", "dv50_um"}
+        assert all(0 <= v["p_meet"] <= 1 for v in e["verdicts"].values())
     for e in expected.entries:
         row = _row_html(page, e["sku"])
         for key, unit in (("flow_ml_min", " ml/min"), ("cone_deg", "°"), ("dv50_um", " µm")):
             assert f'<span class="value">{e[key]:g}{unit}</span>' in row
             level = "90 % range" if e.get("band_level") == 0.9 else "range"
             assert f"{level} {e[key + '_low']:g}–{e[key + '_high']:g}{unit}" in row
-            method = (e.get("method") or {}).get(key)
-            if method:
-                assert '<span class="method">' in row
+            assert f'<span class="method">{wizard.METHOD_LABELS[e["method"][key]]}</span>' in row
+            p_meet = e["verdicts"][key]["p_meet"]
+            assert f"{p_meet * 100:.0f} % likely to meet the target" in row
         assert f"Fits {e['targets_met']} of 3 targets" in row
-        assert len(e["misses"]) == 3 - e["targets_met"] or e.get("method") is not None  # the engine may word more
+        assert len(e["misses"]) == 3 - e["targets_met"]
         for miss in e["misses"]:
-            assert f"<li>Misses: {html.escape(miss, quote=False)}</li>" in row
+            assert f"<li>Misses: {_esc(miss)}</li>" in row
         for warning in e["warnings"]:
-            assert f"<li>{html.escape(warning, quote=False)}</li>" in row
-        assert ("How was this predicted" in row) == bool(e.get("explain") or e.get("confidence_label"))
+            assert f"<li>{_esc(warning)}</li>" in row
+        assert "<summary>How was this predicted</summary>" in row
+        for q, how in e["explain"].items():
+            for field in ("label", "source", "validity", "validation_error", "band_note"):
+                if how.get(field):
+                    assert _esc(str(how[field])) in row, (q, field)
     missing_all = [e for e in expected.entries if e["targets_met"] == 0]
     assert missing_all, "the targets were chosen so that some actuator misses all three"
     assert "Fits 0 of 3 targets" in page

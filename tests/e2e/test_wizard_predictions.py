@@ -90,9 +90,7 @@ def _check_rows(table, entries: list[dict]) -> None:
                 expect(cell.locator(".band")).to_have_text(band)
             else:
                 expect(cell.locator(".band")).to_have_count(0)
-            label = ((e.get("explain") or {}).get(key) or {}).get("label") or wizard.METHOD_LABELS.get(
-                (e.get("method") or {}).get(key), ""
-            )
+            label = wizard.METHOD_LABELS.get((e.get("method") or {}).get(key), "")
             if label:
                 expect(cell.locator(".method")).to_have_text(label)
             else:
@@ -131,11 +129,15 @@ def _open_disclosure_by_keyboard(page, row, e: dict) -> None:
     page.keyboard.press("Enter")
     expect(disclosure).to_have_attribute("open", "")
     for key, how in (e.get("explain") or {}).items():
-        for field in ("source", "validity", "validation_error", "band_note"):
+        for field in ("label", "source", "validity", "validation_error", "band_note"):
             if how.get(field):
                 expect(disclosure).to_contain_text(str(how[field]))
     if e.get("confidence_label"):
         expect(disclosure).to_contain_text(e["confidence_label"])
+
+
+def _overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
 def _shot(page, name: str) -> None:
@@ -188,6 +190,9 @@ def test_each_prediction_shows_value_band_method_fit_and_caveats_through_every_c
     _check_rows(table, at_50.entries)
     expect(page.locator(".top-picks .top-pick").first).to_contain_text(at_50.top_picks[0]["entry"]["sku"])
     _open_disclosure_by_keyboard(page, table.locator("tbody tr").first, at_50.entries[0])
+    fits = "() => { const w = document.querySelector('#wizard-results .table-scroll'); return w.scrollWidth - w.clientWidth; }"
+    assert page.evaluate(fits) <= 1, "the ranked table scrolls sideways at 1280 px with a disclosure open"
+    assert _overflow(page) <= 1, "the wizard scrolls sideways with a disclosure open"
 
     # The plot: the Dv50 target and its tolerance drawn, with its label in the legend.
     figure = page.locator("figure.distribution")
@@ -253,7 +258,7 @@ def test_each_prediction_shows_value_band_method_fit_and_caveats_through_every_c
     _shot(page, "wizard-predictions-saved-desktop")
     page.set_viewport_size({"width": 360, "height": 800})
     page.reload()
-    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
+    assert _overflow(page) <= 1
     _shot(page, "wizard-predictions-saved-narrow")
 
 
@@ -268,7 +273,7 @@ def test_plot_at_360px_has_its_own_axes_even_ticks_and_no_overlap(new_page, sign
     )
     figure = page.locator("figure.distribution")
     expect(figure).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
+    assert _overflow(page) <= 1
     svg = figure.locator("svg")
     svg_box = svg.bounding_box()
     assert svg_box["width"] <= 360 and svg_box["x"] >= 0
