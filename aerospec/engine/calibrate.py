@@ -25,7 +25,9 @@ Models (per family; d in mm, P in bar, water at 20 °C, as the makers rate):
 - angle, hollow cone (levelling-off): θ = (a0 + a1·ln d) − (a2 + a3·ln d)/P;
 - angle, full cones per insert (rises to about 1.5 bar, then narrows):
   θ = a0 + a1·ln P + a2·(ln P)² + a3·ln d;
-- one tabulated angle scaled by the family shape: θ(P) = θ_tab + f(P) − f(P_tab).
+- one tabulated angle scaled by the family shape: θ(P) = θ_tab + f(P) − f(P_tab);
+- an angle table: the family shape through the table's points, θ(P) = f(P) + the table's
+  offsets from f interpolated in ln P (cross-validated by leaving out each table's middle point).
 Plain orifices: Lichtarowicz et al. (1965) times one fitted factor (grouped by tip on the
 pressure-washer table, the only plain-orifice table found, at 34–276 bar).
 
@@ -255,6 +257,7 @@ def cross_validate_family(family: str) -> dict:
     # the rated-angle model has five constants: only for families with enough series to cross-validate it
     full = family != "hollow_cone" and len(set(pts["group"][pts["connection"] != HELD_OUT_CONNECTION].tolist())) >= 5
     table_res = np.full(len(d), np.nan)
+    shaped_res = np.full(len(d), np.nan)
     for g in np.unique(groups[fit_rows]):
         train = fit_rows & (groups != g)
         test = fit_rows & (groups == g)
@@ -266,6 +269,13 @@ def cross_validate_family(family: str) -> dict:
         # one tabulated angle (the middle pressure) scaled by the family shape
         one_res[test, 0] = pts["angle"][test, 0] - (pts["angle"][test, 1] + pred[:, 0] - pred[:, 1])
         one_res[test, 1] = pts["angle"][test, 2] - (pts["angle"][test, 1] + pred[:, 2] - pred[:, 1])
+        # the table without its middle point: the family shape through the two end points
+        # (their offsets from the shape interpolated in ln P)
+        lpt = np.log(pts["angle_p"][test])
+        w = (lpt[:, 1] - lpt[:, 0]) / (lpt[:, 2] - lpt[:, 0])
+        off0 = pts["angle"][test, 0] - pred[:, 0]
+        off2 = pts["angle"][test, 2] - pred[:, 2]
+        shaped_res[test] = pts["angle"][test, 1] - (pred[:, 1] + off0 + w * (off2 - off0))
         if full:
             rcoef = fit_rated_angle(pts, train, log_cd)
             x = rated_angle_features(
@@ -292,7 +302,9 @@ def cross_validate_family(family: str) -> dict:
     o_fit = one_res[fit_rows].ravel()
     one_cv = _summary(o_fit, np.repeat(cells[fit_rows], 2), log=False, groups=np.repeat(groups[fit_rows], 2))
     one_cv["coverage"] = round(_coverage(o_fit, np.repeat(groups[fit_rows], 2), np.repeat(cells[fit_rows], 2)), 3)
-    table_cv = _summary(table_res[usable], cells[usable], log=False)
+    table_plain_cv = _summary(table_res[usable], cells[usable], log=False)
+    table_cv = _summary(shaped_res[fit_rows], cells[fit_rows], log=False, groups=groups[fit_rows])
+    table_cv["coverage"] = round(_coverage(shaped_res[fit_rows], groups[fit_rows], cells[fit_rows]), 3)
     rated = None
     if full:
         r_fit = rated_res[fit_rows].ravel()
@@ -351,6 +363,7 @@ def cross_validate_family(family: str) -> dict:
             "cv": angle_cv,
             "one_angle_cv": one_cv,
             "table_middle_point": table_cv,
+            "table_middle_point_ln_p": table_plain_cv,
             **(
                 {
                     "rated": {

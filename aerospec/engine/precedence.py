@@ -113,7 +113,13 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"catalog row {i} (SKU {catalog.sku[i]}) has unknown full_cone_insert {inserts[i]!r}")
-    tables = [()] * n if catalog.angle_table is None else [tuple(t) if t else () for t in catalog.angle_table]
+    tables = (
+        [()] * n
+        if catalog.angle_table is None
+        else [
+            () if t is None or len(t) == 0 else tuple((float(p), float(a)) for p, a in t) for t in catalog.angle_table
+        ]
+    )
     derived = _derive_anchors(
         codes,
         d_o_mm,
@@ -318,12 +324,14 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         rated_ok = a["rated_ok"] & in_range & water_like
         cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * widen), cone_hw)
         angle_ok = np.where(ra, rated_ok, angle_ok)
+    flow_hw = np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen)
     part = {
         "in_range": in_range,
         "real_swirl": real_swirl,
         "any_real_swirl": bool(real_swirl.any()),
         "prior_geo": a["prior_flow_geo"] * (p_arr / a["p_rated"]) ** (a["n"] - 0.5),
-        "flow_hw": np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen),
+        "flow_hw": flow_hw,
+        "flow_f": np.exp(flow_hw),
         "flow_m": np.where(real_swirl, EXTRAP, np.where(flow_ok, FAMILY, EXTRAP)),
         "shape": shape,
         "cone_hw": cone_hw,
@@ -397,8 +405,9 @@ def apply_precedence(
         flow_hw = np.where(anchored, hw, flow_hw)
         flow_m = np.where(anchored, MAKER, flow_m)
     flow = np.asarray(flow, dtype=float)
-    flow_low = flow * np.exp(-flow_hw)
-    flow_high = flow * np.exp(flow_hw)
+    flow_f = part["flow_f"] if flow_hw is part["flow_hw"] else np.exp(flow_hw)
+    flow_low = flow / flow_f
+    flow_high = flow * flow_f
     if flashing:
         flow_low = np.minimum(flow_low, flow / 3.0)
         flow_m = np.full(n, EXTRAP)
@@ -425,9 +434,18 @@ def apply_precedence(
             ps = np.log([q for q, _ in pts])
             angles = np.array([v for _, v in pts])
             outside = not (pts[0][0] <= p_i <= pts[-1][0])
-            if len(pts) >= 2:
+            if len(pts) >= 2 and fam[i] != PLAIN_F:
+                # the family shape through the table's points: their offsets from it, in ln P
+                f = family_angle(
+                    np.full(len(pts) + 1, fam[i]), np.full(len(pts) + 1, a["ld"][i]), np.array([p_i, *np.exp(ps)])
+                )
+                base = float(f[0] + np.interp(math.log(p_i), ps, angles - f[1:]))
+                if outside:  # held flat at the table's end value
+                    base = float(angles[0] if p_i < pts[0][0] else angles[-1])
+                hw = t["table_q90"][fam[i]]
+            elif len(pts) >= 2:
                 base = float(np.interp(math.log(p_i), ps, angles))  # flat outside the table
-                hw = t["table_q90"][fam[i]] if not math.isnan(t["table_q90"][fam[i]]) else 5.0
+                hw = 5.0
             else:
                 f = family_angle(fam[i : i + 1], a["ld"][i : i + 1], np.array([p_i, pts[0][0]]))
                 base = pts[0][1] + float(f[0] - f[1]) if fam[i] != PLAIN_F else pts[0][1]
@@ -448,8 +466,7 @@ def apply_precedence(
     # plain jets that may not atomise; not modelled for flashing propellants.
     we_g = 1.2 * u * u * (d_mm * 1e-3) / (fluid.surface_tension_mn_m * 1e-3)
     no_atomise = plain & (we_g < PLAIN_JET_ATOMISATION_WE_G)
-    log_size = np.log(size_f) * np.where(small | no_atomise, widen, 1.0)
-    size_f = np.exp(log_size)
+    size_f = np.where(small | no_atomise, size_f**widen, size_f)
     size_m = np.full(n, NOT_MODELLED if flashing else EXTRAP)
 
     # ---- warnings (worded lazily)
@@ -666,9 +683,12 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             }
         if m == MAKER:
             pts = a["tables"][i]
-            how = (
-                "interpolated in ln P" if len(pts) >= 2 else "one tabulated angle scaled by the family's pressure shape"
-            )
+            if len(pts) < 2:
+                how = "one tabulated angle scaled by the family's pressure shape"
+            elif fam_key == "plain_orifice":
+                how = "interpolated in ln P"
+            else:
+                how = "the family's pressure shape through the table's points, offsets interpolated in ln P"
             err = (
                 (c["angle"]["table_middle_point"] if len(pts) >= 2 else c["angle"]["one_angle_cv"])
                 if "angle" in c
@@ -681,7 +701,8 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
                 + ", ".join(f"{_fmt(x)} bar: {_fmt(y)}°" for x, y in pts)
                 + f" ({how})",
                 "validity": f"{_fmt(pts[0][0])}–{_fmt(pts[-1][0])} bar (held flat outside)",
-                "validation_error": f"MAE {err['mae_deg']}° on the makers' tables (cross-validated)",
+                "validation_error": f"MAE {err['mae_deg']}° on the makers' tables (cross-validated, "
+                + ("each table's middle point left out)" if len(pts) >= 2 else "other angles of each table predicted)"),
                 "band_note": band_note,
             }
         rated = bool(a["rated_angle"][i])

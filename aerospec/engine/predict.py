@@ -1,16 +1,22 @@
 """Spray prediction: flow, cone angle, drop sizes and their bands, vectorised over a catalog.
 
-Model per spray type (each correlation is cited in `correlations.py`):
+Engine v2 (precedence.py): flow and cone angle come, in order of trust, from the maker's
+data on the SKU (rating, angle table), the family constants calibrated on public makers'
+tables (calibrate.py, calibration_v2.json), or a published correlation; every band is a
+stated 90 % interval from the cross-validated error of its domain cell, and every quantity
+carries a method (maker_anchored, family_calibrated, extrapolated, not_modelled).
 
-- hollow_cone (pressure swirl): C_D and flow, Rizk & Lefebvre 1985; cone angle, Rizk &
-  Lefebvre 1985; SMD, Wang & Lefebvre 1987 with the film of Suyari & Lefebvre 1986, and
+The published correlations computed here (each cited in `correlations.py`):
+
+- hollow_cone (pressure swirl): C_D and flow, Rizk & Lefebvre 1985 (used for the flow only
+  with real, in-range swirl geometry); cone angle, Rizk & Lefebvre 1985 (feeds the film's
+  cos θ only); SMD, Wang & Lefebvre 1987 with the film of Suyari & Lefebvre 1986, and
   Lefebvre 1983 as a cross-check (their spread widens the band).
-- full_cone: flow and cone angle, Rizk & Lefebvre 1985 with the vane insert treated as
-  swirl ports [A: an assumption, no full-cone C_D/angle correlation was adopted]; SMD,
-  Estes & Mudawar 1995 (fitted on full-cone nozzles).
-- plain_orifice: C_D and flow, Lichtarowicz et al. 1965; cone angle, Reitz & Bracco 1979;
-  SMD, geometric mean of Merrington & Richardson 1947 and Elkotb 1982 (they disagree by
-  up to ×3 at aerosol pressures; the band spans both).
+- full_cone: SMD, Estes & Mudawar 1995 (fitted on full-cone nozzles). Flow and angle come
+  from the calibrated family (never the swirl formula).
+- plain_orifice: C_D and flow, Lichtarowicz et al. 1965 (times the calibrated factor);
+  cone angle, Reitz & Bracco 1979; SMD, geometric mean of Merrington & Richardson 1947
+  and Elkotb 1982 (they disagree by up to ×3 at aerosol pressures; the band spans both).
 - all: Dv10/Dv50/Dv90 from the SMD by Rosin–Rammler with q = `DEFAULT_Q[type]`.
 
 Decisions, documented here because the UI and API rely on them:

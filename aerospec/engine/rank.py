@@ -40,8 +40,8 @@ CONFIDENCE_WEIGHT = 0.5
 DISTANCE_WEIGHT = 1e-3
 MISSING_DISTANCE = 1e3
 ORDER_NOTE_NO_TARGET = (
-    "No target given: ordered by how sure each prediction is (its confidence, from the methods and "
-    "validity ranges), then by unit price and lead time."
+    "No target given: ordered by the engine's confidence (lower when an input is outside a correlation's "
+    "validity range, swirl geometry is missing or the fluid flash-boils), then by unit price and lead time."
 )
 
 #: Materials rated for flammable solvents and liquefied hydrocarbon propellants.
@@ -352,6 +352,10 @@ def explain_empty(ranking: Ranking, targets: Targets, nearest: int = 3) -> dict:
         out = {}
         for key, target in given.items():
             value = float(getattr(pred, key)[i])
+            if not math.isfinite(value):  # not modelled (flashing Dv50)
+                out[key] = {"predicted": None, "target": target.value, "tolerance": target.tolerance}
+                out[key].update(off_by=None, tolerances=None)
+                continue
             off = value - target.value
             out[key] = {
                 "predicted": round(value, 3),
@@ -382,7 +386,10 @@ def explain_empty(ranking: Ranking, targets: Targets, nearest: int = 3) -> dict:
     ]
     for key, target in given.items():
         values = getattr(pred, key)[compat]
-        j = int(np.argmin(np.abs(values - target.value)))
+        distance = np.abs(values - target.value)
+        if not np.isfinite(distance).any():
+            continue
+        j = int(np.nanargmin(distance))
         result["closest_per_target"][key] = {
             "index": int(compat[j]),
             "predicted": round(float(values[j]), 3),

@@ -10,7 +10,17 @@ import sys
 import numpy as np
 import pytest
 
-from aerospec.engine import Fluid, Geometry, Target, Targets, calibration, predict, prediction_item, rank
+from aerospec.engine import (
+    Fluid,
+    Geometry,
+    Target,
+    Targets,
+    calibration,
+    explain_empty,
+    predict,
+    prediction_item,
+    rank,
+)
 from aerospec.engine.precedence import family_angle, norm_cdf
 from aerospec.engine.rank import probability_within
 from tests.engine.conftest import BUTANE_BLEND, make_catalog
@@ -71,12 +81,15 @@ def test_hollow_cone_uses_rizk_lefebvre_only_with_real_in_range_swirl_geometry()
     assert out_of_range.explain(0)["flow_ml_min"]["source"].startswith("ln C_D")
 
 
-def test_angle_table_is_interpolated_in_ln_p_and_held_flat_outside_with_a_warning():
+def test_angle_table_follows_the_family_shape_through_its_points_and_is_held_flat_outside():
     table = ((0.7, 39.0), (1.5, 58.0), (6.0, 69.0))
     g = Geometry("hollow_cone", 1.2, angle_table=table)
     p = predict(WATER_20C, g, np.array([1.0, 1.5, 10.0]))
+    # inside: the family shape through the table's points (their offsets interpolated in ln P)
+    f = family_angle(np.zeros(3, dtype=int), np.full(3, math.log(1.2)), np.array([1.0, 0.7, 1.5]))
     t = math.log(1.0 / 0.7) / math.log(1.5 / 0.7)
-    assert p.cone_deg[0] == pytest.approx(39.0 + t * 19.0, rel=1e-9)
+    off = (39.0 - f[1]) + t * ((58.0 - f[2]) - (39.0 - f[1]))
+    assert p.cone_deg[0] == pytest.approx(f[0] + off, rel=1e-9)
     assert p.cone_deg[1] == pytest.approx(58.0, rel=1e-9)
     assert p.cone_deg[2] == pytest.approx(69.0, rel=1e-9)
     assert list(p.method["cone_deg"]) == ["maker_anchored"] * 3
@@ -206,3 +219,38 @@ def test_importing_the_engine_loads_no_scipy_or_pandas():
     run = subprocess.run  # noqa: S603 - fixed argv: this interpreter and a literal snippet
     out = run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_explain_empty_stays_json_ready_when_the_droplet_size_is_not_modelled():
+    catalog = make_catalog([{"seal_material": "FKM"}])
+    targets = Targets(4.0, dv50_um=Target(50.0, 10.0), flow_ml_min=Target(1.0, 0.5))
+    result = explain_empty(rank(BUTANE_BLEND, catalog, targets), targets)
+    json.dumps(result, allow_nan=False)
+    assert result["nearest"][0]["misses"]["dv50_um"]["predicted"] is None
+    assert "dv50_um" not in result["closest_per_target"]
+
+
+def test_catalog_anchor_columns_give_the_same_answers_as_single_geometries():
+    rows = [
+        {"spray_type": "hollow_cone", "orifice_mm": 1.6, "rated_flow_ml_min": 380.0, "rated_pressure_bar": 0.7},
+        {"spray_type": "hollow_cone", "orifice_mm": 1.2, "angle_table": [[0.7, 39.0], [6.0, 69.0]]},
+        {"spray_type": "full_cone", "orifice_mm": 4.0, "full_cone_insert": "wide", "swirl_chamber_mm": None},
+        {"spray_type": "full_cone", "orifice_mm": 4.0, "full_cone_insert": None, "swirl_chamber_mm": None},
+    ]
+    catalog = make_catalog(rows)
+    whole = predict(WATER_20C, catalog, 2.0)
+    singles = [
+        # the fixture's 1.2 mm swirl chamber is not larger than these orifices: treated as not given
+        Geometry("hollow_cone", 1.6, rated_flow_ml_min=380.0, rated_pressure_bar=0.7),
+        Geometry("hollow_cone", 1.2, angle_table=((0.7, 39.0), (6.0, 69.0))),
+        Geometry("full_cone", 4.0, full_cone_insert="wide"),
+        Geometry("full_cone", 4.0),
+    ]
+    for i, g in enumerate(singles):
+        one = predict(WATER_20C, g, 2.0)
+        assert whole.cone_deg[i] == pytest.approx(one.cone_deg[0], rel=1e-9), i
+        assert whole.method["cone_deg"][i] == one.method["cone_deg"][0]
+        assert whole.flow_ml_min[i] == pytest.approx(one.flow_ml_min[0], rel=1e-9), i
+        assert whole.flow_ml_min_high[i] == pytest.approx(one.flow_ml_min_high[0], rel=1e-9), i
+    assert list(whole.method["flow_ml_min"])[0] == "maker_anchored"
+    assert np.asarray(whole.method["cone_deg"]).tolist()[1] == "maker_anchored"

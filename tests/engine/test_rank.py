@@ -98,7 +98,7 @@ def test_lower_confidence_ranks_lower_at_equal_distance():
     r = rank(WATER, catalog, Targets(pressure_bar=5.0))
     assert r.prediction.confidence[0] < r.prediction.confidence[1]
     assert list(r.order) == [1, 0]
-    assert r.order_note.startswith("No target given: ordered by how sure")
+    assert r.order_note.startswith("No target given: ordered by the engine's confidence")
 
 
 def test_ties_are_broken_by_price_then_lead_time():
