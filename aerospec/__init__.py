@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from aerospec.config import check_production_settings, load_config
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
+    # Imported here, not at the top: `python -m aerospec.engine` imports this package and needs
+    # neither Flask nor the settings (the engine's command line starts in a fraction of the time).
+    from flask import Flask
+
+    from aerospec.config import check_production_settings, load_config
+
     app = Flask(
         __name__,
         template_folder="../templates",

@@ -26,6 +26,10 @@ class Page:
     def has_next(self) -> bool:
         return self.page < self.pages
 
+    def as_json(self, key: str, items: list) -> dict:
+        """The API's page body: `items` (this page's rows as JSON) under `key`, with the page figures."""
+        return {key: items, "page": self.page, "pages": self.pages, "per_page": self.per_page, "total": self.total}
+
 
 # The highest page number anyone asks for: past it a number is a typo or a probe, not a list.
 MAX_PAGE = 100_000

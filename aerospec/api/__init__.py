@@ -13,6 +13,7 @@ def attach_routes() -> None:
     """Import the route modules (create_app calls this before registering the blueprint): not at import
     time, so importing one of this package's modules (its models, its services) loads no views."""
     from aerospec.api import (  # noqa: F401
+        actuators,  # the actuator catalog with its anchors
         admin_procurement,  # platform-admin commissions and revenue
         billing_invoices,  # invoices
         billing_subscriptions,  # subscribe, change plan, cancel, resume, portal

@@ -86,15 +86,7 @@ def list_billing_invoices() -> Response:
     if errors:
         raise ValidationFailed("Check the query parameters listed in errors.", field_errors=errors)
     result = billing_invoices.list_invoices(db.session, g.tenant, page=page, per_page=per_page)
-    return jsonify(
-        {
-            "invoices": [invoice_json(invoice) for invoice in result.items],
-            "page": result.page,
-            "pages": result.pages,
-            "per_page": result.per_page,
-            "total": result.total,
-        }
-    )
+    return jsonify(result.as_json("invoices", [invoice_json(invoice) for invoice in result.items]))
 
 
 @bp.get("/billing/invoices/<uuid:invoice_id>")

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Literal
 
 from flask import Response, current_app, g, jsonify, request
 from pydantic import Field, field_validator
 
 from aerospec import engine
 from aerospec.api import bp
-from aerospec.api.schemas import Body
+from aerospec.api.schemas import Body, GeometryBody
 from aerospec.api.views import bearer_required, parse_body
 from aerospec.configurations import services as configs
 from aerospec.configurations import wizard
+from aerospec.engine import anchors
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
 from aerospec.limits import counters, messages
@@ -69,15 +69,6 @@ class ConfigurationBody(Body):
 class ShareBody(Body):
     user_id: str
     permission: str
-
-
-class GeometryBody(Body):
-    model_config = {**Body.model_config, "strict": False}
-
-    type: Literal["hollow_cone", "full_cone", "plain_orifice"]
-    orifice_mm: float = Field(gt=0, le=50)
-    swirl_chamber_mm: float | None = Field(default=None, gt=0, le=200)
-    inlet_area_mm2: float | None = Field(default=None, gt=0, le=1000)
 
 
 class TargetBody(Body):
@@ -183,15 +174,7 @@ def list_configurations() -> Response:
             page=page,
         ),
     )
-    return jsonify(
-        {
-            "configurations": [configs.configuration_json(c) for c in result.items],
-            "page": result.page,
-            "pages": result.pages,
-            "per_page": result.per_page,
-            "total": result.total,
-        }
-    )
+    return jsonify(result.as_json("configurations", [configs.configuration_json(c) for c in result.items]))
 
 
 @bp.post("/configurations")
@@ -328,6 +311,8 @@ def predict() -> Response:
             orifice_mm=geo.orifice_mm,
             swirl_chamber_mm=geo.swirl_chamber_mm,
             inlet_area_mm2=geo.inlet_area_mm2,
+            orifice_length_mm=geo.orifice_length_mm,
+            **anchors.check_anchors(geo.anchor_values(), geo.type)[0],
         )
         try:
             prediction = engine.predict(fluid, geometry, body.pressure_bar)

@@ -60,7 +60,35 @@ class TenantFluid(IdMixin, TenantOwned, FluidProperties, TimestampMixin, db.Mode
     sds_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("sds_documents.id", ondelete="SET NULL"))
 
 
-class Actuator(IdMixin, TimestampMixin, db.Model):
+class ActuatorAnchors:
+    """Makers' data an actuator may carry (engine v2): every column optional, None = not known.
+
+    A mixin, like FluidProperties, so a tenant's own actuators can carry the same columns.
+    Values are checked by `aerospec.engine.anchors.check_anchors` wherever they come in;
+    the names are those of `engine.types.Geometry`.
+    """
+
+    family: Mapped[str | None] = mapped_column(String(20))  # engine.types.FAMILIES
+    rated_flow_ml_min: Mapped[float | None] = mapped_column(Float)
+    rated_pressure_bar: Mapped[float | None] = mapped_column(Float)
+    rated_density_kg_m3: Mapped[float | None] = mapped_column(Float)  # None: rated with water
+    flow_number_ml_min_sqrtbar: Mapped[float | None] = mapped_column(Float)
+    flow_exponent: Mapped[float | None] = mapped_column(Float)
+    # [[pressure_bar, cone_deg], ...], pressures strictly increasing; None: no table.
+    angle_table: Mapped[list | None] = mapped_column(JSON)
+    full_cone_insert: Mapped[str | None] = mapped_column(String(10))  # engine.types.FULL_CONE_INSERTS
+    orifice_nominal: Mapped[bool | None] = mapped_column(Boolean)
+    stem_orifice_mm: Mapped[float | None] = mapped_column(Float)
+    housing_orifice_mm: Mapped[float | None] = mapped_column(Float)
+    vapour_tap_mm: Mapped[float | None] = mapped_column(Float)
+
+    @property
+    def angle_points(self) -> tuple[tuple[float, float], ...]:
+        """The angle table as ((bar, °), ...), empty when there is none."""
+        return tuple((float(p), float(a)) for p, a in (self.angle_table or ()))
+
+
+class Actuator(IdMixin, ActuatorAnchors, TimestampMixin, db.Model):
     """One supplier SKU: geometry, ratings, materials, price and stock."""
 
     __tablename__ = "actuators"

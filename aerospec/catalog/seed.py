@@ -7,6 +7,21 @@ seeded `random.Random`, so two runs give the same SKUs and values (tests check i
 Geometry follows the atomiser constant K = A_p / (D_s · d_o) of Lefebvre's simplex
 correlations (A_p total inlet-port area, D_s swirl-chamber diameter, d_o orifice):
 swirl types get D_s ≈ 2–4 × d_o and K ≈ 0.1–1.0; plain orifices have neither.
+
+Makers' anchors (engine v2) are sample data too, and say nothing a real maker measured:
+each SKU gets its actuator family (MBU inserts are aerosol actuators, TRG pump/trigger
+inserts, the rest industrial nozzles), and most get a rated flow with water at a rating
+pressure (Spencer) or a flow number (Coster), an angle table (industrial swirl nozzles at
+up to four pressures, pump/trigger inserts one angle at 3 bar), a full-cone insert kind,
+and for aerosol actuators the valve's stem, housing and vapour-tap orifices. The ratings
+and angles are the engine's own prediction for that geometry with water and no anchors
+(`engine.predict`: engine v2's calibrated family prior, or the swirl correlation where the
+SKU's swirl geometry is known and in range), rounded as a maker would print them (3
+significant figures, whole degrees): consistent with the engine by construction, and no
+evidence for it. They follow the engine: a recalibration changes them at the next seed. About one
+SKU in eight publishes no rating and one in five no angle table, so pages show both cases.
+Anchors come from a random stream of their own per SKU, so the other columns are the same
+as before anchors existed.
 """
 
 from __future__ import annotations
@@ -17,6 +32,8 @@ import random
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+
+from aerospec.engine.anchors import ANCHOR_FIELDS
 
 FLUIDS_JSON = Path(__file__).parent / "data" / "fluids.json"
 SEED = 20261121
@@ -97,7 +114,110 @@ def _coster_sku(family: str, orifice: float, pressure: float) -> str:
 
 
 def generate_actuators(seed: int = SEED) -> list[dict]:
-    """The sample catalog: ~700 SKUs over Spencer and Coster, the same on every run."""
+    """The sample catalog: ~700 SKUs over Spencer and Coster with their anchors, the same on every run."""
+    return [dict(row) for row in _actuators(seed)]
+
+
+@cache
+def _actuators(seed: int) -> tuple[dict, ...]:
+    rows = _base_actuators(seed)
+    _add_anchors(rows, seed)
+    return tuple(rows)
+
+
+FAMILY_OF = {"MBU": "aerosol_actuator", "TRG": "pump_trigger", "HC": "industrial_nozzle",
+             "FC": "industrial_nozzle", "PO": "industrial_nozzle"}  # fmt: skip
+#: The pressure each family is rated at (bar): the can's typical drop for aerosol inserts,
+#: 3 bar (about 40 psi, the usual table column) for the others.
+RATING_PRESSURE_BAR = {"aerosol_actuator": 5.0, "pump_trigger": 3.0, "industrial_nozzle": 3.0}
+ANGLE_TABLE_BAR = (0.7, 1.5, 3.0, 6.0)
+STEM_ORIFICES_MM = (0.33, 0.41, 0.51, 0.64)  # 0.013", 0.016", 0.020", 0.025"
+HOUSING_ORIFICES_MM = (0.51, 0.64, 1.0, 1.6, 2.0)
+VAPOUR_TAPS_MM = (None, None, 0.25, 0.33, 0.51)
+WATER = {"viscosity_cp": 1.0, "density_kg_m3": 998.0, "surface_tension_mn_m": 72.0}
+
+
+def _sig(value: float, digits: int = 3) -> float:
+    """Rounded to `digits` significant figures, as a maker's table prints it."""
+    return float(f"{value:.{digits - 1}e}")
+
+
+def _add_anchors(rows: list[dict], seed: int) -> None:
+    """Give each row its family and sample anchors (see the module docstring)."""
+    plans = []  # per row: (anchors, rating pressure, angle-table pressures, has rating, has table)
+    for row in rows:
+        code = row.pop("_family_code")
+        rng = random.Random(f"{seed}:{row['supplier']}:{row['sku']}")  # noqa: S311 - sample data
+        family = FAMILY_OF[code]
+        anchors: dict = {"family": family, "angle_table": ()}
+        if row["spray_type"] == "full_cone":
+            anchors["full_cone_insert"] = rng.choices(("standard", "wide", "square"), weights=(7, 2, 1))[0]
+        if family == "industrial_nozzle":
+            anchors["orifice_nominal"] = True
+        if family == "aerosol_actuator":
+            anchors["stem_orifice_mm"] = rng.choice(STEM_ORIFICES_MM)
+            anchors["housing_orifice_mm"] = rng.choice(HOUSING_ORIFICES_MM)
+            anchors["vapour_tap_mm"] = rng.choice(VAPOUR_TAPS_MM)
+        rated = min(RATING_PRESSURE_BAR[family], row["max_pressure_bar"])
+        if family == "pump_trigger":
+            angle_bar: tuple[float, ...] = (rated,)
+        elif family == "industrial_nozzle" and row["spray_type"] != "plain_orifice":
+            angle_bar = tuple(p for p in ANGLE_TABLE_BAR if p <= row["max_pressure_bar"])
+        else:
+            angle_bar = ()
+        has_rating = rng.random() >= 0.125
+        has_table = bool(angle_bar) and rng.random() >= 0.2
+        plans.append((anchors, rated, angle_bar, has_rating, has_table))
+    prediction = _predict_with_water(rows, plans)
+    at = 0
+    for row, (anchors, rated, angle_bar, has_rating, has_table) in zip(rows, plans, strict=True):
+        flow = float(prediction.flow_ml_min[at])
+        angles = [float(prediction.cone_deg[at + 1 + i]) for i in range(len(angle_bar))]
+        at += 1 + len(angle_bar)
+        if has_rating and row["supplier"] == "coster":
+            anchors["flow_number_ml_min_sqrtbar"] = _sig(flow / math.sqrt(rated))
+        elif has_rating:
+            anchors["rated_flow_ml_min"] = _sig(flow)
+            anchors["rated_pressure_bar"] = rated
+        if has_table:
+            anchors["angle_table"] = tuple((p, float(round(a))) for p, a in zip(angle_bar, angles, strict=True))
+        row.update({name: anchors.get(name) for name in ANCHOR_FIELDS})
+        row["angle_table"] = anchors["angle_table"]
+
+
+def _predict_with_water(rows: list[dict], plans: list[tuple]):
+    """One vectorised engine call: each row at its rating pressure, then at its table's pressures."""
+    import numpy as np
+
+    from aerospec.engine import Catalog, Fluid, predict
+
+    index, pressures = [], []
+    for i, (_, rated, angle_bar, _, _) in enumerate(plans):
+        index += [i] * (1 + len(angle_bar))
+        pressures += [rated, *angle_bar]
+
+    def column(key, dtype=float):
+        values = [rows[i][key] for i in index]
+        if dtype is float:
+            return np.array([np.nan if v is None else float(v) for v in values])
+        return np.array(values, dtype=dtype)
+
+    inserts = np.array([plans[i][0].get("full_cone_insert") or "" for i in index], dtype=object)
+    families = np.array([plans[i][0]["family"] for i in index], dtype=object)
+    catalog = Catalog(
+        sku=column("sku", object), supplier=column("supplier", object), spray_type=column("spray_type", object),
+        orifice_mm=column("orifice_mm"), swirl_chamber_mm=column("swirl_chamber_mm"),
+        inlet_area_mm2=column("inlet_area_mm2"), max_pressure_bar=column("max_pressure_bar"),
+        min_viscosity_cp=column("min_viscosity_cp"), max_viscosity_cp=column("max_viscosity_cp"),
+        body_material=column("body_material", object), seal_material=column("seal_material", object),
+        unit_price=column("unit_price"), lead_time_days=column("lead_time_days", int),
+        full_cone_insert=inserts, family=families,
+    )  # fmt: skip
+    return predict(Fluid(**WATER), catalog, np.array(pressures))
+
+
+def _base_actuators(seed: int) -> list[dict]:
+    """The geometry, materials, prices and stock of every sample SKU."""
     rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not security
     rows: list[dict] = []
     seen: set[tuple[str, str]] = set()
@@ -151,6 +271,7 @@ def generate_actuators(seed: int = SEED) -> list[dict]:
                             "lead_time_days": lead,
                             "last_synced_at": None,
                             "is_sample_data": True,
+                            "_family_code": family,
                         }
                     )
     return rows

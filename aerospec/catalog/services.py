@@ -25,6 +25,7 @@ from aerospec.accounts.services import ClientInfo
 from aerospec.catalog import seed, units
 from aerospec.catalog.models import Actuator, Fluid, TenantFluid
 from aerospec.compliance import services as audit
+from aerospec.engine import anchors
 from aerospec.engine import types as engine
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.pagination import Page, window
@@ -279,6 +280,7 @@ ACTUATOR_FIELDS = (
     "supplier", "sku", "name", "spray_type", "orifice_mm", "swirl_chamber_mm", "inlet_area_mm2",
     "max_pressure_bar", "min_viscosity_cp", "max_viscosity_cp", "body_material", "seal_material",
     "unit_price", "currency", "stock", "lead_time_days", "last_synced_at", "is_sample_data",
+    *anchors.ANCHOR_FIELDS,
 )  # fmt: skip
 
 
@@ -298,6 +300,8 @@ def upsert_actuators(session: Session, rows: list[dict]) -> tuple[int, int]:
     existing = {(a.supplier, a.sku): a for a in session.scalars(select(Actuator))}
     created = updated = 0
     for data in rows:
+        if "angle_table" in data:  # stored as JSON [[bar, deg], ...]; NULL when there is no table
+            data = {**data, "angle_table": [list(point) for point in data["angle_table"]] or None}
         row = existing.get((data["supplier"], data["sku"]))
         if row is None:
             row = Actuator(**{k: data[k] for k in ACTUATOR_FIELDS if k in data})
@@ -324,6 +328,7 @@ def seed_actuators(session: Session) -> tuple[int, int]:
 class ActuatorFilters:
     supplier: str | None = None
     spray_type: str | None = None
+    family: str | None = None
     orifice_min_mm: float | None = None
     orifice_max_mm: float | None = None
     pressure_min_bar: float | None = None
@@ -351,6 +356,8 @@ def list_actuators(
         stmt = stmt.where(Actuator.supplier == f.supplier)
     if f.spray_type:
         stmt = stmt.where(Actuator.spray_type == f.spray_type)
+    if f.family:
+        stmt = stmt.where(Actuator.family == f.family)
     if f.orifice_min_mm is not None:
         stmt = stmt.where(Actuator.orifice_mm >= f.orifice_min_mm - 1e-9)
     if f.orifice_max_mm is not None:
@@ -376,6 +383,69 @@ def get_actuator(session: Session, actuator_id: uuid.UUID) -> Actuator:
     if actuator is None:
         raise NotFound("No such actuator.")
     return actuator
+
+
+FAMILY_LABELS = anchors.FAMILY_LABELS
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class AnchorFact:
+    """One maker's figure on an actuator page: given (with its value in words) or missing (with
+    what the prediction uses instead)."""
+
+    key: str
+    label: str
+    given: bool
+    text: str
+
+
+def anchor_facts(a) -> list[AnchorFact]:
+    """The makers' anchors that apply to this actuator, each given or missing, in words."""
+    water = "water" if a.rated_density_kg_m3 is None else f"a fluid of {_num(a.rated_density_kg_m3)} kg/m³"
+    if a.rated_flow_ml_min is not None:
+        rating = f"{_num(a.rated_flow_ml_min)} ml/min at {_num(a.rated_pressure_bar)} bar, with {water}"
+    elif a.flow_number_ml_min_sqrtbar is not None:
+        rating = f"flow number {_num(a.flow_number_ml_min_sqrtbar)} ml/min per √bar, with {water}"
+    else:
+        rating = None
+    nominal = {True: "nominal (a catalog size: the real bore may differ)", False: "measured, not nominal"}
+    # (key, label, the figure in words or None when missing, what stands in for it when missing)
+    rows = [
+        ("flow_rating", "Flow rating", rating, "not published: flow is predicted from the geometry and spray type"),
+        ("flow_exponent", "Flow exponent", a.flow_exponent is not None and f"flow ∝ pressure^{_num(a.flow_exponent)}",
+         "not published: the spray type's calibrated exponent is used"),
+        ("angle_table", "Spray angle table", ", ".join(f"{_num(d)}° at {_num(p)} bar" for p, d in a.angle_points),
+         "not published: the cone angle is predicted from the geometry and spray type"),
+    ]  # fmt: skip
+    if a.spray_type == "full_cone":
+        insert = a.full_cone_insert and f"{anchors.INSERT_LABELS[a.full_cone_insert]} insert"
+        rows.append(("full_cone_insert", "Full-cone insert", insert, "not stated: the angle cannot follow the insert"))
+    rows.append(("orifice_nominal", "Orifice size", nominal.get(a.orifice_nominal), "not stated: nominal or measured"))
+    if a.family == "aerosol_actuator":
+        for key in anchors.VALVE_ANCHORS:
+            value = getattr(a, key)
+            rows.append((key, anchors.ANCHORS[key].label, value is not None and f"{_num(value)} mm", "not stated"))
+    return [AnchorFact(key, label, bool(text), text or missing) for key, label, text, missing in rows]
+
+
+def actuator_json(a: Actuator) -> dict:
+    """An actuator as the API shows it: its columns, its anchors, and which anchors it has and lacks."""
+    out = {
+        "id": str(a.id),
+        **{k: getattr(a, k) for k in ACTUATOR_FIELDS if k not in anchors.ANCHOR_FIELDS and k != "last_synced_at"},
+        "unit_price": str(a.unit_price),
+        "last_synced_at": a.last_synced_at.isoformat() if a.last_synced_at else None,
+    }
+    out["anchors"] = {k: getattr(a, k) for k in anchors.ANCHOR_FIELDS}
+    out["anchors"]["angle_table"] = [list(point) for point in a.angle_points]
+    facts = anchor_facts(a)
+    out["anchors_given"] = [f.key for f in facts if f.given]
+    out["anchors_missing"] = [f.key for f in facts if not f.given]
+    return out
 
 
 def catalog_summary(session: Session) -> dict:
@@ -443,12 +513,26 @@ def actuator_catalog(session: Session) -> ActuatorCatalog:
             Actuator.swirl_chamber_mm, Actuator.inlet_area_mm2, Actuator.max_pressure_bar,
             Actuator.min_viscosity_cp, Actuator.max_viscosity_cp, Actuator.body_material,
             Actuator.seal_material, Actuator.unit_price, Actuator.lead_time_days,
+            *(getattr(Actuator, name) for name in anchors.ANCHOR_FIELDS),
         ).order_by(Actuator.supplier, Actuator.sku)
     ).all()  # fmt: skip
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(14)]
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(14 + len(anchors.ANCHOR_FIELDS))]
+    anchor = dict(zip(anchors.ANCHOR_FIELDS, cols[14:], strict=True))
 
     def floats(values) -> np.ndarray:
         return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+    def texts(values) -> np.ndarray:
+        return np.array(["" if v is None else v for v in values], dtype=object)
+
+    def tables(values) -> np.ndarray:
+        out = np.empty(len(values), dtype=object)
+        out[:] = [tuple((float(p), float(a)) for p, a in (v or ())) for v in values]
+        return out
+
+    # A column no SKU has stays None (the engine's contract), so an old catalog costs nothing.
+    def known(values, convert) -> np.ndarray | None:
+        return convert(values) if any(v not in (None, "", []) for v in values) else None
 
     catalog = engine.Catalog(
         sku=np.array(cols[1], dtype=object),
@@ -464,6 +548,11 @@ def actuator_catalog(session: Session) -> ActuatorCatalog:
         seal_material=np.array(cols[11], dtype=object),
         unit_price=floats(cols[12]),
         lead_time_days=np.array(cols[13], dtype=int),
+        **{name: known(anchor[name], floats) for name in anchors.NUMERIC_ANCHORS},
+        angle_table=known(anchor["angle_table"], tables),
+        full_cone_insert=known(anchor["full_cone_insert"], texts),
+        family=known(anchor["family"], texts),
+        orifice_nominal=known(anchor["orifice_nominal"], lambda v: np.array([bool(x) for x in v], dtype=bool)),
     )
     result = ActuatorCatalog(catalog, list(cols[0]))
     with _catalog_lock:
@@ -489,6 +578,8 @@ def export_actuators_csv(session: Session) -> str:
                 row.append("")
             elif isinstance(value, bool):
                 row.append("true" if value else "false")
+            elif column == "angle_table":
+                row.append(anchors.format_angle_table(value))
             elif isinstance(value, datetime):
                 row.append(value.isoformat())
             elif isinstance(value, float):
@@ -605,7 +696,35 @@ def _parse_row(raw: dict, line: int) -> tuple[dict | None, list[str]]:
     if flag not in ("true", "false", "1", "0", "yes", "no"):
         err("is_sample_data", f"must be true or false (got {flag!r})")
     row["is_sample_data"] = flag in ("true", "1", "yes")
+    row.update(_parse_anchors(raw, row["spray_type"], err))
     return (None if errors else row), errors
+
+
+def _parse_anchors(raw: dict, spray_type: str | None, err) -> dict:
+    """The anchor columns present in the file, checked by engine.anchors (absent columns are left
+    out, so importing an older file keeps the anchors already stored)."""
+    given = [name for name in anchors.ANCHOR_FIELDS if name in raw]
+    values: dict = {}
+    for name in given:
+        text = (raw.get(name) or "").strip()
+        if not text:
+            continue
+        if name in anchors.NUMERIC_ANCHORS:
+            try:
+                values[name] = units.parse_number(text)
+            except ValueError:
+                values[name] = text  # check_anchors words the refusal
+        elif name == "orifice_nominal":
+            flag = text.lower()
+            values[name] = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
+                flag, text
+            )
+        else:
+            values[name] = text
+    clean, problems = anchors.check_anchors(values, spray_type)
+    for name, message in problems.items():
+        err(name, f"— {message} (got {(raw.get(name) or '').strip()!r})")
+    return {name: clean[name] for name in given}
 
 
 def check_actuators_csv(text: str) -> ImportReport:

@@ -209,6 +209,7 @@ def _actuator_filters(args) -> tuple[catalog.ActuatorFilters, dict[str, str]]:
     f = catalog.ActuatorFilters(
         supplier=args.get("supplier") if args.get("supplier") in seed.SUPPLIERS else None,
         spray_type=args.get("spray_type") if args.get("spray_type") in seed.SPRAY_TYPE_LABELS else None,
+        family=args.get("family") if args.get("family") in catalog.FAMILY_LABELS else None,
         orifice_min_mm=number("orifice_min", "orifice_mm"),
         orifice_max_mm=number("orifice_max", "orifice_mm"),
         pressure_min_bar=number("pressure_min", "pressure_bar"),
@@ -249,6 +250,7 @@ def actuators():
             summary=catalog.catalog_summary(db.session),
             suppliers=seed.SUPPLIERS,
             spray_types=seed.SPRAY_TYPE_LABELS,
+            families=catalog.FAMILY_LABELS,
             materials=seed.BODY_MATERIALS,
             seals=seed.SEAL_MATERIALS,
             sorts=catalog.ACTUATOR_SORTS,
@@ -274,6 +276,8 @@ def actuator_detail(actuator_id: uuid.UUID):
         spray_types=seed.SPRAY_TYPE_LABELS,
         materials=seed.BODY_MATERIALS,
         seals=seed.SEAL_MATERIALS,
+        families=catalog.FAMILY_LABELS,
+        facts=catalog.anchor_facts(actuator),
     )
 
 
