@@ -184,8 +184,8 @@ def test_without_a_target_the_page_says_how_the_list_is_ordered(client, login, t
     page = client.get(_new(t, **params)).get_data(as_text=True)
     expected = _results(db, params)
     assert expected.targets_given == 0
-    note = expected.order_note or "the list is in the engine&#39;s ranking order."
-    assert f'<p class="order-note" role="note"><strong>No target set:</strong> {note}</p>' in page
+    assert expected.order_note.startswith("No target given")  # the engine's words
+    assert f'<p class="order-note" role="note"><strong>How this list is ordered:</strong> {_esc(expected.order_note)}</p>' in page
     assert "Fits" not in re.sub(r"<p class=\"score-help\".*?</p>", "", page, flags=re.S)
     with_target = client.get(_new(t, **params, dv50_um="50")).get_data(as_text=True)
     assert "order-note" not in with_target
@@ -330,3 +330,21 @@ def test_the_issue_examples_0998_g_cm3_and_12_cst_are_stored_as_998_kg_m3_and_11
     db.session.expire_all()
     again = next(c for c in rows(t.tenant, Configuration) if c.name == "Issue example")
     assert again.fluid_density_kg_m3 == pytest.approx(1200.0) and again.fluid_viscosity_cP == pytest.approx(12.0)
+
+
+def test_a_flashing_propellant_shows_no_single_droplet_size_and_says_why(client, login, team, seeded_catalog, db):
+    t = team()
+    login(t.user)
+    params = {"viscosity_cp": "1", "density_kg_m3": "560", "surface_tension_mn_m": "12",
+              "vapour_pressure_kpa": "250", "liquefied": "1", "step": "results", "pressure_bar": "5",
+              "cone_deg": "60"}  # fmt: skip
+    page = client.get(_new(t, **params)).get_data(as_text=True)
+    skus = _rows(page)
+    assert skus, re.sub(r"\s+", " ", page[page.find('id="wizard-results"'):][:1500])
+    for sku in skus:
+        dv50 = _row_html(page, sku).split('data-quantity="dv50_um"')[1].split("</td>")[0]
+        assert '<span class="value">—</span>' in dv50 and '<span class="method">not modelled</span>' in dv50
+        assert "range" not in dv50  # no band for a value the engine does not give
+        assert "Regime: fully flashing" in _row_html(page, sku)
+    assert "figure class=\"distribution\"" not in page
+    assert f"No droplet-size distribution for {skus[0]}: the engine gives no single Dv50 for it (fully flashing" in page

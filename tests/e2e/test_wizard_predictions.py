@@ -173,8 +173,9 @@ def test_each_prediction_shows_value_band_method_fit_and_caveats_through_every_c
     _htmx_idle(page)
     expected = _expected(live_app, page)
     note = page.locator(".order-note")
-    expect(note).to_contain_text("No target set:")
-    expect(note).to_contain_text(expected.order_note or "the list is in the engine's ranking order.")
+    expect(note).to_contain_text("How this list is ordered:")
+    assert expected.order_note
+    expect(note).to_contain_text(expected.order_note)
     table = page.get_by_role("table", name="Ranked actuators")
     _check_rows(table, expected.entries)
 
