@@ -37,6 +37,7 @@ def reset_impersonator(token) -> None:
 def current_impersonator() -> dict | None:
     return _impersonator.get()
 
+
 ACTIONS = {
     "tenant.created": "Workspace created (sign-up)",
     "user.login": "Logged in",

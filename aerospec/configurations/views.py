@@ -45,6 +45,9 @@ def _quota_feedback(response: Response, use: counters.QuotaUse) -> Response:
 
 
 bp.add_app_template_global(rows.configuration_rows, "configuration_rows")
+# The words for the engine's method codes and the actuator families, for every template that shows a ranking.
+bp.add_app_template_global(wizard.METHOD_LABELS, "method_labels")
+bp.add_app_template_global(wizard.FAMILY_LABELS, "family_labels")
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -168,8 +171,15 @@ def _detail_context(config: Configuration, **extra) -> dict:
         "share_member": share_member,
         "ranked_in": configs.ranking_version(db.session, g.tenant, config),
         "score_help": wizard.SCORE_HELP,
+        "top_picks": wizard.top_picks(_ranked(config.compatible_actuators)),
         **extra,
     }
+
+
+def _ranked(entries) -> list[dict]:
+    """A saved ranking's entries when AeroSpec ranked them (an API client may have saved its own list)."""
+    entries = entries or []
+    return entries if all(isinstance(e, dict) and "verdicts" in e for e in entries) else []
 
 
 @bp.route(f"{T}/<uuid:config_id>")

@@ -8,6 +8,7 @@ and saving a configuration (wizard, edit page or API) ranks through `rank_for_co
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -51,14 +52,31 @@ TARGETS = (
     ("dv50_um", "dv50_um", "dv50_tol", "µm", "Dv50"),
     ("flow_ml_min", "flow_ml_min", "flow_tol", "ml/min", "Flow rate"),
 )
-STATE_KEYS = ("fluid_id", "fluid_name", "liquefied", *FLUID_PARAMS, *FLUID_UNITS.values(), *TARGET_PARAMS, "selected")
+STATE_KEYS = (
+    "fluid_id", "fluid_name", "liquefied", *FLUID_PARAMS, *FLUID_UNITS.values(), *TARGET_PARAMS, "selected",
+    "family", "actuator",
+)  # fmt: skip
+#: What a customer filters by (engine.FAMILIES), in words.
+FAMILY_LABELS = {
+    "aerosol_actuator": "Aerosol actuator",
+    "pump_trigger": "Pump/trigger insert",
+    "industrial_nozzle": "Industrial nozzle",
+}
+#: engine.METHODS in words, for a quantity whose prediction carries no label of its own.
+METHOD_LABELS = {
+    "maker_anchored": "maker-anchored",
+    "family_calibrated": "family-calibrated",
+    "extrapolated": "extrapolated",
+    "not_modelled": "not modelled",
+}
+QUANTITY_LABELS = {"flow_ml_min": "Flow", "cone_deg": "Cone angle", "dv50_um": "Dv50"}
 # What "Score" means, in the words of aerospec.engine.rank (shown under every ranked table).
 SCORE_HELP = (
     "Score: how far the predicted spray is from your targets, in tolerances — the root-mean-square, "
     "over the targets you set, of |predicted − target| ÷ tolerance — plus up to "
     f"{CONFIDENCE_WEIGHT:g} when a prediction lies outside the validated range of its correlations. "
     "0 is a perfect match and lower is better; there is no upper limit. "
-    "“Meets all targets” means every target is within 1 tolerance."
+    "“Fits 2 of 3 targets” counts the targets whose predicted value is within its tolerance."
 )
 # The configuration's fields for each engine target: (engine key, value field, tolerance field).
 CONFIG_TARGETS = (
@@ -105,6 +123,8 @@ class WizardState:
     selected: str | None = None
     q: str = ""
     category: str = ""
+    family: str | None = None  # one of FAMILY_LABELS: only that family is listed
+    actuator: object | None = None  # "Predict with my fluid": the one catalog actuator predicted
 
     def query(self, **changes) -> dict[str, str]:
         """The state as query parameters (for links and hidden inputs)."""
@@ -143,6 +163,16 @@ def parse_state(session: Session, tenant, args: Mapping, *, step: str | None = N
     state.selected = state.raw.get("selected") or None
     requested = step or args.get("step") or ""
     errors = state.errors
+    family = state.raw.get("family")
+    if family in FAMILY_LABELS:
+        state.family = family
+    elif family:
+        errors["family"] = [f"Unknown actuator family {family!r}: choose one of {', '.join(FAMILY_LABELS.values())}."]
+    if state.raw.get("actuator"):
+        try:
+            state.actuator = catalog.get_actuator(session, uuid.UUID(state.raw["actuator"]))
+        except (ValueError, NotFound):
+            errors["actuator"] = ["That actuator is not in the catalog any more; rank the whole catalog instead."]
 
     fluid_id = state.raw.get("fluid_id")
     if fluid_id:
@@ -233,9 +263,71 @@ def _actuator_details(session: Session, ids: list) -> dict:
     return {row.id: {"name": row.name, "currency": row.currency} for row in rows}
 
 
-def entry(catalog_cols: engine.Catalog, ranking: engine.Ranking, i: int, targets: engine.Targets | None) -> dict:
-    """One ranked actuator, JSON-ready: identity, price, the predicted values and the verdict per target."""
-    item = engine.prediction_item(ranking.prediction, i)
+def infer_family(spray_type: str, orifice_mm: float, max_pressure_bar: float) -> str:
+    """An actuator's family (engine.FAMILIES) guessed from its spray type, orifice and pressure rating.
+
+    Used only where the catalog row carries no family of its own (Catalog.family empty, as before the
+    anchors columns): full cones, plain jets and orifices above 0.8 mm are industrial nozzles; a swirl
+    insert of 0.8 mm or less rated to at most 6 bar is a pump/trigger insert (hand pumps and triggers
+    reach 3–6 bar); one of 0.6 mm or less rated for an aerosol can's 9–12 bar is an aerosol actuator;
+    other swirl nozzles are industrial. A guess: the page says "inferred" beside it.
+    """
+    if spray_type != "hollow_cone" or orifice_mm > 0.8:
+        return "industrial_nozzle"
+    if max_pressure_bar <= 6.0:
+        return "pump_trigger"
+    if orifice_mm <= 0.6 and 9.0 <= max_pressure_bar <= 12.0:
+        return "aerosol_actuator"
+    return "industrial_nozzle"
+
+
+def catalog_families(cat: engine.Catalog) -> tuple[np.ndarray, np.ndarray]:
+    """(family per catalog entry, True where it was inferred rather than given by the catalog)."""
+    given = cat.family if cat.family is not None else np.full(len(cat), "", dtype=object)
+    families = np.array(given, dtype=object)
+    inferred = np.array([f not in FAMILY_LABELS for f in families], dtype=bool)
+    for i in np.flatnonzero(inferred):
+        families[i] = infer_family(str(cat.spray_type[i]), float(cat.orifice_mm[i]), float(cat.max_pressure_bar[i]))
+    return families, inferred
+
+
+def _plain(value):
+    """A value from the engine as JSON (saved with a configuration): numpy scalars unwrapped, NaN → None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _misses_in_words(out: dict, targets: engine.Targets) -> list[str]:
+    """Each given target the point prediction misses, in words ("cone 48° against 60 ± 5°")."""
+    words = []
+    for key, _value, _tol, unit, label in TARGETS:
+        target, value = getattr(targets, key), out.get(key)
+        if target is None or value is None or abs(value - target.value) <= target.tolerance:
+            continue
+        sep = "" if unit == "°" else " "
+        name = label if label.startswith("Dv") else label.lower()
+        words.append(f"{name} {value:g}{sep}{unit} against {target.value:g} ± {target.tolerance:g}{sep}{unit}")
+    return words
+
+
+def entry(
+    catalog_cols: engine.Catalog,
+    ranking: engine.Ranking,
+    i: int,
+    targets: engine.Targets | None,
+    family: tuple[str, bool] | None = None,
+) -> dict:
+    """One ranked actuator, JSON-ready: identity, price, the predicted values with their 90 % bands, how each
+    was predicted, and the verdict per target (how many are met, each miss in words, P(met) where the engine
+    gives it). Fields the engine leaves None stay out: the page shows nothing rather than a guess."""
+    item = engine.prediction_item(ranking.prediction, i)  # values, 90 % bands, method, explain, caveats
     out = {
         "sku": str(catalog_cols.sku[i]),
         "supplier": str(catalog_cols.supplier[i]),
@@ -245,8 +337,10 @@ def entry(catalog_cols: engine.Catalog, ranking: engine.Ranking, i: int, targets
         "unit_price": round(float(catalog_cols.unit_price[i]), 4),
         "lead_time_days": int(catalog_cols.lead_time_days[i]),
         "score": round(float(ranking.score[i]), 4) if math.isfinite(float(ranking.score[i])) else None,
-        **item,
+        **_plain(item),
     }
+    if family is not None:
+        out["family"], out["family_inferred"] = family[0], bool(family[1])
     verdicts = {}
     if targets is not None:
         for key, *_ in TARGETS:
@@ -254,6 +348,15 @@ def entry(catalog_cols: engine.Catalog, ranking: engine.Ranking, i: int, targets
             if target is not None and out.get(key) is not None:
                 off = float(out[key]) - target.value
                 verdicts[key] = {"within": abs(off) <= target.tolerance, "off_by": round(off, 3)}
+                if ranking.p_meet is not None and key in ranking.p_meet:
+                    verdicts[key]["p_meet"] = _plain(round(float(ranking.p_meet[key][i]), 3))
+        given = sum(getattr(targets, key) is not None for key, *_ in TARGETS)
+        out["targets_given"] = given
+        if ranking.targets_met is not None:
+            out["targets_met"] = int(ranking.targets_met[i])
+        else:  # the engine says nothing: count the point values within tolerance, as the verdicts do
+            out["targets_met"] = sum(v["within"] for v in verdicts.values())
+        out["misses"] = list(ranking.misses(i)) if callable(ranking.misses) else _misses_in_words(out, targets)
     out["verdicts"] = verdicts
     out["within_tolerance"] = all(v["within"] for v in verdicts.values()) if verdicts else True
     return out
@@ -269,23 +372,49 @@ class Results:
     empty: bool
     selected: dict | None
     total: int
+    order_note: str = ""
+    targets_given: int = 0
+    family: str | None = None
+    family_counts: dict[str, int] = field(default_factory=dict)  # compatible actuators per family
+    families_inferred: bool = False  # some family was guessed from type, orifice and rating
+    top_picks: list[dict] = field(default_factory=list)
 
 
-def ranked_entries(session: Session, fluid: engine.Fluid, targets: engine.Targets, top: int = SHOW_TOP_N) -> Results:
-    """Rank the whole catalog for a fluid and targets; the top entries, the excluded ones, the explanation."""
+def ranked_entries(
+    session: Session,
+    fluid: engine.Fluid,
+    targets: engine.Targets,
+    top: int = SHOW_TOP_N,
+    *,
+    family: str | None = None,
+    actuator_id=None,
+) -> Results:
+    """Rank the whole catalog for a fluid and targets; the top entries (of one family, or the one actuator
+    asked for), the excluded ones, the explanation, how the list is ordered and the top picks."""
     cat, ids = catalog.actuator_catalog(session)
     if len(cat) == 0:
         return Results(
             [], 0, [], 0, {"status": "no_catalog", "message": "The actuator catalog is empty."}, True, None, 0
         )
     ranking = engine.rank(fluid, cat, targets)
-    order = [int(i) for i in ranking.order[:top]]
+    families, inferred = catalog_families(cat)
+    compatible = [int(i) for i in ranking.order]
+    counts = {key: 0 for key in FAMILY_LABELS}
+    for i in compatible:
+        counts[families[i]] = counts.get(families[i], 0) + 1
+    if actuator_id is not None:
+        shown = [i for i, row_id in enumerate(ids) if row_id == actuator_id]
+    else:
+        shown = [i for i in compatible if family is None or families[i] == family]
+    order = shown[:top]
     details = _actuator_details(session, [ids[i] for i in order])
     entries = []
     for i in order:
-        e = entry(cat, ranking, i, targets)
+        e = entry(cat, ranking, i, targets, (families[i], inferred[i]))
         e.update(details.get(ids[i], {}))
         e["index"] = i
+        if i in ranking.excluded:
+            e["excluded_reasons"] = list(ranking.excluded[i])
         entries.append(e)
     excluded_items = list(ranking.excluded.items()) if hasattr(ranking.excluded, "items") else []
     excluded = [
@@ -297,6 +426,7 @@ def ranked_entries(session: Session, fluid: engine.Fluid, targets: engine.Target
         near["sku"] = str(cat.sku[near["index"]])
     within = ranking.within_tolerance
     empty = len(ranking.order) == 0 or (within is not None and not bool(np.any(within)))
+    given = sum(getattr(targets, key) is not None for key, *_ in TARGETS)
     return Results(
         entries=entries,
         compatible=len(ranking.order),
@@ -306,44 +436,107 @@ def ranked_entries(session: Session, fluid: engine.Fluid, targets: engine.Target
         empty=empty,
         selected=None,
         total=len(cat),
+        order_note=ranking.order_note or "",
+        targets_given=ranking.targets_given or given,
+        family=family,
+        family_counts=counts,
+        families_inferred=bool(np.any(inferred)),
+        top_picks=top_picks(entries),
     )
+
+
+def top_picks(entries: list[dict]) -> list[dict]:
+    """The summary above the table: the two best ranked, then the cheapest and the quickest of those that fit
+    as many targets as the best one (each actuator named once; fewer picks when they coincide)."""
+    if not entries:
+        return []
+    most = entries[0].get("targets_met", 0)
+    fitting = [e for e in entries if e.get("targets_met", 0) >= most]
+    candidates = [("Best ranked", entries[0])]
+    if len(entries) > 1:
+        candidates.append(("Runner-up", entries[1]))
+    candidates += [
+        ("Lowest price", min(fitting, key=lambda e: e.get("unit_price", math.inf))),
+        ("Shortest lead time", min(fitting, key=lambda e: e.get("lead_time_days", math.inf))),
+    ]
+    picks, seen = [], set()
+    for why, chosen in candidates:
+        if chosen["sku"] not in seen:
+            seen.add(chosen["sku"])
+            picks.append({"why": why, "entry": chosen})
+    return picks
 
 
 # ---- the droplet-size distribution plot (server-rendered SVG)
 
-PLOT_W, PLOT_H, PAD_L, PAD_B, PAD_T, PAD_R = 480, 240, 48, 36, 12, 48
+PLOT_W, PLOT_H, PAD_L, PAD_B, PAD_T, PAD_R = 360, 250, 46, 40, 50, 50
+PLOT_FONT = 11  # px in the viewBox; the figure is never drawn narrower than 300 px (readable at 360 px)
 
 
-def distribution(item: dict, points: int = 60) -> dict:
-    """Rosin–Rammler volume CDF and PDF of one prediction, as SVG polylines and a table.
+def nice_ticks(top: float, most: int = 5) -> list[float]:
+    """Evenly spaced ticks from 0 on a 1-2-5 step, the last at or above `top`, at most `most` + 1 of them."""
+    if not top > 0:
+        return [0.0, 1.0]
+    raw = top / most
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    count = math.ceil(top / step - 1e-9)
+    return [round(step * k, 10) for k in range(count + 1)]
 
-    F(D) = 1 − exp(−(D/X)^q) with X = Dv50 / (ln 2)^(1/q) (Lefebvre, Atomization and
-    Sprays, 1989, ch. 4); the PDF is dF/dD, scaled to the plot's height.
+
+def _tick_label(value: float) -> str:
+    return f"{value:g}"
+
+
+def distribution(item: dict, target: engine.Target | None = None, points: int = 80) -> dict | None:
+    """Rosin–Rammler volume distribution of one prediction as SVG geometry and a table; None without a Dv50.
+
+    F(D) = 1 − exp(−(D/X)^q) with X = Dv50 / (ln 2)^(1/q) (Lefebvre, Atomization and Sprays, 1989, ch. 4);
+    the density is dF/dD in % per µm. The cumulative curve is read on the left axis (%), the density on the
+    right (%/µm), each with its own even ticks; the Dv50 target and its tolerance are drawn as a band.
     """
+    if item.get("dv50_um") is None:
+        return None
     dv50 = float(item["dv50_um"])
     q = float(item.get("rosin_rammler_q") or 2.5)
     x = dv50 / math.log(2) ** (1 / q)
-    d_max = x * (-math.log(0.001)) ** (1 / q)  # 99.9 % of the volume below
+    d_end = x * (-math.log(0.001)) ** (1 / q)  # 99.9 % of the volume below
+    if target is not None:
+        d_end = max(d_end, target.value + target.tolerance)
+    x_ticks = nice_ticks(d_end)
+    d_max = x_ticks[-1]
     ds = np.linspace(0.0, d_max, points)
     cdf = 1 - np.exp(-((ds / x) ** q))
-    pdf = (q / x) * (ds / x) ** (q - 1) * np.exp(-((ds / x) ** q))
-    pdf_scaled = pdf / pdf.max() if pdf.max() > 0 else pdf
-    inner_w, inner_h = PLOT_W - PAD_L - PAD_R, PLOT_H - PAD_T - PAD_B
+    pdf = 100 * (q / x) * (ds / x) ** (q - 1) * np.exp(-((ds / x) ** q))  # % of the volume per µm
+    pdf_ticks = nice_ticks(float(pdf.max()), most=4)
+    pdf_top = pdf_ticks[-1]
+    left, right, top, bottom = PAD_L, PLOT_W - PAD_R, PAD_T, PLOT_H - PAD_B
 
     def px(d: float) -> float:
-        return round(PAD_L + inner_w * d / d_max, 1)
+        return round(left + (right - left) * min(max(d, 0.0), d_max) / d_max, 1)
 
-    def py(f: float) -> float:
-        return round(PAD_T + inner_h * (1 - f), 1)
+    def py(fraction: float) -> float:
+        return round(top + (bottom - top) * (1 - fraction), 1)
 
     cdf_points = " ".join(f"{px(d)},{py(f)}" for d, f in zip(ds, cdf, strict=True))
-    pdf_points = " ".join(f"{px(d)},{py(f)}" for d, f in zip(ds, pdf_scaled, strict=True))
-    ticks = [round(d_max * k / 4, -1 if d_max > 40 else 0) for k in range(5)]
-    marks = [
-        {"label": name, "d": float(item[key]), "x": px(min(float(item[key]), d_max))}
-        for name, key in (("Dv10", "dv10_um"), ("Dv50", "dv50_um"), ("Dv90", "dv90_um"))
-        if item.get(key) is not None
-    ]
+    pdf_points = " ".join(f"{px(d)},{py(f / pdf_top)}" for d, f in zip(ds, pdf, strict=True))
+    # The Dv10/Dv50/Dv90 labels sit on three rows above the plot, so they never overlap one another.
+    marks = []
+    for row, (name, key) in enumerate((("Dv10", "dv10_um"), ("Dv50", "dv50_um"), ("Dv90", "dv90_um"))):
+        if item.get(key) is None:
+            continue
+        mx = px(float(item[key]))
+        anchor = "start" if mx < left + 20 else ("end" if mx > right - 20 else "middle")
+        marks.append({"label": f"{name} {float(item[key]):g} µm", "x": mx, "y": 12 + 13 * row, "anchor": anchor})
+    band = None
+    if target is not None:
+        low, high = target.value - target.tolerance, target.value + target.tolerance
+        band = {
+            "x": px(low),
+            "width": round(px(high) - px(low), 1),
+            "line_x": px(target.value),
+            "label": f"Dv50 target {target.value:g} ± {target.tolerance:g} µm",
+        }
     table = [
         {"d_um": round(float(d), 1), "cum_pct": round(100 * float(1 - math.exp(-((d / x) ** q))), 1)}
         for d in np.linspace(d_max / 8, d_max, 8)
@@ -351,18 +544,21 @@ def distribution(item: dict, points: int = 60) -> dict:
     return {
         "width": PLOT_W,
         "height": PLOT_H,
+        "font": PLOT_FONT,
         "cdf": cdf_points,
         "pdf": pdf_points,
-        "x_ticks": [{"x": px(t), "label": f"{t:g}"} for t in ticks],
-        "y_ticks": [{"y": py(f), "label": f"{int(f * 100)} %"} for f in (0, 0.25, 0.5, 0.75, 1.0)],
+        "x_ticks": [{"x": px(t), "label": _tick_label(t)} for t in x_ticks],
+        "y_ticks": [{"y": py(f), "label": f"{int(f * 100)}"} for f in (0, 0.25, 0.5, 0.75, 1.0)],
+        "pdf_ticks": [{"y": py(t / pdf_top), "label": _tick_label(t)} for t in pdf_ticks],
         "marks": marks,
+        "target": band,
         "table": table,
         "q": round(q, 2),
         "x_um": round(x, 1),
-        "left": PAD_L,
-        "right": PLOT_W - PAD_R,
-        "top": PAD_T,
-        "bottom": PLOT_H - PAD_B,
+        "left": left,
+        "right": right,
+        "top": top,
+        "bottom": bottom,
     }
 
 
@@ -380,11 +576,17 @@ def page_context(session: Session, tenant, state: WizardState) -> dict:
         return context
     targets = state.targets
     if state.step == "results" and targets is not None and not state.errors:
-        results = ranked_entries(session, state.fluid, targets)
+        results = ranked_entries(
+            session,
+            state.fluid,
+            targets,
+            family=state.family,
+            actuator_id=state.actuator.id if state.actuator is not None else None,
+        )
         if results.entries:
             chosen = next((e for e in results.entries if e["sku"] == state.selected), results.entries[0])
             results.selected = chosen
-            context["plot"] = distribution(chosen)
+            context["plot"] = distribution(chosen, targets.dv50_um)
         context["results"] = results
     return context
 

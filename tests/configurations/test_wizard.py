@@ -58,7 +58,7 @@ def test_selected_actuator_is_a_query_parameter(client, login, team, seeded_cata
     html = client.get(_new(t, **params)).get_data(as_text=True)
     import re
 
-    skus = re.findall(r"<strong>([A-Z0-9][^<]+)</strong> <span class=\"muted\">", html)
+    skus = re.findall(r'<tr data-sku="([^"]+)"', html)
     second = skus[1]
     chosen = client.get(_new(t, **params, selected=second), headers={"HX-Request": "true"}).get_data(as_text=True)
     assert f"Droplet-size distribution of {second}" in chosen

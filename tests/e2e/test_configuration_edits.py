@@ -134,7 +134,7 @@ def test_editing_dv50_and_pressure_ranks_again_and_history_shows_only_those_chan
     assert before == _engine_ranking(live_app, slug, config_id)
     saved = page.get_by_role("table", name="Ranked actuators")
     expect(saved.locator(".verdict").first).to_have_text(re.compile(r"within tolerance|µm off"))
-    expect(saved.locator(".band").first).to_have_text(re.compile(r"^\(.+–.+\)$"))
+    expect(saved.locator(".band").first).to_have_text(re.compile(r"^(90 % )?range .+–.+$"))
     expect(page.locator("#score-help")).to_contain_text("in tolerances")
     expect(page.locator(".ranking-note")).to_contain_text("Ranked by the engine for the fluid and targets above")
 
