@@ -263,6 +263,16 @@ def test_switcher_lists_only_your_workspaces(client, login, factories):
     page = client.get("/workspaces").get_data(as_text=True)
     assert first.name in page and second.name in page
     assert foreign.name not in page
+    assert "platform console" not in page  # a member is not told about a console they cannot open
+
+
+def test_a_platform_admin_outside_every_workspace_finds_the_console_from_the_workspaces_page(client, login, factories):
+    admin = factories.UserFactory(is_platform_admin=True)
+    login(admin)
+    page = client.get("/workspaces").get_data(as_text=True)
+    assert "You don't belong to any workspace yet." in page
+    assert 'href="/admin/tenants">open the platform console</a>' in page
+    assert client.get("/admin/tenants").status_code == 200
 
 
 # ---- trial banner
