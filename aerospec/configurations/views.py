@@ -8,6 +8,7 @@ import uuid
 from flask import Response, current_app, flash, g, make_response, render_template, request, url_for
 from flask_login import login_required
 
+from aerospec.catalog import services as catalog_services
 from aerospec.configurations import bp, rows, wizard
 from aerospec.configurations import services as configs
 from aerospec.configurations.forms import ConfigurationForm, SaveForm, ShareForm, StatusTagsForm
@@ -48,6 +49,14 @@ bp.add_app_template_global(rows.configuration_rows, "configuration_rows")
 # The words for the engine's method codes and the actuator families, for every template that shows a ranking.
 bp.add_app_template_global(wizard.METHOD_LABELS, "method_labels")
 bp.add_app_template_global(wizard.FAMILY_LABELS, "family_labels")
+
+
+@bp.app_template_global("catalog_has_sample_data")
+def catalog_has_sample_data() -> bool:
+    """Whether the actuator catalog holds sample rows (then a ranking says its maker's figures are generated)."""
+    if "catalog_has_sample_data" not in g:
+        g.catalog_has_sample_data = catalog_services.catalog_summary(db.session)["sample"]
+    return g.catalog_has_sample_data
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

@@ -361,3 +361,26 @@ def test_a_flashing_propellant_shows_no_single_droplet_size_and_says_why(client,
         assert "Regime: fully flashing" in _row_html(page, sku)
     assert 'figure class="distribution"' not in page
     assert f"No droplet-size distribution for {skus[0]}: the engine gives no single Dv50 for it (fully flashing" in page
+
+
+# ---- sample catalog
+
+
+def test_a_ranking_over_the_sample_catalog_says_its_makers_figures_are_generated(
+    client, login, team, seeded_catalog, db
+):
+    from sqlalchemy import update
+
+    from aerospec.catalog.models import Actuator
+
+    t = team()
+    login(t.user)
+    params = {**WATER, "step": "results", "pressure_bar": "5", "cone_deg": "60"}
+    notice = "they are not Spencer's or Coster's measurements"
+    page = " ".join(client.get(_new(t, **params)).get_data(as_text=True).split())
+    assert _rows(page) and notice in page and "Sample catalog data." in page
+    # A catalog of real rows (a supplier's CSV marks them is_sample_data=false) carries no such notice.
+    db.session.execute(update(Actuator).values(is_sample_data=False))
+    db.session.commit()
+    page = " ".join(client.get(_new(t, **params)).get_data(as_text=True).split())
+    assert _rows(page) and notice not in page and "Sample catalog data." not in page
