@@ -321,6 +321,7 @@ def impersonation_banner() -> dict:
             "write_access": imp.write_access,
             "expires_at": imp.expires_at,
             "minutes_left": -(-seconds // 60),
+            "seconds_left": seconds,
         }
     }
 
