@@ -9,6 +9,7 @@ from rq import cron
 
 from jobs.billing import push_commissions, run_offline_billing_cycle
 from jobs.emails import sweep_queued_emails
+from jobs.impersonation import end_expired_impersonations
 from jobs.lifecycle import daily_billing_tick
 from jobs.procurement import poll_open_orders
 from jobs.revenue import roll_up_revenue_days
@@ -46,3 +47,7 @@ cron.register(run_offline_billing_cycle, queue_name="billing", cron="20 * * * *"
 
 # Every 5 minutes: send again any email still queued after 5 minutes (its job was never enqueued).
 cron.register(sweep_queued_emails, queue_name="emails", cron="*/5 * * * *", name="sweep_queued_emails")
+
+# Every minute: an impersonation whose time is up is ended ("expired") in the workspace and admin audit logs,
+# so no audit log shows a start without an end once the admin stops making requests.
+cron.register(end_expired_impersonations, queue_name="default", cron="* * * * *", name="end_expired_impersonations")

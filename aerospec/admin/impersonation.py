@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 
 from flask import Response, abort, flash, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from aerospec.accounts import views as account_views
 from aerospec.accounts.decorators import platform_admin_required
@@ -159,9 +160,20 @@ def end(session: Session, imp: Impersonation, reason: str = "ended", now: dateti
     if imp.ended_at is not None:
         return False
     now = now or utcnow()
-    imp.ended_at = min(now, imp.expires_at) if reason == "expired" else now
-    imp.end_reason = reason
-    session.flush()
+    ended_at = min(now, imp.expires_at) if reason == "expired" else now
+    # Conditional: the request path and the expiry job may both try; only the one whose UPDATE finds
+    # the row still open writes the end entries (on PostgreSQL the second waits for the first's commit).
+    closed = session.execute(
+        update(Impersonation)
+        .where(Impersonation.id == imp.id, Impersonation.ended_at.is_(None))
+        .values(ended_at=ended_at, end_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not closed:
+        session.refresh(imp, ["ended_at", "end_reason"])
+        return False
+    set_committed_value(imp, "ended_at", ended_at)
+    set_committed_value(imp, "end_reason", reason)
     details = {"how": reason, "ended_at": imp.ended_at.isoformat()}
     token = tenant_audit._impersonator.set(None)  # the end itself is support's, not the user's
     try:
@@ -178,6 +190,22 @@ def end(session: Session, imp: Impersonation, reason: str = "ended", now: dateti
         details={**details, "impersonation_id": str(imp.id), "user_email": imp.user.email},
     )
     return True
+
+
+def end_expired(session: Session, now: datetime | None = None) -> int:
+    """End every impersonation whose time is up (the expiry job; each its own commit); returns how many."""
+    now = now or utcnow()
+    due = list(
+        session.scalars(
+            select(Impersonation.id).where(Impersonation.ended_at.is_(None), Impersonation.expires_at <= now)
+        )
+    )
+    ended = 0
+    for imp_id in due:
+        imp = session.get(Impersonation, imp_id)
+        ended += end(session, imp, "expired", now)
+        session.commit()
+    return ended
 
 
 def impersonation_json(imp: Impersonation, now: datetime | None = None) -> dict:
@@ -293,6 +321,7 @@ def impersonation_banner() -> dict:
             "write_access": imp.write_access,
             "expires_at": imp.expires_at,
             "minutes_left": -(-seconds // 60),
+            "seconds_left": seconds,
         }
     }
 

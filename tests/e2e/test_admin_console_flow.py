@@ -94,7 +94,7 @@ def test_admin_finds_extends_impersonates_suspends_and_reactivates(
     admin.get_by_label("For how many minutes").fill("15")
     admin.get_by_label("Reason (required)").fill("Ticket 88: cannot find settings")
     admin.get_by_role("button", name="Start impersonating").click()
-    banner = admin.get_by_role("status", name="Impersonation")
+    banner = admin.get_by_role("complementary", name="Impersonation")
     expect(banner).to_contain_text("You are viewing AeroSpec as Mona Member")
     expect(banner).to_contain_text("15 minutes left")
     screenshot(admin, "admin-impersonating")
@@ -106,7 +106,7 @@ def test_admin_finds_extends_impersonates_suspends_and_reactivates(
     assert tenant_actions == ["impersonation.started"] and admin_actions.count("impersonation.started") >= 1
     banner.get_by_role("button", name="End now").click()
     expect(admin.get_by_text("Impersonation ended")).to_be_visible()
-    expect(admin.get_by_role("status", name="Impersonation")).to_have_count(0)
+    expect(admin.get_by_role("complementary", name="Impersonation")).to_have_count(0)
     _, tenant_actions, _ = _rows(live_app, slug)
     assert sorted(tenant_actions) == ["impersonation.ended", "impersonation.started"]
 
