@@ -224,7 +224,7 @@ def _derive(
         "film_geo": np.sqrt(np.sqrt(cd_swirl * d_o**3)),  # Suyari & Lefebvre: t ∝ (d·ṁ)^0.25, ṁ ∝ C_D d²
         "l83_geo": np.sqrt(np.sqrt(cd_swirl * d_o * d_o)),  # Lefebvre 1983: SMD ∝ ṁ^0.25
         "em_geo": d_o**0.6115,  # Estes & Mudawar: SMD ∝ d·(d^0.5·d)^-0.259 = d^0.6115
-        "mr_geo": d_o**1.2,  # Merrington & Richardson
+        "mr_geo_500": 500.0 * d_o**1.2,  # Merrington & Richardson: SMD = 500·d^1.2·ν^0.2/U
         "any_defaulted": bool(defaulted.any()),
         "conf": conf,
         "n_flow": out_k.astype(np.int8) + out_ds_do + out_ld + defaulted,
@@ -364,7 +364,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         em = 3.67 * ((rho_a * u * u / sigma) ** 0.5 * (rho * u / mu)) ** -0.259 * g["em_geo"]
         smd = np.where(full, em, smd)
     if any_plain:
-        mr = 500.0 * g["mr_geo"] * (mu / rho) ** 0.2 / u
+        mr = g["mr_geo_500"] * (mu / rho) ** 0.2 / u
         ek = c.smd_elkotb(mu / rho, sigma, rho, dp)
         smd = np.where(plain, np.sqrt(mr * ek), smd)
         spread = np.abs(np.log(mr / ek)) * 0.5 + math.log(1.2)
