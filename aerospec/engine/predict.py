@@ -412,7 +412,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         affects: str,
     ) -> None:
         lo, hi = bounds
-        if np.ndim(values) == 0:
+        if not isinstance(values, np.ndarray) or values.ndim == 0:
             if lo <= values <= hi:
                 return
             out = applies
