@@ -209,6 +209,13 @@ def _derive(
     d_o = d_o_mm * 1e-3
     cd_swirl = c.cd_rizk_lefebvre(k, ds / d_o_mm)
     cdu = 0.827 - 0.0085 * ld
+    hollow_idx = None if (codes == HOLLOW).all() else np.flatnonzero(codes == HOLLOW)
+    film_geo = np.sqrt(np.sqrt(cd_swirl * d_o**3))
+    l83_geo = np.sqrt(np.sqrt(cd_swirl * d_o * d_o))
+
+    def hollow_only(x: np.ndarray) -> np.ndarray:
+        return x if hollow_idx is None else x[hollow_idx]
+
     return {
         # Fluid-independent factors of the correlations (the exponents are those of
         # correlations.py; tests prove predict() equals the reference functions).
@@ -216,13 +223,15 @@ def _derive(
         "inv_cdu": 1.0 / cdu,  # Lichtarowicz: 1/C_D = 1/C_Du + 20(1+2.25 l/d)/Re
         "licht_b": 20.0 * (1.0 + 2.25 * ld) / d_o,  # ... Re = (ρU/μ)·d_o
         "area_m2": 0.25 * math.pi * d_o * d_o,
-        "half_d_o": 0.5 * d_o,
         # indices of the hollow cones (their SMD is computed on them only); None: all are
-        "hollow_idx": None if (codes == HOLLOW).all() else np.flatnonzero(codes == HOLLOW),
+        "hollow_idx": hollow_idx,
+        "half_d_o_h": hollow_only(0.5 * d_o),
+        "film_geo_h": hollow_only(film_geo),
+        "l83_geo_h": hollow_only(l83_geo),
         "cone_geo": 6.0 * k**-0.15 * d_o**0.22,  # Rizk & Lefebvre: 2θ = 6K^-0.15(ΔP d² ρ/μ²)^0.11
         "rb_geo": (4.0 * math.pi / (3.0 + 0.28 * ld)) * (math.sqrt(3.0) / 6.0),  # Reitz & Bracco
-        "film_geo": np.sqrt(np.sqrt(cd_swirl * d_o**3)),  # Suyari & Lefebvre: t ∝ (d·ṁ)^0.25, ṁ ∝ C_D d²
-        "l83_geo": np.sqrt(np.sqrt(cd_swirl * d_o * d_o)),  # Lefebvre 1983: SMD ∝ ṁ^0.25
+        "film_geo": film_geo,  # Suyari & Lefebvre: t ∝ (d·ṁ)^0.25, ṁ ∝ C_D d²
+        "l83_geo": l83_geo,  # Lefebvre 1983: SMD ∝ ṁ^0.25
         "em_geo": d_o**0.6115,  # Estes & Mudawar: SMD ∝ d·(d^0.5·d)^-0.259 = d^0.6115
         "mr_geo_500": 500.0 * d_o**1.2,  # Merrington & Richardson: SMD = 500·d^1.2·ν^0.2/U
         "any_defaulted": bool(defaulted.any()),
@@ -340,16 +349,16 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         h = g["hollow_idx"]
 
         def sub(x):
-            return x if h is None or np.ndim(x) == 0 else x[h]
+            return x if h is None or not isinstance(x, np.ndarray) or x.ndim == 0 else x.take(h)
 
         # Suyari & Lefebvre film: t = 2.7[d·ṁ·μ/(ρ·ΔP)]^0.25, capped at d_o/2
-        film = np.minimum(2.7 * sub(mdot_geo * mu / (rho * dp)) ** 0.25 * sub(g["film_geo"]), sub(g["half_d_o"]))
+        film = np.minimum(2.7 * sub(mdot_geo * mu / (rho * dp)) ** 0.25 * g["film_geo_h"], g["half_d_o_h"])
         tc25 = np.sqrt(np.sqrt(film * np.cos(np.radians(sub(cone)) * 0.5)))
         smd_wl = (
             4.52 * sub(sigma * mu * mu / (rho_a * dp * dp)) ** 0.25 * tc25
             + 0.39 * sub(sigma * rho / (rho_a * dp)) ** 0.25 * tc25 * tc25 * tc25
         )
-        cross = 2.25 * sub(sigma * mu * mdot_geo) ** 0.25 * sub(g["l83_geo"]) * sub(dp) ** -0.5 * rho_a**-0.25
+        cross = 2.25 * sub(sigma * mu * mdot_geo) ** 0.25 * g["l83_geo_h"] * sub(dp) ** -0.5 * rho_a**-0.25
         # half the log-spread between Wang & Lefebvre and Lefebvre 1983 widens the band
         spread_wl = np.maximum(sub(log_size_f), 0.5 * np.abs(np.log(smd_wl / cross)))
         if h is None:
