@@ -382,7 +382,7 @@ def apply_precedence(
     # ---- flow
     visc_f = 1.0
     if g["any"][0]:  # plain orifices: Lichtarowicz C_D(Re) of this fluid over water's
-        u_w = np.sqrt(2.0 * p_arr * 1e5 / WATER_DENSITY)
+        u_w = np.sqrt(2.0 * (p_arr if np.ndim(p_bar) else float(p_bar)) * 1e5 / WATER_DENSITY)
         cd_w = 1.0 / (g["inv_cdu"] + g["licht_b"] / (WATER_DENSITY * u_w / 1.0e-3))
         visc_f = np.where(plain, cd / cd_w, 1.0)
     flow = part["prior_geo"] * u

@@ -84,7 +84,8 @@ class WarningTable(LazyText):
         self._rules: list[tuple[np.ndarray, Callable[[int], str]]] = []
 
     def add(self, mask: np.ndarray, message: Callable[[int], str]) -> None:
-        mask = np.broadcast_to(np.asarray(mask, dtype=bool), (self._n,))
+        if not (isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == (self._n,)):
+            mask = np.broadcast_to(np.asarray(mask, dtype=bool), (self._n,))
         if mask.any():
             self._rules.append((mask, message))
 
@@ -208,6 +209,13 @@ def _derive(
     d_o = d_o_mm * 1e-3
     cd_swirl = c.cd_rizk_lefebvre(k, ds / d_o_mm)
     cdu = 0.827 - 0.0085 * ld
+    hollow_idx = None if (codes == HOLLOW).all() else np.flatnonzero(codes == HOLLOW)
+    film_geo = np.sqrt(np.sqrt(cd_swirl * d_o**3))
+    l83_geo = np.sqrt(np.sqrt(cd_swirl * d_o * d_o))
+
+    def hollow_only(x: np.ndarray) -> np.ndarray:
+        return x if hollow_idx is None else x[hollow_idx]
+
     return {
         # Fluid-independent factors of the correlations (the exponents are those of
         # correlations.py; tests prove predict() equals the reference functions).
@@ -215,12 +223,17 @@ def _derive(
         "inv_cdu": 1.0 / cdu,  # Lichtarowicz: 1/C_D = 1/C_Du + 20(1+2.25 l/d)/Re
         "licht_b": 20.0 * (1.0 + 2.25 * ld) / d_o,  # ... Re = (ρU/μ)·d_o
         "area_m2": 0.25 * math.pi * d_o * d_o,
+        # indices of the hollow cones (their SMD is computed on them only); None: all are
+        "hollow_idx": hollow_idx,
+        "half_d_o_h": hollow_only(0.5 * d_o),
+        "film_geo_h": hollow_only(film_geo),
+        "l83_geo_h": hollow_only(l83_geo),
         "cone_geo": 6.0 * k**-0.15 * d_o**0.22,  # Rizk & Lefebvre: 2θ = 6K^-0.15(ΔP d² ρ/μ²)^0.11
         "rb_geo": (4.0 * math.pi / (3.0 + 0.28 * ld)) * (math.sqrt(3.0) / 6.0),  # Reitz & Bracco
-        "film_geo": np.sqrt(np.sqrt(cd_swirl * d_o**3)),  # Suyari & Lefebvre: t ∝ (d·ṁ)^0.25, ṁ ∝ C_D d²
-        "l83_geo": np.sqrt(np.sqrt(cd_swirl * d_o * d_o)),  # Lefebvre 1983: SMD ∝ ṁ^0.25
+        "film_geo": film_geo,  # Suyari & Lefebvre: t ∝ (d·ṁ)^0.25, ṁ ∝ C_D d²
+        "l83_geo": l83_geo,  # Lefebvre 1983: SMD ∝ ṁ^0.25
         "em_geo": d_o**0.6115,  # Estes & Mudawar: SMD ∝ d·(d^0.5·d)^-0.259 = d^0.6115
-        "mr_geo": d_o**1.2,  # Merrington & Richardson
+        "mr_geo_500": 500.0 * d_o**1.2,  # Merrington & Richardson: SMD = 500·d^1.2·ν^0.2/U
         "any_defaulted": bool(defaulted.any()),
         "conf": conf,
         "n_flow": out_k.astype(np.int8) + out_ds_do + out_ld + defaulted,
@@ -330,23 +343,37 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
     fn_us = None
     if any_swirl:
         mdot_geo = rho * u * (0.25 * math.pi)  # ṁ = mdot_geo·C_D·d_o²
+    if any_hollow:
+        # Wang & Lefebvre and Lefebvre 1983, over the hollow cones only (their index is
+        # gathered once per catalog in _derive; None when every item is a hollow cone)
+        h = g["hollow_idx"]
+
+        def sub(x):
+            return x if h is None or not isinstance(x, np.ndarray) or x.ndim == 0 else x.take(h)
+
         # Suyari & Lefebvre film: t = 2.7[d·ṁ·μ/(ρ·ΔP)]^0.25, capped at d_o/2
-        film = np.minimum(2.7 * (mdot_geo * mu / (rho * dp)) ** 0.25 * g["film_geo"], 0.5 * d_o)
-        tc25 = np.sqrt(np.sqrt(film * np.cos(np.radians(cone) * 0.5)))
+        film = np.minimum(2.7 * sub(mdot_geo * mu / (rho * dp)) ** 0.25 * g["film_geo_h"], g["half_d_o_h"])
+        tc25 = np.sqrt(np.sqrt(film * np.cos(np.radians(sub(cone)) * 0.5)))
         smd_wl = (
-            4.52 * (sigma * mu * mu / (rho_a * dp * dp)) ** 0.25 * tc25
-            + 0.39 * (sigma * rho / (rho_a * dp)) ** 0.25 * tc25 * tc25 * tc25
+            4.52 * sub(sigma * mu * mu / (rho_a * dp * dp)) ** 0.25 * tc25
+            + 0.39 * sub(sigma * rho / (rho_a * dp)) ** 0.25 * tc25 * tc25 * tc25
         )
-        cross = 2.25 * (sigma * mu * mdot_geo) ** 0.25 * g["l83_geo"] * dp**-0.5 * rho_a**-0.25
-        smd = np.where(hollow, smd_wl, smd)
+        cross = 2.25 * sub(sigma * mu * mdot_geo) ** 0.25 * g["l83_geo_h"] * sub(dp) ** -0.5 * rho_a**-0.25
         # half the log-spread between Wang & Lefebvre and Lefebvre 1983 widens the band
-        log_size_f = np.where(hollow, np.maximum(log_size_f, 0.5 * np.abs(np.log(smd_wl / cross))), log_size_f)
+        spread_wl = np.maximum(sub(log_size_f), 0.5 * np.abs(np.log(smd_wl / cross)))
+        if h is None:
+            smd, log_size_f = smd_wl, spread_wl
+        else:
+            smd[h] = smd_wl
+            log_size_f = log_size_f.copy()
+            log_size_f[h] = spread_wl
+    if any_swirl:
         fn_us = (0.66e6 * math.sqrt(rho) / np.sqrt(dp * rho) * mdot_geo) * cd * d_o * d_o
     if any_full:
         em = 3.67 * ((rho_a * u * u / sigma) ** 0.5 * (rho * u / mu)) ** -0.259 * g["em_geo"]
         smd = np.where(full, em, smd)
     if any_plain:
-        mr = 500.0 * g["mr_geo"] * (mu / rho) ** 0.2 / u
+        mr = g["mr_geo_500"] * (mu / rho) ** 0.2 / u
         ek = c.smd_elkotb(mu / rho, sigma, rho, dp)
         smd = np.where(plain, np.sqrt(mr * ek), smd)
         spread = np.abs(np.log(mr / ek)) * 0.5 + math.log(1.2)
@@ -394,7 +421,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         affects: str,
     ) -> None:
         lo, hi = bounds
-        if np.ndim(values) == 0:
+        if not isinstance(values, np.ndarray) or values.ndim == 0:
             if lo <= values <= hi:
                 return
             out = applies
@@ -476,10 +503,20 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         "cone size",
     )
 
-    confidence = g["conf"] if counts["conf"] is None else g["conf"] * _CONF_POW[counts["conf"]]
-    flow_w = g["flow_w"] * _WIDEN_POW[counts["flow"]]
-    cone_w = g["cone_w"] * _WIDEN_POW[counts["cone"]]
-    size_f = np.exp(log_size_f * _WIDEN_POW[counts["size"]])
+    confidence = g["conf"] if counts["conf"] is None else g["conf"] * _CONF_POW.take(counts["conf"])
+
+    def widened(name: str) -> np.ndarray:
+        """base × 1.5^(violations); with only the geometry's own violations, cached on g."""
+        if counts[name] is g[f"n_{name}"]:
+            key = f"_widen_{name}"
+            if key not in g:
+                g[key] = _WIDEN_POW.take(counts[name])
+            return g[key]
+        return _WIDEN_POW.take(counts[name])
+
+    flow_w = g["flow_w"] * widened("flow")
+    cone_w = g["cone_w"] * widened("cone")
+    size_f = np.exp(log_size_f * widened("size"))
 
     flashing = is_flashing(fluid)
     if flashing:

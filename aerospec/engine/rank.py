@@ -222,7 +222,7 @@ def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
         d = predicted - target.value
         np.abs(d, out=d)
         d *= 1.0 / target.tolerance
-        d[~np.isfinite(d)] = MISSING_DISTANCE  # not modelled (flashing Dv50): counts as a miss
+        np.copyto(d, MISSING_DISTANCE, where=~np.isfinite(d))  # not modelled (flashing Dv50): counts as a miss
         ok = d <= 1.0
         met += ok
         within = ok if within is None else np.logical_and(within, ok, out=within)
@@ -241,8 +241,8 @@ def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
         within = np.ones(n, dtype=bool)
         order_note = ORDER_NOTE_NO_TARGET
     incompatible = excluded._any
-    score[incompatible] = np.inf
-    within[incompatible] = False
+    np.copyto(score, np.inf, where=incompatible)
+    np.copyto(within, False, where=incompatible)
 
     idx = np.flatnonzero(~incompatible)
     s = score[idx]
@@ -250,21 +250,27 @@ def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
     sorted_s = s[o]
     tied = sorted_s[1:] == sorted_s[:-1]
     if tied.any():  # exact ties: break by price, then lead time
-        # One integer sort instead of a lexsort (a third of the ranking's time): number the runs of
-        # equal scores, then order by (run, tie-break position), a unique key per actuator.
+        # One integer sort instead of a lexsort, over the tied positions only: number the runs
+        # of equal scores, then order those positions by (run, tie-break position), a unique
+        # key per actuator. Runs are contiguous, so the sorted keys refill the same positions.
         run = np.empty(len(o), dtype=np.int64)
         run[0] = 0
         np.cumsum(~tied, out=run[1:])
-        o = o[np.argsort(run * len(catalog) + _tie_break_rank(catalog)[idx[o]])]
+        involved = np.zeros(len(o), dtype=bool)
+        involved[1:] = tied
+        involved[:-1] |= tied
+        pos = np.flatnonzero(involved)
+        o_tied = o[pos]
+        o[pos] = o_tied[np.argsort(run[pos] * len(catalog) + _tie_break_rank(catalog).take(idx.take(o_tied)))]
     order = idx[o]
     counts = {
         "pressure": int(masks["pressure"].sum()),
         "viscosity": int(masks["viscosity"].sum()),
         "material": 0 if masks["material"] is None else int(masks["material"].sum()),
     }
-    met[incompatible] = 0
+    np.copyto(met, 0, where=incompatible)
     for prob in p_meet.values():
-        prob[incompatible] = 0.0
+        np.copyto(prob, 0.0, where=incompatible)
     return Ranking(
         order=order,
         score=score,
@@ -285,20 +291,29 @@ def probability_within(value, low, high, lo: float, hi: float, log_scale: bool) 
 
     The band is read as a normal distribution (in ln for flow and drop size, whose bands are
     ratios; in degrees for the angle) whose ±1.645 σ span it. NaN (not modelled) gives 0.
+    Both bounds go through one `norm_cdf` pass over a (2, n) buffer (half the array calls).
     """
-    if log_scale:
-        with np.errstate(divide="ignore", invalid="ignore"):
+    n = len(value)
+    z = np.empty((2, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if log_scale:
             centre = np.log(value)
-            sigma = np.log(high / low) * (0.5 / Z90)
-            z_hi = (math.log(hi) - centre) / sigma
-            z_lo = (math.log(lo) - centre) / sigma if lo > 0 else np.full(len(centre), -np.inf)
-    else:
-        sigma = (high - low) * (0.5 / Z90)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z_hi = (hi - value) / sigma
-            z_lo = (lo - value) / sigma
-    prob = norm_cdf(z_hi) - norm_cdf(z_lo)
-    prob[~np.isfinite(prob)] = 0.0
+            sigma = np.log(high / low)
+            sigma *= 0.5 / Z90
+            np.subtract(math.log(hi), centre, out=z[0])
+            if lo > 0:
+                np.subtract(math.log(lo), centre, out=z[1])
+            else:
+                z[1] = -np.inf
+        else:
+            sigma = high - low
+            sigma *= 0.5 / Z90
+            np.subtract(hi, value, out=z[0])
+            np.subtract(lo, value, out=z[1])
+        z /= sigma
+        cdf = norm_cdf(z)
+    prob = np.subtract(cdf[0], cdf[1])
+    np.copyto(prob, 0.0, where=~np.isfinite(prob))
     return prob
 
 
