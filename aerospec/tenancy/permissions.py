@@ -27,6 +27,10 @@ MATRIX: dict[str, dict[str, str]] = {
     # ---- procurement: viewers follow orders; users and admins quote, order and pay
     "view_procurements": {"admin": YES, "user": YES, "viewer": YES},
     "order_samples": {"admin": YES, "user": YES, "viewer": NO},
+    # ---- lab results: viewers read them; users and admins record; a user edits only their own
+    "view_feedback": {"admin": YES, "user": YES, "viewer": YES},
+    "record_feedback": {"admin": YES, "user": YES, "viewer": NO},
+    "edit_feedback": {"admin": YES, "user": OWN, "viewer": NO},
     # ---- tenant administration (admin only)
     "manage_members": {"admin": YES, "user": NO, "viewer": NO},
     "manage_settings": {"admin": YES, "user": NO, "viewer": NO},
@@ -47,6 +51,9 @@ PERMISSION_LABELS = {
     "api_access": "Use the REST API",
     "view_procurements": "Follow supplier orders",
     "order_samples": "Compare quotes, order and pay",
+    "view_feedback": "Read lab results (API)",
+    "record_feedback": "Record lab results (API)",
+    "edit_feedback": "Edit lab results (API)",
     "manage_members": "Change roles and remove members",
     "manage_settings": "Change workspace settings",
     "view_audit_log": "Read the audit log",
@@ -70,7 +77,10 @@ NOTES = {
 NO_ROW = object()
 
 # A refusal on someone else's row, for the "their own only" cells.
-OWN_ONLY = {"delete_configurations": "archive, restore and share only the configurations you created"}
+OWN_ONLY = {
+    "delete_configurations": "archive, restore and share only the configurations you created",
+    "edit_feedback": "edit only the lab results you recorded",
+}
 
 
 def role_rows() -> list[dict]:
