@@ -273,3 +273,14 @@ def test_another_workspaces_order_cannot_be_attached(client, db, world):
     body = _body(world, procurement_id=str(uuid.uuid4()))
     assert_problem(client.post("/api/feedback", json=body, headers=world.bearer(world.user, world.tenant)), 404)
     assert _count(db) == 0
+
+
+def test_roles_page_lists_reading_lab_results_as_coming_soon_not_as_something_a_viewer_can_do(
+    client, login, world, tenant_url
+):
+    login(world.viewer)
+    page = client.get(tenant_url(world.tenant, "roles")).get_data(as_text=True)
+    assert "Read lab results" not in page
+    assert "Record lab results (API)" in page and "Edit lab results (API)" in page
+    soon = page[page.index('id="coming-soon-heading"') :]
+    assert "A lab results page, for admins and users and viewers: not built yet." in soon
