@@ -148,7 +148,87 @@ def field_errors(error: ValidationError) -> dict[str, list[str]]:
         # `str | None` fields report one error per union member; the first names the field.
         loc = [str(part) for part in item["loc"] if part not in ("str", "none")]
         field = ".".join(loc) or "body"
-        message = _MESSAGES.get(item["type"], item["msg"])
+        message = _MESSAGES.get(item["type"], item["msg"].removeprefix("Value error, "))
         if message not in errors.setdefault(field, []):
             errors[field].append(message)
     return errors
+
+
+# -- lab results (POST /api/feedback, PUT /api/feedback/<id>) ----------------------------------
+
+#: Physical ranges of what a lab measures; a value outside is a typo or a wrong unit.
+FEEDBACK_RANGES = {
+    "pressure_bar": (0.0, 1000.0, "bar"),
+    "spray_cone_angle_actual": (0.0, 180.0, "°"),
+    "flow_rate_actual_ml_min": (0.0, 1_000_000.0, "ml/min"),
+    "dv10_um": (0.1, 5000.0, "µm"),
+    "dv50_um": (0.1, 5000.0, "µm"),
+    "dv90_um": (0.1, 5000.0, "µm"),
+    "smd_um": (0.1, 5000.0, "µm"),
+    "temperature_c": (-60.0, 200.0, "°C"),
+}
+#: Ranges with an open lower end (a pressure, an angle or a flow of exactly 0 measures nothing).
+_OPEN_LOW = {"pressure_bar", "spray_cone_angle_actual", "flow_rate_actual_ml_min"}
+_TEXT_LIMITS = {"issue_description": 2000, "test_conditions": 2000, "measured_by": 120}
+
+
+class FeedbackFields(Body):
+    """What a lab measured and said; every field optional here, `FeedbackBody` adds what identifies a test."""
+
+    model_config = {**Body.model_config, "strict": False}
+
+    procurement_id: str | None = None
+    spray_cone_angle_actual: float | None = None
+    flow_rate_actual_ml_min: float | None = None
+    dv10_um: float | None = None
+    dv50_um: float | None = None
+    dv90_um: float | None = None
+    smd_um: float | None = None
+    droplet_size_range_um: list[float] | None = None
+    measurement_method: Literal["laser_diffraction", "pdpa", "imaging", "other"] | None = None
+    temperature_c: float | None = None
+    measured_by: str | None = None
+    rating: int | None = Field(default=None, ge=1, le=5, strict=True)
+    pass_fail: Literal["pass", "fail"] | None = None
+    issue_description: str | None = None
+    prediction_matched: bool | None = Field(default=None, strict=True)
+    confidence_in_prediction: int | None = Field(default=None, ge=1, le=5, strict=True)
+    test_conditions: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _types(cls, value, info):
+        name = info.field_name
+        if value is None:
+            return value
+        if name in FEEDBACK_RANGES or name == "droplet_size_range_um":
+            items = value if name == "droplet_size_range_um" else [value]
+            if name == "droplet_size_range_um" and (not isinstance(value, list) or len(value) != 2):
+                raise ValueError("Give [smallest, largest] in µm: two numbers.")
+            for item in items:
+                if isinstance(item, bool) or not isinstance(item, int | float):
+                    raise ValueError("Must be a number.")
+                if isinstance(item, float) and not math.isfinite(item):
+                    raise ValueError("Must be a finite number.")
+                low, high, unit = FEEDBACK_RANGES.get(name, FEEDBACK_RANGES["dv50_um"])
+                opening = ">" if name in _OPEN_LOW else "≥"
+                if not ((item > low if name in _OPEN_LOW else item >= low) and item <= high):
+                    raise ValueError(f"Must be {opening} {low:g} and ≤ {high:g} {unit} (got {item:g}).")
+        if name in _TEXT_LIMITS and isinstance(value, str) and len(value) > _TEXT_LIMITS[name]:
+            raise ValueError(f"At most {_TEXT_LIMITS[name]} characters.")
+        return value
+
+
+class FeedbackBody(FeedbackFields):
+    """A lab result: the configuration, the ranked actuator tested, the pressure tested, and what was measured."""
+
+    configuration_id: str
+    actuator_sku: str
+    pressure_bar: float
+
+    @field_validator("actuator_sku", mode="before")
+    @classmethod
+    def _sku(cls, value):
+        if isinstance(value, str) and not (1 <= len(value.strip()) <= 40):
+            raise ValueError("A catalog SKU: 1 to 40 characters.")
+        return value.strip() if isinstance(value, str) else value

@@ -27,6 +27,10 @@ MATRIX: dict[str, dict[str, str]] = {
     # ---- procurement: viewers follow orders; users and admins quote, order and pay
     "view_procurements": {"admin": YES, "user": YES, "viewer": YES},
     "order_samples": {"admin": YES, "user": YES, "viewer": NO},
+    # ---- lab results: viewers read them; users and admins record; a user edits only their own
+    "view_feedback": {"admin": YES, "user": YES, "viewer": YES},
+    "record_feedback": {"admin": YES, "user": YES, "viewer": NO},
+    "edit_feedback": {"admin": YES, "user": OWN, "viewer": NO},
     # ---- tenant administration (admin only)
     "manage_members": {"admin": YES, "user": NO, "viewer": NO},
     "manage_settings": {"admin": YES, "user": NO, "viewer": NO},
@@ -47,6 +51,9 @@ PERMISSION_LABELS = {
     "api_access": "Use the REST API",
     "view_procurements": "Follow supplier orders",
     "order_samples": "Compare quotes, order and pay",
+    "view_feedback": "Read lab results (API)",
+    "record_feedback": "Record lab results (API)",
+    "edit_feedback": "Edit lab results (API)",
     "manage_members": "Change roles and remove members",
     "manage_settings": "Change workspace settings",
     "view_audit_log": "Read the audit log",
@@ -56,7 +63,8 @@ PERMISSION_LABELS = {
 
 # Permissions of the product's matrix whose page does not exist yet: the roles page lists
 # them as coming soon instead of as something a role can do today.
-COMING_SOON = {"view_analytics": "an analytics page"}
+# Viewers have no API access, so "read lab results" waits for its page (record and edit work through the API).
+COMING_SOON = {"view_analytics": "an analytics page", "view_feedback": "a lab results page"}
 
 # What a cell means, and what a row needs beyond the role.
 CELL_WORDS = {YES: "Yes", NO: "No", OWN: "Their own only", IF_ENABLED: "If an admin turns it on"}
@@ -70,7 +78,10 @@ NOTES = {
 NO_ROW = object()
 
 # A refusal on someone else's row, for the "their own only" cells.
-OWN_ONLY = {"delete_configurations": "archive, restore and share only the configurations you created"}
+OWN_ONLY = {
+    "delete_configurations": "archive, restore and share only the configurations you created",
+    "edit_feedback": "edit only the lab results you recorded",
+}
 
 
 def role_rows() -> list[dict]:

@@ -14,6 +14,7 @@ from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
+from aerospec.feedback.models import Feedback
 from aerospec.models import TenantOwned
 from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
 from aerospec.tenancy.context import get_for_tenant_or_404
@@ -26,6 +27,7 @@ from aerospec.tenancy.scoping import (
     unscoped,
 )
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
+from tests.feedback.makers import lab_result  # noqa: E402 - a lab result for the fixture below
 
 GUARDED = [
     Membership,
@@ -46,6 +48,7 @@ GUARDED = [
     BillingNotice,
     OfflineCheckoutSession,
     RefreshToken,
+    Feedback,
 ]
 
 
@@ -196,6 +199,7 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
         counter=counters.DatabaseCounter(),
     )  # fmt: skip
     configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
+    lab_result(db.session, tenant.id, config.id, by=owner.id)
 
 
 def test_every_tenant_owned_model_is_covered_here():

@@ -98,6 +98,14 @@ def _procurement_id(factories, tenant):
     return order.id
 
 
+def _feedback_id(factories, tenant):
+    from tests.feedback.makers import lab_result
+
+    config_id = _configuration_id(factories, tenant)
+    with tenant_scope(factories._session, tenant.id):
+        return lab_result(factories._session, tenant.id, config_id, sku="SWEPT-1").id
+
+
 def _invoice_id(factories, tenant):
     from datetime import UTC, datetime
 
@@ -111,6 +119,7 @@ def _invoice_id(factories, tenant):
 ID_MAKERS = {
     "procurement_id": _procurement_id,
     "invoice_id": _invoice_id,
+    "feedback_id": _feedback_id,
     "config_id": _configuration_id,
     "version": lambda factories, tenant: 1,  # every configuration has a version 1
     "sds_document_id": _sds_document_id,

@@ -21,6 +21,7 @@ from aerospec.limits import counters
 from aerospec.tenancy.models import Membership
 from aerospec.tenancy.scoping import tenant_scope, unscoped
 from tests.configurations.conftest import BASE
+from tests.feedback.makers import lab_result
 
 SHIP_TO = {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Boston", "postal_code": "02110", "country": "US"}
 
@@ -87,8 +88,10 @@ def world(app, db, team, factories, sandbox, login, client):
             t.admin,
             {"name": "House base", "viscosity_cp": 2.0, "density_kg_m3": 1010.0, "surface_tension_mn_m": 40.0},
         )
+        result = lab_result(db.session, t.tenant.id, config.id, sku=spencer, by=t.admin.id)
         db.session.commit()
         ids = SimpleNamespace(
+            feedback=result.id,
             config=config.id,
             order=order.id,
             invitation=invitation.id,

@@ -32,6 +32,7 @@ def _path(rule: str, world) -> str:
     values = {
         "config_id": ids.config,
         "procurement_id": ids.order,
+        "feedback_id": ids.feedback,
         "user_id": ids.user,
         "invoice_id": uuid.uuid4(),
         "target_id": uuid.uuid4(),  # the admin API (issue 13): a subscription or workspace id
@@ -75,7 +76,9 @@ def _page_refused(response, *messages: str) -> str:
 
 def test_json_nested_100000_deep_is_400_on_every_json_endpoint(world, app, db):
     endpoints = _json_endpoints(app)
-    assert len(endpoints) == 23  # and the Stripe webhook, below (issue 13 added extend-trial and impersonate)
+    # and the Stripe webhook, below (issue 13 added extend-trial and impersonate; issue 12 POST /api/feedback and
+    # PUT /api/feedback/<id>)
+    assert len(endpoints) == 25
     before = row_counts(db)
     for method, rule in endpoints:
         response = _raw(world, method, _path(rule, world), DEEP)

@@ -1,0 +1,55 @@
+"""A lab result (the spec's `feedback` table) and the prediction it was measured against."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aerospec.extensions import db
+from aerospec.models import IdMixin, TenantOwned, TimestampMixin
+
+METHODS = ("laser_diffraction", "pdpa", "imaging", "other")
+PASS_FAIL = ("pass", "fail")
+
+
+class Feedback(IdMixin, TenantOwned, TimestampMixin, db.Model):
+    """What a lab measured for one actuator of a configuration at one pressure.
+
+    `prediction` is the engine's prediction_item() for that SKU, pressure and the configuration's
+    fluid as computed when the result was recorded (values, 90 % bands, methods, engine version):
+    it is never recomputed, so the error of that prediction stays known after the engine changes.
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        Index("ix_feedback_tenant_id_configuration_id_created_at", "tenant_id", "configuration_id", "created_at"),
+        Index("ix_feedback_tenant_id_actuator_sku", "tenant_id", "actuator_sku"),
+    )
+
+    configuration_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("configurations.id", ondelete="CASCADE"), nullable=False
+    )
+    actuator_sku: Mapped[str] = mapped_column(String(40), nullable=False)
+    actuator_supplier: Mapped[str] = mapped_column(String(20), nullable=False)
+    procurement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("procurements.id", ondelete="SET NULL"))
+    pressure_bar: Mapped[float] = mapped_column(Float, nullable=False)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    spray_cone_angle_actual: Mapped[float | None] = mapped_column(Float)  # degrees
+    droplet_size_range_um: Mapped[list | None] = mapped_column(JSON)  # [smallest, largest] µm
+    flow_rate_actual_ml_min: Mapped[float | None] = mapped_column(Float)
+    dv10_um: Mapped[float | None] = mapped_column(Float)
+    dv50_um: Mapped[float | None] = mapped_column(Float)
+    dv90_um: Mapped[float | None] = mapped_column(Float)
+    smd_um: Mapped[float | None] = mapped_column(Float)
+    measurement_method: Mapped[str | None] = mapped_column(String(20))  # METHODS
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+    measured_by: Mapped[str | None] = mapped_column(String(120))
+    pass_fail: Mapped[str | None] = mapped_column(String(4))  # PASS_FAIL
+    issue_description: Mapped[str | None] = mapped_column(Text)
+    prediction_matched: Mapped[bool | None] = mapped_column(Boolean)
+    confidence_in_prediction: Mapped[int | None] = mapped_column(Integer)  # 1-5, the lab's own view
+    test_conditions: Mapped[str | None] = mapped_column(Text)
+    prediction: Mapped[dict] = mapped_column(JSON, nullable=False)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))

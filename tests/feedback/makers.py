@@ -1,0 +1,25 @@
+"""A stored lab result for tests that need a row of every tenant-owned model (guard, isolation, hostile input)."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def lab_result(session, tenant_id: uuid.UUID, configuration_id: uuid.UUID, *, sku: str = "SP-1", by=None):
+    """A flushed Feedback row of the tenant (call inside its tenant_scope); its prediction is left empty."""
+    from aerospec.feedback.models import Feedback
+
+    row = Feedback(
+        tenant_id=tenant_id,
+        configuration_id=configuration_id,
+        actuator_sku=sku,
+        actuator_supplier="spencer",
+        pressure_bar=3.0,
+        dv50_um=50.0,
+        measurement_method="other",
+        prediction={},
+        created_by_id=by,
+    )
+    session.add(row)
+    session.flush()
+    return row
