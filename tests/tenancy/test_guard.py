@@ -17,6 +17,7 @@ from aerospec.configurations.models import Configuration, ConfigurationShare, Co
 from aerospec.feedback.models import Feedback
 from aerospec.models import TenantOwned
 from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
+from aerospec.revenue.models import MrrLedgerEntry
 from aerospec.tenancy.context import get_for_tenant_or_404
 from aerospec.tenancy.models import Invitation, Membership
 from aerospec.tenancy.scoping import (
@@ -49,6 +50,7 @@ GUARDED = [
     OfflineCheckoutSession,
     RefreshToken,
     Feedback,
+    MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
 ]
 
 
@@ -80,7 +82,32 @@ def two_tenants(db, factories):
             _procurement_rows(db, tenant, admin)
             _billing_rows(db, tenant)
             _token_and_checkout_rows(db, tenant, admin)
+            _ledger_row(db, tenant)
     return a, b
+
+
+def _ledger_row(db, tenant) -> None:
+    """One MRR ledger row (what the revenue dashboard aggregates across workspaces, unscoped and logged)."""
+    from aerospec.models import utcnow
+
+    now = utcnow()
+    db.session.add(
+        MrrLedgerEntry(
+            tenant_id=tenant.id,
+            event_id=f"evt_{tenant.id.hex[:12]}",
+            source="offline",
+            kind="new",
+            effective_at=now,
+            month=now.strftime("%Y-%m"),
+            cohort=now.strftime("%Y-%m"),
+            plan="professional",
+            interval="month",
+            mrr_before=0,
+            mrr_after=200000,
+            delta=200000,
+        )
+    )
+    db.session.flush()
 
 
 def _token_and_checkout_rows(db, tenant, admin) -> None:
