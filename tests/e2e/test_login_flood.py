@@ -13,6 +13,13 @@ from tests.e2e.conftest import PASSWORD, serve_live
 pytestmark = pytest.mark.e2e
 
 TOO_MANY = "Too many attempts. Wait a minute and try again."
+# htmx swaps the answer in after the response arrives (outerHTML, then a settle step): typing before the swap
+# ends types into the form on its way out, and the next post goes without the password.
+IN_FLIGHT = re.compile(r"htmx-(request|swapping|settling)")
+
+
+def _settled(form) -> None:
+    expect(form).not_to_have_class(IN_FLIGHT)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +64,7 @@ def test_a_flooded_login_keeps_the_email_shows_the_wait_and_logs_in_after_it(
         with page.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url) as answer:
             page.get_by_role("button", name="Log in", exact=True).click()
         assert answer.value.status == 422
+        _settled(form)
         expect(form.get_by_role("alert")).to_contain_text("That email and password do not match an account.")
 
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -64,6 +72,7 @@ def test_a_flooded_login_keeps_the_email_shows_the_wait_and_logs_in_after_it(
         page.get_by_role("button", name="Log in", exact=True).click()
     assert answer.value.status == 429
     assert answer.value.headers.get("retry-after")
+    _settled(form)
     alert = form.get_by_role("alert")
     expect(alert).to_have_text(re.compile(re.escape(TOO_MANY)))
     expect(page.get_by_label("Email", exact=True)).to_have_value(email)  # the typed email survives the swap
