@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, Uuid
+from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, Uuid, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
@@ -72,3 +72,18 @@ class TenantOwned:
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr takes the class
         return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+def get_owned(session, model: type[TenantOwned], tenant, object_id, missing: str):
+    """A service's lookup of one of `tenant`'s rows by id: NotFound (with `missing` as its words) for a malformed
+    id, a missing row or another tenant's row alike. Views use tenancy.context.get_for_tenant_or_404."""
+    from aerospec.errors import NotFound
+
+    try:
+        key = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
+    except ValueError as exc:
+        raise NotFound(missing) from exc
+    row = session.scalar(select(model).where(model.id == key, model.tenant_id == tenant.id))
+    if row is None:
+        raise NotFound(missing)
+    return row

@@ -42,8 +42,7 @@ from sqlalchemy.orm import Session
 
 from aerospec.billing.models import BillingSubscription, Invoice
 from aerospec.billing.providers import ZERO_DECIMAL, from_minor, from_unix, to_minor
-from aerospec.errors import NotFound
-from aerospec.models import utcnow
+from aerospec.models import get_owned, utcnow
 from aerospec.pagination import Page, window
 from aerospec.tenancy.scoping import unscoped
 
@@ -285,14 +284,7 @@ def list_invoices(session: Session, tenant, *, page: int = 1, per_page: int = PE
 
 def get_invoice(session: Session, tenant, invoice_id: uuid.UUID | str) -> Invoice:
     """One of the tenant's invoices (NotFound for a missing id or another tenant's)."""
-    try:
-        key = invoice_id if isinstance(invoice_id, uuid.UUID) else uuid.UUID(str(invoice_id))
-    except ValueError as exc:
-        raise NotFound("No such invoice in this workspace.") from exc
-    invoice = session.scalar(select(Invoice).where(Invoice.id == key, Invoice.tenant_id == tenant.id))
-    if invoice is None:
-        raise NotFound("No such invoice in this workspace.")
-    return invoice
+    return get_owned(session, Invoice, tenant, invoice_id, "No such invoice in this workspace.")
 
 
 def format_money(minor: int | None, currency: str) -> str:

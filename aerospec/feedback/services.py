@@ -17,8 +17,9 @@ from aerospec.configurations import services as configs
 from aerospec.configurations import wizard
 from aerospec.configurations.models import Configuration
 from aerospec.engine import calibration
-from aerospec.errors import NotFound, ValidationFailed
+from aerospec.errors import ValidationFailed
 from aerospec.feedback.models import Feedback
+from aerospec.models import get_owned
 from aerospec.pagination import Page, window
 from aerospec.procurement import services as procurements
 
@@ -165,14 +166,7 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
 
 def get_feedback(session: Session, tenant, feedback_id: uuid.UUID | str) -> Feedback:
     """One lab result of the tenant, or NotFound."""
-    try:
-        fid = feedback_id if isinstance(feedback_id, uuid.UUID) else uuid.UUID(str(feedback_id))
-    except ValueError as exc:
-        raise NotFound("No such lab result.") from exc
-    row = session.scalar(select(Feedback).where(Feedback.id == fid, Feedback.tenant_id == tenant.id))
-    if row is None:
-        raise NotFound("No such lab result.")
-    return row
+    return get_owned(session, Feedback, tenant, feedback_id, "No such lab result.")
 
 
 def update_feedback(session: Session, tenant, row: Feedback, data: Mapping) -> Feedback:

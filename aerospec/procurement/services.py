@@ -30,8 +30,8 @@ from aerospec.billing.plans import PLANS
 from aerospec.catalog.models import Actuator
 from aerospec.compliance import services as audit
 from aerospec.configurations.models import Configuration
-from aerospec.errors import Conflict, DomainError, NotFound, ValidationFailed
-from aerospec.models import utcnow
+from aerospec.errors import Conflict, DomainError, ValidationFailed
+from aerospec.models import get_owned, utcnow
 from aerospec.pagination import Page, window
 from aerospec.procurement.clients import (
     QuoteItem,
@@ -245,14 +245,7 @@ def items_by_supplier(session: Session, items: Sequence[QuoteItem]) -> dict[str,
 
 
 def get_procurement(session: Session, tenant, procurement_id) -> Procurement:
-    try:
-        pid = procurement_id if isinstance(procurement_id, uuid.UUID) else uuid.UUID(str(procurement_id))
-    except ValueError as exc:
-        raise NotFound("No such order.") from exc
-    row = session.scalar(select(Procurement).where(Procurement.id == pid, Procurement.tenant_id == tenant.id))
-    if row is None:
-        raise NotFound("No such order.")
-    return row
+    return get_owned(session, Procurement, tenant, procurement_id, "No such order.")
 
 
 def list_procurements(
