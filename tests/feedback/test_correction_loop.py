@@ -31,7 +31,7 @@ def loop(team, make_config, seeded_catalog, bearer, db, app):
     app.config["FEEDBACK_TRAIN_EVERY_N"] = 10
     ns = team()
     config = make_config(ns.tenant, ns.user)
-    ns.config = config
+    ns.config_id = config.id  # kept: on PostgreSQL an expired row reloads only inside its tenant's scope
     ns.ranked = config.compatible_actuators[0]
     ns.sku = ns.ranked["sku"]
     ns.headers = bearer(ns.user, ns.tenant)
@@ -48,7 +48,7 @@ def _physics(client, ns, sku, config_id=None, headers=None) -> dict:
 def _record(client, ns, sku, factors, config_id=None, headers=None, *, physics=None, noise=0.0, probe=False):
     base = physics or {"flow_ml_min": 100.0, "cone_deg": 50.0, "dv50_um": 60.0}
     body = {
-        "configuration_id": str(config_id or ns.config.id),
+        "configuration_id": str(config_id or ns.config_id),
         "actuator_sku": sku,
         "pressure_bar": PRESSURE,
         "flow_rate_actual_ml_min": round(base["flow_ml_min"] * factors["flow"] * math.exp(noise), 4),
@@ -156,7 +156,10 @@ def test_results_the_physics_misses_train_a_model_and_the_next_prediction_is_cal
     from aerospec.catalog.models import Actuator
 
     actuator_id = db.session.scalar(select(Actuator.id).where(Actuator.sku == loop.sku))
-    args = wizard.args_for_config(loop.config) | {"actuator": str(actuator_id)}
+    from aerospec.configurations.models import Configuration
+
+    with tenant_scope(db.session, loop.tenant.id):
+        args = wizard.args_for_config(db.session.get(Configuration, loop.config_id)) | {"actuator": str(actuator_id)}
     page = client.get(tenant_url(loop.tenant, "configurations/new") + "?" + urlencode(args))
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -172,10 +175,9 @@ def test_results_the_physics_misses_train_a_model_and_the_next_prediction_is_cal
 
     # "Rank again" on the configuration page stores the corrected entries with their label.
     from aerospec.configurations import services as configs
-    from aerospec.configurations.models import Configuration
 
     with tenant_scope(db.session, loop.tenant.id):
-        config = db.session.get(Configuration, loop.config.id)
+        config = db.session.get(Configuration, loop.config_id)
         ranked = wizard.rank_for_configuration(db.session, configs.snapshot(config))
     assert ranked and all(e["correction"]["model_in_use"] == answer["model_version"] for e in ranked)
     labels = [e["correction"]["label"] for e in ranked]
@@ -230,12 +232,12 @@ def test_a_workspace_that_does_not_share_never_reaches_the_shared_model_or_anoth
         b.tenant.share_lab_results = False
         db.session.commit()
     b_config = make_config(b.tenant, b.user)
-    b_sku = b_config.compatible_actuators[1]["sku"]
+    b_config_id, b_sku = b_config.id, b_config.compatible_actuators[1]["sku"]
     assert b_sku != loop.sku
     b_headers = loop.bearer(b.user, b.tenant)
     loop.other_tenant = b.tenant
-    physics_b = _physics(client, loop, b_sku, b_config.id, b_headers)
-    _results_for(client, loop, b_sku, 10, {"flow": 2.0, "cone": 2.0, "dv50": 2.0}, physics_b, b_headers, b_config.id)
+    physics_b = _physics(client, loop, b_sku, b_config_id, b_headers)
+    _results_for(client, loop, b_sku, 10, {"flow": 2.0, "cone": 2.0, "dv50": 2.0}, physics_b, b_headers, b_config_id)
     assert _shared(db) == [], "B's results alone must not train the shared model"
     # ... but they improve B's own predictions (its own layer), counted as results the shared model never saw.
     b_after = _entry(db, b.tenant, b_sku)
