@@ -160,14 +160,26 @@ def train_shared(session: Session, now: datetime | None = None, families=None) -
     on the newest. None when there are too few results. Does not commit."""
     now = now or utcnow()
     rows = shared_rows(session, families)
+    in_use = active_shared(session)
+    # SECURITY: a model in use that learned from a workspace which has stopped sharing goes out of use now,
+    # better or not: replaced by this training's candidate, or by physics alone when there is none.
+    sharing = {r["tenant_id"] for r in rows}
+    stale = in_use is not None and bool(set(in_use.params.get("sources") or []) - sharing)
     train_rows, held = correction.split_by_time(rows)
     if len(train_rows) < MIN_TRAINING_ROWS or not held:
+        if stale:
+            in_use.status, in_use.retired_at = "retired", now
+            in_use.note = "Retired: it learned from a workspace that no longer shares its lab results."
+            session.flush()
         return None
     candidate = correction.train(train_rows)
-    in_use = active_shared(session)
+    candidate["sources"] = sorted({r["tenant_id"] for r in train_rows})  # which workspaces it learned from
     verdict = correction.compare([candidate], [in_use.params] if in_use else [], held)
     verdict["against"] = f"shared v{in_use.version}" if in_use else "physics alone"
     note = f"Not better than {verdict['against']} on the {len(held)} newest results."
+    if stale and not verdict["better"]:
+        verdict["better"] = True
+        verdict["forced"] = f"shared v{in_use.version} learned from a workspace that no longer shares its lab results"
     return _store(session, CorrectionModel, verdict, candidate, train_rows, held, now, note)
 
 

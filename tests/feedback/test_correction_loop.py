@@ -285,3 +285,23 @@ def test_training_across_workspaces_is_an_explicit_logged_bypass(client, db, loo
     caplog.clear()
     learning.train_all(db.session)
     assert any("correction training" in r.getMessage() for r in caplog.records)
+
+
+def test_a_workspace_that_stops_sharing_takes_its_results_out_of_the_shared_model_at_the_next_training(
+    client, db, loop
+):
+    physics = _physics(client, loop, loop.sku)
+    _results_for(client, loop, loop.sku, 10, {"flow": FLOW_FACTOR, "cone": CONE_FACTOR, "dv50": DV50_FACTOR}, physics)
+    (shared,) = _shared(db)
+    assert shared.status == "active" and shared.params["sources"] == [str(loop.tenant.id)]
+    with tenant_scope(db.session, loop.tenant.id):
+        loop.tenant.share_lab_results = False
+        db.session.commit()
+    learning.train_all(db.session)
+    db.session.expire_all()
+    (shared,) = _shared(db)
+    assert shared.status == "retired" and "no longer shares" in shared.note
+    # Its own results still improve its own predictions: its layer now counts them on their own.
+    entry = _entry(db, loop.tenant, loop.sku)
+    assert entry["correction"]["model_version"].startswith("workspace v")
+    assert entry["correction"]["label"] == "calibrated with 8 lab results"
