@@ -122,3 +122,12 @@ def test_the_nth_result_enqueues_training_and_a_real_worker_promotes_a_model_the
     assert entry["correction"]["label"] == "calibrated with 4 lab results"
     measured = physics["flow_ml_min"] * FACTOR
     assert abs(math.log(entry["flow_ml_min"] / measured)) < 0.5 * math.log(FACTOR)
+
+
+def test_training_is_on_the_schedule_daily_on_the_ml_queue(rq_app):
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=queueing.get_redis(rq_app))
+    scheduler.load_config_from_file("jobs.schedule")
+    (job,) = [j for j in scheduler.get_jobs() if j.name == "train_correction_models"]
+    assert job.cron == "40 2 * * *" and job.queue_name == "ml"
