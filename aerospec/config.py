@@ -133,6 +133,8 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "PROCUREMENT_RESEND_AFTER_SECONDS": float(env.get("PROCUREMENT_RESEND_AFTER_SECONDS", "600")),
         "PROCUREMENT_POLL_BATCH": int(env.get("PROCUREMENT_POLL_BATCH", "500")),
         "PROCUREMENT_PAGE_POLL_SECONDS": float(env.get("PROCUREMENT_PAGE_POLL_SECONDS", "60")),
+        # Lab results: train the correction models after every N results of a workspace (0: on the schedule only).
+        "FEEDBACK_TRAIN_EVERY_N": int(env.get("FEEDBACK_TRAIN_EVERY_N", "10")),
         # Request bodies: refused with 413 before anything reads them; an upload route states its own limit.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         # Safety data sheets are read in a child process within these limits (catalog.sds_limits).

@@ -9,6 +9,7 @@ from rq import cron
 
 from jobs.billing import push_commissions, run_offline_billing_cycle
 from jobs.emails import sweep_queued_emails
+from jobs.feedback import train_correction_models
 from jobs.impersonation import end_expired_impersonations
 from jobs.lifecycle import daily_billing_tick
 from jobs.procurement import poll_open_orders
@@ -51,3 +52,10 @@ cron.register(sweep_queued_emails, queue_name="emails", cron="*/5 * * * *", name
 # Every minute: an impersonation whose time is up is ended ("expired") in the workspace and admin audit logs,
 # so no audit log shows a start without an end once the admin stops making requests.
 cron.register(end_expired_impersonations, queue_name="default", cron="* * * * *", name="end_expired_impersonations")
+
+# Daily at 02:40 UTC: train the correction models on the lab results (shared, then each workspace's own layer);
+# a model becomes active only if it beats the one in use on the newest results. Also after every
+# FEEDBACK_TRAIN_EVERY_N results of a workspace (feedback.learning.after_result).
+cron.register(
+    train_correction_models, queue_name="ml", cron="40 2 * * *", job_timeout=3600, name="train_correction_models"
+)

@@ -39,8 +39,12 @@ ACTIONS = {
     "sandbox.clock_advanced": "Supplier sandbox clock advanced",
     "catalog.imported": "Actuator catalog imported",
     "catalog.exported": "Actuator catalog exported",
+    "correction_model.promoted": "Correction model promoted by hand",
+    "correction_model.rolled_back": "Correction model rolled back",
 }
-TARGET_TYPES = ("workspace", "user", "subscription", "supplier", "sandbox", "catalog", "impersonation")
+TARGET_TYPES = (
+    "workspace", "user", "subscription", "supplier", "sandbox", "catalog", "impersonation", "correction_model",
+)  # fmt: skip
 
 
 def record(

@@ -22,6 +22,7 @@ from aerospec.configurations import wizard
 from aerospec.engine import anchors
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
+from aerospec.feedback import active
 from aerospec.limits import counters, messages
 from aerospec.pagination import page_param
 from aerospec.tenancy.permissions import ensure_permitted
@@ -320,7 +321,12 @@ def predict() -> Response:
             raise ValidationFailed(
                 "The engine cannot predict for these inputs.", field_errors={"geometry": [str(exc)]}
             ) from exc
-        return jsonify({"prediction": engine.prediction_item(prediction, 0)})
+        # A typed-in geometry is no SKU: only the family and global levels of the correction apply to it.
+        stack = active.stack_for_current(db.session)
+        prediction, applied = active.correct(stack, prediction, [None], [geometry.family], fluid)
+        item = engine.prediction_item(prediction, 0)
+        item["correction"] = applied.item(0)
+        return jsonify({"prediction": item, "model_version": item["correction"]["model_version"]})
     made = {}
     if body.targets is not None:
         for key in ("cone_deg", "dv50_um", "flow_ml_min"):
@@ -330,6 +336,7 @@ def predict() -> Response:
     targets = engine.Targets(pressure_bar=body.pressure_bar, **made)
     results = wizard.ranked_entries(db.session, fluid, targets, top=50)
     answer: dict = {
+        "model_version": active.stack_for_current(db.session).version,
         "actuators": [{k: v for k, v in e.items() if k != "index"} for e in results.entries],
         "excluded": results.excluded,
         "excluded_total": results.excluded_total,

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from aerospec import engine
 from aerospec.catalog import services as catalog
 from aerospec.catalog import units
+from aerospec.engine import correction
 from aerospec.engine.rank import CONFIDENCE_WEIGHT
 from aerospec.errors import NotFound
+from aerospec.feedback import active
 
 SAVE_TOP_N = 10
 SHOW_TOP_N = 25
@@ -396,8 +398,8 @@ def ranked_entries(
         return Results(
             [], 0, [], 0, {"status": "no_catalog", "message": "The actuator catalog is empty."}, True, None, 0
         )
-    ranking = engine.rank(fluid, cat, targets)
     families, inferred = catalog_families(cat)
+    ranking, applied = _rank_corrected(session, fluid, cat, targets, families)
     compatible = [int(i) for i in ranking.order]
     counts = {key: 0 for key in FAMILY_LABELS}
     for i in compatible:
@@ -411,6 +413,7 @@ def ranked_entries(
     entries = []
     for i in order:
         e = entry(cat, ranking, i, targets, (families[i], inferred[i]))
+        e["correction"] = applied.item(i)
         e.update(details.get(ids[i], {}))
         e["index"] = i
         if i in ranking.excluded:
@@ -443,6 +446,31 @@ def ranked_entries(
         families_inferred=bool(np.any(inferred)),
         top_picks=top_picks(entries),
     )
+
+
+def sku_keys(cat: engine.Catalog) -> list[str]:
+    """Each catalog entry's name in a correction model (supplier:sku), built once per catalog."""
+    key = (id(cat.supplier), id(cat.sku))
+    cached = cat._derived.get("correction_keys")
+    if cached is None or cached[0] != key:
+        cached = (key, [correction.sku_key(str(s), str(k)) for s, k in zip(cat.supplier, cat.sku, strict=True)])
+        cat._derived["correction_keys"] = cached
+    return cached[1]
+
+
+def _rank_corrected(
+    session: Session, fluid: engine.Fluid, cat: engine.Catalog, targets: engine.Targets, families
+) -> tuple[engine.Ranking, correction.Applied]:
+    """Rank with the active correction models of the workspace in context (physics alone when none is)."""
+    stack = active.stack_for_current(session)
+    box: dict = {}
+
+    def correct(prediction: engine.Prediction) -> engine.Prediction:
+        keys, fams = (sku_keys(cat), list(families)) if stack.models else ((), ())
+        corrected, box["applied"] = active.correct(stack, prediction, keys, fams, fluid)
+        return corrected
+
+    return engine.rank(fluid, cat, targets, correct=correct), box["applied"]
 
 
 def top_picks(entries: list[dict]) -> list[dict]:

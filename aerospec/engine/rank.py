@@ -26,13 +26,13 @@ d_k ≤ 1; `targets_met` counts the d_k ≤ 1 and `misses(i)` words the others.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from aerospec.engine.precedence import Z90, norm_cdf
 from aerospec.engine.predict import _fmt, predict
-from aerospec.engine.types import Catalog, Fluid, Ranking, Targets
+from aerospec.engine.types import Catalog, Fluid, Prediction, Ranking, Targets
 
 FLAMMABLE_FLASH_POINT_C = 60.0  # GHS category 3 flammable liquids: flash point ≤ 60 °C
 CONFIDENCE_WEIGHT = 0.5
@@ -179,10 +179,18 @@ class Exclusions(Mapping):
         return len(self._index)
 
 
-def rank(fluid: Fluid, catalog: Catalog, targets: Targets) -> Ranking:
-    """Predict every actuator at the target pressure, exclude incompatible ones, order the rest."""
+def rank(
+    fluid: Fluid, catalog: Catalog, targets: Targets, correct: Callable[[Prediction], Prediction] | None = None
+) -> Ranking:
+    """Predict every actuator at the target pressure, exclude incompatible ones, order the rest.
+
+    `correct`, when given, turns the physics prediction into the one ranked (the learned correction,
+    engine.correction.apply): the score, the verdicts and the probabilities read the corrected values.
+    """
     pressure = float(targets.pressure_bar)
     prediction = predict(fluid, catalog, pressure)
+    if correct is not None:
+        prediction = correct(prediction)
     n = len(catalog)
 
     masks = {

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aerospec.extensions import db
-from aerospec.models import IdMixin, TenantOwned, TimestampMixin
+from aerospec.models import IdMixin, TenantOwned, TimestampMixin, UTCDateTime
 
 METHODS = ("laser_diffraction", "pdpa", "imaging", "other")
 PASS_FAIL = ("pass", "fail")
@@ -53,3 +54,51 @@ class Feedback(IdMixin, TenantOwned, TimestampMixin, db.Model):
     test_conditions: Mapped[str | None] = mapped_column(Text)
     prediction: Mapped[dict] = mapped_column(JSON, nullable=False)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+#: A correction model's life: trained (candidate), in use (active, one per scope), replaced or rolled
+#: back (retired), or not better than the one in use on the newest results (rejected).
+MODEL_STATUSES = ("candidate", "active", "retired", "rejected")
+
+
+class CorrectionModelColumns:
+    """What the registry keeps of every trained correction model (aerospec.engine.correction)."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="candidate")  # MODEL_STATUSES
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # The newest result's time among those it was trained and evaluated on.
+    trained_through: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rows_used: Mapped[int] = mapped_column(Integer, nullable=False)  # results trained on
+    rows_held_out: Mapped[int] = mapped_column(Integer, nullable=False)  # newest results it was judged on
+    # {"quantities": {q: {"n", "before", "after"}}, "before", "after", "better", "against"}: RMS ln errors
+    # on the held-out results of the model in use ("before") and of this one ("after").
+    heldout_error: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    params: Mapped[dict] = mapped_column(JSON, nullable=False)  # correction.train()'s model dict
+    note: Mapped[str | None] = mapped_column(Text)  # why it was rejected, promoted or rolled back
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CorrectionModel(IdMixin, CorrectionModelColumns, TimestampMixin, db.Model):
+    """The shared correction model: learned from every workspace's results where the workspace allows it.
+
+    Platform data (no tenant): its parameters hold SKU-level means of the sharing workspaces' results
+    only (a workspace that opted out is never read into it).
+    """
+
+    __tablename__ = "correction_models"
+    __table_args__ = (
+        Index("ix_correction_models_status", "status"),
+        Index("uq_correction_models_version", "version", unique=True),
+    )
+
+
+class TenantCorrectionModel(IdMixin, TenantOwned, CorrectionModelColumns, TimestampMixin, db.Model):
+    """A workspace's own correction layer over the shared model, trained on its results alone."""
+
+    __tablename__ = "tenant_correction_models"
+    __table_args__ = (
+        Index("ix_tenant_correction_models_tenant_id_status", "tenant_id", "status"),
+        Index("uq_tenant_correction_models_tenant_id_version", "tenant_id", "version", unique=True),
+    )

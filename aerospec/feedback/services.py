@@ -18,6 +18,7 @@ from aerospec.configurations import wizard
 from aerospec.configurations.models import Configuration
 from aerospec.engine import calibration
 from aerospec.errors import ValidationFailed
+from aerospec.feedback import active, learning
 from aerospec.feedback.models import Feedback
 from aerospec.models import get_owned
 from aerospec.pagination import Page, window
@@ -33,6 +34,8 @@ QUANTITIES = {
     "smd_um": "smd_um",
 }
 SIZES = ("dv10_um", "dv50_um", "dv90_um", "smd_um")
+#: The physics values (and bands) kept beside a corrected prediction in each stored snapshot.
+PHYSICS_KEYS = tuple(f"{q}{end}" for q in QUANTITIES.values() for end in ("", "_low", "_high"))
 #: Fields a lab result may carry besides the configuration, SKU and pressure.
 FIELDS = (
     *QUANTITIES,
@@ -65,16 +68,27 @@ def _one_item(cat: engine.Catalog, i: int) -> engine.Catalog:
 
 
 def predict_for(session: Session, config: Configuration, supplier: str, sku: str, pressure_bar: float) -> dict:
-    """The engine's prediction for one catalog SKU at `pressure_bar` with the configuration's fluid,
-    as prediction_item() gives it, plus the engine (calibration) version that made it."""
+    """The prediction for one catalog SKU at `pressure_bar` with the configuration's fluid, as prediction_item()
+    gives it, corrected by the workspace's active correction models, with the engine (calibration) version,
+    the model version (`model_version`, None for physics alone), what the correction did (`correction`) and
+    the physics values it started from (`physics`)."""
     cat, _ = catalog.actuator_catalog(session)
     found = [i for i in range(len(cat)) if str(cat.sku[i]) == sku and str(cat.supplier[i]) == supplier]
     if not found:
         raise _field_error("actuator_sku", f"{sku} is no longer in the actuator catalog, so nothing can be predicted.")
     fluid, _ = wizard.engine_inputs(_config_values(config))
-    prediction = engine.predict(fluid, _one_item(cat, found[0]), float(pressure_bar))
+    one = _one_item(cat, found[0])
+    physics = engine.predict(fluid, one, float(pressure_bar))
+    families, _ = wizard.catalog_families(one)
+    stack = active.stack_for_current(session)
+    prediction, applied = active.correct(stack, physics, wizard.sku_keys(one), list(families), fluid)
     item = engine.prediction_item(prediction, 0)
     item["engine_version"] = calibration.load()["version"]
+    # What the correction started from (training reads these) and what it did, with the model version.
+    raw = engine.prediction_item(physics, 0)
+    item["physics"] = {k: raw.get(k) for k in PHYSICS_KEYS}
+    item["correction"] = applied.item(0)
+    item["model_version"] = item["correction"]["model_version"]
     item["supplier"] = supplier
     item["sku"] = sku
     return item
@@ -161,6 +175,7 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
     )
     session.add(row)
     session.flush()
+    learning.after_result(session, tenant)
     return row
 
 

@@ -21,6 +21,7 @@ class SettingsForm(Form):
     name = StringField("Workspace name", validators=[DataRequired("Enter the workspace name."), Length(max=120)])
     billing_email = EmailField("Billing email", validators=[DataRequired("Enter a billing email address.")])
     api_enabled_for_users = BooleanField("Members with the user role may use the API")
+    share_lab_results = BooleanField("Share our lab results to improve the shared model")
 
 
 class DeleteTenantForm(Form):

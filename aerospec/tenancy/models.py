@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aerospec.accounts.models import User
@@ -48,6 +48,9 @@ class Tenant(IdMixin, TimestampMixin, db.Model):
     suspended_reason: Mapped[str | None] = mapped_column(String(500))
     # "API access: user if enabled" in the permission matrix: an admin switches it on.
     api_enabled_for_users: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # "Share our lab results to improve the shared model" (settings page; on by default). Off: the shared
+    # correction model never reads this workspace's results; its own layer still learns from them.
+    share_lab_results: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

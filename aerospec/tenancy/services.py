@@ -555,8 +555,10 @@ def update_settings(
     billing_email: str,
     client,
     api_enabled_for_users: bool | None = None,
+    share_lab_results: bool | None = None,
 ) -> Tenant:
-    """Change the workspace name, billing email and (when given) whether users may use the API."""
+    """Change the workspace name, billing email and (when given) whether users may use the API and whether
+    the workspace's lab results train the shared correction model."""
     ensure_permitted(actor, "manage_settings")
     errors: dict[str, list[str]] = {}
     try:
@@ -579,6 +581,9 @@ def update_settings(
     if api_enabled_for_users is not None and bool(api_enabled_for_users) != tenant.api_enabled_for_users:
         changes["api_enabled_for_users"] = [tenant.api_enabled_for_users, bool(api_enabled_for_users)]
         tenant.api_enabled_for_users = bool(api_enabled_for_users)
+    if share_lab_results is not None and bool(share_lab_results) != tenant.share_lab_results:
+        changes["share_lab_results"] = [tenant.share_lab_results, bool(share_lab_results)]
+        tenant.share_lab_results = bool(share_lab_results)
     if changes:
         audit.record(
             session,

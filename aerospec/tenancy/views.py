@@ -182,7 +182,7 @@ def _check_csrf_form() -> None:
 @login_required
 @require_permission("manage_settings")
 def settings():
-    """Workspace name and billing email."""
+    """Workspace name, billing email, API access for users and sharing lab results with the shared model."""
     form = SettingsForm(obj=g.tenant if request.method == "GET" else None)
     status = 200
     if form.validate_on_submit():
@@ -195,6 +195,7 @@ def settings():
                 billing_email=form.billing_email.data,
                 client=client_info(),
                 api_enabled_for_users=form.api_enabled_for_users.data,
+                share_lab_results=form.share_lab_results.data,
             )
         except ValidationFailed as error:
             db.session.rollback()

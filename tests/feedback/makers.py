@@ -23,3 +23,23 @@ def lab_result(session, tenant_id: uuid.UUID, configuration_id: uuid.UUID, *, sk
     session.add(row)
     session.flush()
     return row
+
+
+def correction_layer(session, tenant_id: uuid.UUID, *, version: int = 1):
+    """A flushed TenantCorrectionModel row of the tenant (call inside its tenant_scope): an empty active layer."""
+    from aerospec.feedback.models import TenantCorrectionModel
+    from aerospec.models import utcnow
+
+    row = TenantCorrectionModel(
+        tenant_id=tenant_id,
+        version=version,
+        status="active",
+        trained_at=utcnow(),
+        rows_used=0,
+        rows_held_out=0,
+        heldout_error={},
+        params={"kind": "shrinkage", "format": 1, "rows": 0, "quantities": {}},
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -82,8 +82,13 @@ def test_user_records_a_result_and_the_prediction_as_it_was_is_stored(client, db
     assert got["dv50_um"] == 61.5 and got["measurement_method"] == "laser_diffraction"
     assert got["created_by_id"] == str(world.user.id)
     expected = _engine_now(db, world.config_id, world.tenant.id, world.sku, world.ranked["supplier"], PRESSURE)
-    stored = {k: v for k, v in got["prediction"].items() if k not in ("engine_version", "sku", "supplier")}
+    added = ("engine_version", "sku", "supplier", "physics", "correction", "model_version")
+    stored = {k: v for k, v in got["prediction"].items() if k not in added}
     assert stored == expected
+    # No correction model yet: physics alone, said so, and the physics kept beside it for training.
+    assert got["prediction"]["model_version"] is None
+    assert got["prediction"]["correction"]["label"].startswith("Physics alone")
+    assert got["prediction"]["physics"]["dv50_um"] == expected["dv50_um"]
     assert got["prediction"]["engine_version"] == "2.0.0"
     assert got["prediction"]["pressure_bar"] == PRESSURE
     # predicted beside measured, with the error and the band verdict
