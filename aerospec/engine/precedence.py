@@ -7,11 +7,14 @@ Flow, most trusted first:
 2. hollow cones whose real swirl-chamber diameter and inlet area are known and inside the
    Rizk & Lefebvre ranges: their correlation (labelled extrapolated: no public table with
    known swirl geometry validates it);
-3. the family prior: ln C_D = b0 + b1·ln d_o fitted per family (calibrate.py), with the
-   makers' pressure exponent; full cones never use the swirl formula.
+3. the family prior: ln C_D = b0 + b1·ln d_o fitted per full-cone insert and for plain
+   orifices (calibrate.py), with the makers' pressure exponent; full cones never use the swirl
+   formula. Hollow cones: Rizk & Lefebvre's C_D at the default geometry (K = 0.4, D_s = 3·d_o),
+   no constant fitted (the WhirlJet table, the only public one, validates it).
 Cone angle: the maker's table (interpolated in ln P, held flat outside it with a warning);
-one tabulated angle scaled by the family's pressure shape; the family prior (levelling-off
-for hollow cones, rise-then-narrow for full cones by insert). The viscosity trend of Rizk &
+one tabulated angle scaled by the family's pressure shape; the family prior (Rizk & Lefebvre's
+unfitted power law for hollow cones, whose only public table is kept for validation;
+rise-then-narrow for full cones by insert). The viscosity trend of Rizk &
 Lefebvre, (μ/1 cP)^−0.22·(ρ/998)^0.11, is applied to every swirl-type angle.
 Droplet size: the published correlations (predict.py), labelled extrapolated; flashing
 propellants get no droplet size (not modelled) since no flash calibration exists.
@@ -210,7 +213,8 @@ def family_angle(fam: np.ndarray, ld: np.ndarray, p_bar) -> np.ndarray:
     c = t["angle_coef"][fam]
     p = np.clip(p_bar, t["p_lo"][fam], t["p_hi"][fam])
     lp = np.log(p)
-    hollow = c[:, 0] + c[:, 1] * ld - (c[:, 2] + c[:, 3] * ld) / p
+    # hollow cones: Rizk & Lefebvre's power law, unfitted (ln θ = a0 + 0.11·ln P + 0.22·ln d)
+    hollow = np.exp(c[:, 0] + c[:, 1] * lp + c[:, 2] * ld)
     full = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * ld
     return np.where(fam == HOLLOW_F, hollow, full)
 
@@ -313,8 +317,13 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
     real_swirl = g["hollow"] & ~g["defaulted"] & ~g["out_k"] & ~g["out_ds_do"]
     flow_ok = a["flow_ok"] & in_range & water_like
     angle_ok = a["angle_ok"] & in_range & water_like
+    # One ×widen per dimension outside the validated cells (orifice band or insert, pressure,
+    # fluid), multiplied: a 0.3 mm nozzle at 69 bar is outside two of them.
+    outside = (~in_range).astype(np.int8) + (0 if water_like else 1)
+    flow_widen = widen ** (outside + ~a["flow_ok"])
+    angle_widen = widen ** (outside + ~a["angle_ok"])
     shape = family_angle(fam, a["ld"], p_arr)
-    cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * widen)
+    cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * angle_widen)
     if a["any_rated_angle"]:
         ra = a["rated_angle"]
         c = t["rated_coef"][fam]
@@ -322,10 +331,12 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         rated_shape = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * a["ld"] + c[:, 4] * a["log_cd_rated"]
         shape = np.where(ra, rated_shape, shape)
         rated_ok = a["rated_ok"] & in_range & water_like
-        cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * widen), cone_hw)
+        rated_widen = widen ** (outside + ~a["rated_ok"])
+        cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * rated_widen), cone_hw)
         angle_ok = np.where(ra, rated_ok, angle_ok)
-    flow_hw = np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen)
+    flow_hw = np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * flow_widen)
     part = {
+        "flow_widen": flow_widen,
         "in_range": in_range,
         "real_swirl": real_swirl,
         "any_real_swirl": bool(real_swirl.any()),
@@ -433,7 +444,7 @@ def apply_precedence(
             ps = np.log([q for q, _ in pts])
             angles = np.array([v for _, v in pts])
             outside = not (pts[0][0] <= p_i <= pts[-1][0])
-            if len(pts) >= 2 and fam[i] != PLAIN_F:
+            if len(pts) >= 2 and fam[i] not in (PLAIN_F, HOLLOW_F):
                 # the family shape through the table's points: their offsets from it, in ln P
                 f = family_angle(
                     np.full(len(pts) + 1, fam[i]), np.full(len(pts) + 1, a["ld"][i]), np.array([p_i, *np.exp(ps)])
@@ -444,7 +455,7 @@ def apply_precedence(
                 hw = t["table_q90"][fam[i]]
             elif len(pts) >= 2:
                 base = float(np.interp(math.log(p_i), ps, angles))  # flat outside the table
-                hw = 5.0
+                hw = t["table_q90"][fam[i]] if fam[i] == HOLLOW_F else 5.0
             else:
                 f = family_angle(fam[i : i + 1], a["ld"][i : i + 1], np.array([p_i, pts[0][0]]))
                 base = pts[0][1] + float(f[0] - f[1]) if fam[i] != PLAIN_F else pts[0][1]
@@ -575,6 +586,13 @@ def apply_precedence(
 _SHORT = {"flow_ml_min": "flow", "cone_deg": "cone angle", "dv50_um": "droplet size"}
 
 
+def _fitted_on(c: dict, fam_key: str) -> str:
+    """Where a family's constants come from, in words (hollow cones: nowhere, a published correlation)."""
+    if c.get("validation_only"):
+        return f"no constant fitted; validated on {cal.FAMILY_WORDS[fam_key]}: {c['source']}"
+    return f"fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}"
+
+
 def _regime(fluid: Fluid) -> str:
     """Flashing regime in words from the superheat ratio R_p = P_vap/P_ambient."""
     if fluid.vapour_pressure_kpa is None:
@@ -662,7 +680,7 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             "label": f"family-calibrated (validated for {where}, {validity.split(', ', 1)[1]})"
             if m == FAMILY
             else f"extrapolated ({'; '.join(reasons) or 'outside the validated cells'})",
-            "source": f"{c['flow']['model']}, fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}",
+            "source": f"{c['flow']['model']}, {_fitted_on(c, fam_key)}",
             "validity": validity,
             "validation_error": err,
             "band_note": band_note + ("" if m == FAMILY else f", widened ×{t['widen']:g} outside the validated cells"),
@@ -683,7 +701,7 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             pts = a["tables"][i]
             if len(pts) < 2:
                 how = "one tabulated angle scaled by the family's pressure shape"
-            elif fam_key == "plain_orifice":
+            elif fam_key in ("plain_orifice", "hollow_cone"):
                 how = "interpolated in ln P"
             else:
                 how = "the family's pressure shape through the table's points, offsets interpolated in ln P"
@@ -715,7 +733,7 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             if m == FAMILY
             else f"extrapolated ({'; '.join(reasons) or 'outside the validated cells'})",
             "source": f"{part['model']}{' (C_D from the maker’s rating)' if rated else ''} with the "
-            f"Rizk & Lefebvre viscosity trend, fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}",
+            f"Rizk & Lefebvre viscosity trend, {_fitted_on(c, fam_key)}",
             "validity": validity,
             "validation_error": f"cross-validated MAE {cv['mae_deg']}° over the family ({cv['n']} points)",
             "band_note": band_note,
