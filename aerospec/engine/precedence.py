@@ -44,6 +44,14 @@ assert set(_INSERT_FAMILY) >= set(FULL_CONE_INSERTS)  # noqa: S101 - import-time
 #: Gas Weber number below which a plain jet is not in the atomisation regime (Reitz 1978:
 #: atomisation above We_g ≈ 40.3; below it the jet breaks into drops about its own size).
 PLAIN_JET_ATOMISATION_WE_G = 40.3
+#: Aerosol valve restrictions (types.Geometry), in the order they are read.
+VALVE_FIELDS = ("stem_orifice_mm", "housing_orifice_mm", "vapour_tap_mm")
+#: Discharge coefficient of a valve's stem and housing orifices: Lichtarowicz et al. (1965) at
+#: high Reynolds number, C_Du = 0.827 − 0.0085·l/d, with l/d = 2 as the engine assumes for any
+#: orifice whose length is not given [A: no valve drawing was read]. Also a plain orifice's C_D
+#: when its effective area is needed before the fluid is known.
+VALVE_CD = 0.827 - 0.0085 * 2.0
+PLAIN_CDU = VALVE_CD
 WATER_VISCOSITY_CP = 1.0
 WATER_DENSITY = 998.0
 _ANGLE_VISC_CLIP = (0.3, 1.3)
@@ -65,7 +73,8 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
             raise ValueError(
                 f"unknown full_cone_insert {g.full_cone_insert!r}; use one of: {', '.join(_INSERT_FAMILY)}"
             )
-        for name in ("rated_flow_ml_min", "rated_pressure_bar", "rated_density_kg_m3", "flow_number_ml_min_sqrtbar"):
+        for name in ("rated_flow_ml_min", "rated_pressure_bar", "rated_density_kg_m3", "flow_number_ml_min_sqrtbar",
+                     *VALVE_FIELDS):  # fmt: skip
             v = getattr(g, name)
             if v is not None and not (math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be a positive number (got {v!r})")
@@ -91,6 +100,7 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
             col(g.flow_exponent),
             np.array([g.full_cone_insert or ""]),
             [tuple(g.angle_table)],
+            *(col(getattr(g, name)) for name in VALVE_FIELDS),
         )
     catalog = geometry
     names = (
@@ -103,6 +113,7 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
         "angle_table",
         "spray_type",
         "orifice_mm",
+        *VALVE_FIELDS,
     )
     key = tuple(id(getattr(catalog, k)) for k in names)
     cached = catalog._derived.get("anchors")
@@ -134,12 +145,32 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
         _float_col(catalog, "flow_exponent", n),
         inserts,
         tables,
+        *(_float_col(catalog, name, n) for name in VALVE_FIELDS),
     )
     catalog._derived["anchors"] = (key, derived)
     return derived
 
 
-def _derive_anchors(codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, tables) -> dict:
+def _valve_fraction(eff_area_m2: np.ndarray, stem_mm, housing_mm) -> tuple[np.ndarray, np.ndarray]:
+    """(has valve restrictions, share of the pressure drop left across the actuator orifice).
+
+    Orifices in series pass one flow Q and share the drop: ΔP_i = ρ/2·(Q/(C_i·A_i))², so
+    Q = √(2ΔP/ρ)/√Σ(1/(C_i·A_i)²) and the actuator orifice (effective area C_D·A, from its own
+    prior or its maker's rating) keeps ΔP·(1/(C_D·A)²)/Σ(1/(C_i·A_i)²) — independent of ΔP while
+    the discharge coefficients are. Valve orifices: VALVE_CD.
+    """
+    inv2 = np.zeros(len(eff_area_m2))
+    for d in (stem_mm, housing_mm):
+        given = np.isfinite(d) & (d > 0)
+        area = VALVE_CD * 0.25 * math.pi * (np.where(given, d, 1.0) * 1e-3) ** 2
+        inv2 = inv2 + np.where(given, 1.0 / (area * area), 0.0)
+    valve = inv2 > 0
+    return valve, np.where(valve, 1.0 / (1.0 + inv2 * eff_area_m2 * eff_area_m2), 1.0)
+
+
+def _derive_anchors(
+    codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, tables, stem_mm, housing_mm, vapour_tap_mm
+) -> dict:
 
     t = cal.tables()
     fam = np.full(len(codes), STANDARD_F)
@@ -176,7 +207,25 @@ def _derive_anchors(codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, ta
         log_cd_rated = np.log(cd_ref * (t["p_rated"][fam] / p_ref) ** (n_use - 0.5))
     rated_angle &= np.isfinite(log_cd_rated)
     rated_w, rated_ok = cal.cell_widths(fam, "angle_rated", d_o_mm)
+    # the actuator orifice's effective area C_D·A (m²): from the rating where there is one
+    area = 0.25 * math.pi * (d_o_mm * 1e-3) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eff = np.where(
+            anchored,
+            q_ref / (6e7 * np.sqrt(2.0 * p_ref * 1e5 / rho_ref)),
+            np.exp(log_cd) * area * np.where(fam == PLAIN_F, PLAIN_CDU, 1.0),
+        )
+    valve, valve_fraction = _valve_fraction(eff, stem_mm, housing_mm)
+    vapour_tap = np.isfinite(vapour_tap_mm) & (vapour_tap_mm > 0)
     return {
+        "valve": valve,
+        "any_valve": bool(valve.any()),
+        "valve_fraction": valve_fraction,
+        "stem_mm": stem_mm,
+        "housing_mm": housing_mm,
+        "vapour_tap": vapour_tap,
+        "vapour_tap_mm": vapour_tap_mm,
+        "any_vapour_tap": bool(vapour_tap.any()),
         "rated_angle": rated_angle,
         "any_rated_angle": bool(rated_angle.any()),
         "log_cd_rated": np.where(rated_angle, log_cd_rated, 0.0),
@@ -315,11 +364,11 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
     p_arr = np.broadcast_to(np.asarray(p_bar, dtype=float), (n,))
     in_range = (p_arr >= a["p_lo"]) & (p_arr <= a["p_hi"])
     real_swirl = g["hollow"] & ~g["defaulted"] & ~g["out_k"] & ~g["out_ds_do"]
-    flow_ok = a["flow_ok"] & in_range & water_like
-    angle_ok = a["angle_ok"] & in_range & water_like
+    flow_ok = a["flow_ok"] & in_range & water_like & ~a["valve"]
+    angle_ok = a["angle_ok"] & in_range & water_like & ~a["valve"]
     # One ×widen per dimension outside the validated cells (orifice band or insert, pressure,
     # fluid), multiplied: a 0.3 mm nozzle at 69 bar is outside two of them.
-    outside = (~in_range).astype(np.int8) + (0 if water_like else 1)
+    outside = (~in_range).astype(np.int8) + (0 if water_like else 1) + a["valve"]
     flow_widen = widen ** (outside + ~a["flow_ok"])
     angle_widen = widen ** (outside + ~a["angle_ok"])
     shape = family_angle(fam, a["ld"], p_arr)
@@ -330,7 +379,7 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         lp = np.log(np.clip(p_arr, t["p_lo"][fam], t["p_hi"][fam]))
         rated_shape = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * a["ld"] + c[:, 4] * a["log_cd_rated"]
         shape = np.where(ra, rated_shape, shape)
-        rated_ok = a["rated_ok"] & in_range & water_like
+        rated_ok = a["rated_ok"] & in_range & water_like & ~a["valve"]
         rated_widen = widen ** (outside + ~a["rated_ok"])
         cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * rated_widen), cone_hw)
         angle_ok = np.where(ra, rated_ok, angle_ok)
@@ -375,6 +424,7 @@ def apply_precedence(
     warnings,
     flashing: bool,
     cd,
+    p_given: np.ndarray | None = None,
 ) -> dict:
     """Flow and angle by precedence, their 90 % bands, method codes, labels and the disclosure."""
 
@@ -411,7 +461,7 @@ def apply_precedence(
         ratio_ok = (ratio >= t["rated_ratio_lo"]) & (ratio <= 1.0 / t["rated_ratio_lo"])
         scaled = a["q_ref"] * ratio ** a["n"] * np.sqrt(a["rho_ref"] / rho) * visc_f
         flow = np.where(anchored, scaled, flow)
-        hw = t["rated_q90"] * np.where(ratio_ok & water_like, 1.0, widen)
+        hw = t["rated_q90"] * np.where(ratio_ok & water_like, 1.0, widen) * np.where(a["valve"], widen, 1.0)
         flow_hw = np.where(anchored, hw, flow_hw)
         flow_m = np.where(anchored, MAKER, flow_m)
     flow = np.asarray(flow, dtype=float)
@@ -540,6 +590,34 @@ def apply_precedence(
             ),
         )
 
+    if a["any_valve"]:
+        given = p_arr if p_given is None else p_given
+
+        def valve_msg(i: int) -> str:
+            parts = [
+                f"{label} {_fmt(float(a[key][i]))} mm"
+                for label, key in (("stem orifice", "stem_mm"), ("housing orifice", "housing_mm"))
+                if math.isfinite(a[key][i])
+            ]
+            return (
+                f"Valve restrictions in series ({', '.join(parts)}): of the {_fmt(float(given[i]))} bar, "
+                f"{_fmt(float(p_arr[i]))} bar is left across the actuator orifice, and flow, cone angle and droplet "
+                "size are predicted at that pressure (orifices in series, valve C_D "
+                f"{VALVE_CD:.2f} assumed). No public data validates it: the bands are widened ×{widen:g}."
+            )
+
+        warnings.add(a["valve"], valve_msg)
+    if a["any_vapour_tap"]:
+        warnings.add(
+            a["vapour_tap"],
+            lambda i: (
+                f"Vapour tap {_fmt(float(a['vapour_tap_mm'][i]))} mm: propellant vapour entering the housing "
+                "lowers the liquid flow and makes the spray finer; this is not modelled, so the flow shown is "
+                "an upper bound."
+            ),
+        )
+        flow_low = np.where(a["vapour_tap"], np.minimum(flow_low, flow / 3.0), flow_low)
+
     regime_text = _regime(fluid) if flashing else ""
     method = {"flow_ml_min": method_names(flow_m), "cone_deg": method_names(cone_m), "dv50_um": method_names(size_m)}
     codes = {"flow_ml_min": flow_m, "cone_deg": cone_m, "dv50_um": size_m}
@@ -622,6 +700,8 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
         reasons.append("fluid unlike the water of every table")
     if a["insert_unknown"][i]:
         reasons.append("full-cone insert not given")
+    if a["valve"][i]:
+        reasons.append("valve restrictions in series, not validated")
     if not reasons:
         reasons.append(
             f"fewer than {cal.load()['min_points_per_cell']} public nozzles in the {cal.orifice_band(d)} band"
@@ -636,7 +716,8 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             rs = cal.load()["rated_scaling"]
             return {
                 "method": "maker_anchored",
-                "label": "maker-anchored",
+                "label": "maker-anchored"
+                + (" (through valve restrictions in series, not validated)" if a["valve"][i] else ""),
                 "source": f"the maker's rating {_fmt(float(a['q_ref'][i]))} ml/min at "
                 f"{_fmt(float(a['p_ref'][i]))} bar, "
                 f"scaled as Q_ref·(ΔP/ΔP_ref)^{float(a['n'][i]):.2f}·√(ρ_ref/ρ)",
