@@ -19,10 +19,15 @@ Lefebvre, (μ/1 cP)^−0.22·(ρ/998)^0.11, is applied to every swirl-type angle
 Droplet size: the published correlations (predict.py), labelled extrapolated; flashing
 propellants get no droplet size (not modelled) since no flash calibration exists.
 
-Bands: each is a stated 90 % interval, half-width = the cross-validated 90 % quantile of
-the error in the item's domain cell (calibration_v2.json), times `widen_outside` (2) when
-the cell is not validated (orifice band without data, pressure outside the family's rated
-range, a fluid unlike water, an insert not given).
+Bands: each is a stated 90 % interval, half-width = the cross-validated 90 % half-width
+(conformal rank) of the error in the item's domain cell (calibration_v2.json), times
+`widen_outside` (2) once per dimension outside the validated cells (orifice band without
+data or insert not given, pressure outside the family's rated range, a fluid unlike water,
+valve restrictions in series).
+
+Aerosol valve restrictions (stem and housing orifices) are orifices in series with the
+actuator: the physics runs at the pressure left across the actuator orifice
+(`_valve_fraction`), labelled extrapolated; a vapour tap is flagged, not modelled.
 """
 
 from __future__ import annotations

@@ -160,6 +160,10 @@ def main() -> None:
     print(
         f"Engine v2 validation (calibration {calibrate.VERSION}): grouped cross-validation, group = one nozzle series"
     )
+    print(
+        "Printed by `python -m aerospec.engine.validate`, recomputed from tests/data (constants: "
+        "`python -m aerospec.engine.calibrate`, sources: tests/data/calibration/README.md)"
+    )
     print(f"\nFlow from orifice and type alone (family prior), target ≤ {t['flow_prior_mape_pct']:g} % MAPE;")
     print(f"  {level} band coverage target ≥ {t['coverage']:.0%}:")
     for f, cv in r["flow_prior"].items():
