@@ -106,6 +106,7 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
             np.array([g.full_cone_insert or ""]),
             [tuple(g.angle_table)],
             *(col(getattr(g, name)) for name in VALVE_FIELDS),
+            col(None if g.orifice_nominal is None else float(bool(g.orifice_nominal))),
         )
     catalog = geometry
     names = (
@@ -119,6 +120,7 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
         "spray_type",
         "orifice_mm",
         *VALVE_FIELDS,
+        "orifice_nominal",
     )
     key = tuple(id(getattr(catalog, k)) for k in names)
     cached = catalog._derived.get("anchors")
@@ -151,6 +153,7 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
         inserts,
         tables,
         *(_float_col(catalog, name, n) for name in VALVE_FIELDS),
+        _float_col(catalog, "orifice_nominal", n),
     )
     catalog._derived["anchors"] = (key, derived)
     return derived
@@ -174,7 +177,7 @@ def _valve_fraction(eff_area_m2: np.ndarray, stem_mm, housing_mm) -> tuple[np.nd
 
 
 def _derive_anchors(
-    codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, tables, stem_mm, housing_mm, vapour_tap_mm
+    codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, tables, stem_mm, housing_mm, vapour_tap_mm, nominal
 ) -> dict:
 
     t = cal.tables()
@@ -223,6 +226,7 @@ def _derive_anchors(
     valve, valve_fraction = _valve_fraction(eff, stem_mm, housing_mm)
     vapour_tap = np.isfinite(vapour_tap_mm) & (vapour_tap_mm > 0)
     return {
+        "nominal": nominal,  # 1 nominal, 0 measured, NaN not stated
         "valve": valve,
         "any_valve": bool(valve.any()),
         "valve_fraction": valve_fraction,
@@ -638,6 +642,7 @@ def apply_precedence(
         "plain": plain,
         "no_atomise": no_atomise,
         "flow_hw": np.broadcast_to(flow_hw, (n,)),
+        "flow_widen": np.broadcast_to(part["flow_widen"], (n,)),
         "cone_hw": np.broadcast_to(cone_hw, (n,)),
         "size_f": np.broadcast_to(size_f, (n,)),
         "regime": regime_text,
@@ -667,6 +672,19 @@ def apply_precedence(
 
 
 _SHORT = {"flow_ml_min": "flow", "cone_deg": "cone angle", "dv50_um": "droplet size"}
+
+
+#: What the band means for a nominal or a measured orifice (Geometry.orifice_nominal).
+_NOMINAL_NOTE = {
+    1: "; the orifice is a nominal catalog size, as in every calibration table, so the band carries "
+    "a nominal bore's scatter",
+    0: "; the orifice is measured, not nominal: the band is not narrowed for it, since every calibration "
+    "table lists nominal sizes and no public data with measured bores was found",
+}
+
+
+def _nominal_code(value: float) -> int | None:
+    return None if not math.isfinite(value) else int(value)
 
 
 def _fitted_on(c: dict, fam_key: str) -> str:
@@ -769,7 +787,9 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             "source": f"{c['flow']['model']}, {_fitted_on(c, fam_key)}",
             "validity": validity,
             "validation_error": err,
-            "band_note": band_note + ("" if m == FAMILY else f", widened ×{t['widen']:g} outside the validated cells"),
+            "band_note": band_note
+            + ("" if m == FAMILY else f", widened ×{float(ctx['flow_widen'][i]):g} outside the validated cells")
+            + _NOMINAL_NOTE.get(_nominal_code(a["nominal"][i]), ""),
         }
     if q == "cone_deg":
         hw = float(ctx["cone_hw"][i])

@@ -278,3 +278,19 @@ def test_catalog_anchor_columns_give_the_same_answers_as_single_geometries():
         assert whole.flow_ml_min_high[i] == pytest.approx(one.flow_ml_min_high[0], rel=1e-9), i
     assert list(whole.method["flow_ml_min"])[0] == "maker_anchored"
     assert np.asarray(whole.method["cone_deg"]).tolist()[1] == "maker_anchored"
+
+
+def test_a_nominal_or_measured_orifice_is_said_in_the_flow_band_and_the_band_is_not_narrowed():
+    g = lambda nominal: Geometry("full_cone", 4.0, full_cone_insert="standard", orifice_nominal=nominal)  # noqa: E731
+    unknown, nominal, measured = (predict(WATER_20C, g(v), 3.0) for v in (None, True, False))
+    assert "nominal" not in unknown.explain(0)["flow_ml_min"]["band_note"]
+    assert "nominal catalog size, as in every calibration table" in nominal.explain(0)["flow_ml_min"]["band_note"]
+    assert "measured, not nominal: the band is not narrowed" in measured.explain(0)["flow_ml_min"]["band_note"]
+    for p in (nominal, measured):
+        assert p.flow_ml_min_high[0] == unknown.flow_ml_min_high[0] and p.flow_ml_min[0] == unknown.flow_ml_min[0]
+
+
+def test_the_flow_band_note_says_how_many_times_it_was_widened():
+    # 0.3 mm at 69 bar: no orifice band validated and outside the makers' pressures, ×2 each
+    note = predict(WATER_20C, Geometry("hollow_cone", 0.3), 69.0).explain(0)["flow_ml_min"]["band_note"]
+    assert note.endswith("widened ×4 outside the validated cells")

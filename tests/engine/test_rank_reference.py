@@ -9,7 +9,8 @@ makers' range):
   method, a digest of every warning, label and disclosure) computed by the engine as it was
   before the speed work (commit dc7b3ee) and written here, rewritten once when the issue-11
   re-split changed the calibration (hollow-cone prior unfitted, conformal 90 % bands, one ×2
-  per dimension outside the validated cells); any other change to a result beyond
+  per dimension outside the validated cells; its text digests once more when the flow band note
+  began to say how many times it was widened); any other change to a result beyond
   floating-point rounding fails it.
 - a per-item path: predict() on one Geometry per SKU and the score formula in plain Python.
 """
@@ -194,7 +195,7 @@ FROZEN: dict = json.loads(  # fingerprint after the issue-11 re-split (hollow-co
 "p_meet.cone_deg": [30.125957966086936, 3563.155729003666, 0], "p_meet.dv50_um": [19.55670926102725,
 2308.339280790914, 0], "p_meet.flow_ml_min": [3.541249391031766, 219.04906687332172, 0], "within": 0, "met":
 79, "methods": {"cone_deg": {"extrapolated": 200, "maker_anchored": 40}, "dv50_um": {"extrapolated": 240},
-"flow_ml_min": {"extrapolated": 160, "maker_anchored": 80}}, "text": "c734a231918ea28b"},
+"flow_ml_min": {"extrapolated": 160, "maker_anchored": 80}}, "text": "a88272b45186b805"},
 "syrup_0.7bar_none": {"order": [197, 199, 205, 218, 20, 77, 38, 5, 134, 68, 167, 135, 27, 184, 143, 103, 113,
 138, 229, 8, 44, 220, 2, 130, 176, 234, 28, 226, 193, 188, 186, 61, 81, 82, 18, 122, 163, 15, 141, 129, 22,
 133, 17, 233, 185, 12, 75, 96, 104, 69, 181, 174, 40, 148, 87, 102, 64, 159, 125, 177, 165, 154, 238, 124, 95,
@@ -211,7 +212,7 @@ FROZEN: dict = json.loads(  # fingerprint after the issue-11 re-split (hollow-co
 0], "dv50_um_high": [2021447.6334692205, 235982429.907652, 0], "dv90_um": [571177.493341666,
 69303150.69707398, 0], "confidence": [94.6294921875, 11413.1642578125, 0], "within": 159, "met": 0, "methods":
 {"cone_deg": {"extrapolated": 200, "maker_anchored": 40}, "dv50_um": {"extrapolated": 240}, "flow_ml_min":
-{"extrapolated": 160, "maker_anchored": 80}}, "text": "036619b5e2d6f3ed"},
+{"extrapolated": 160, "maker_anchored": 80}}, "text": "361b2f134d1e56cd"},
 "water_15bar_cone": {"order": [86, 213, 31, 219, 57, 4, 232, 111, 191, 14, 42, 196, 105, 214, 7, 85, 59, 29,
 37, 204, 98, 141, 124, 126, 79, 207, 208, 114, 150, 45, 40, 182, 107, 136, 56, 0, 90, 117, 60, 67, 185, 221,
 99, 17, 181, 2, 146, 164, 78, 235, 81, 75, 135, 218, 70, 103, 184, 82], "score": [46.58810888860284,
@@ -225,7 +226,7 @@ FROZEN: dict = json.loads(  # fingerprint after the issue-11 re-split (hollow-co
 0], "confidence": [135.13828125000003, 16244.6625, 0], "p_meet.cone_deg": [11.5700195887229,
 1309.4774682867787, 0], "within": 16, "met": 16, "methods": {"cone_deg": {"extrapolated": 200,
 "maker_anchored": 40}, "dv50_um": {"extrapolated": 240}, "flow_ml_min": {"extrapolated": 160,
-"maker_anchored": 80}}, "text": "7b5265e0af718638"},
+"maker_anchored": 80}}, "text": "be6a4a9b81a5dddd"},
 "water_2bar_flow": {"order": [111, 204, 206, 101, 81, 136, 238, 109, 40, 30, 151, 124, 44, 38, 16, 224, 79,
 141, 207, 18, 223, 182, 235, 69, 150, 107, 74, 125, 15, 185, 126, 17, 169, 117, 138, 77, 60, 59, 0, 48, 63,
 208, 127, 214, 89, 232, 122, 142, 31, 29, 236, 90, 3, 181, 216, 46, 164, 115, 121, 213, 13, 239, 137, 66, 199,
@@ -243,7 +244,7 @@ FROZEN: dict = json.loads(  # fingerprint after the issue-11 re-split (hollow-co
 17909.215625, 0], "p_meet.flow_ml_min": [7.102575171877572, 988.1644962211885, 0], "within": 7, "met": 7,
 "methods": {"cone_deg": {"extrapolated": 106, "family_calibrated": 94, "maker_anchored": 40}, "dv50_um":
 {"extrapolated": 240}, "flow_ml_min": {"extrapolated": 120, "family_calibrated": 40, "maker_anchored": 80}},
-"text": "540a979bd2bbbc7b"}
+"text": "386d1d99a2a5f9f6"}
 }
 """
 )
