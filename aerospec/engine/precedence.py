@@ -27,7 +27,8 @@ valve restrictions in series).
 
 Aerosol valve restrictions (stem and housing orifices) are orifices in series with the
 actuator: the physics runs at the pressure left across the actuator orifice
-(`_valve_fraction`), labelled extrapolated; a vapour tap is flagged, not modelled.
+(`_valve_fraction`); the flow is labelled extrapolated and its band widened (the share of
+the drop is not validated); a vapour tap is flagged, not modelled.
 """
 
 from __future__ import annotations
@@ -374,11 +375,13 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
     in_range = (p_arr >= a["p_lo"]) & (p_arr <= a["p_hi"])
     real_swirl = g["hollow"] & ~g["defaulted"] & ~g["out_k"] & ~g["out_ds_do"]
     flow_ok = a["flow_ok"] & in_range & water_like & ~a["valve"]
-    angle_ok = a["angle_ok"] & in_range & water_like & ~a["valve"]
+    angle_ok = a["angle_ok"] & in_range & water_like
     # One ×widen per dimension outside the validated cells (orifice band or insert, pressure,
     # fluid), multiplied: a 0.3 mm nozzle at 69 bar is outside two of them.
-    outside = (~in_range).astype(np.int8) + (0 if water_like else 1) + a["valve"]
-    flow_widen = widen ** (outside + ~a["flow_ok"])
+    outside = (~in_range).astype(np.int8) + (0 if water_like else 1)
+    # valve restrictions: the share of the drop they take is not validated; it moves the flow as √ΔP
+    # but the angle only as ΔP^0.11, so they widen the flow band alone
+    flow_widen = widen ** (outside + ~a["flow_ok"] + a["valve"])
     angle_widen = widen ** (outside + ~a["angle_ok"])
     shape = family_angle(fam, a["ld"], p_arr)
     cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * angle_widen)
@@ -388,7 +391,7 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         lp = np.log(np.clip(p_arr, t["p_lo"][fam], t["p_hi"][fam]))
         rated_shape = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * a["ld"] + c[:, 4] * a["log_cd_rated"]
         shape = np.where(ra, rated_shape, shape)
-        rated_ok = a["rated_ok"] & in_range & water_like & ~a["valve"]
+        rated_ok = a["rated_ok"] & in_range & water_like
         rated_widen = widen ** (outside + ~a["rated_ok"])
         cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * rated_widen), cone_hw)
         angle_ok = np.where(ra, rated_ok, angle_ok)
@@ -612,7 +615,8 @@ def apply_precedence(
                 f"Valve restrictions in series ({', '.join(parts)}): of the {_fmt(float(given[i]))} bar, "
                 f"{_fmt(float(p_arr[i]))} bar is left across the actuator orifice, and flow, cone angle and droplet "
                 "size are predicted at that pressure (orifices in series, valve C_D "
-                f"{VALVE_CD:.2f} assumed). No public data validates it: the bands are widened ×{widen:g}."
+                f"{VALVE_CD:.2f} assumed). No public data validates that share: the flow band is widened "
+                f"×{widen:g}."
             )
 
         warnings.add(a["valve"], valve_msg)
@@ -723,7 +727,7 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
         reasons.append("fluid unlike the water of every table")
     if a["insert_unknown"][i]:
         reasons.append("full-cone insert not given")
-    if a["valve"][i]:
+    if a["valve"][i] and q == "flow_ml_min":
         reasons.append("valve restrictions in series, not validated")
     if not reasons:
         reasons.append(

@@ -399,4 +399,4 @@ def test_an_aerosol_actuators_valve_restrictions_are_said_in_its_row(client, log
         left = float(re.search(r"of the 5\.00 bar, ([0-9.]+) bar is left", said[0]).group(1))
         assert 0 < left < 5.0
         assert f"<li>{_esc(said[0])}</li>" in _row_html(page, e["sku"])
-        assert e["method"]["cone_deg"] != "family_calibrated"  # never called validated through a valve
+        assert e["method"]["flow_ml_min"] != "family_calibrated"  # never called validated through a valve
