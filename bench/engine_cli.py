@@ -5,7 +5,7 @@
 Runs each command as a fresh process (wall time, including Python's start and every import) and
 prints the median and range of `--runs` runs: `python -m aerospec.engine predict` (the light entry
 point, target under 1.5 s), a batch file of `--rows` rows through it, and with `--flask` the same
-single call through `flask engine predict` (which builds the whole app first). Figures, not a test;
+single call through `flask engine predict` (app.py builds only a bare app for it). Figures, not a test;
 on a shared machine, read them beside the load average printed with them.
 """
 
@@ -56,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rows", type=int, default=100)
-    parser.add_argument("--flask", action="store_true", help="also time `flask engine predict` (slow)")
+    parser.add_argument("--flask", action="store_true", help="also time `flask engine predict`")
     args = parser.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     python = [sys.executable, "-m", "aerospec.engine"]

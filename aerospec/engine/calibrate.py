@@ -8,12 +8,15 @@ cross-validated figure comes from predicting a whole group with constants fitted
 other groups only, so nothing here is an in-sample error.
 
 Rules kept here (issue 11):
-- the 1/8-inch connection sizes of the Spraying Systems tables are never fitted; they are
-  the held-out validation rows (`heldout`), predicted with the constants fitted on the rest;
-- the WhirlJet hollow-cone table (tests/data/engine_hollow_cone_whirljet.csv) is the only
-  public hollow-cone table found. Its 1/8-inch rows stay out of every fit (held out);
-  its larger connections are the hollow-cone calibration set. This is stated in
-  the calibration file's provenance.
+- the 1/8-inch connection sizes of the Spraying Systems FullJet tables are never fitted; they
+  are the held-out validation rows (`heldout`), predicted with the constants fitted on the rest;
+- the WhirlJet hollow-cone table (tests/data/engine_hollow_cone_whirljet.csv), the only public
+  hollow-cone table found, is validation data only: no constant is fitted on any of its rows.
+  The hollow-cone prior is the published Rizk & Lefebvre (1985) correlation with the engine's
+  documented default geometry (K = 0.4, D_s = 3·d_o), unfitted; every hollow-cone figure is
+  therefore an out-of-sample error over all its usable rows. Their residuals size the
+  hollow-cone 90 % bands, and the coverage printed for them is leave-one-series-out (each
+  series' band sized on the other series only).
 
 Full cones are split by insert (standard, wide, square, wide square): the insert, not the
 orifice, sets the angle.
@@ -22,12 +25,14 @@ Models (per family; d in mm, P in bar, water at 20 °C, as the makers rate):
 - flow: Q = C_D·A_o·√(2ΔP/ρ)·(P/P_rated)^(n−0.5) with ln C_D = b0 + b1·ln d, the exponent n
   as the maker states it (Spraying Systems Engineer's Guide: 0.5 hollow cones, 0.46
   standard and square full cones, 0.44 wide full cones);
-- angle, hollow cone (levelling-off): θ = (a0 + a1·ln d) − (a2 + a3·ln d)/P;
+- angle, hollow cone (no fit): Rizk & Lefebvre (1985), 2θ = 6·K^−0.15·(ΔP·d_o²·ρ/μ²)^0.11, with
+  K = 0.4, i.e. ln θ = a0 + 0.11·ln P + 0.22·ln d for water (d in mm, P in bar);
 - angle, full cones per insert (rises to about 1.5 bar, then narrows):
   θ = a0 + a1·ln P + a2·(ln P)² + a3·ln d;
 - one tabulated angle scaled by the family shape: θ(P) = θ_tab + f(P) − f(P_tab);
 - an angle table: the family shape through the table's points, θ(P) = f(P) + the table's
-  offsets from f interpolated in ln P (cross-validated by leaving out each table's middle point).
+  offsets from f interpolated in ln P (cross-validated by leaving out each table's middle point);
+  for hollow cones, whose family shape is not fitted, the table interpolated in ln P.
 Plain orifices: Lichtarowicz et al. (1965) times one fitted factor (grouped by tip on the
 pressure-washer table, the only plain-orifice table found, at 34–276 bar).
 
@@ -52,6 +57,10 @@ OUTPUT = Path(__file__).resolve().parent / "calibration_v2.json"
 VERSION = "2.0.0"
 
 BAND_LEVEL = 0.90
+#: Rizk & Lefebvre (1985) with the engine's default swirl geometry (predict.py: K = 0.4,
+#: D_s/d_o = 3): the hollow-cone prior, no constant fitted.
+RL_ATOMISER_CONSTANT = 0.4
+RL_SWIRL_TO_ORIFICE = 3.0
 #: Outside a validated cell a band's half-width (log for flow, degrees for angle) is
 #: multiplied by this factor; it is a stated choice, not a measured one.
 WIDEN_OUTSIDE = 2.0
@@ -75,6 +84,11 @@ SOURCES = {
         "(tests/data/engine_hollow_cone_whirljet.csv)"
     ),
     "washer": "ultimatewasher.com pressure-washer nozzle table (tests/data/engine_flow_pressure_washer_nozzles.csv)",
+    "rizk_lefebvre": (
+        "Rizk, N. K. & Lefebvre, A. H. (1985), J. Propulsion Power 1(3):193–199, discharge coefficient and "
+        "cone angle of simplex atomisers, with the engine's default geometry K = 0.4, D_s = 3·d_o (no fit); "
+        "validated on the Spraying Systems WhirlJet AX/BX table (tests/data/engine_hollow_cone_whirljet.csv)"
+    ),
 }
 
 FAMILIES = FAMILY_KEYS
@@ -141,10 +155,31 @@ def angle_features(family: str, d_mm: np.ndarray, p_bar: np.ndarray) -> np.ndarr
     d_mm = np.asarray(d_mm, dtype=float)
     p_bar = np.asarray(p_bar, dtype=float)
     ld = np.log(d_mm)
-    if family == "hollow_cone":
-        return np.stack([np.ones_like(ld), ld, -1.0 / p_bar, -ld / p_bar], axis=-1)
     lp = np.log(p_bar)
+    if family == "hollow_cone":  # ln θ, linear in these (Rizk & Lefebvre's power law)
+        return np.stack([np.ones_like(ld), lp, ld, np.zeros_like(ld)], axis=-1)
     return np.stack([np.ones_like(ld), lp, lp * lp, ld], axis=-1)
+
+
+def angle_predict(family: str, coef: np.ndarray, d_mm: np.ndarray, p_bar: np.ndarray) -> np.ndarray:
+    """The family's angle (degrees, water) at these orifices and pressures."""
+    x = angle_features(family, d_mm, p_bar) @ coef
+    return np.exp(x) if family == "hollow_cone" else x
+
+
+def rizk_lefebvre_coefficients() -> tuple[np.ndarray, np.ndarray]:
+    """The hollow-cone prior's constants, from the published correlation alone (no data).
+
+    Flow: ln C_D = b0 with C_D = 0.35·√(A_p/(D_s·d_o))·(D_s/d_o)^0.25 at the default geometry.
+    Angle: 2θ = 6·K^−0.15·(ΔP·d_o²·ρ/μ²)^0.11 for water at 20 °C with ΔP = P·10⁵ Pa and
+    d_o = d·10⁻³ m: ln θ = ln(6·K^−0.15·(10⁵·10⁻⁶·ρ/μ²)^0.11) + 0.11·ln P + 0.22·ln d.
+    """
+    from aerospec.engine.correlations import cd_rizk_lefebvre
+
+    cd = float(cd_rizk_lefebvre(np.array(RL_ATOMISER_CONSTANT), np.array(RL_SWIRL_TO_ORIFICE)))
+    rho, mu = WATER_20C["density_kg_m3"], WATER_20C["viscosity_cp"] * 1e-3
+    a0 = math.log(6.0 * RL_ATOMISER_CONSTANT**-0.15 * (1e5 * 1e-6 * rho / mu**2) ** 0.11)
+    return np.array([math.log(cd), 0.0]), np.array([a0, 0.11, 0.22, 0.0])
 
 
 def _lstsq(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -184,7 +219,18 @@ def fit_angle(family: str, pts: dict, mask: np.ndarray) -> np.ndarray:
 
 
 def _q90(values: np.ndarray) -> float:
-    return float(np.quantile(np.abs(values), BAND_LEVEL)) if len(values) else float("nan")
+    """The 90 % half-width from n residuals: the ⌈(n+1)·0.9⌉-th smallest |r| (split-conformal rank).
+
+    A new point exchangeable with these n falls within it with probability ≥ 90 %; the
+    interpolated 90th percentile (np.quantile) holds less than 90 % for small n. With fewer
+    than 9 residuals the rank is past the largest, so the largest is used (then the guarantee
+    is n/(n+1), not 90 %).
+    """
+    r = np.sort(np.abs(np.asarray(values, dtype=float)))
+    if not len(r):
+        return float("nan")
+    k = math.ceil((len(r) + 1) * BAND_LEVEL)
+    return float(r[min(k, len(r)) - 1])
 
 
 def _cells(d: np.ndarray) -> np.ndarray:
@@ -240,12 +286,18 @@ def _coverage(residuals: np.ndarray, groups: np.ndarray, cells: np.ndarray) -> f
 
 
 def cross_validate_family(family: str) -> dict:
-    """Grouped CV of the flow and angle models of one family, plus the held-out rows."""
+    """Grouped CV of the flow and angle models of one family, plus the held-out rows.
+
+    Hollow cones fit nothing (validation only): their "cross-validated" residuals are the
+    unfitted Rizk & Lefebvre prior's errors on every usable WhirlJet row, grouped by series.
+    """
     pts = load_family(family)
+    hollow = family == "hollow_cone"
     usable = np.ones(len(pts["d"]), dtype=bool)
-    if family == "hollow_cone":
+    if hollow:
         usable = ~np.isin(pts["connection"], HOLLOW_FIXED_ORIFICE_CONNECTIONS)
-    fit_rows = usable & (pts["connection"] != HELD_OUT_CONNECTION)
+        rl_flow, rl_angle = rizk_lefebvre_coefficients()
+    fit_rows = usable & ((pts["connection"] != HELD_OUT_CONNECTION) | hollow)
     held = usable & ~fit_rows
     groups = pts["group"]
     d = pts["d"]
@@ -261,10 +313,10 @@ def cross_validate_family(family: str) -> dict:
     for g in np.unique(groups[fit_rows]):
         train = fit_rows & (groups != g)
         test = fit_rows & (groups == g)
-        coef = fit_flow(pts, train)
+        coef = rl_flow if hollow else fit_flow(pts, train)
         flow_res[test] = log_cd[test] - predict_flow_log_cd(coef, d[test])
-        acoef = fit_angle(family, pts, train)
-        pred = angle_features(family, np.repeat(d[test][:, None], 3, axis=1), pts["angle_p"][test]) @ acoef
+        acoef = rl_angle if hollow else fit_angle(family, pts, train)
+        pred = angle_predict(family, acoef, np.repeat(d[test][:, None], 3, axis=1), pts["angle_p"][test])
         angle_res[test] = pts["angle"][test] - pred
         # one tabulated angle (the middle pressure) scaled by the family shape
         one_res[test, 0] = pts["angle"][test, 0] - (pts["angle"][test, 1] + pred[:, 0] - pred[:, 1])
@@ -288,9 +340,11 @@ def cross_validate_family(family: str) -> dict:
     lp = np.log(pts["angle_p"])
     t = (lp[:, 1] - lp[:, 0]) / (lp[:, 2] - lp[:, 0])
     table_res[:] = pts["angle"][:, 1] - (pts["angle"][:, 0] + t * (pts["angle"][:, 2] - pts["angle"][:, 0]))
+    if hollow:  # the engine interpolates a hollow cone's table in ln P (its family shape is unfitted)
+        shaped_res[fit_rows] = table_res[fit_rows]
 
-    coef = fit_flow(pts, fit_rows)
-    acoef = fit_angle(family, pts, fit_rows)
+    coef = rl_flow if hollow else fit_flow(pts, fit_rows)
+    acoef = rl_angle if hollow else fit_angle(family, pts, fit_rows)
     cells = _cells(d)
     flow_cv = _summary(flow_res[fit_rows], cells[fit_rows], log=True, groups=groups[fit_rows])
     flow_cv["coverage"] = round(_coverage(flow_res[fit_rows], groups[fit_rows], cells[fit_rows]), 3)
@@ -315,10 +369,8 @@ def cross_validate_family(family: str) -> dict:
     heldout = {"n": int(held.sum())}
     if held.any():
         fr = log_cd[held] - predict_flow_log_cd(coef, d[held])
-        ar = (
-            pts["angle"][held]
-            - angle_features(family, np.repeat(d[held][:, None], 3, axis=1), pts["angle_p"][held]) @ acoef
-        ).ravel()
+        d3 = np.repeat(d[held][:, None], 3, axis=1)
+        ar = (pts["angle"][held] - angle_predict(family, acoef, d3, pts["angle_p"][held])).ravel()
         fw = _band_half_width(flow_cv, d[held])
         aw = np.repeat(_band_half_width(angle_cv, d[held]), 3)
         heldout.update(
@@ -331,7 +383,8 @@ def cross_validate_family(family: str) -> dict:
     pressures = pts["angle_p"]
     return {
         "points": int(len(d)),
-        "fitted_points": int(fit_rows.sum()),
+        "fitted_points": 0 if hollow else int(fit_rows.sum()),
+        "validation_only": hollow,
         "groups": sorted(set(groups[fit_rows].tolist())),
         "left_out": (
             {
@@ -347,7 +400,11 @@ def cross_validate_family(family: str) -> dict:
         "orifice_range_mm": [float(d[fit_rows].min()), float(d[fit_rows].max())],
         "pressure_range_bar": [float(pressures.min()), float(pressures.max())],
         "flow": {
-            "model": "ln C_D = b0 + b1·ln(d_o/mm); Q = C_D·A_o·√(2ΔP/ρ)·(P/P_rated)^(n−0.5)",
+            "model": (
+                "Rizk & Lefebvre (1985) C_D at K = 0.4, D_s = 3·d_o (no fit); Q = C_D·A_o·√(2ΔP/ρ)"
+                if hollow
+                else "ln C_D = b0 + b1·ln(d_o/mm); Q = C_D·A_o·√(2ΔP/ρ)·(P/P_rated)^(n−0.5)"
+            ),
             "coef": [round(float(c), 6) for c in coef],
             "flow_exponent": float(np.median(pts["n"])),
             "rated_pressure_bar": float(np.median(pts["p_rated"])),
@@ -355,8 +412,9 @@ def cross_validate_family(family: str) -> dict:
         },
         "angle": {
             "model": (
-                "θ = (a0 + a1·ln d) − (a2 + a3·ln d)/P"
-                if family == "hollow_cone"
+                "Rizk & Lefebvre (1985) 2θ = 6·K^−0.15·(ΔP·d_o²·ρ/μ²)^0.11 at K = 0.4 (no fit): "
+                "ln θ = a0 + 0.11·ln P + 0.22·ln d"
+                if hollow
                 else "θ = a0 + a1·ln P + a2·(ln P)² + a3·ln d"
             ),
             "coef": [round(float(c), 6) for c in acoef],
@@ -377,7 +435,7 @@ def cross_validate_family(family: str) -> dict:
             ),
         },
         "heldout": heldout,
-        "source": pts["source"],
+        "source": SOURCES["rizk_lefebvre"] if hollow else pts["source"],
     }
 
 
@@ -486,9 +544,10 @@ def calibrate() -> dict:
         "orifice_edges_mm": list(ORIFICE_EDGES_MM),
         "water_like": {k: list(v) for k, v in WATER_LIKE.items()},
         "held_out": (
-            "Spraying Systems 1/8-inch connection sizes (FullJet and WhirlJet) are never fitted; "
-            "WhirlJet is the only hollow-cone table found, so its larger connections calibrate the "
-            "hollow-cone family and its 1/8-inch rows validate it."
+            "Spraying Systems FullJet 1/8-inch connection sizes are never fitted (held out). The WhirlJet "
+            "table, the only hollow-cone table found, is validation only: the hollow-cone prior is Rizk & "
+            "Lefebvre (1985) with the default geometry, no constant fitted; its residuals on the WhirlJet "
+            "1/8-3/8 inch rows size the hollow-cone bands (coverage leave-one-series-out)."
         ),
         "families": families,
         "rated_scaling": cross_validate_rated_scaling(),

@@ -4,8 +4,8 @@
 grouped cross-validation live there, with numpy only; this module only reads the file, with
 `json`, so `import aerospec.engine` stays light). Every band the engine shows is a 90 %
 interval sized from the cross-validated error of its domain cell (orifice band, pressure
-inside the family's rated range, fluid class), widened by `widen_outside` outside the
-validated cells.
+inside the family's rated range, fluid class), widened by `widen_outside` once per dimension
+outside the validated cells (orifice band or insert, pressure, fluid, valve restrictions).
 """
 
 from __future__ import annotations

@@ -7,19 +7,28 @@ Flow, most trusted first:
 2. hollow cones whose real swirl-chamber diameter and inlet area are known and inside the
    Rizk & Lefebvre ranges: their correlation (labelled extrapolated: no public table with
    known swirl geometry validates it);
-3. the family prior: ln C_D = b0 + b1·ln d_o fitted per family (calibrate.py), with the
-   makers' pressure exponent; full cones never use the swirl formula.
+3. the family prior: ln C_D = b0 + b1·ln d_o fitted per full-cone insert and for plain
+   orifices (calibrate.py), with the makers' pressure exponent; full cones never use the swirl
+   formula. Hollow cones: Rizk & Lefebvre's C_D at the default geometry (K = 0.4, D_s = 3·d_o),
+   no constant fitted (the WhirlJet table, the only public one, validates it).
 Cone angle: the maker's table (interpolated in ln P, held flat outside it with a warning);
-one tabulated angle scaled by the family's pressure shape; the family prior (levelling-off
-for hollow cones, rise-then-narrow for full cones by insert). The viscosity trend of Rizk &
+one tabulated angle scaled by the family's pressure shape; the family prior (Rizk & Lefebvre's
+unfitted power law for hollow cones, whose only public table is kept for validation;
+rise-then-narrow for full cones by insert). The viscosity trend of Rizk &
 Lefebvre, (μ/1 cP)^−0.22·(ρ/998)^0.11, is applied to every swirl-type angle.
 Droplet size: the published correlations (predict.py), labelled extrapolated; flashing
 propellants get no droplet size (not modelled) since no flash calibration exists.
 
-Bands: each is a stated 90 % interval, half-width = the cross-validated 90 % quantile of
-the error in the item's domain cell (calibration_v2.json), times `widen_outside` (2) when
-the cell is not validated (orifice band without data, pressure outside the family's rated
-range, a fluid unlike water, an insert not given).
+Bands: each is a stated 90 % interval, half-width = the cross-validated 90 % half-width
+(conformal rank) of the error in the item's domain cell (calibration_v2.json), times
+`widen_outside` (2) once per dimension outside the validated cells (orifice band without
+data or insert not given, pressure outside the family's rated range, a fluid unlike water,
+valve restrictions in series).
+
+Aerosol valve restrictions (stem and housing orifices) are orifices in series with the
+actuator: the physics runs at the pressure left across the actuator orifice
+(`_valve_fraction`); the flow is labelled extrapolated and its band widened (the share of
+the drop is not validated); a vapour tap is flagged, not modelled.
 """
 
 from __future__ import annotations
@@ -41,6 +50,14 @@ assert set(_INSERT_FAMILY) >= set(FULL_CONE_INSERTS)  # noqa: S101 - import-time
 #: Gas Weber number below which a plain jet is not in the atomisation regime (Reitz 1978:
 #: atomisation above We_g ≈ 40.3; below it the jet breaks into drops about its own size).
 PLAIN_JET_ATOMISATION_WE_G = 40.3
+#: Aerosol valve restrictions (types.Geometry), in the order they are read.
+VALVE_FIELDS = ("stem_orifice_mm", "housing_orifice_mm", "vapour_tap_mm")
+#: Discharge coefficient of a valve's stem and housing orifices: Lichtarowicz et al. (1965) at
+#: high Reynolds number, C_Du = 0.827 − 0.0085·l/d, with l/d = 2 as the engine assumes for any
+#: orifice whose length is not given [A: no valve drawing was read]. Also a plain orifice's C_D
+#: when its effective area is needed before the fluid is known.
+VALVE_CD = 0.827 - 0.0085 * 2.0
+PLAIN_CDU = VALVE_CD
 WATER_VISCOSITY_CP = 1.0
 WATER_DENSITY = 998.0
 _ANGLE_VISC_CLIP = (0.3, 1.3)
@@ -62,7 +79,8 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
             raise ValueError(
                 f"unknown full_cone_insert {g.full_cone_insert!r}; use one of: {', '.join(_INSERT_FAMILY)}"
             )
-        for name in ("rated_flow_ml_min", "rated_pressure_bar", "rated_density_kg_m3", "flow_number_ml_min_sqrtbar"):
+        for name in ("rated_flow_ml_min", "rated_pressure_bar", "rated_density_kg_m3", "flow_number_ml_min_sqrtbar",
+                     *VALVE_FIELDS):  # fmt: skip
             v = getattr(g, name)
             if v is not None and not (math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be a positive number (got {v!r})")
@@ -88,6 +106,8 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
             col(g.flow_exponent),
             np.array([g.full_cone_insert or ""]),
             [tuple(g.angle_table)],
+            *(col(getattr(g, name)) for name in VALVE_FIELDS),
+            col(None if g.orifice_nominal is None else float(bool(g.orifice_nominal))),
         )
     catalog = geometry
     names = (
@@ -100,6 +120,8 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
         "angle_table",
         "spray_type",
         "orifice_mm",
+        *VALVE_FIELDS,
+        "orifice_nominal",
     )
     key = tuple(id(getattr(catalog, k)) for k in names)
     cached = catalog._derived.get("anchors")
@@ -131,12 +153,33 @@ def anchor_columns(geometry: Geometry | Catalog, codes: np.ndarray, d_o_mm: np.n
         _float_col(catalog, "flow_exponent", n),
         inserts,
         tables,
+        *(_float_col(catalog, name, n) for name in VALVE_FIELDS),
+        _float_col(catalog, "orifice_nominal", n),
     )
     catalog._derived["anchors"] = (key, derived)
     return derived
 
 
-def _derive_anchors(codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, tables) -> dict:
+def _valve_fraction(eff_area_m2: np.ndarray, stem_mm, housing_mm) -> tuple[np.ndarray, np.ndarray]:
+    """(has valve restrictions, share of the pressure drop left across the actuator orifice).
+
+    Orifices in series pass one flow Q and share the drop: ΔP_i = ρ/2·(Q/(C_i·A_i))², so
+    Q = √(2ΔP/ρ)/√Σ(1/(C_i·A_i)²) and the actuator orifice (effective area C_D·A, from its own
+    prior or its maker's rating) keeps ΔP·(1/(C_D·A)²)/Σ(1/(C_i·A_i)²) — independent of ΔP while
+    the discharge coefficients are. Valve orifices: VALVE_CD.
+    """
+    inv2 = np.zeros(len(eff_area_m2))
+    for d in (stem_mm, housing_mm):
+        given = np.isfinite(d) & (d > 0)
+        area = VALVE_CD * 0.25 * math.pi * (np.where(given, d, 1.0) * 1e-3) ** 2
+        inv2 = inv2 + np.where(given, 1.0 / (area * area), 0.0)
+    valve = inv2 > 0
+    return valve, np.where(valve, 1.0 / (1.0 + inv2 * eff_area_m2 * eff_area_m2), 1.0)
+
+
+def _derive_anchors(
+    codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, tables, stem_mm, housing_mm, vapour_tap_mm, nominal
+) -> dict:
 
     t = cal.tables()
     fam = np.full(len(codes), STANDARD_F)
@@ -173,7 +216,26 @@ def _derive_anchors(codes, d_o_mm, q_ref, p_ref, rho_ref, fn, n_exp, inserts, ta
         log_cd_rated = np.log(cd_ref * (t["p_rated"][fam] / p_ref) ** (n_use - 0.5))
     rated_angle &= np.isfinite(log_cd_rated)
     rated_w, rated_ok = cal.cell_widths(fam, "angle_rated", d_o_mm)
+    # the actuator orifice's effective area C_D·A (m²): from the rating where there is one
+    area = 0.25 * math.pi * (d_o_mm * 1e-3) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eff = np.where(
+            anchored,
+            q_ref / (6e7 * np.sqrt(2.0 * p_ref * 1e5 / rho_ref)),
+            np.exp(log_cd) * area * np.where(fam == PLAIN_F, PLAIN_CDU, 1.0),
+        )
+    valve, valve_fraction = _valve_fraction(eff, stem_mm, housing_mm)
+    vapour_tap = np.isfinite(vapour_tap_mm) & (vapour_tap_mm > 0)
     return {
+        "nominal": nominal,  # 1 nominal, 0 measured, NaN not stated
+        "valve": valve,
+        "any_valve": bool(valve.any()),
+        "valve_fraction": valve_fraction,
+        "stem_mm": stem_mm,
+        "housing_mm": housing_mm,
+        "vapour_tap": vapour_tap,
+        "vapour_tap_mm": vapour_tap_mm,
+        "any_vapour_tap": bool(vapour_tap.any()),
         "rated_angle": rated_angle,
         "any_rated_angle": bool(rated_angle.any()),
         "log_cd_rated": np.where(rated_angle, log_cd_rated, 0.0),
@@ -210,7 +272,8 @@ def family_angle(fam: np.ndarray, ld: np.ndarray, p_bar) -> np.ndarray:
     c = t["angle_coef"][fam]
     p = np.clip(p_bar, t["p_lo"][fam], t["p_hi"][fam])
     lp = np.log(p)
-    hollow = c[:, 0] + c[:, 1] * ld - (c[:, 2] + c[:, 3] * ld) / p
+    # hollow cones: Rizk & Lefebvre's power law, unfitted (ln θ = a0 + 0.11·ln P + 0.22·ln d)
+    hollow = np.exp(c[:, 0] + c[:, 1] * lp + c[:, 2] * ld)
     full = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * ld
     return np.where(fam == HOLLOW_F, hollow, full)
 
@@ -311,10 +374,17 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
     p_arr = np.broadcast_to(np.asarray(p_bar, dtype=float), (n,))
     in_range = (p_arr >= a["p_lo"]) & (p_arr <= a["p_hi"])
     real_swirl = g["hollow"] & ~g["defaulted"] & ~g["out_k"] & ~g["out_ds_do"]
-    flow_ok = a["flow_ok"] & in_range & water_like
+    flow_ok = a["flow_ok"] & in_range & water_like & ~a["valve"]
     angle_ok = a["angle_ok"] & in_range & water_like
+    # One ×widen per dimension outside the validated cells (orifice band or insert, pressure,
+    # fluid), multiplied: a 0.3 mm nozzle at 69 bar is outside two of them.
+    outside = (~in_range).astype(np.int8) + (0 if water_like else 1)
+    # valve restrictions: the share of the drop they take is not validated; it moves the flow as √ΔP
+    # but the angle only as ΔP^0.11, so they widen the flow band alone
+    flow_widen = widen ** (outside + ~a["flow_ok"] + a["valve"])
+    angle_widen = widen ** (outside + ~a["angle_ok"])
     shape = family_angle(fam, a["ld"], p_arr)
-    cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * widen)
+    cone_hw = np.where(angle_ok, a["angle_w"], t["angle_q90"][fam] * angle_widen)
     if a["any_rated_angle"]:
         ra = a["rated_angle"]
         c = t["rated_coef"][fam]
@@ -322,10 +392,12 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         rated_shape = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * a["ld"] + c[:, 4] * a["log_cd_rated"]
         shape = np.where(ra, rated_shape, shape)
         rated_ok = a["rated_ok"] & in_range & water_like
-        cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * widen), cone_hw)
+        rated_widen = widen ** (outside + ~a["rated_ok"])
+        cone_hw = np.where(ra, np.where(rated_ok, a["rated_w"], t["rated_angle_q90"][fam] * rated_widen), cone_hw)
         angle_ok = np.where(ra, rated_ok, angle_ok)
-    flow_hw = np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * widen)
+    flow_hw = np.where(flow_ok, a["flow_w"], t["flow_q90"][fam] * flow_widen)
     part = {
+        "flow_widen": flow_widen,
         "in_range": in_range,
         "real_swirl": real_swirl,
         "any_real_swirl": bool(real_swirl.any()),
@@ -364,6 +436,7 @@ def apply_precedence(
     warnings,
     flashing: bool,
     cd,
+    p_given: np.ndarray | None = None,
 ) -> dict:
     """Flow and angle by precedence, their 90 % bands, method codes, labels and the disclosure."""
 
@@ -400,7 +473,7 @@ def apply_precedence(
         ratio_ok = (ratio >= t["rated_ratio_lo"]) & (ratio <= 1.0 / t["rated_ratio_lo"])
         scaled = a["q_ref"] * ratio ** a["n"] * np.sqrt(a["rho_ref"] / rho) * visc_f
         flow = np.where(anchored, scaled, flow)
-        hw = t["rated_q90"] * np.where(ratio_ok & water_like, 1.0, widen)
+        hw = t["rated_q90"] * np.where(ratio_ok & water_like, 1.0, widen) * np.where(a["valve"], widen, 1.0)
         flow_hw = np.where(anchored, hw, flow_hw)
         flow_m = np.where(anchored, MAKER, flow_m)
     flow = np.asarray(flow, dtype=float)
@@ -433,7 +506,7 @@ def apply_precedence(
             ps = np.log([q for q, _ in pts])
             angles = np.array([v for _, v in pts])
             outside = not (pts[0][0] <= p_i <= pts[-1][0])
-            if len(pts) >= 2 and fam[i] != PLAIN_F:
+            if len(pts) >= 2 and fam[i] not in (PLAIN_F, HOLLOW_F):
                 # the family shape through the table's points: their offsets from it, in ln P
                 f = family_angle(
                     np.full(len(pts) + 1, fam[i]), np.full(len(pts) + 1, a["ld"][i]), np.array([p_i, *np.exp(ps)])
@@ -444,7 +517,7 @@ def apply_precedence(
                 hw = t["table_q90"][fam[i]]
             elif len(pts) >= 2:
                 base = float(np.interp(math.log(p_i), ps, angles))  # flat outside the table
-                hw = 5.0
+                hw = t["table_q90"][fam[i]] if fam[i] == HOLLOW_F else 5.0
             else:
                 f = family_angle(fam[i : i + 1], a["ld"][i : i + 1], np.array([p_i, pts[0][0]]))
                 base = pts[0][1] + float(f[0] - f[1]) if fam[i] != PLAIN_F else pts[0][1]
@@ -529,6 +602,35 @@ def apply_precedence(
             ),
         )
 
+    if a["any_valve"]:
+        given = p_arr if p_given is None else p_given
+
+        def valve_msg(i: int) -> str:
+            parts = [
+                f"{label} {_fmt(float(a[key][i]))} mm"
+                for label, key in (("stem orifice", "stem_mm"), ("housing orifice", "housing_mm"))
+                if math.isfinite(a[key][i])
+            ]
+            return (
+                f"Valve restrictions in series ({', '.join(parts)}): of the {_fmt(float(given[i]))} bar, "
+                f"{_fmt(float(p_arr[i]))} bar is left across the actuator orifice, and flow, cone angle and droplet "
+                "size are predicted at that pressure (orifices in series, valve C_D "
+                f"{VALVE_CD:.2f} assumed). No public data validates that share: the flow band is widened "
+                f"×{widen:g}."
+            )
+
+        warnings.add(a["valve"], valve_msg)
+    if a["any_vapour_tap"]:
+        warnings.add(
+            a["vapour_tap"],
+            lambda i: (
+                f"Vapour tap {_fmt(float(a['vapour_tap_mm'][i]))} mm: propellant vapour entering the housing "
+                "lowers the liquid flow and makes the spray finer; this is not modelled, so the flow shown is "
+                "an upper bound."
+            ),
+        )
+        flow_low = np.where(a["vapour_tap"], np.minimum(flow_low, flow / 3.0), flow_low)
+
     regime_text = _regime(fluid) if flashing else ""
     method = {"flow_ml_min": method_names(flow_m), "cone_deg": method_names(cone_m), "dv50_um": method_names(size_m)}
     codes = {"flow_ml_min": flow_m, "cone_deg": cone_m, "dv50_um": size_m}
@@ -544,6 +646,7 @@ def apply_precedence(
         "plain": plain,
         "no_atomise": no_atomise,
         "flow_hw": np.broadcast_to(flow_hw, (n,)),
+        "flow_widen": np.broadcast_to(part["flow_widen"], (n,)),
         "cone_hw": np.broadcast_to(cone_hw, (n,)),
         "size_f": np.broadcast_to(size_f, (n,)),
         "regime": regime_text,
@@ -575,6 +678,26 @@ def apply_precedence(
 _SHORT = {"flow_ml_min": "flow", "cone_deg": "cone angle", "dv50_um": "droplet size"}
 
 
+#: What the band means for a nominal or a measured orifice (Geometry.orifice_nominal).
+_NOMINAL_NOTE = {
+    1: "; the orifice is a nominal catalog size, as in every calibration table, so the band carries "
+    "a nominal bore's scatter",
+    0: "; the orifice is measured, not nominal: the band is not narrowed for it, since every calibration "
+    "table lists nominal sizes and no public data with measured bores was found",
+}
+
+
+def _nominal_code(value: float) -> int | None:
+    return None if not math.isfinite(value) else int(value)
+
+
+def _fitted_on(c: dict, fam_key: str) -> str:
+    """Where a family's constants come from, in words (hollow cones: nowhere, a published correlation)."""
+    if c.get("validation_only"):
+        return f"no constant fitted; validated on {cal.FAMILY_WORDS[fam_key]}: {c['source']}"
+    return f"fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}"
+
+
 def _regime(fluid: Fluid) -> str:
     """Flashing regime in words from the superheat ratio R_p = P_vap/P_ambient."""
     if fluid.vapour_pressure_kpa is None:
@@ -604,6 +727,8 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
         reasons.append("fluid unlike the water of every table")
     if a["insert_unknown"][i]:
         reasons.append("full-cone insert not given")
+    if a["valve"][i] and q == "flow_ml_min":
+        reasons.append("valve restrictions in series, not validated")
     if not reasons:
         reasons.append(
             f"fewer than {cal.load()['min_points_per_cell']} public nozzles in the {cal.orifice_band(d)} band"
@@ -618,7 +743,8 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             rs = cal.load()["rated_scaling"]
             return {
                 "method": "maker_anchored",
-                "label": "maker-anchored",
+                "label": "maker-anchored"
+                + (" (through valve restrictions in series, not validated)" if a["valve"][i] else ""),
                 "source": f"the maker's rating {_fmt(float(a['q_ref'][i]))} ml/min at "
                 f"{_fmt(float(a['p_ref'][i]))} bar, "
                 f"scaled as Q_ref·(ΔP/ΔP_ref)^{float(a['n'][i]):.2f}·√(ρ_ref/ρ)",
@@ -662,10 +788,12 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             "label": f"family-calibrated (validated for {where}, {validity.split(', ', 1)[1]})"
             if m == FAMILY
             else f"extrapolated ({'; '.join(reasons) or 'outside the validated cells'})",
-            "source": f"{c['flow']['model']}, fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}",
+            "source": f"{c['flow']['model']}, {_fitted_on(c, fam_key)}",
             "validity": validity,
             "validation_error": err,
-            "band_note": band_note + ("" if m == FAMILY else f", widened ×{t['widen']:g} outside the validated cells"),
+            "band_note": band_note
+            + ("" if m == FAMILY else f", widened ×{float(ctx['flow_widen'][i]):g} outside the validated cells")
+            + _NOMINAL_NOTE.get(_nominal_code(a["nominal"][i]), ""),
         }
     if q == "cone_deg":
         hw = float(ctx["cone_hw"][i])
@@ -683,7 +811,7 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             pts = a["tables"][i]
             if len(pts) < 2:
                 how = "one tabulated angle scaled by the family's pressure shape"
-            elif fam_key == "plain_orifice":
+            elif fam_key in ("plain_orifice", "hollow_cone"):
                 how = "interpolated in ln P"
             else:
                 how = "the family's pressure shape through the table's points, offsets interpolated in ln P"
@@ -715,7 +843,7 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             if m == FAMILY
             else f"extrapolated ({'; '.join(reasons) or 'outside the validated cells'})",
             "source": f"{part['model']}{' (C_D from the maker’s rating)' if rated else ''} with the "
-            f"Rizk & Lefebvre viscosity trend, fitted on {cal.FAMILY_WORDS[fam_key]}: {c['source']}",
+            f"Rizk & Lefebvre viscosity trend, {_fitted_on(c, fam_key)}",
             "validity": validity,
             "validation_error": f"cross-validated MAE {cv['mae_deg']}° over the family ({cv['n']} points)",
             "band_note": band_note,

@@ -309,8 +309,13 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         if anchors["table_rows"]:
             anchors["table_rows"] = list(range(n))
             anchors["tables"] = {i: anchors["tables"][0] for i in range(n)}
+    p_given = np.broadcast_to(p_bar, (n,))
+    if anchors["any_valve"]:
+        # valve restrictions in series take their share of the drop: the physics and the makers'
+        # figures apply at the pressure left across the actuator orifice (precedence._valve_fraction)
+        p_bar = p_given * anchors["valve_fraction"]
     # A single pressure stays a scalar through the physics (fewer array operations).
-    p_bar = float(p_bar) if p_bar.ndim == 0 or p_bar.size == 1 and n == 1 else np.broadcast_to(p_bar, (n,))
+    p_bar = p_bar.item() if p_bar.ndim == 0 or p_bar.size == 1 and n == 1 else np.broadcast_to(p_bar, (n,))
 
     mu = fluid.viscosity_cp * 1e-3
     rho = fluid.density_kg_m3
@@ -540,7 +545,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
     q_rr = g["q"]
     dv10, dv50, dv90 = smd_um * g["rr10"], smd_um * g["rr50"], smd_um * g["rr90"]
     v2 = apply_precedence(
-        fluid, g, anchors, p_bar, n, u, rho, mu, flow, flow_w, cone, cone_w, size_f, warnings, flashing, cd
+        fluid, g, anchors, p_bar, n, u, rho, mu, flow, flow_w, cone, cone_w, size_f, warnings, flashing, cd, p_given
     )
     flow, flow_low, flow_high = v2["flow"], v2["flow_low"], v2["flow_high"]
     cone, cone_low, cone_high = v2["cone"], v2["cone_low"], v2["cone_high"]
@@ -572,7 +577,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         dv90_um_high=dv90 * size_f,
         spray_type=g["type_names"],
         flashing=np.broadcast_to(np.bool_(flashing), (n,)),
-        pressure_bar=np.broadcast_to(np.asarray(p_bar, dtype=float), (n,)),
+        pressure_bar=p_given,  # as given (with valve restrictions the orifice sees less: warnings say how much)
         method=v2["method"],
         confidence_label=v2["confidence_label"],
         regime=v2["regime"],

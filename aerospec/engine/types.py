@@ -113,8 +113,8 @@ class Prediction:
     """Predicted spray; every value is an array (length 1 for a single geometry).
 
     `*_low`/`*_high` bound each value: a stated 90 % interval (BAND_LEVEL) sized from the
-    cross-validated error of the item's domain cell (calibration_v2.json), widened outside
-    the validated cells; `warnings[i]` lists why item i's band was widened (outside a
+    cross-validated error of the item's domain cell (calibration_v2.json), widened ×2 per
+    dimension outside the validated cells; `warnings[i]` lists why item i's band was widened (outside a
     correlation's validity range, below 1 mm, flashing...). Flashing propellants get NaN
     droplet sizes (not modelled).
     """

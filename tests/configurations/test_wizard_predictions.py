@@ -384,3 +384,19 @@ def test_a_ranking_over_the_sample_catalog_says_its_makers_figures_are_generated
     db.session.commit()
     page = " ".join(client.get(_new(t, **params)).get_data(as_text=True).split())
     assert _rows(page) and notice not in page and "Sample catalog data." not in page
+
+
+def test_an_aerosol_actuators_valve_restrictions_are_said_in_its_row(client, login, team, seeded_catalog, db):
+    t = team()
+    login(t.user)
+    params = {**WATER, "step": "results", "pressure_bar": "5", "family": "aerosol_actuator"}
+    page = client.get(_new(t, **params)).get_data(as_text=True)
+    expected = _results(db, params, family="aerosol_actuator")
+    assert expected.entries
+    for e in expected.entries:  # every sample aerosol SKU has a stem and a housing orifice
+        said = [w for w in e["warnings"] if w.startswith("Valve restrictions in series")]
+        assert len(said) == 1, e["sku"]
+        left = float(re.search(r"of the 5\.00 bar, ([0-9.]+) bar is left", said[0]).group(1))
+        assert 0 < left < 5.0
+        assert f"<li>{_esc(said[0])}</li>" in _row_html(page, e["sku"])
+        assert e["method"]["flow_ml_min"] != "family_calibrated"  # never called validated through a valve

@@ -333,3 +333,27 @@ def test_predict_with_my_fluid_from_an_actuator_page(new_page, sign_up, unique_e
     page.get_by_role("link", name="Rank every actuator for this fluid").first.click()
     page.wait_for_function("() => !new URLSearchParams(location.search).get('actuator')")
     expect(page.get_by_role("table", name="Ranked actuators").locator("tbody tr")).not_to_have_count(1)
+
+
+def test_an_aerosol_actuators_valve_share_of_the_pressure_is_read_inline(new_page, sign_up, unique_email, live_app):
+    page = new_page()
+    sign_up(page, unique_email("valve"), name="Val Valve")
+    slug = _slug(page)
+    page.goto(
+        f"/t/{slug}/configurations/new?step=results&viscosity_cp=1&density_kg_m3=997&surface_tension_mn_m=72"
+        "&pressure_bar=5&cone_deg=60&family=aerosol_actuator"
+    )
+    expected = _expected(live_app, page)
+    assert expected.entries
+    first = expected.entries[0]
+    said = next(w for w in first["warnings"] if w.startswith("Valve restrictions in series"))
+    row = page.locator(f'tr[data-sku="{first["sku"]}"]')
+    expect(row.get_by_text(said, exact=True)).to_be_visible()  # inline, not in a tooltip
+    flow_method = row.locator(".method").first  # the flow through a valve is never called validated
+    assert flow_method.text_content() == wizard.METHOD_LABELS[first["method"]["flow_ml_min"]]
+    assert first["method"]["flow_ml_min"] != "family_calibrated"
+    row.screenshot(path=str(ARTIFACTS / "wizard-predictions-valve-desktop.png"), timeout=SHOT_MS)
+    page.set_viewport_size({"width": 360, "height": 800})
+    expect(row.get_by_text(said, exact=True)).to_be_visible()
+    assert _overflow(page) <= 1
+    row.screenshot(path=str(ARTIFACTS / "wizard-predictions-valve-narrow.png"), timeout=SHOT_MS)

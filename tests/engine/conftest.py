@@ -25,6 +25,9 @@ ANCHOR_FLOATS = (
     "rated_density_kg_m3",
     "flow_number_ml_min_sqrtbar",
     "flow_exponent",
+    "stem_orifice_mm",
+    "housing_orifice_mm",
+    "vapour_tap_mm",
 )
 
 

@@ -77,25 +77,46 @@ def test_hollow_cone_uses_rizk_lefebvre_only_with_real_in_range_swirl_geometry()
     out_of_range = predict(WATER_20C, Geometry("hollow_cone", 1.2, 3.6, 20.0), 3.0)  # K = 4.6 > 1.5
     assert real.explain(0)["flow_ml_min"]["source"].startswith("Rizk & Lefebvre")
     assert real.method["flow_ml_min"][0] == "extrapolated"
-    assert default.explain(0)["flow_ml_min"]["source"].startswith("ln C_D")
-    assert out_of_range.explain(0)["flow_ml_min"]["source"].startswith("ln C_D")
+    # without real swirl geometry: the family prior, which for hollow cones is the same published
+    # correlation at the default geometry with no constant fitted (the WhirlJet table validates it)
+    for p in (default, out_of_range):
+        source = p.explain(0)["flow_ml_min"]["source"]
+        assert source.startswith("Rizk & Lefebvre (1985) C_D at K = 0.4, D_s = 3·d_o (no fit)")
+        assert "no constant fitted; validated on hollow cones" in source
+        assert p.method["flow_ml_min"][0] == "family_calibrated"
+    cd = calibration.load()["families"]["hollow_cone"]["flow"]["coef"]
+    assert cd == [pytest.approx(math.log(0.2913), abs=1e-3), 0.0]  # Rizk & Lefebvre at K = 0.4, D_s/d_o = 3
 
 
 def test_angle_table_follows_the_family_shape_through_its_points_and_is_held_flat_outside():
-    table = ((0.7, 39.0), (1.5, 58.0), (6.0, 69.0))
-    g = Geometry("hollow_cone", 1.2, angle_table=table)
+    table = ((0.5, 52.0), (1.5, 65.0), (6.0, 59.0))
+    g = Geometry("full_cone", 2.0, full_cone_insert="standard", angle_table=table)
     p = predict(WATER_20C, g, np.array([1.0, 1.5, 10.0]))
     # inside: the family shape through the table's points (their offsets interpolated in ln P)
-    f = family_angle(np.zeros(3, dtype=int), np.full(3, math.log(1.2)), np.array([1.0, 0.7, 1.5]))
-    t = math.log(1.0 / 0.7) / math.log(1.5 / 0.7)
-    off = (39.0 - f[1]) + t * ((58.0 - f[2]) - (39.0 - f[1]))
+    f = family_angle(np.ones(3, dtype=int), np.full(3, math.log(2.0)), np.array([1.0, 0.5, 1.5]))
+    t = math.log(1.0 / 0.5) / math.log(1.5 / 0.5)
+    off = (52.0 - f[1]) + t * ((65.0 - f[2]) - (52.0 - f[1]))
     assert p.cone_deg[0] == pytest.approx(f[0] + off, rel=1e-9)
-    assert p.cone_deg[1] == pytest.approx(58.0, rel=1e-9)
-    assert p.cone_deg[2] == pytest.approx(69.0, rel=1e-9)
+    assert p.cone_deg[1] == pytest.approx(65.0, rel=1e-9)
+    assert p.cone_deg[2] == pytest.approx(59.0, rel=1e-9)
     assert list(p.method["cone_deg"]) == ["maker_anchored"] * 3
     assert p.warnings[0] == [] or not any("outside the angle table" in w for w in p.warnings[0])
-    assert any("outside the angle table (0.700–6.00 bar)" in w for w in p.warnings[2])
+    assert any("outside the angle table (0.500–6.00 bar)" in w for w in p.warnings[2])
     assert (p.cone_deg_high[2] - p.cone_deg[2]) > (p.cone_deg_high[1] - p.cone_deg[1])  # widened outside
+
+
+def test_a_hollow_cone_angle_table_is_interpolated_in_ln_p():
+    # the hollow-cone family shape is Rizk & Lefebvre's, unfitted: the table alone is interpolated
+    table = ((0.7, 39.0), (1.5, 58.0), (6.0, 69.0))
+    p = predict(WATER_20C, Geometry("hollow_cone", 1.2, angle_table=table), np.array([1.0, 3.0, 10.0]))
+    t = math.log(1.0 / 0.7) / math.log(1.5 / 0.7)
+    assert p.cone_deg[0] == pytest.approx(39.0 + t * (58.0 - 39.0), rel=1e-9)
+    t = math.log(3.0 / 1.5) / math.log(6.0 / 1.5)
+    assert p.cone_deg[1] == pytest.approx(58.0 + t * (69.0 - 58.0), rel=1e-9)
+    assert p.cone_deg[2] == pytest.approx(69.0, rel=1e-9)
+    assert "interpolated in ln P" in p.explain(0)["cone_deg"]["source"]
+    q90 = calibration.load()["families"]["hollow_cone"]["angle"]["table_middle_point"]["q90"]
+    assert p.cone_deg_high[0] - p.cone_deg[0] == pytest.approx(q90, rel=1e-9)
 
 
 def test_one_tabulated_angle_is_scaled_by_the_family_shape():
@@ -106,9 +127,12 @@ def test_one_tabulated_angle_is_scaled_by_the_family_shape():
     assert p.explain(0)["cone_deg"]["source"].endswith("(one tabulated angle scaled by the family's pressure shape)")
 
 
-def test_hollow_cone_prior_levels_off_and_full_cone_prior_narrows_at_high_pressure():
+def test_hollow_cone_prior_is_rizk_lefebvre_and_full_cone_prior_narrows_at_high_pressure():
+    # no levelling-off form: the only public hollow-cone table is kept for validation, so the prior
+    # is the published power law, 2θ = 6·K^-0.15·(ΔP·d²·ρ/μ²)^0.11 at K = 0.4
     hollow = predict(WATER_20C, Geometry("hollow_cone", 2.0), np.array([0.7, 1.5, 6.0])).cone_deg
-    assert hollow[1] - hollow[0] > hollow[2] - hollow[1] > 0  # steep, then levelling off
+    expected = 6.0 * 0.4**-0.15 * (np.array([0.7, 1.5, 6.0]) * 1e5 * (2.0e-3) ** 2 * 998.0 / 1e-6) ** 0.11
+    assert hollow == pytest.approx(expected, rel=1e-5)  # its constant is stored to 6 decimals
     full = predict(WATER_20C, Geometry("full_cone", 3.2, full_cone_insert="standard"), np.array([1.5, 6.0])).cone_deg
     assert full[1] < full[0]
 
@@ -254,3 +278,19 @@ def test_catalog_anchor_columns_give_the_same_answers_as_single_geometries():
         assert whole.flow_ml_min_high[i] == pytest.approx(one.flow_ml_min_high[0], rel=1e-9), i
     assert list(whole.method["flow_ml_min"])[0] == "maker_anchored"
     assert np.asarray(whole.method["cone_deg"]).tolist()[1] == "maker_anchored"
+
+
+def test_a_nominal_or_measured_orifice_is_said_in_the_flow_band_and_the_band_is_not_narrowed():
+    g = lambda nominal: Geometry("full_cone", 4.0, full_cone_insert="standard", orifice_nominal=nominal)  # noqa: E731
+    unknown, nominal, measured = (predict(WATER_20C, g(v), 3.0) for v in (None, True, False))
+    assert "nominal" not in unknown.explain(0)["flow_ml_min"]["band_note"]
+    assert "nominal catalog size, as in every calibration table" in nominal.explain(0)["flow_ml_min"]["band_note"]
+    assert "measured, not nominal: the band is not narrowed" in measured.explain(0)["flow_ml_min"]["band_note"]
+    for p in (nominal, measured):
+        assert p.flow_ml_min_high[0] == unknown.flow_ml_min_high[0] and p.flow_ml_min[0] == unknown.flow_ml_min[0]
+
+
+def test_the_flow_band_note_says_how_many_times_it_was_widened():
+    # 0.3 mm at 69 bar: no orifice band validated and outside the makers' pressures, ×2 each
+    note = predict(WATER_20C, Geometry("hollow_cone", 0.3), 69.0).explain(0)["flow_ml_min"]["band_note"]
+    assert note.endswith("widened ×4 outside the validated cells")

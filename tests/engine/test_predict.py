@@ -105,9 +105,12 @@ def test_viscous_fluid_outside_wang_lefebvre_names_viscosity():
 def test_missing_swirl_geometry_uses_documented_defaults_and_warns():
     given = predict(WATER, Geometry("hollow_cone", 0.4, 1.2, 0.192), 5.0)  # K = 0.4, Ds = 3 d_o
     defaulted = predict(WATER, Geometry("hollow_cone", 0.4), 5.0)
-    # v2: real swirl geometry -> Rizk & Lefebvre; none -> the calibrated family prior, not R-L defaults
-    assert given.explain(0)["flow_ml_min"]["source"].startswith("Rizk & Lefebvre")
-    assert defaulted.explain(0)["flow_ml_min"]["source"].startswith("ln C_D")
+    # v2: real swirl geometry -> Rizk & Lefebvre (extrapolated); none -> the hollow-cone family prior,
+    # the same correlation at the default geometry, unfitted, validated on the WhirlJet table
+    assert given.explain(0)["flow_ml_min"]["source"].startswith("Rizk & Lefebvre (1985), J. Propulsion")
+    assert given.method["flow_ml_min"][0] == "extrapolated"
+    assert defaulted.explain(0)["flow_ml_min"]["source"].startswith("Rizk & Lefebvre (1985) C_D at K = 0.4")
+    assert defaulted.flow_ml_min[0] == pytest.approx(given.flow_ml_min[0], rel=1e-5)  # same C_D at K = 0.4
     assert defaulted.confidence[0] < given.confidence[0]
     assert any("were not given" in w for w in defaulted.warnings[0])
 
