@@ -101,7 +101,7 @@ def _accuracy_charts(data: analytics.Accuracy) -> dict:
             for q, (label, _unit) in analytics.QUANTITIES.items()
             if any(q in m["quantities"] for m in months)
         ],
-        lambda v: f"{v:.0f} %",
+        lambda v: f"{charts.number(v)} %",
     )
     return out
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from aerospec.feedback import services as feedback
+from aerospec.feedback.models import Feedback
 from aerospec.tenancy.models import Membership
 from aerospec.tenancy.scoping import tenant_scope
 from tests.configurations.conftest import bearer as bearer  # noqa: F401 - fixtures, shared
@@ -27,8 +28,8 @@ def membership(db, tenant, user) -> Membership:
 
 @pytest.fixture
 def record(db):
-    """record(ns, factor_flow, factor_cone, factor_dv50, at=datetime) → a committed lab result whose measured
-    values are the stored prediction × the factors (a factor None leaves that quantity unmeasured)."""
+    """record(ns, flow, cone, dv50, at=datetime) → the columns of a committed lab result whose measured values
+    are the stored prediction × the factors (a factor None leaves that quantity unmeasured)."""
 
     def _record(ns, flow=None, cone=None, dv50=None, *, at: datetime | None = None, sku: str | None = None):
         sku = sku or ns.sku
@@ -49,7 +50,9 @@ def record(db):
                 row.created_at = at
             db.session.commit()
             db.session.refresh(row)
-            return row
+            # A snapshot of the row's columns: a later request's commit expires the row, and on PostgreSQL
+            # row-level security hides it from a reload outside its tenant's context.
+            return SimpleNamespace(**{c.key: getattr(row, c.key) for c in Feedback.__table__.columns})
 
     return _record
 
@@ -70,6 +73,3 @@ def lab(team, make_config, seeded_catalog, db):
 
 def month(year: int, m: int, day: int = 10) -> datetime:
     return datetime(year, m, day, 12, 0, tzinfo=UTC)
-
-
-__all__ = ["SimpleNamespace", "month", "membership", "PRESSURE"]

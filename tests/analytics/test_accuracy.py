@@ -14,7 +14,7 @@ from tests.analytics.conftest import month
 from tests.api.conftest import assert_problem
 
 
-def _expected(rows: list[Feedback], field: str, key: str) -> dict:
+def _expected(rows: list, field: str, key: str) -> dict:
     """The figures worked out here from the stored predictions, apart from the service's code."""
     errors, inside, banded = [], 0, 0
     for r in rows:

@@ -123,3 +123,17 @@ def test_a_formula_in_a_name_is_neutralised_in_the_csv(client, db, login, tenant
     assert "'=HYPERLINK" in body
     with tenant_scope(db.session, ns.tenant.id):
         assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "data.exported")) == 1
+
+
+def test_a_read_only_workspace_still_views_and_exports_its_analytics(client, db, login, tenant_url, results):
+    from aerospec.billing import lifecycle
+
+    results.tenant.subscription_status = "expired"
+    results.tenant.trial_ends_at = lifecycle.utcnow()
+    db.session.commit()
+    login(results.user)
+    page = client.get(tenant_url(results.tenant, "analytics/accuracy"))
+    assert page.status_code == 200 and "Workspace is read-only." in page.get_data(as_text=True)
+    export = client.post(tenant_url(results.tenant, "analytics/accuracy/export"))
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert [e.target_type for e in _exports(db, results.tenant)] == ["analytics_accuracy"]
