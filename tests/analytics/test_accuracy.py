@@ -202,3 +202,17 @@ def test_pages_refuse_viewers_and_hide_from_other_workspaces(client, login, tena
     assert str(api.rows[0].id) not in mine and "Secret glycol blend 7" not in mine
     if path == "analytics/accuracy":
         assert 'id="accuracy-empty"' in mine
+
+
+def test_the_measurement_table_is_paged_and_keeps_the_range_in_its_links(client, login, tenant_url, lab, record):
+    ns = lab()
+    for i in range(13):  # 13 results × (flow, cone) = 26 rows: two pages of 25
+        record(ns, flow=1 + i / 100, cone=1.0, at=month(2026, 1 + i % 3, 1 + i))
+    login(ns.user)
+    first = client.get(tenant_url(ns.tenant, "analytics/accuracy?from=2026-01-01")).get_data(as_text=True)
+    assert first.count("<tr data-feedback=") == 25 and "Page 1 of 2" in first
+    assert f'href="/t/{ns.tenant.slug}/analytics/accuracy?from=2026-01-01&amp;page=2"' in first
+    second = client.get(tenant_url(ns.tenant, "analytics/accuracy?from=2026-01-01&page=2")).get_data(as_text=True)
+    assert second.count("<tr data-feedback=") == 1 and "Page 2 of 2" in second
+    past = client.get(tenant_url(ns.tenant, "analytics/accuracy?page=999")).get_data(as_text=True)
+    assert "Page 2 of 2" in past  # past the end: the last page
