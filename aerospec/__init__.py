@@ -69,6 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from aerospec import (
         accounts,
         admin,
+        analytics,
         api,
         billing,
         catalog,
@@ -90,6 +91,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         configurations,
         procurement,
         feedback,
+        analytics,
         billing,
         compliance,
         notifications,

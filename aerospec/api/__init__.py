@@ -15,6 +15,7 @@ def attach_routes() -> None:
     from aerospec.api import (  # noqa: F401
         actuators,  # the actuator catalog with its anchors
         admin_procurement,  # platform-admin commissions and revenue
+        analytics,  # accuracy, usage and the most used SKUs and fluids
         billing_invoices,  # invoices
         billing_subscriptions,  # subscribe, change plan, cancel, resume, portal
         configurations,

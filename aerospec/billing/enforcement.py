@@ -16,8 +16,8 @@ enforced.
 
 Naming convention the table relies on: billing pages are endpoints of the `billing` blueprint
 (`billing.*`); billing API routes have `billing` in their name (`api.list_billing_invoices`,
-`api.billing_subscribe`); export endpoints are `configurations.export` and `api.export_*`; the GDPR
-data export is `*.export_data`.
+`api.billing_subscribe`); export endpoints are `configurations.export`, `analytics.export_*` and
+`api.export_*`; the GDPR data export is `*.export_data`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ OPEN_WHEN: dict[str, tuple[tuple[str, frozenset[str] | None], ...]] = {
         ("billing.*", ANY),  # the billing pages: pay, change plan, resume
         ("api.*billing*", ANY),
         ("configurations.export", ANY),  # export is POST (a form with the format)
+        ("analytics.export_*", ANY),  # the analytics pages' CSVs (POST, counted as exports)
         ("api.export_*", ANY),
         ("*.export_data", ANY),  # the GDPR data export, when it exists
         ("accounts.logout", ANY),

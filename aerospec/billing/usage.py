@@ -173,6 +173,15 @@ def reserve(
     return quota
 
 
+def take_export(session: Session, tenant: Tenant, counter: Counter, now: datetime) -> QuotaUse:
+    """Take one of the day's exports, or raise LimitReached (402); the caller records the export as a
+    data.exported audit entry in the same transaction (those entries are what the database count reads)."""
+    limit = limit_for(tenant, "exports_per_day")
+    return reserve(
+        session, tenant, "exports_per_day", limit, counter, counters.exports_today(session, tenant, now), now
+    )
+
+
 def count_api_call(session: Session, tenant: Tenant, counter: Counter, now: datetime) -> bool:
     """Count one call to the JSON API against the month's limit; 402 when used up or not in the plan.
 

@@ -1034,9 +1034,7 @@ def export_configurations(
     if fmt not in ("csv", "json"):
         raise ValidationFailed(field_errors={"format": ["Choose csv or json."]})
     now = now or utcnow()
-    limit = effective_limits(tenant)["exports_per_day"]
-    seed = counters.exports_today(session, tenant, now)
-    use = usage.reserve(session, tenant, "exports_per_day", limit, counter, seed, now)
+    use = usage.take_export(session, tenant, counter, now)
     configs = list(
         session.scalars(
             select(Configuration)

@@ -64,7 +64,7 @@ PERMISSION_LABELS = {
 # Permissions of the product's matrix whose page does not exist yet: the roles page lists
 # them as coming soon instead of as something a role can do today.
 # Viewers have no API access, so "read lab results" waits for its page (record and edit work through the API).
-COMING_SOON = {"view_analytics": "an analytics page", "view_feedback": "a lab results page"}
+COMING_SOON = {"view_feedback": "a lab results page"}
 
 # What a cell means, and what a row needs beyond the role.
 CELL_WORDS = {YES: "Yes", NO: "No", OWN: "Their own only", IF_ENABLED: "If an admin turns it on"}

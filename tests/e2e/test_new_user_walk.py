@@ -472,7 +472,7 @@ def _team(walk: Walk, slug: str, email: str) -> None:
     walk.fits("team (invited)")
     walk.goto(f"/t/{slug}/roles", "roles")
     matrix = page.get_by_role("table", name="Permissions by role")
-    expect(matrix).not_to_contain_text("View analytics")
+    expect(matrix).to_contain_text("View analytics")  # the analytics pages exist (issue 12)
     expect(matrix).not_to_contain_text("Delete configurations")
     expect(matrix).to_contain_text("Archive, restore and share")
 

@@ -37,10 +37,10 @@ def test_roles_page_is_the_matrix_in_words_for_every_role(client, login, team, t
     assert "Archive, restore and share configurations" in cells
     assert cells["Archive, restore and share configurations"] == ["✓ Yes", "Their own only", "✗ No"]
     assert "Delete configurations" not in page and "Own only" not in page
-    # No analytics page exists: it is not in the table, only under "Coming soon".
-    assert "View analytics" not in page
-    soon = page[page.index('id="coming-soon-heading"') :]
-    assert "An analytics page, for admins and users: not built yet." in soon
+    # The analytics pages exist: the row is in the table, no longer under "Coming soon".
+    assert cells["View analytics"] == ["✓ Yes", "✓ Yes", "✗ No"]
+    soon = page[page.index('id="coming-soon-heading"') :] if 'id="coming-soon-heading"' in page else ""
+    assert "analytics" not in soon.lower()
     assert f"your role in {ns.tenant.name} is <strong>{role}</strong>" in page
 
 

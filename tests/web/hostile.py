@@ -26,9 +26,24 @@ from tests.feedback.makers import lab_result
 SHIP_TO = {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Boston", "postal_code": "02110", "country": "US"}
 
 # The workspace's paginated list pages (under /t/<slug>/) and the API's lists.
-LIST_PAGES = ("configurations", "procurements", "audit", "actuators", "fluids", "billing/invoices")
+LIST_PAGES = (
+    "configurations",
+    "procurements",
+    "audit",
+    "actuators",
+    "fluids",
+    "billing/invoices",
+    "analytics/accuracy",
+    "analytics/top-configurations",
+)
 ADMIN_LIST_PAGES = ("/admin/tenants", "/admin/procurement/commissions", "/admin/procurement/sync")
-API_LISTS = ("/api/configurations", "/api/procurements", "/api/billing/invoices", "/api/admin/commissions")
+API_LISTS = (
+    "/api/configurations",
+    "/api/procurements",
+    "/api/billing/invoices",
+    "/api/admin/commissions",
+    "/api/analytics/accuracy",
+)
 
 # Rows a refused request may still write: the record of the refusal itself.
 WRITES_ON_REFUSAL = frozenset({"login_attempts", "alembic_version"})

@@ -128,7 +128,12 @@ def test_the_coming_soon_list_is_what_the_app_does_not_run(app):
         "/api/feedback",
         "/api/feedback/<uuid:feedback_id>",
     ]
-    # A workspace exports its configurations only; the platform console's CSVs (revenue tables, the admin audit
-    # log) are AeroSpec's own reports, not a customer's workspace export.
+    # A workspace exports its configurations and each analytics page's figures, not the whole workspace; the
+    # platform console's CSVs (revenue tables, the admin audit log) are AeroSpec's own reports.
     workspace_exports = [rule for rule in routes(r"export") if not rule.startswith("/admin/")]
-    assert workspace_exports == ["/t/<tenant_slug>/configurations/export"]
+    assert sorted(workspace_exports) == [
+        "/t/<tenant_slug>/analytics/accuracy/export",
+        "/t/<tenant_slug>/analytics/top-configurations/export",
+        "/t/<tenant_slug>/analytics/usage/export",
+        "/t/<tenant_slug>/configurations/export",
+    ]

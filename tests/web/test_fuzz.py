@@ -217,11 +217,18 @@ def test_no_form_gets_a_5xx_or_writes_when_refused(app, db, world):
 PARAMS = ["q", "page", "per_page", "actor", "sku", "status", "tag", "creator", "sort", "since", "until", "action"]
 PARAMS += ["viscosity", "orifice_min", "orifice_max", "pressure_min", "category", "step", "viscosity_cp"]
 PARAMS += ["pressure_bar", "cone_deg", "fluid_id", "supplier", "order_type", "configuration_id", "archived"]
+PARAMS += ["from", "to", "granularity", "sku_page", "fluid_page"]  # the analytics pages and API
 
 
 def test_no_query_string_gets_a_5xx(app, db, world):
     paths = [
-        world.url(p) for p in (*LIST_PAGES, "configurations/new", f"configurations/{world.ids.config}/quotes/card")
+        world.url(p)
+        for p in (
+            *LIST_PAGES,
+            "configurations/new",
+            f"configurations/{world.ids.config}/quotes/card",
+            "analytics/usage",
+        )
     ]
     paths += ADMIN_LIST_PAGES
 
