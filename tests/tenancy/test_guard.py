@@ -14,7 +14,7 @@ from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
-from aerospec.feedback.models import Feedback
+from aerospec.feedback.models import Feedback, FeedbackFile
 from aerospec.models import TenantOwned
 from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
 from aerospec.revenue.models import MrrLedgerEntry
@@ -28,7 +28,7 @@ from aerospec.tenancy.scoping import (
     unscoped,
 )
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
-from tests.feedback.makers import lab_result  # noqa: E402 - a lab result for the fixture below
+from tests.feedback.makers import lab_file, lab_result  # noqa: E402 - a lab result and its file for the fixture
 
 GUARDED = [
     Membership,
@@ -50,6 +50,7 @@ GUARDED = [
     OfflineCheckoutSession,
     RefreshToken,
     Feedback,
+    FeedbackFile,  # a lab result's instrument export (issue 12 pages)
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
 ]
 
@@ -226,7 +227,7 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
         counter=counters.DatabaseCounter(),
     )  # fmt: skip
     configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
-    lab_result(db.session, tenant.id, config.id, by=owner.id)
+    lab_file(db.session, tenant.id, lab_result(db.session, tenant.id, config.id, by=owner.id).id)
 
 
 def test_every_tenant_owned_model_is_covered_here():
