@@ -93,7 +93,7 @@ def ensure_not_imported(session: Session, tenant, data: bytes) -> None:
         result = session.scalar(
             select(Feedback).where(Feedback.tenant_id == tenant.id, Feedback.id == existing.feedback_id)
         )
-        on = f" ({result.actuator_sku} at {result.pressure_bar:g} bar)" if result is not None else ""
+        on = f" ({result.actuator_sku} at {result.pressure_bar:.4g} bar)" if result is not None else ""
         raise _refuse(
             f"{existing.filename} was already imported{on} on {existing.created_at:%d %b %Y}; "
             "the same file twice would count one run as two results."

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 
-from flask import abort, flash, g, make_response, request, url_for
+from flask import flash, g, make_response, request, url_for
 from flask_login import login_required
 
 from aerospec.configurations import services as configs
@@ -155,9 +155,12 @@ def _record(config: Configuration | None, procurement: Procurement | None):
     form = LabResultForm()
     lab = lab_panel(config, procurement, form=form)
     config = lab["config"]
-    if config is None:
-        abort(404)
     try:
+        if config is None:
+            raise ValidationFailed(
+                "This order's configuration is no longer in the workspace, so a result cannot be compared with a "
+                "prediction. Nothing was stored."
+            )
         if not form.validate_on_submit():
             raise ValidationFailed("Some fields need attention.", field_errors={})
         data = form.data_for_service()
@@ -180,7 +183,7 @@ def _record(config: Configuration | None, procurement: Procurement | None):
         if error.field_errors or error.message not in ("", "Some fields need attention."):
             apply_errors(form, error)
         return _section(lab_panel(config, procurement, form=form), 422)
-    saved = f"Recorded {row.actuator_sku} at {row.pressure_bar:g} bar" + (
+    saved = f"Recorded {row.actuator_sku} at {row.pressure_bar:.4g} bar" + (
         f", with {reading.summary()} read from {attachments.clean_filename(upload.filename)}." if reading else "."
     )
     db.session.commit()
@@ -271,7 +274,7 @@ def edit(feedback_id: uuid.UUID):
             status = 422
         else:
             db.session.commit()
-            flash(f"Saved the lab result for {row.actuator_sku} at {row.pressure_bar:g} bar.", "success")
+            flash(f"Saved the lab result for {row.actuator_sku} at {row.pressure_bar:.4g} bar.", "success")
             target = (
                 url_for("procurement.detail", procurement_id=row.procurement_id)
                 if request.args.get("from") == "order" and row.procurement_id

@@ -57,11 +57,29 @@ def _files(db) -> int:
 
 
 def _post(client, ns, data, *, file=None, headers=None):
+    if file is not None and len(file[1]) > 500_000:
+        return _post_raw(client, ns, data, file, headers)
     body = dict(data)
     if file is not None:
         name, content = file
         body["instrument_file"] = (io.BytesIO(content), name)
     return client.post(ns.post, data=body, headers=headers or {}, content_type="multipart/form-data")
+
+
+def _post_raw(client, ns, data, file, headers):
+    """A large upload as one multipart body in memory (the test client would spool it to a file it never closes)."""
+    boundary = "lab-results-test-boundary"
+    head = '--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+    parts = [head.format(b=boundary, k=k, v=v).encode() for k, v in data.items()]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="instrument_file"; filename="{file[0]}"\r\n'
+        "Content-Type: text/csv\r\n\r\n".encode()
+        + file[1]
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return client.post(
+        ns.post, data=b"".join(parts), headers=headers or {}, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def test_user_records_a_typed_result_and_sees_it_beside_the_prediction(client, db, world):

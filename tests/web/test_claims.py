@@ -1,6 +1,7 @@
 """Every claim on the marketing pages is true of the running product: what is not built (a learning model, outgoing
 webhooks, SSO, custom models, white-label, a full workspace export) appears only marked "Coming soon", never as
-included (lab results are recorded on the configuration and order pages, so the pages may say so); and the list of what is not built is itself checked against the app's routes, so
+included (lab results are recorded on the configuration and order pages, so the pages may say so); and the list
+of what is not built is itself checked against the app's routes, so
 building one of them (or selling one that is not there) fails here until plans.AVAILABLE_FEATURES says so."""
 
 from __future__ import annotations
