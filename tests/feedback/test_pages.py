@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -46,9 +47,12 @@ def _form(ns, **extra) -> dict:
     }
 
 
-def _rows(db) -> list[Feedback]:
+def _rows(db) -> list[SimpleNamespace]:
+    """Every workspace's lab results as plain values (a row read unscoped cannot reload later under RLS)."""
     with unscoped(db.session, "tests read every workspace's lab results"):
-        return list(db.session.scalars(select(Feedback).order_by(Feedback.created_at)))
+        db.session.expire_all()
+        rows = db.session.scalars(select(Feedback).order_by(Feedback.created_at))
+        return [SimpleNamespace(**{c.key: getattr(r, c.key) for c in Feedback.__table__.columns}) for r in rows]
 
 
 def _files(db) -> int:
@@ -290,7 +294,6 @@ def test_a_user_edits_their_own_result_in_other_units_but_not_someone_elses(clie
               "measurement_method": "pdpa", "temperature_c": "68", "temperature_unit": "°F"},
     )  # fmt: skip
     assert response.status_code == 303
-    db.session.expire_all()
     row = _rows(db)[0]
     assert row.dv50_um == pytest.approx(70.5, rel=1e-12) and row.flow_rate_actual_ml_min == 500.0
     assert row.temperature_c == pytest.approx(20.0, rel=1e-12) and row.measurement_method == "pdpa"
