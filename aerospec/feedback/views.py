@@ -8,6 +8,7 @@ import uuid
 
 from flask import flash, g, make_response, request, url_for
 from flask_login import login_required
+from sqlalchemy.exc import IntegrityError
 
 from aerospec.configurations import services as configs
 from aerospec.configurations.models import Configuration
@@ -178,6 +179,14 @@ def _record(config: Configuration | None, procurement: Procurement | None):
         row = feedback.record_feedback(db.session, g.tenant, g.membership, data)
         if reading is not None:
             attachments.attach_file(db.session, g.tenant, row, upload.filename, upload.mimetype, raw, reading.summary())
+    except IntegrityError:
+        # Two uploads of one file at once: the unique index on the file's hash lets one through.
+        db.session.rollback()
+        form.instrument_file.errors = [
+            "This file was imported by someone else a moment ago; the same file twice would count one run as two "
+            "results. Nothing was stored."
+        ]
+        return _section(lab_panel(config, procurement, form=form), 422)
     except ValidationFailed as error:
         db.session.rollback()
         if error.field_errors or error.message not in ("", "Some fields need attention."):

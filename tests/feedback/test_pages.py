@@ -378,3 +378,31 @@ def test_another_workspace_gets_404_everywhere(client, db, world, team):
     assert client.post(base + f"/configurations/{world.config_id}/lab-results", data=_form(world)).status_code == 404
     assert client.post(base + f"/procurements/{order_id}/lab-results", data=_form(world)).status_code == 404
     assert len(_rows(db)) == 1
+
+
+def test_an_order_whose_configuration_is_gone_says_so_and_stores_nothing(client, db, world):
+    from aerospec.procurement.models import Procurement
+
+    order_id = _order(db, world, [world.sku])
+    with tenant_scope(db.session, world.tenant.id):
+        db.session.get(Procurement, order_id).configuration_id = None
+        db.session.commit()
+    world.login(world.user)
+    page_url = world.url(f"procurements/{order_id}")
+    assert "configuration is no longer in the workspace" in client.get(page_url).get_data(as_text=True)
+    response = client.post(page_url + "/lab-results", data=_form(world), headers=HTMX)
+    assert response.status_code == 422
+    assert "configuration is no longer in the workspace" in response.get_data(as_text=True)
+    assert _rows(db) == []
+
+
+def test_two_uploads_of_one_file_at_once_store_one(client, db, world, monkeypatch):
+    """The duplicate check and the insert race: the unique index on the file's hash is the last word."""
+    from aerospec.feedback import attachments
+
+    world.login(world.user)
+    assert _post(client, world, _form(world, dv50_um=""), file=("a.csv", CSV)).status_code == 303
+    monkeypatch.setattr(attachments, "ensure_not_imported", lambda *a, **k: None)  # as if both checked at once
+    again = _post(client, world, _form(world, dv50_um=""), file=("b.csv", CSV), headers=HTMX)
+    assert again.status_code == 422 and "imported by someone else a moment ago" in again.get_data(as_text=True)
+    assert len(_rows(db)) == 1 and _files(db) == 1
