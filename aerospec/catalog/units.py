@@ -395,3 +395,36 @@ def check_range(prop: str, value: float) -> str | None:
     if not (bound.low <= value <= bound.high):
         return bound.message(value)
     return None
+
+
+# ---- what a lab measures (a lab result's flow and droplet sizes)
+
+# Flow rate → ml/min as (multiply, divide): a litre per hour is 1000/60 ml/min, computed as × 1000 ÷ 60.
+_FLOW = {
+    "ml/min": (1.0, 1.0), "mlmin": (1.0, 1.0), "cc/min": (1.0, 1.0), "cm3/min": (1.0, 1.0),
+    "ml/s": (60.0, 1.0), "mls": (60.0, 1.0), "cc/s": (60.0, 1.0),
+    "l/min": (1000.0, 1.0), "lpm": (1000.0, 1.0),
+    "l/h": (1000.0, 60.0), "l/hr": (1000.0, 60.0), "lph": (1000.0, 60.0),
+}  # fmt: skip
+FLOW_CHOICES: list[tuple[str, str]] = [("ml/min", "ml/min"), ("ml/s", "ml/s"), ("L/min", "L/min"), ("L/h", "L/h")]
+DROPLET_CHOICES: list[tuple[str, str]] = [("µm", "µm"), ("mm", "mm")]
+_DROPLET = {"um": 1.0, "micron": 1.0, "microns": 1.0, "mm": 1000.0}
+
+
+def to_ml_min(value: float | str, unit: str) -> float:
+    """Flow rate in ml/min from ml/min, ml/s, L/min or L/h."""
+    number = parse_number(value)
+    key = normalise_unit(unit)
+    if key not in _FLOW:
+        raise _unknown(unit, dict(FLOW_CHOICES))
+    multiply, divide = _FLOW[key]
+    return number * multiply / divide
+
+
+def to_um(value: float | str, unit: str) -> float:
+    """A droplet size in µm from µm or mm."""
+    number = parse_number(value)
+    key = normalise_unit(unit)
+    if key not in _DROPLET:
+        raise _unknown(unit, dict(DROPLET_CHOICES))
+    return number * _DROPLET[key]

@@ -8,4 +8,6 @@ from aerospec.feedback import models  # noqa: E402,F401 - attach models
 
 
 def attach_routes() -> None:
-    """No pages yet: lab results are recorded and read through the API (aerospec/api/feedback.py)."""
+    """Import the route modules (create_app calls this before registering the blueprint): the lab results
+    section of the configuration and order pages (the API's routes are in aerospec/api/feedback.py)."""
+    from aerospec.feedback import views  # noqa: F401

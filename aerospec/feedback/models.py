@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aerospec.extensions import db
@@ -102,3 +102,25 @@ class TenantCorrectionModel(IdMixin, TenantOwned, CorrectionModelColumns, Timest
         Index("ix_tenant_correction_models_tenant_id_status", "tenant_id", "status"),
         Index("uq_tenant_correction_models_tenant_id_version", "tenant_id", "version", unique=True),
     )
+
+
+class FeedbackFile(IdMixin, TenantOwned, TimestampMixin, db.Model):
+    """The instrument export attached to a lab result, kept as uploaded (one per result).
+
+    `sha256` is unique per workspace: the same file imported twice is refused, naming the result it is on.
+    """
+
+    __tablename__ = "feedback_files"
+    __table_args__ = (
+        Index("ix_feedback_files_tenant_id_sha256", "tenant_id", "sha256", unique=True),
+        Index("ix_feedback_files_tenant_id_feedback_id", "tenant_id", "feedback_id", unique=True),
+    )
+
+    feedback_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("feedback.id", ondelete="CASCADE"), nullable=False)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    # What the reader took from it, e.g. "Dv10 22 µm, Dv50 61.5 µm, Dv90 130 µm (the mean of 3 runs)".
+    summary: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

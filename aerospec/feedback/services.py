@@ -201,7 +201,11 @@ def update_feedback(session: Session, tenant, row: Feedback, data: Mapping) -> F
 def list_feedback(session: Session, tenant, config_id: uuid.UUID | str, *, page: int = 1, per_page: int = 25) -> Page:
     """A page of one configuration's lab results, newest first (NotFound for another workspace's)."""
     config = configs.get_configuration(session, tenant, config_id)
-    where = (Feedback.tenant_id == tenant.id, Feedback.configuration_id == config.id)
+    return _page_of(session, (Feedback.tenant_id == tenant.id, Feedback.configuration_id == config.id), page, per_page)
+
+
+def _page_of(session: Session, where: tuple, page: int, per_page: int) -> Page:
+    """One page of the lab results matching `where`, newest first."""
     total = session.scalar(select(func.count(Feedback.id)).where(*where)) or 0
     page, offset = window(total, page, per_page)
     rows = list(
@@ -267,3 +271,12 @@ def feedback_to_dict(row: Feedback) -> dict:
         "comparison": comparison(row),
     }
     return out
+
+
+def list_order_feedback(session: Session, tenant, procurement_id: uuid.UUID | str, *, page: int = 1,
+                        per_page: int = 25) -> Page:  # fmt: skip
+    """A page of the lab results recorded against one order, newest first (NotFound for another workspace's)."""
+    procurement = procurements.get_procurement(session, tenant, procurement_id)
+    return _page_of(
+        session, (Feedback.tenant_id == tenant.id, Feedback.procurement_id == procurement.id), page, per_page
+    )

@@ -51,9 +51,9 @@ PERMISSION_LABELS = {
     "api_access": "Use the REST API",
     "view_procurements": "Follow supplier orders",
     "order_samples": "Compare quotes, order and pay",
-    "view_feedback": "Read lab results (API)",
-    "record_feedback": "Record lab results (API)",
-    "edit_feedback": "Edit lab results (API)",
+    "view_feedback": "Read lab results and download their instrument files",
+    "record_feedback": "Record lab results",
+    "edit_feedback": "Edit lab results",
     "manage_members": "Change roles and remove members",
     "manage_settings": "Change workspace settings",
     "view_audit_log": "Read the audit log",
@@ -63,8 +63,8 @@ PERMISSION_LABELS = {
 
 # Permissions of the product's matrix whose page does not exist yet: the roles page lists
 # them as coming soon instead of as something a role can do today.
-# Viewers have no API access, so "read lab results" waits for its page (record and edit work through the API).
-COMING_SOON = {"view_feedback": "a lab results page"}
+# Every permission's page and API exist; a permission whose page is still to come is listed here.
+COMING_SOON: dict[str, str] = {}
 
 # What a cell means, and what a row needs beyond the role.
 CELL_WORDS = {YES: "Yes", NO: "No", OWN: "Their own only", IF_ENABLED: "If an admin turns it on"}

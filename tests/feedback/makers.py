@@ -1,4 +1,4 @@
-"""A stored lab result for tests that need a row of every tenant-owned model (guard, isolation, hostile input)."""
+"""A stored lab result (and its instrument file) for tests that need a row of every tenant-owned model."""
 
 from __future__ import annotations
 
@@ -39,6 +39,27 @@ def correction_layer(session, tenant_id: uuid.UUID, *, version: int = 1):
         rows_held_out=0,
         heldout_error={},
         params={"kind": "shrinkage", "format": 1, "rows": 0, "quantities": {}},
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def lab_file(session, tenant_id: uuid.UUID, feedback_id: uuid.UUID, content: bytes | None = None):
+    """A flushed instrument file of a lab result (call inside its tenant_scope)."""
+    import hashlib
+
+    from aerospec.feedback.models import FeedbackFile
+
+    content = content or f"Dv50 (µm)\n50.0\n# {feedback_id}\n".encode()
+    row = FeedbackFile(
+        tenant_id=tenant_id,
+        feedback_id=feedback_id,
+        filename="run.csv",
+        content_type="text/csv",
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
     )
     session.add(row)
     session.flush()

@@ -280,12 +280,11 @@ def test_another_workspaces_order_cannot_be_attached(client, db, world):
     assert _count(db) == 0
 
 
-def test_roles_page_lists_reading_lab_results_as_coming_soon_not_as_something_a_viewer_can_do(
-    client, login, world, tenant_url
-):
+def test_roles_page_lists_lab_results_as_every_role_reads_them_and_users_record_them(client, login, world, tenant_url):
     login(world.viewer)
     page = client.get(tenant_url(world.tenant, "roles")).get_data(as_text=True)
-    assert "Read lab results" not in page
-    assert "Record lab results (API)" in page and "Edit lab results (API)" in page
-    soon = page[page.index('id="coming-soon-heading"') :]
-    assert "A lab results page, for admins and users and viewers: not built yet." in soon
+    table = page[: page.index('id="coming-soon-heading"')]
+    for label in ("Read lab results and download their instrument files", "Record lab results", "Edit lab results"):
+        assert label in table, label
+    assert "(API)" not in table  # the configuration and order pages record them too
+    assert "lab results page" not in page[page.index('id="coming-soon-heading"') :]

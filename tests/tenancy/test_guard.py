@@ -14,7 +14,7 @@ from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
-from aerospec.feedback.models import Feedback, TenantCorrectionModel
+from aerospec.feedback.models import Feedback, FeedbackFile, TenantCorrectionModel
 from aerospec.models import TenantOwned
 from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
 from aerospec.revenue.models import MrrLedgerEntry
@@ -28,7 +28,7 @@ from aerospec.tenancy.scoping import (
     unscoped,
 )
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
-from tests.feedback.makers import correction_layer, lab_result  # noqa: E402 - rows for the fixture below
+from tests.feedback.makers import correction_layer, lab_file, lab_result  # noqa: E402 - rows for the fixture below
 
 GUARDED = [
     Membership,
@@ -50,6 +50,7 @@ GUARDED = [
     OfflineCheckoutSession,
     RefreshToken,
     Feedback,
+    FeedbackFile,  # a lab result's instrument export (issue 12 pages)
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
     TenantCorrectionModel,  # a workspace's own correction layer (its SKU-level means): never another's
 ]
@@ -227,7 +228,7 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
         counter=counters.DatabaseCounter(),
     )  # fmt: skip
     configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
-    lab_result(db.session, tenant.id, config.id, by=owner.id)
+    lab_file(db.session, tenant.id, lab_result(db.session, tenant.id, config.id, by=owner.id).id)
     correction_layer(db.session, tenant.id)
 
 

@@ -99,11 +99,13 @@ def _procurement_id(factories, tenant):
 
 
 def _feedback_id(factories, tenant):
-    from tests.feedback.makers import lab_result
+    from tests.feedback.makers import lab_file, lab_result
 
     config_id = _configuration_id(factories, tenant)
     with tenant_scope(factories._session, tenant.id):
-        return lab_result(factories._session, tenant.id, config_id, sku="SWEPT-1").id
+        row = lab_result(factories._session, tenant.id, config_id, sku="SWEPT-1")
+        lab_file(factories._session, tenant.id, row.id)  # so the file's download route has a file to refuse
+        return row.id
 
 
 def _invoice_id(factories, tenant):

@@ -1,6 +1,7 @@
-"""Every claim on the marketing pages is true of the running product: what is not built (lab results and a learning
-model, outgoing webhooks, SSO, custom models, white-label, a full workspace export) appears only marked "Coming
-soon", never as included; and the list of what is not built is itself checked against the app's routes, so
+"""Every claim on the marketing pages is true of the running product: what is not built (a learning model, outgoing
+webhooks, SSO, custom models, white-label, a full workspace export) appears only marked "Coming soon", never as
+included (lab results are recorded on the configuration and order pages, so the pages may say so); and the list
+of what is not built is itself checked against the app's routes, so
 building one of them (or selling one that is not there) fails here until plans.AVAILABLE_FEATURES says so."""
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from aerospec.billing.plans import AVAILABLE_FEATURES, COMING_SOON_FEATURES, FEA
 
 # What a page might say about something that does not run yet (case-insensitive).
 NOT_BUILT = {
-    "lab results": r"lab (results?|measurements?|data)",
     "learning model": r"correction model|model (that )?learns|learns from",
     "outgoing webhooks": r"webhook",
     "single sign-on": r"single sign-on|\bSSO\b|\bOIDC\b",
@@ -121,12 +121,16 @@ def test_the_coming_soon_list_is_what_the_app_does_not_run(app):
     }
     assert set(running) == set(FEATURES)
     assert {name for name, runs in running.items() if runs} == set(AVAILABLE_FEATURES)
-    # Also not built, and so only "coming soon" on the pages: lab-result pages (results are recorded through the
-    # API only: issue 12's first slice) and a whole-workspace export.
-    assert sorted(routes(r"lab|feedback|results")) == [
+    # Lab results run (issue 12): the API, and the section of the configuration and order pages with its
+    # instrument files, which the landing page describes. A whole-workspace export is not built.
+    assert sorted(set(routes(r"lab|feedback|results"))) == [
         "/api/configurations/<uuid:config_id>/feedback",
         "/api/feedback",
         "/api/feedback/<uuid:feedback_id>",
+        "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results",
+        "/t/<tenant_slug>/lab-results/<uuid:feedback_id>/edit",
+        "/t/<tenant_slug>/lab-results/<uuid:feedback_id>/file",
+        "/t/<tenant_slug>/procurements/<uuid:procurement_id>/lab-results",
     ]
     # A workspace exports its configurations and each analytics page's figures, not the whole workspace; the
     # platform console's CSVs (revenue tables, the admin audit log) are AeroSpec's own reports.
@@ -137,3 +141,12 @@ def test_the_coming_soon_list_is_what_the_app_does_not_run(app):
         "/t/<tenant_slug>/analytics/usage/export",
         "/t/<tenant_slug>/configurations/export",
     ]
+
+
+def test_the_landing_page_describes_lab_results_as_the_app_records_them(client, app):
+    """Lab results are a claim outside "coming soon" now: the page that says so must have a route that does it."""
+    outside, inside = claims(client.get("/").get_data(as_text=True))
+    assert "Record what your lab measures" in outside and "instrument's CSV export" in outside
+    assert "correction model" in inside.lower()  # the learning part is still only coming soon
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert {"feedback.record_for_configuration", "feedback.record_for_order", "feedback.download_file"} <= endpoints
