@@ -137,3 +137,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(__import__("aerospec.configurations.cli", fromlist=["engine_cli"]).engine_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(__import__("aerospec.revenue.cli", fromlist=["revenue_cli"]).revenue_cli)
+    app.cli.add_command(__import__("aerospec.feedback.cli", fromlist=["feedback_cli"]).feedback_cli)

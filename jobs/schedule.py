@@ -9,6 +9,7 @@ from rq import cron
 
 from jobs.billing import push_commissions, run_offline_billing_cycle
 from jobs.emails import sweep_queued_emails
+from jobs.feedback import send_lab_result_reminders
 from jobs.impersonation import end_expired_impersonations
 from jobs.lifecycle import daily_billing_tick
 from jobs.procurement import poll_open_orders
@@ -51,3 +52,7 @@ cron.register(sweep_queued_emails, queue_name="emails", cron="*/5 * * * *", name
 # Every minute: an impersonation whose time is up is ended ("expired") in the workspace and admin audit logs,
 # so no audit log shows a start without an end once the admin stops making requests.
 cron.register(end_expired_impersonations, queue_name="default", cron="* * * * *", name="end_expired_impersonations")
+
+# Hourly at :40: remind the person who ordered to record lab results, FEEDBACK_REMINDER_DAYS (3) after delivery;
+# once per order, and not when a result is already recorded for it.
+cron.register(send_lab_result_reminders, queue_name="default", cron="40 * * * *", name="send_lab_result_reminders")

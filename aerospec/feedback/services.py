@@ -18,6 +18,7 @@ from aerospec.configurations import wizard
 from aerospec.configurations.models import Configuration
 from aerospec.engine import calibration
 from aerospec.errors import ValidationFailed
+from aerospec.feedback import aggregates
 from aerospec.feedback.models import Feedback
 from aerospec.models import get_owned
 from aerospec.pagination import Page, window
@@ -148,6 +149,7 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
     if procurement_id is not None:
         procurement_id = procurements.get_procurement(session, tenant, procurement_id).id
     prediction = predict_for(session, config, supplier, sku, pressure)
+    prediction["fluid"] = aggregates.fluid_of(config)  # the fluid predicted for, as it was (its aggregate's key)
     row = Feedback(
         tenant_id=tenant.id,
         configuration_id=config.id,
@@ -161,6 +163,7 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
     )
     session.add(row)
     session.flush()
+    aggregates.enqueue_refresh(session, row)
     return row
 
 
@@ -180,6 +183,7 @@ def update_feedback(session: Session, tenant, row: Feedback, data: Mapping) -> F
         if name in data:
             setattr(row, name, data[name])
     session.flush()
+    aggregates.enqueue_refresh(session, row)
     return row
 
 

@@ -14,7 +14,7 @@ from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
-from aerospec.feedback.models import Feedback
+from aerospec.feedback.models import Feedback, FeedbackAggregate, FeedbackReminder
 from aerospec.models import TenantOwned
 from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
 from aerospec.revenue.models import MrrLedgerEntry
@@ -28,7 +28,7 @@ from aerospec.tenancy.scoping import (
     unscoped,
 )
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
-from tests.feedback.makers import lab_result  # noqa: E402 - a lab result for the fixture below
+from tests.feedback.makers import aggregate, lab_result, reminder  # noqa: E402 - lab-result rows for the fixture
 
 GUARDED = [
     Membership,
@@ -50,6 +50,8 @@ GUARDED = [
     OfflineCheckoutSession,
     RefreshToken,
     Feedback,
+    FeedbackAggregate,
+    FeedbackReminder,
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
 ]
 
@@ -208,6 +210,7 @@ def _procurement_rows(db, tenant, creator) -> None:
         )
     )
     db.session.flush()
+    reminder(db.session, tenant.id, order.id)
 
 
 def _configuration_rows(db, tenant, owner, viewer) -> None:
@@ -227,6 +230,7 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
     )  # fmt: skip
     configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
     lab_result(db.session, tenant.id, config.id, by=owner.id)
+    aggregate(db.session, tenant.id)
 
 
 def test_every_tenant_owned_model_is_covered_here():

@@ -127,6 +127,7 @@ def test_the_coming_soon_list_is_what_the_app_does_not_run(app):
         "/api/configurations/<uuid:config_id>/feedback",
         "/api/feedback",
         "/api/feedback/<uuid:feedback_id>",
+        "/api/feedback/aggregates",
     ]
     # A workspace exports its configurations only; the platform console's CSVs (revenue tables, the admin audit
     # log) are AeroSpec's own reports, not a customer's workspace export.
