@@ -8,4 +8,5 @@ from aerospec.feedback import models  # noqa: E402,F401 - attach models
 
 
 def attach_routes() -> None:
-    """No pages yet: lab results are recorded and read through the API (aerospec/api/feedback.py)."""
+    """Import the route modules (the API's are in aerospec/api/feedback.py): the bulk CSV import pages."""
+    from aerospec.feedback import import_views  # noqa: F401

@@ -125,3 +125,22 @@ class FeedbackReminder(IdMixin, TenantOwned, db.Model):
     )
     to_address: Mapped[str] = mapped_column(String(254), nullable=False)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class FeedbackImport(IdMixin, TenantOwned, db.Model):
+    """One confirmed bulk CSV import of lab results: its token (a hash of the configuration and the file's text) is
+    unique per workspace, so confirming the same preview twice, or importing the same file again, adds nothing."""
+
+    __tablename__ = "feedback_imports"
+    __table_args__ = (UniqueConstraint("tenant_id", "token", name="uq_feedback_imports_tenant_id_token"),)
+
+    configuration_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("configurations.id", ondelete="CASCADE"), nullable=False
+    )
+    procurement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("procurements.id", ondelete="SET NULL"))
+    token: Mapped[str] = mapped_column(String(64), nullable=False)
+    filename: Mapped[str | None] = mapped_column(String(255))
+    row_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    feedback_ids: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

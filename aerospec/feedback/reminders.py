@@ -64,10 +64,11 @@ def due_orders(session: Session, now: datetime) -> list[tuple[uuid.UUID, uuid.UU
     return [(t, p) for t, p in rows]
 
 
-def record_url(tenant: Tenant, configuration_id: uuid.UUID) -> str:
-    """Where lab results for an order's configuration are recorded (absolute, for emails)."""
+def record_url(tenant: Tenant, order: Procurement) -> str:
+    """Where lab results for an order are recorded: its configuration's import page, the order chosen (absolute)."""
     path = current_app.url_map.bind("localhost").build(
-        "feedback.import_results", {"tenant_slug": tenant.slug, "config_id": configuration_id}
+        "feedback.import_results",
+        {"tenant_slug": tenant.slug, "config_id": order.configuration_id, "order": str(order.id)},
     )
     return current_app.config.get("BASE_URL", "").rstrip("/") + path
 
@@ -111,7 +112,7 @@ def send_reminder(session: Session, tenant_id: uuid.UUID, procurement_id: uuid.U
             tenant_name=tenant.name,
             delivered_at=order.delivered_at,
             skus=[item.sku for item in order.items],
-            link=record_url(tenant, order.configuration_id),
+            link=record_url(tenant, order),
             procurement_id=str(order.id),
         )
         return True

@@ -131,6 +131,16 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
     `data` holds configuration_id, actuator_sku, pressure_bar, optional procurement_id and FIELDS.
     Another workspace's configuration (or order) is NotFound. Does not commit.
     """
+    row = build_feedback(session, tenant, actor, data)
+    session.add(row)
+    session.flush()
+    aggregates.enqueue_refresh(session, row)
+    return row
+
+
+def build_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
+    """The lab result record_feedback would store, every check made and its prediction computed, not added to
+    the session (a preview of it). Raises ValidationFailed or NotFound as record_feedback does."""
     config = configs.get_configuration(session, tenant, data["configuration_id"])
     sku = data["actuator_sku"]
     entry = _ranked_entry(config, sku)
@@ -161,9 +171,6 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
         created_by_id=getattr(actor, "user_id", None),
         **{name: data.get(name) for name in FIELDS},
     )
-    session.add(row)
-    session.flush()
-    aggregates.enqueue_refresh(session, row)
     return row
 
 

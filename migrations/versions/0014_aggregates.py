@@ -1,10 +1,10 @@
-"""feedback aggregates (per workspace × actuator × fluid) and the delivered-order lab-result reminders
+"""feedback aggregates (per workspace × actuator × fluid), delivered-order lab-result reminders, bulk imports
 
 Revision ID: 0014_aggregates
 Revises: 0013_feedback
 Create Date: 2026-12-04 01:50:00.000000
 
-Both tables are tenant-owned: row-level security on PostgreSQL like the other tenant tables.
+All three tables are tenant-owned: row-level security on PostgreSQL like the other tenant tables.
 """
 
 import sqlalchemy as sa
@@ -84,8 +84,49 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_feedback_reminders_tenant_id"), ["tenant_id"], unique=False)
     enable_rls(op, "feedback_reminders")
 
+    op.create_table(
+        "feedback_imports",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("configuration_id", sa.Uuid(), nullable=False),
+        sa.Column("procurement_id", sa.Uuid(), nullable=True),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=True),
+        sa.Column("row_count", sa.Integer(), nullable=False),
+        sa.Column("feedback_ids", sa.JSON(), nullable=False),
+        sa.Column("created_by_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["configuration_id"],
+            ["configurations.id"],
+            name=op.f("fk_feedback_imports_configuration_id_configurations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_feedback_imports_created_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["procurement_id"],
+            ["procurements.id"],
+            name=op.f("fk_feedback_imports_procurement_id_procurements"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_feedback_imports_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback_imports")),
+        sa.UniqueConstraint("tenant_id", "token", name="uq_feedback_imports_tenant_id_token"),
+    )
+    with op.batch_alter_table("feedback_imports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_feedback_imports_tenant_id"), ["tenant_id"], unique=False)
+    enable_rls(op, "feedback_imports")
+
 
 def downgrade():
+    disable_rls(op, "feedback_imports")
+    with op.batch_alter_table("feedback_imports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_feedback_imports_tenant_id"))
+    op.drop_table("feedback_imports")
     disable_rls(op, "feedback_reminders")
     with op.batch_alter_table("feedback_reminders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feedback_reminders_tenant_id"))

@@ -54,3 +54,51 @@ def reminder(session, tenant_id: uuid.UUID, procurement_id: uuid.UUID, to: str =
     session.add(row)
     session.flush()
     return row
+
+
+def delivered_order(session, tenant, creator, configuration_id, delivered_at, *, sku: str = "SP-1"):
+    """A flushed order of the tenant, delivered at `delivered_at`, with one line (call inside its tenant_scope)."""
+    from decimal import Decimal
+
+    from aerospec.procurement.models import Procurement, ProcurementLineItem
+
+    order = Procurement(
+        tenant_id=tenant.id,
+        configuration_id=configuration_id,
+        created_by_id=creator.id,
+        reference=f"PO-{uuid.uuid4().hex[:8].upper()}",
+        order_type="sample",
+        status="delivered",
+        delivered_at=delivered_at,
+        ship_to_address={
+            "name": "Lab",
+            "line1": "1 Main St",
+            "city": "Austin",
+            "postal_code": "78701",
+            "country": "US",
+        },
+        idempotency_key=f"key-{uuid.uuid4().hex}",
+        total=Decimal("120.00"),
+    )
+    order.items.append(ProcurementLineItem(tenant_id=tenant.id, sku=sku, qty=10))
+    session.add(order)
+    session.flush()
+    return order
+
+
+def bulk_import(session, tenant_id: uuid.UUID, configuration_id: uuid.UUID, *, by=None):
+    """A flushed FeedbackImport row of the tenant (call inside its tenant_scope)."""
+    from aerospec.feedback.models import FeedbackImport
+
+    row = FeedbackImport(
+        tenant_id=tenant_id,
+        configuration_id=configuration_id,
+        token=uuid.uuid4().hex * 2,
+        filename="results.csv",
+        row_count=0,
+        feedback_ids=[],
+        created_by_id=by,
+    )
+    session.add(row)
+    session.flush()
+    return row

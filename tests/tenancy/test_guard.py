@@ -14,7 +14,7 @@ from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
-from aerospec.feedback.models import Feedback, FeedbackAggregate, FeedbackReminder
+from aerospec.feedback.models import Feedback, FeedbackAggregate, FeedbackImport, FeedbackReminder
 from aerospec.models import TenantOwned
 from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
 from aerospec.revenue.models import MrrLedgerEntry
@@ -28,7 +28,7 @@ from aerospec.tenancy.scoping import (
     unscoped,
 )
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
-from tests.feedback.makers import aggregate, lab_result, reminder  # noqa: E402 - lab-result rows for the fixture
+from tests.feedback.makers import aggregate, bulk_import, lab_result, reminder  # noqa: E402 - lab-result rows
 
 GUARDED = [
     Membership,
@@ -52,6 +52,7 @@ GUARDED = [
     Feedback,
     FeedbackAggregate,
     FeedbackReminder,
+    FeedbackImport,
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
 ]
 
@@ -231,6 +232,7 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
     configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
     lab_result(db.session, tenant.id, config.id, by=owner.id)
     aggregate(db.session, tenant.id)
+    bulk_import(db.session, tenant.id, config.id, by=owner.id)
 
 
 def test_every_tenant_owned_model_is_covered_here():

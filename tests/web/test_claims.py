@@ -121,13 +121,18 @@ def test_the_coming_soon_list_is_what_the_app_does_not_run(app):
     }
     assert set(running) == set(FEATURES)
     assert {name for name, runs in running.items() if runs} == set(AVAILABLE_FEATURES)
-    # Also not built, and so only "coming soon" on the pages: lab-result pages (results are recorded through the
-    # API only: issue 12's first slice) and a whole-workspace export.
+    # Also not built, and so only "coming soon" on the pages: lab-result pages to read results (results are recorded
+    # through the API, or many at once by the CSV import page of a configuration: issue 12) and a whole-workspace
+    # export.
     assert sorted(routes(r"lab|feedback|results")) == [
         "/api/configurations/<uuid:config_id>/feedback",
         "/api/feedback",
         "/api/feedback/<uuid:feedback_id>",
         "/api/feedback/aggregates",
+        "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results/import",  # the page (GET)
+        "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results/import",  # its preview (POST)
+        "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results/import/confirm",
+        "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results/import/template.csv",
     ]
     # A workspace exports its configurations only; the platform console's CSVs (revenue tables, the admin audit
     # log) are AeroSpec's own reports, not a customer's workspace export.
