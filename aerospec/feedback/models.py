@@ -85,7 +85,7 @@ class FeedbackAggregate(IdMixin, TenantOwned, db.Model):
             "actuator_supplier",
             "actuator_sku",
             "fluid_key",
-            name="uq_feedback_aggregates_tenant_id_actuator_supplier_actuator_sku_fluid_key",
+            name="uq_feedback_aggregates_tenant_id_group",
         ),
     )
 

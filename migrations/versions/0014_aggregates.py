@@ -54,7 +54,7 @@ def upgrade():
             "actuator_supplier",
             "actuator_sku",
             "fluid_key",
-            name="uq_feedback_aggregates_tenant_id_actuator_supplier_actuator_sku_fluid_key",
+            name="uq_feedback_aggregates_tenant_id_group",
         ),
     )
     with op.batch_alter_table("feedback_aggregates", schema=None) as batch_op:
