@@ -138,7 +138,7 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "FEEDBACK_REMINDER_DAYS": float(env.get("FEEDBACK_REMINDER_DAYS", "3")),
         "FEEDBACK_REMINDER_WINDOW_DAYS": float(env.get("FEEDBACK_REMINDER_WINDOW_DAYS", "14")),
         # Bulk import of lab results (CSV): the most rows and bytes one file may have.
-        "FEEDBACK_IMPORT_MAX_ROWS": int(env.get("FEEDBACK_IMPORT_MAX_ROWS", "500")),
+        "FEEDBACK_IMPORT_MAX_ROWS": int(env.get("FEEDBACK_IMPORT_MAX_ROWS", "200")),
         "FEEDBACK_IMPORT_MAX_BYTES": int(env.get("FEEDBACK_IMPORT_MAX_BYTES", str(256 * 1024))),
         # Request bodies: refused with 413 before anything reads them; an upload route states its own limit.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),

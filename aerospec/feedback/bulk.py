@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from aerospec.api.schemas import FeedbackBody, field_errors
 from aerospec.configurations.models import Configuration
 from aerospec.errors import DomainError, ValidationFailed
-from aerospec.feedback import services
+from aerospec.feedback import aggregates, services
 from aerospec.feedback.models import FeedbackImport
 from aerospec.models import utcnow
 
@@ -232,10 +232,14 @@ def preview(
     text: str,
     *,
     procurement_id: uuid.UUID | None = None,
-    max_rows: int = 500,
+    max_rows: int = 200,
+    predict: bool = True,
 ) -> Preview:
-    """Read and check a CSV of lab results for `config`, computing each row's prediction; writes nothing."""
+    """Read and check a CSV of lab results for `config`, computing each row's prediction; writes nothing.
+
+    With predict=False only the file's own rules are checked (what confirm checks before recording)."""
     text = normalise(text)
+    memo: dict = {}
     result = Preview(token=import_token(config.id, text), text=text)
     result.already = session.scalar(
         select(FeedbackImport).where(FeedbackImport.tenant_id == tenant.id, FeedbackImport.token == result.token)
@@ -290,8 +294,11 @@ def preview(
         if checked is None:
             continue
         checked["procurement_id"] = procurement_id
+        row.values = checked
+        if not predict:
+            continue
         try:
-            built = services.build_feedback(session, tenant, actor, checked)
+            built = services.build_feedback(session, tenant, actor, checked, memo=memo)
         except ValidationFailed as error:
             for name, messages in (error.field_errors or {"": [error.message]}).items():
                 label = "" if name in ("", "body", "actuator_sku", "pressure_bar") else f"{name}: "
@@ -313,7 +320,7 @@ def confirm(
     *,
     filename: str | None = None,
     procurement_id: uuid.UUID | None = None,
-    max_rows: int = 500,
+    max_rows: int = 200,
 ) -> tuple[FeedbackImport, Preview]:
     """Store every row of a previewed file through record_feedback, in the caller's transaction: all or none.
 
@@ -325,7 +332,9 @@ def confirm(
     if import_token(config.id, text) != token:
         message = "The file changed since its preview; upload it again to see what will be imported."
         raise ValidationFailed(message, field_errors={"file": [message]})
-    checked = preview(session, tenant, actor, config, text, procurement_id=procurement_id, max_rows=max_rows)
+    checked = preview(
+        session, tenant, actor, config, text, procurement_id=procurement_id, max_rows=max_rows, predict=False
+    )
     if checked.already is not None:
         raise AlreadyImported(checked.already)
     if not checked.ready:
@@ -350,10 +359,24 @@ def confirm(
             select(FeedbackImport).where(FeedbackImport.tenant_id == tenant.id, FeedbackImport.token == token)
         )
         raise AlreadyImported(existing) from None
-    ids = []
+    ids, stored, problems, memo = [], [], [], {}
     for row in checked.rows:
-        stored = services.record_feedback(session, tenant, actor, row.values)
-        ids.append(str(stored.id))
+        try:
+            result = services.record_feedback(session, tenant, actor, row.values, memo=memo, refresh_aggregates=False)
+        except ValidationFailed as error:  # the catalog or the ranking changed since the preview
+            problems.extend(f"row {row.number}: {m}" for ms in error.field_errors.values() for m in ms)
+            continue
+        ids.append(str(result.id))
+        stored.append(result)
+    if problems:
+        raise ValidationFailed("Some rows cannot be imported; nothing was stored.", field_errors={"file": problems})
     record.feedback_ids = ids
     session.flush()
+    # One refresh per aggregate the rows count towards, not one per row.
+    seen = set()
+    for result in stored:
+        key = (result.actuator_supplier, result.actuator_sku, result.prediction["fluid"]["key"])
+        if key not in seen:
+            seen.add(key)
+            aggregates.enqueue_refresh(session, result)
     return record, checked
