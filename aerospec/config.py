@@ -135,6 +135,13 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "PROCUREMENT_PAGE_POLL_SECONDS": float(env.get("PROCUREMENT_PAGE_POLL_SECONDS", "60")),
         # Lab results: train the correction models after every N results of a workspace (0: on the schedule only).
         "FEEDBACK_TRAIN_EVERY_N": int(env.get("FEEDBACK_TRAIN_EVERY_N", "10")),
+        # Lab results: the "record what the lab measured" email this many days after an order is delivered
+        # (orders delivered more than FEEDBACK_REMINDER_WINDOW_DAYS before that are left alone: no late nagging).
+        "FEEDBACK_REMINDER_DAYS": float(env.get("FEEDBACK_REMINDER_DAYS", "3")),
+        "FEEDBACK_REMINDER_WINDOW_DAYS": float(env.get("FEEDBACK_REMINDER_WINDOW_DAYS", "14")),
+        # Bulk import of lab results (CSV): the most rows and bytes one file may have.
+        "FEEDBACK_IMPORT_MAX_ROWS": int(env.get("FEEDBACK_IMPORT_MAX_ROWS", "200")),
+        "FEEDBACK_IMPORT_MAX_BYTES": int(env.get("FEEDBACK_IMPORT_MAX_BYTES", str(256 * 1024))),
         # Request bodies: refused with 413 before anything reads them; an upload route states its own limit.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         # Safety data sheets are read in a child process within these limits (catalog.sds_limits).

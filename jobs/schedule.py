@@ -9,7 +9,7 @@ from rq import cron
 
 from jobs.billing import push_commissions, run_offline_billing_cycle
 from jobs.emails import sweep_queued_emails
-from jobs.feedback import train_correction_models
+from jobs.feedback import send_lab_result_reminders, train_correction_models
 from jobs.impersonation import end_expired_impersonations
 from jobs.lifecycle import daily_billing_tick
 from jobs.procurement import poll_open_orders
@@ -59,3 +59,6 @@ cron.register(end_expired_impersonations, queue_name="default", cron="* * * * *"
 cron.register(
     train_correction_models, queue_name="ml", cron="40 2 * * *", job_timeout=3600, name="train_correction_models"
 )
+# Hourly at :40: remind the person who ordered to record lab results, FEEDBACK_REMINDER_DAYS (3) after delivery;
+# once per order, and not when a result is already recorded for it.
+cron.register(send_lab_result_reminders, queue_name="default", cron="40 * * * *", name="send_lab_result_reminders")

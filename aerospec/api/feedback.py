@@ -1,5 +1,6 @@
 """Lab results API at the spec's paths: POST /api/feedback, GET /api/configurations/<id>/feedback,
-PUT /api/feedback/<id> (what was measured; not the configuration, SKU or pressure the prediction is for)."""
+PUT /api/feedback/<id> (what was measured; not the configuration, SKU or pressure the prediction is for),
+GET /api/feedback/aggregates (per actuator × fluid: counts, averages, RMSE)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aerospec.api.schemas import FeedbackBody, FeedbackFields
 from aerospec.api.views import bearer_required, parse_body
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
+from aerospec.feedback import aggregates
 from aerospec.feedback import services as feedback
 from aerospec.pagination import page_param
 from aerospec.tenancy.permissions import ensure_permitted
@@ -70,3 +72,20 @@ def update_feedback(feedback_id: uuid.UUID) -> Response:
     answer = feedback.feedback_to_dict(row)
     db.session.commit()
     return jsonify(answer)
+
+
+@bp.get("/feedback/aggregates")
+@bearer_required
+def list_feedback_aggregates() -> Response:
+    """The workspace's lab results summed up per actuator and fluid: counts, pass/fail, averages and RMSE."""
+    ensure_permitted(g.membership, "view_feedback")
+    errors: dict[str, list[str]] = {}
+    page = page_param(request.args, errors)
+    per_page = _per_page(errors)
+    sku = (request.args.get("sku") or "").strip()
+    if len(sku) > 40:
+        errors["sku"] = ["A catalog SKU: at most 40 characters."]
+    if errors:
+        raise ValidationFailed("Check the query parameters listed in errors.", field_errors=errors)
+    result = aggregates.list_aggregates(db.session, g.tenant, sku=sku or None, page=page, per_page=per_page)
+    return jsonify(result.as_json("aggregates", [aggregates.aggregate_to_dict(r) for r in result.items]))

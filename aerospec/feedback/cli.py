@@ -1,4 +1,5 @@
-"""`flask feedback models list|train|promote|rollback`: the correction-model registry from the command line.
+"""`flask feedback models list|train|promote|rollback`: the correction-model registry from the command line;
+`flask feedback rebuild-aggregates`: the lab-result aggregates recomputed from the results themselves.
 
 Platform operators only (the CLI runs with the database's credentials); promote and roll back are
 written to the platform audit log (admin_email "cli").
@@ -125,3 +126,32 @@ def rollback(tenant_id: str | None, reason: str) -> None:
     _audit("correction_model.rolled_back", previous, tid, reason)
     db.session.commit()
     click.echo(f"Version {previous.version} is active again." if previous else "Predictions now use physics alone.")
+
+
+@feedback_cli.command("rebuild-aggregates")
+@click.option("--tenant", "slug", default=None, help="One workspace's slug (default: every workspace).")
+def rebuild_aggregates(slug: str | None) -> None:
+    """Drop and recompute the feedback aggregates of one workspace or all, from their lab results."""
+    from sqlalchemy import select
+
+    from aerospec.extensions import db
+    from aerospec.feedback import aggregates
+    from aerospec.tenancy.models import Tenant
+    from aerospec.tenancy.scoping import unscoped
+
+    with unscoped(db.session, "feedback rebuild-aggregates: the workspaces to rebuild"):
+        query = select(Tenant.id, Tenant.slug).order_by(Tenant.created_at)
+        if slug:
+            query = query.where(Tenant.slug == slug)
+        tenants = db.session.execute(query).all()
+    db.session.commit()
+    if slug and not tenants:
+        raise click.ClickException(f"No workspace with the slug {slug!r}.")
+    total = 0
+    for tenant_id, tenant_slug in tenants:
+        groups = aggregates.rebuild_tenant(db.session, tenant_id)
+        db.session.commit()  # one workspace a transaction: a failure later leaves the ones done rebuilt
+        total += groups
+        if slug or groups:
+            click.echo(f"  {tenant_slug}: {groups} aggregate{'s' if groups != 1 else ''}")
+    click.echo(f"Rebuilt {total} aggregate{'s' if total != 1 else ''} in {len(tenants)} workspace(s).")

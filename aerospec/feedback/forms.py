@@ -2,12 +2,14 @@
 
 Numbers are text fields (decimal commas and units typed in are read, as on the fluid form); every
 message names the field and keeps what the person typed.
+
+Also the bulk CSV upload and its confirm.
 """
 
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
 from aerospec.api.schemas import FEEDBACK_RANGES
 from aerospec.catalog import units
@@ -162,3 +164,19 @@ class LabResultForm(Form):
         self.pass_fail.data = row.pass_fail or ""
         self.measured_by.data = row.measured_by or ""
         self.issue_description.data = row.issue_description or ""
+
+
+class ImportForm(Form):
+    """Upload a CSV of lab results for a preview (nothing is stored yet)."""
+
+    file = FileField("CSV file of lab results")
+    order = SelectField("Order the samples came from (optional)", choices=[("", "Not tied to an order")])
+
+
+class ConfirmImportForm(Form):
+    """Store what the preview showed: the file's text (base64) and its token travel with the form."""
+
+    content = HiddenField()
+    token = HiddenField()
+    filename = HiddenField()
+    order = HiddenField()

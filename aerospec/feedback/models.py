@@ -5,11 +5,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aerospec.extensions import db
-from aerospec.models import IdMixin, TenantOwned, TimestampMixin, UTCDateTime
+from aerospec.models import IdMixin, TenantOwned, TimestampMixin, UTCDateTime, utcnow
 
 METHODS = ("laser_diffraction", "pdpa", "imaging", "other")
 PASS_FAIL = ("pass", "fail")
@@ -124,3 +136,93 @@ class FeedbackFile(IdMixin, TenantOwned, TimestampMixin, db.Model):
     # What the reader took from it, e.g. "Dv10 22 µm, Dv50 61.5 µm, Dv90 130 µm (the mean of 3 runs)".
     summary: Mapped[str | None] = mapped_column(Text)
     content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class FeedbackAggregate(IdMixin, TenantOwned, db.Model):
+    """The spec's `feedback_aggregates`: one row per workspace × actuator (supplier, SKU) × fluid, summing its results.
+
+    Recomputed from the group's `feedback` rows whenever one of them is recorded or edited (the RQ job
+    jobs.feedback.refresh_feedback_aggregate) and rebuilt from scratch by `flask feedback rebuild-aggregates`;
+    never incremented, so a re-run gives the same row. A group with no results left has no row.
+
+    Columns (for analytics readers):
+    - `actuator_supplier`, `actuator_sku`: the actuator tested.
+    - `fluid_key`: the fluid the predictions were made for: ``fluid:<uuid>`` when the configuration came from a
+      library or workspace fluid, else ``props:<viscosity cP>/<density kg/m³>/<surface tension mN/m>``
+      (a typed-in fluid, grouped by its properties). `fluid_name` is the name it carried (may be None).
+    - `result_count`: lab results in the group; `pass_count`, `fail_count`: those marked pass or fail
+      (the rest gave no verdict).
+    - Per quantity q in (cone, dv50, flow): `q_count` results in which q was measured **and** the stored
+      prediction had a value for it; `avg_predicted_q` and `avg_actual_q` are means over exactly those
+      results (paired, so they compare like with like); `rmse_q` is the root mean square of
+      (measured − predicted) over them. None when `q_count` is 0. Units: cone in degrees, dv50 in µm
+      (droplet size is the volume median diameter Dv50, not SMD), flow in ml/min.
+    - `last_result_at`: when the newest result of the group was recorded; `computed_at`: when this row was.
+    """
+
+    __tablename__ = "feedback_aggregates"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id",
+            "actuator_supplier",
+            "actuator_sku",
+            "fluid_key",
+            name="uq_feedback_aggregates_tenant_id_group",
+        ),
+    )
+
+    actuator_supplier: Mapped[str] = mapped_column(String(20), nullable=False)
+    actuator_sku: Mapped[str] = mapped_column(String(40), nullable=False)
+    fluid_key: Mapped[str] = mapped_column(String(120), nullable=False)
+    fluid_name: Mapped[str | None] = mapped_column(String(120))
+    result_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    pass_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    fail_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cone_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    avg_predicted_cone_deg: Mapped[float | None] = mapped_column(Float)
+    avg_actual_cone_deg: Mapped[float | None] = mapped_column(Float)
+    rmse_cone_deg: Mapped[float | None] = mapped_column(Float)
+    dv50_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    avg_predicted_dv50_um: Mapped[float | None] = mapped_column(Float)
+    avg_actual_dv50_um: Mapped[float | None] = mapped_column(Float)
+    rmse_dv50_um: Mapped[float | None] = mapped_column(Float)
+    flow_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    avg_predicted_flow_ml_min: Mapped[float | None] = mapped_column(Float)
+    avg_actual_flow_ml_min: Mapped[float | None] = mapped_column(Float)
+    rmse_flow_ml_min: Mapped[float | None] = mapped_column(Float)
+    last_result_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class FeedbackReminder(IdMixin, TenantOwned, db.Model):
+    """The "record your lab results" email of one delivered order: claimed once (unique per order), so sent once."""
+
+    __tablename__ = "feedback_reminders"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "procurement_id", name="uq_feedback_reminders_tenant_id_procurement_id"),
+    )
+
+    procurement_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("procurements.id", ondelete="CASCADE"), nullable=False
+    )
+    to_address: Mapped[str] = mapped_column(String(254), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class FeedbackImport(IdMixin, TenantOwned, db.Model):
+    """One confirmed bulk CSV import of lab results: its token (a hash of the configuration and the file's text) is
+    unique per workspace, so confirming the same preview twice, or importing the same file again, adds nothing."""
+
+    __tablename__ = "feedback_imports"
+    __table_args__ = (UniqueConstraint("tenant_id", "token", name="uq_feedback_imports_tenant_id_token"),)
+
+    configuration_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("configurations.id", ondelete="CASCADE"), nullable=False
+    )
+    procurement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("procurements.id", ondelete="SET NULL"))
+    token: Mapped[str] = mapped_column(String(64), nullable=False)
+    filename: Mapped[str | None] = mapped_column(String(255))
+    row_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    feedback_ids: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import uuid
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from aerospec.configurations import wizard
 from aerospec.configurations.models import Configuration
 from aerospec.engine import calibration
 from aerospec.errors import ValidationFailed
-from aerospec.feedback import active, learning
+from aerospec.feedback import active, aggregates, learning
 from aerospec.feedback.models import Feedback
 from aerospec.models import get_owned
 from aerospec.pagination import Page, window
@@ -76,9 +77,15 @@ def predict_for(session: Session, config: Configuration, supplier: str, sku: str
     found = [i for i in range(len(cat)) if str(cat.sku[i]) == sku and str(cat.supplier[i]) == supplier]
     if not found:
         raise _field_error("actuator_sku", f"{sku} is no longer in the actuator catalog, so nothing can be predicted.")
+    return _predict_item(session, config, cat, found[0], supplier, sku, pressure_bar)
+
+
+def _predict_item(
+    session: Session, config: Configuration, cat: engine.Catalog, i: int, supplier: str, sku: str, pressure: float
+) -> dict:
     fluid, _ = wizard.engine_inputs(_config_values(config))
-    one = _one_item(cat, found[0])
-    physics = engine.predict(fluid, one, float(pressure_bar))
+    one = _one_item(cat, i)
+    physics = engine.predict(fluid, one, float(pressure))
     families, _ = wizard.catalog_families(one)
     stack = active.stack_for_current(session)
     prediction, applied = active.correct(stack, physics, wizard.sku_keys(one), list(families), fluid)
@@ -138,17 +145,50 @@ def _check_measured(data: Mapping) -> None:
         raise _field_error("droplet_size_range_um", "Give [smallest, largest] in µm, smallest first.")
 
 
-def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
+def record_feedback(
+    session: Session, tenant, actor, data: Mapping, *, memo: dict | None = None, refresh_aggregates: bool = True
+) -> Feedback:
     """Record a lab result for one of a configuration's ranked actuators, with the prediction as it is now.
 
     `data` holds configuration_id, actuator_sku, pressure_bar, optional procurement_id and FIELDS.
-    Another workspace's configuration (or order) is NotFound. Does not commit.
+    Another workspace's configuration (or order) is NotFound. Does not commit. `memo` and
+    `refresh_aggregates=False` are for a caller recording many results at once (see build_feedback; it then
+    enqueues each aggregate's refresh once itself).
     """
-    config = configs.get_configuration(session, tenant, data["configuration_id"])
+    row = build_feedback(session, tenant, actor, data, memo=memo)
+    session.add(row)
+    session.flush()
+    if refresh_aggregates:
+        aggregates.enqueue_refresh(session, row)
+    learning.after_result(session, tenant)  # every N results of the workspace: train the correction models
+    return row
+
+
+def build_feedback(session: Session, tenant, actor, data: Mapping, *, memo: dict | None = None) -> Feedback:
+    """The lab result record_feedback would store, every check made and its prediction computed, not added to
+    the session (a preview of it). Raises ValidationFailed or NotFound as record_feedback does.
+
+    `memo` (a dict the caller keeps for one batch of one tenant's results) reuses within the batch what does not
+    change between its rows: the configuration, the actuator rows, and the prediction for one SKU at one pressure.
+    """
+    memo = {} if memo is None else memo
+
+    def remembered(key, compute):
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    config = remembered(
+        ("config", tenant.id, str(data["configuration_id"])),
+        lambda: configs.get_configuration(session, tenant, data["configuration_id"]),
+    )
     sku = data["actuator_sku"]
     entry = _ranked_entry(config, sku)
     supplier = str(entry.get("supplier") or "")
-    actuator = session.scalar(select(Actuator).where(Actuator.sku == sku, Actuator.supplier == supplier))
+    actuator = remembered(
+        ("actuator", supplier, sku),
+        lambda: session.scalar(select(Actuator).where(Actuator.sku == sku, Actuator.supplier == supplier)),
+    )
     if actuator is None:
         raise _field_error("actuator_sku", f"{sku} is no longer in the actuator catalog, so nothing can be predicted.")
     pressure = float(data["pressure_bar"])
@@ -160,8 +200,15 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
     _check_measured(data)
     procurement_id = data.get("procurement_id")
     if procurement_id is not None:
-        procurement_id = procurements.get_procurement(session, tenant, procurement_id).id
-    prediction = predict_for(session, config, supplier, sku, pressure)
+        procurement_id = remembered(
+            ("order", str(procurement_id)), lambda: procurements.get_procurement(session, tenant, procurement_id).id
+        )
+    prediction = copy.deepcopy(
+        remembered(
+            ("prediction", config.id, supplier, sku, pressure),
+            lambda: _prediction(session, config, supplier, sku, pressure, memo),
+        )
+    )
     row = Feedback(
         tenant_id=tenant.id,
         configuration_id=config.id,
@@ -173,10 +220,19 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
         created_by_id=getattr(actor, "user_id", None),
         **{name: data.get(name) for name in FIELDS},
     )
-    session.add(row)
-    session.flush()
-    learning.after_result(session, tenant)
     return row
+
+
+def _prediction(session: Session, config: Configuration, supplier: str, sku: str, pressure: float, memo: dict) -> dict:
+    if "catalog" not in memo:  # one read of the catalog (and one index of it) for the whole batch
+        cat, _ = catalog.actuator_catalog(session)
+        memo["catalog"] = (cat, {(str(cat.supplier[i]), str(cat.sku[i])): i for i in range(len(cat))})
+    cat, index = memo["catalog"]
+    if (supplier, sku) not in index:
+        raise _field_error("actuator_sku", f"{sku} is no longer in the actuator catalog, so nothing can be predicted.")
+    prediction = _predict_item(session, config, cat, index[(supplier, sku)], supplier, sku, pressure)
+    prediction["fluid"] = aggregates.fluid_of(config)  # the fluid predicted for, as it was (its aggregate's key)
+    return prediction
 
 
 def get_feedback(session: Session, tenant, feedback_id: uuid.UUID | str) -> Feedback:
@@ -195,6 +251,7 @@ def update_feedback(session: Session, tenant, row: Feedback, data: Mapping) -> F
         if name in data:
             setattr(row, name, data[name])
     session.flush()
+    aggregates.enqueue_refresh(session, row)
     return row
 
 

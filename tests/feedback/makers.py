@@ -45,6 +45,27 @@ def correction_layer(session, tenant_id: uuid.UUID, *, version: int = 1):
     return row
 
 
+def aggregate(session, tenant_id: uuid.UUID, *, sku: str = "SP-1"):
+    """A flushed FeedbackAggregate row of the tenant (call inside its tenant_scope)."""
+    from aerospec.feedback.models import FeedbackAggregate
+
+    row = FeedbackAggregate(
+        tenant_id=tenant_id,
+        actuator_supplier="spencer",
+        actuator_sku=sku,
+        fluid_key="props:1/997/72",
+        result_count=1,
+        pass_count=0,
+        fail_count=0,
+        cone_count=0,
+        dv50_count=1,
+        flow_count=0,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
 def lab_file(session, tenant_id: uuid.UUID, feedback_id: uuid.UUID, content: bytes | None = None):
     """A flushed instrument file of a lab result (call inside its tenant_scope)."""
     import hashlib
@@ -60,6 +81,64 @@ def lab_file(session, tenant_id: uuid.UUID, feedback_id: uuid.UUID, content: byt
         size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         content=content,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def reminder(session, tenant_id: uuid.UUID, procurement_id: uuid.UUID, to: str = "lab@example.com"):
+    """A flushed FeedbackReminder row of the tenant for one order (call inside its tenant_scope)."""
+    from aerospec.feedback.models import FeedbackReminder
+
+    row = FeedbackReminder(tenant_id=tenant_id, procurement_id=procurement_id, to_address=to)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delivered_order(session, tenant, creator, configuration_id, delivered_at, *, sku: str = "SP-1"):
+    """A flushed order of the tenant, delivered at `delivered_at`, with one line (call inside its tenant_scope)."""
+    from decimal import Decimal
+
+    from aerospec.procurement.models import Procurement, ProcurementLineItem
+
+    order = Procurement(
+        tenant_id=tenant.id,
+        configuration_id=configuration_id,
+        created_by_id=creator.id,
+        reference=f"PO-{uuid.uuid4().hex[:8].upper()}",
+        order_type="sample",
+        status="delivered",
+        delivered_at=delivered_at,
+        ship_to_address={
+            "name": "Lab",
+            "line1": "1 Main St",
+            "city": "Austin",
+            "postal_code": "78701",
+            "country": "US",
+        },
+        idempotency_key=f"key-{uuid.uuid4().hex}",
+        total=Decimal("120.00"),
+    )
+    order.items.append(ProcurementLineItem(tenant_id=tenant.id, sku=sku, qty=10))
+    session.add(order)
+    session.flush()
+    return order
+
+
+def bulk_import(session, tenant_id: uuid.UUID, configuration_id: uuid.UUID, *, by=None):
+    """A flushed FeedbackImport row of the tenant (call inside its tenant_scope)."""
+    from aerospec.feedback.models import FeedbackImport
+
+    row = FeedbackImport(
+        tenant_id=tenant_id,
+        configuration_id=configuration_id,
+        token=uuid.uuid4().hex * 2,
+        filename="results.csv",
+        row_count=0,
+        feedback_ids=[],
+        created_by_id=by,
     )
     session.add(row)
     session.flush()

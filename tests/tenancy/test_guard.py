@@ -14,7 +14,14 @@ from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
-from aerospec.feedback.models import Feedback, FeedbackFile, TenantCorrectionModel
+from aerospec.feedback.models import (
+    Feedback,
+    FeedbackAggregate,
+    FeedbackFile,
+    FeedbackImport,
+    FeedbackReminder,
+    TenantCorrectionModel,
+)
 from aerospec.models import TenantOwned
 from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
 from aerospec.revenue.models import MrrLedgerEntry
@@ -28,7 +35,14 @@ from aerospec.tenancy.scoping import (
     unscoped,
 )
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
-from tests.feedback.makers import correction_layer, lab_file, lab_result  # noqa: E402 - rows for the fixture below
+from tests.feedback.makers import (  # noqa: E402 - rows for the fixture below
+    aggregate,
+    bulk_import,
+    correction_layer,
+    lab_file,
+    lab_result,
+    reminder,
+)
 
 GUARDED = [
     Membership,
@@ -51,6 +65,9 @@ GUARDED = [
     RefreshToken,
     Feedback,
     FeedbackFile,  # a lab result's instrument export (issue 12 pages)
+    FeedbackAggregate,
+    FeedbackReminder,
+    FeedbackImport,
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
     TenantCorrectionModel,  # a workspace's own correction layer (its SKU-level means): never another's
 ]
@@ -210,6 +227,7 @@ def _procurement_rows(db, tenant, creator) -> None:
         )
     )
     db.session.flush()
+    reminder(db.session, tenant.id, order.id)
 
 
 def _configuration_rows(db, tenant, owner, viewer) -> None:
@@ -230,6 +248,8 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
     configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
     lab_file(db.session, tenant.id, lab_result(db.session, tenant.id, config.id, by=owner.id).id)
     correction_layer(db.session, tenant.id)
+    aggregate(db.session, tenant.id)
+    bulk_import(db.session, tenant.id, config.id, by=owner.id)
 
 
 def test_every_tenant_owned_model_is_covered_here():

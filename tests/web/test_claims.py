@@ -121,13 +121,18 @@ def test_the_coming_soon_list_is_what_the_app_does_not_run(app):
     }
     assert set(running) == set(FEATURES)
     assert {name for name, runs in running.items() if runs} == set(AVAILABLE_FEATURES)
-    # Lab results run (issue 12): the API, and the section of the configuration and order pages with its
-    # instrument files, which the landing page describes. A whole-workspace export is not built.
+    # Lab results run (issue 12): the API, the section of the configuration and order pages with its instrument
+    # files, which the landing page describes, and the CSV import of many results. A whole-workspace export is not
+    # built.
     assert sorted(set(routes(r"lab|feedback|results"))) == [
         "/api/configurations/<uuid:config_id>/feedback",
         "/api/feedback",
         "/api/feedback/<uuid:feedback_id>",
+        "/api/feedback/aggregates",
         "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results",
+        "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results/import",
+        "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results/import/confirm",
+        "/t/<tenant_slug>/configurations/<uuid:config_id>/lab-results/import/template.csv",
         "/t/<tenant_slug>/lab-results/<uuid:feedback_id>/edit",
         "/t/<tenant_slug>/lab-results/<uuid:feedback_id>/file",
         "/t/<tenant_slug>/procurements/<uuid:procurement_id>/lab-results",
