@@ -58,6 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     scoping.install(FlaskSession)
     with app.app_context():
         for engine in db.engines.values():
+            database.install_idle_ping(engine)
             scoping.install_engine(engine)
     queueing.install(FlaskSession)
     counters.install(FlaskSession)  # a failed creation gives its quota unit back

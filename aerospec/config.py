@@ -84,7 +84,8 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "SECRET_KEY": secret,
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Pooled connections are pinged when they were idle, not on every checkout (database.install_idle_ping).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "PORT": port,
         "BASE_URL": base_url,
         "PREFERRED_URL_SCHEME": "https" if base_url.startswith("https") else "http",

@@ -71,10 +71,18 @@ def when(dt: date | datetime | None, empty: str = "never", now: datetime | None 
     in `datetime` (or `empty`, muted, when there is none). A list passes one `now` for all its rows."""
     if not dt:
         return Markup(f'<span class="muted">{escape(empty)}</span>')  # noqa: S704 - escaped
+    before, after = when_parts(dt)
+    return Markup(f"{before}{escape(dates.relative(dt, now))}{after}")  # noqa: S704 - escaped
+
+
+def when_parts(dt: date | datetime) -> tuple[str, str]:
+    """`when`'s markup before and after its relative text, which alone moves with the clock
+    (a list that keeps its rows built fills in only that)."""
     # SECURITY: every value is escaped (Markup.format would too, at twice the cost a row).
-    return Markup(  # noqa: S704
+    return (
         f'<time class="when" datetime="{escape(dt.isoformat())}">{escape(dates.absolute(dt))} '
-        f'<span class="when-relative">({escape(dates.relative(dt, now))})</span></time>'
+        '<span class="when-relative">(',
+        ")</span></time>",
     )
 
 

@@ -24,13 +24,14 @@ _UNITS = (
 _JUST_NOW_SECONDS = 30  # closer than this rounds to no minute at all
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
+    """The moment in UTC, aware (a naive value is read as UTC, as every timestamp is stored)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def absolute_date(value: date | datetime) -> str:
     """'12 Dec 2026', '02 Dec 2026' (a datetime is read in UTC); the same as strftime('%d %b %Y') in English."""
-    day = _utc(value) if isinstance(value, datetime) else value
+    day = as_utc(value) if isinstance(value, datetime) else value
     return f"{day.day:02d} {MONTHS[day.month - 1]} {day.year}"
 
 
@@ -38,7 +39,7 @@ def absolute(value: date | datetime) -> str:
     """'12 Dec 2026, 14:05 UTC' for a moment, '12 Dec 2026' for a calendar day."""
     if not isinstance(value, datetime):
         return absolute_date(value)
-    moment = _utc(value)
+    moment = as_utc(value)
     return f"{absolute_date(moment)}, {moment.hour:02d}:{moment.minute:02d} UTC"
 
 
@@ -58,7 +59,7 @@ def relative(value: date | datetime | None, now: datetime | None = None) -> str:
     """
     if value is None:
         return "never"
-    now = _utc(now or utcnow())
+    now = as_utc(now or utcnow())
     if not isinstance(value, datetime):
         days = (value - now.date()).days
         if days == 0:
@@ -67,7 +68,12 @@ def relative(value: date | datetime | None, now: datetime | None = None) -> str:
             return "tomorrow" if days == 1 else "yesterday"
         seconds = days * 86400.0
     else:
-        seconds = (_utc(value) - now).total_seconds()
+        seconds = (as_utc(value) - now).total_seconds()
+    return relative_seconds(seconds)
+
+
+def relative_seconds(seconds: float) -> str:
+    """`relative` for a distance already taken: `seconds` from now to the moment (negative: past)."""
     future = seconds > 0
     distance = abs(seconds)
     if distance < _JUST_NOW_SECONDS:

@@ -113,3 +113,44 @@ def test_the_tag_filter_offers_each_tag_in_use_once_in_order(client, db, team, l
     assert re.findall(r'<option value="([^"]*)"', control) == ["", "alpha", "b_c", "mid-way", "zeta"]
     with tenant_scope(db.session, ns.tenant.id):  # only the most recently updated configurations count
         assert configs.tags_in_use(db.session, ns.tenant, limit=2) == ["alpha", "b_c", "mid-way"]
+
+
+def test_a_row_seen_again_shows_every_change_and_the_clock_moving(client, db, team, login, tenant_url):
+    """Rows are kept built between requests (rows.py): a change to any value the row shows, a rename
+    of its creator and the passing of time each show on the next view, as if nothing were kept."""
+    import time_machine
+    from sqlalchemy import update
+
+    from aerospec.accounts.models import User
+    from aerospec.configurations import rows
+
+    ns = team()
+    login(ns.admin)
+    config_id = _insert(db, ns.tenant, name="Before", created_by_id=ns.admin.id, updated_at=utcnow())
+    url = tenant_url(ns.tenant, "configurations")
+
+    def cells() -> dict[str, str]:
+        return _cells(client.get(url).get_data(as_text=True), config_id)
+
+    first = cells()
+    assert "(just now)" in first["Updated"]
+    assert any(key[1] == config_id for key in rows._BUILT), "the row was not kept"
+    with time_machine.travel(utcnow() + timedelta(hours=3), tick=False):
+        assert "(3 hours ago)" in cells()["Updated"]
+    with tenant_scope(db.session, ns.tenant.id):
+        db.session.execute(
+            update(Configuration)
+            .where(Configuration.id == config_id)
+            .values(name="After", status="testing", tags=["new-tag"], max_pressure_bar=7.25)
+            .values(updated_at=Configuration.updated_at)  # kept as it was: the values alone must tell
+        )
+    db.session.execute(update(User).where(User.id == ns.admin.id).values(name="Renamed Admin"))
+    db.session.commit()
+    second = cells()
+
+    assert ">After</a>" in second["Name"]
+    assert second["Status"] == '<span class="badge badge-status-testing">Testing</span>'
+    assert ">new-tag</a>" in second["Tags"]
+    assert "at 7.25 bar" in second["Targets"]
+    assert second["Created by"] == "Renamed Admin"
+    assert second["Updated"] == first["Updated"]

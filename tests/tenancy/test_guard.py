@@ -398,3 +398,22 @@ def test_counts_joins_and_subqueries_are_guarded_too(db, two_tenants, model):
         assert db.session.scalar(count) == expected
         assert db.session.scalar(nested) == expected
         assert set(db.session.scalars(joined)) == {a.id}
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_a_statement_reused_across_requests_is_guarded_every_time(db, two_tenants, model):
+    """The guard remembers what it found walking a statement (scoping._walked): reusing the same
+    statement object, as the per-request lookups do, must still raise without a tenant and be
+    scoped to whichever tenant is in context at each use."""
+    a, b = two_tenants
+    statement = select(select(func.count()).select_from(model).scalar_subquery())  # no entity: walked
+    counts = {}
+    for tenant in (a, b):
+        with tenant_scope(db.session, tenant.id):
+            counts[tenant.id] = len(db.session.scalars(select(model)).unique().all())
+    for _ in range(2):
+        with pytest.raises(NoTenantInContext):
+            db.session.execute(statement).all()
+        for tenant in (a, b, a):
+            with tenant_scope(db.session, tenant.id):
+                assert db.session.scalar(statement) == counts[tenant.id]
