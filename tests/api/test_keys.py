@@ -1,0 +1,291 @@
+"""API keys: created by admins (shown once, stored hashed), used as a header or ?api_key=, scoped, rotated with
+a grace period, revoked, expiring; rate-limit headers on every API answer; one workspace's key never reads
+another's. Through the real app and database (PostgreSQL with RLS when DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import time_machine
+
+from aerospec.api.models import ApiKey
+from aerospec.compliance.models import AuditLog
+from aerospec.models import utcnow
+from tests.api.conftest import assert_problem
+
+CONFIG = {
+    "name": "Key-made",
+    "fluid_name": "Water",
+    "fluid_viscosity_cP": 1.0,
+    "fluid_density_kg_m3": 998.0,
+    "fluid_surface_tension_mN_m": 72.0,
+    "target_spray_cone_deg": 60,
+    "target_droplet_size_um": 80,
+    "target_flow_rate_ml_min": 100,
+    "max_pressure_bar": 5,
+}
+
+
+def _create(client, headers, **body) -> dict:
+    body = {"name": "ERP sync", "scopes": ["configurations:read"], **body}
+    response = client.post("/api/keys", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _key_headers(raw: str) -> dict:
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def test_admin_creates_a_key_shown_once_and_stored_as_a_hash(client, team, bearer, rows):
+    t = team()
+    admin = bearer(t.admin, t.tenant)
+    created = _create(client, admin, scopes=["configurations:write", "feedback:read"], expires_in_days=30)
+    raw = created["key"]
+    assert raw.startswith("sk_test_")  # the test suite runs with simulated payments: test mode
+    assert created["hint"] == f"sk_test_…{raw[-4:]}"
+    assert created["scopes"] == ["configurations:write", "feedback:read"]
+    assert created["status"] == "active" and created["expires_at"]
+    (row,) = rows(t.tenant, ApiKey)
+    assert row.secret_hash == hashlib.sha256(raw.encode()).hexdigest() and raw not in str(vars(row))
+    listed = client.get("/api/keys", headers=admin).get_json()["keys"]
+    assert [k["id"] for k in listed] == [created["id"]]
+    assert "key" not in listed[0] and "secret_hash" not in listed[0]
+    assert listed[0]["last_used_at"] is None
+
+
+def test_a_key_works_in_the_header_and_in_the_query_with_a_warning(client, team, bearer, rows):
+    t = team()
+    raw = _create(client, bearer(t.admin, t.tenant))["key"]
+    by_header = client.get("/api/configurations", headers=_key_headers(raw))
+    assert by_header.status_code == 200, by_header.get_json()
+    assert "Warning" not in by_header.headers
+    by_query = client.get(f"/api/configurations?api_key={raw}")
+    assert by_query.status_code == 200
+    assert "Authorization header" in by_query.headers["Warning"] and by_query.headers["Warning"].startswith("299 ")
+    (row,) = rows(t.tenant, ApiKey)
+    assert row.last_used_at is not None and row.last_used_ip == "127.0.0.1"
+
+
+def test_rate_limit_headers_on_every_api_answer(client, team, bearer):
+    t = team()
+    raw = _create(client, bearer(t.admin, t.tenant))["key"]
+    answers = [
+        client.get("/api/configurations", headers=_key_headers(raw)),  # 200 with a key
+        client.post("/api/configurations", json=CONFIG, headers=_key_headers(raw)),  # 403: outside its scopes
+        client.get("/api/tenants/me", headers=bearer(t.admin, t.tenant)),  # 200 with an access token
+        client.get("/api/configurations"),  # 401: no credential
+        client.get("/api/configurations", headers=_key_headers("sk_live_" + "0" * 80)),  # 401: no such key
+        client.get("/api/configurations/not-an-id", headers=_key_headers(raw)),  # 404
+    ]
+    assert [a.status_code for a in answers] == [200, 403, 200, 401, 401, 404]
+    for answer in answers:
+        assert int(answer.headers["X-RateLimit-Limit"]) > 0
+        assert 0 <= int(answer.headers["X-RateLimit-Remaining"]) <= int(answer.headers["X-RateLimit-Limit"])
+        assert int(answer.headers["X-RateLimit-Reset"]) >= int(utcnow().timestamp())
+
+
+def test_the_burst_window_counts_per_key_and_answers_429_with_retry_after(build_app, db, team, bearer):
+    app = build_app(API_RATE_LIMIT_PER_MINUTE=3)
+    client = app.test_client()
+    t = team()
+    raw = _create(client, bearer(t.admin, t.tenant))["key"]
+    other = _create(client, bearer(t.admin, t.tenant), name="Other")["key"]
+    remaining = []
+    for _ in range(3):
+        answer = client.get("/api/configurations", headers=_key_headers(raw))
+        assert answer.status_code == 200
+        remaining.append(int(answer.headers["X-RateLimit-Remaining"]))
+    assert remaining == [2, 1, 0]
+    over = client.get("/api/configurations", headers=_key_headers(raw))
+    body = assert_problem(over, 429)
+    assert "3 API requests this minute" in body["detail"]
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    assert over.headers["X-RateLimit-Remaining"] == "0" and over.headers["X-RateLimit-Limit"] == "3"
+    # Another key has its own window.
+    assert client.get("/api/configurations", headers=_key_headers(other)).status_code == 200
+    # The window passes.
+    with time_machine.travel(utcnow() + timedelta(seconds=61), tick=False):
+        assert client.get("/api/configurations", headers=_key_headers(raw)).status_code == 200
+
+
+def test_a_key_is_refused_outside_its_scopes_with_the_scope_named(client, team, bearer):
+    t = team()
+    raw = _create(client, bearer(t.admin, t.tenant), scopes=["configurations:read"])["key"]
+    key = _key_headers(raw)
+    body = assert_problem(client.post("/api/configurations", json=CONFIG, headers=key), 403)
+    assert "configurations:write" in body["detail"]
+    assert "procurements:read" in assert_problem(client.get("/api/procurements", headers=key), 403)["detail"]
+    assert "keys:read" in assert_problem(client.get("/api/keys", headers=key), 403)["detail"]
+    # Things only a person does: members, billing, logging out.
+    invite = client.post("/api/tenants/members/invite", json={"email": "x@example.com", "role": "user"}, headers=key)
+    assert "admin must" in assert_problem(invite, 403)["detail"]
+    assert_problem(client.get("/api/billing/invoices", headers=key), 403)
+    assert_problem(client.post("/api/auth/logout", headers=key), 403)
+
+
+def test_a_write_key_acts_as_the_workspace_and_the_audit_log_names_the_key(client, team, bearer, rows):
+    t = team()
+    created = _create(client, bearer(t.admin, t.tenant), name="Lab bridge", scopes=["configurations:write"])
+    answer = client.post("/api/configurations", json=CONFIG, headers=_key_headers(created["key"]))
+    assert answer.status_code == 201, answer.get_json()
+    entry = next(e for e in rows(t.tenant, AuditLog) if e.action == "configuration.created")
+    assert entry.actor_id is None
+    assert entry.actor_email == f"API key “Lab bridge” ({created['hint']})"
+    assert entry.details["api_key"]["id"] == created["id"]
+    # "write" includes "read"; and "their own only" does not apply to a key: its scope decides.
+    config_id = answer.get_json()["id"]
+    assert client.get(f"/api/configurations/{config_id}", headers=_key_headers(created["key"])).status_code == 200
+
+
+def test_a_revoked_key_answers_401(client, team, bearer):
+    t = team()
+    admin = bearer(t.admin, t.tenant)
+    created = _create(client, admin)
+    assert client.delete(f"/api/keys/{created['id']}", headers=admin).status_code == 204
+    body = assert_problem(client.get("/api/configurations", headers=_key_headers(created["key"])), 401)
+    assert "revoked" in body["detail"]
+    assert client.delete(f"/api/keys/{created['id']}", headers=admin).status_code == 204  # again: no change
+    listed = client.get("/api/keys", headers=admin).get_json()["keys"]
+    assert listed[0]["status"] == "revoked"
+
+
+def test_an_expired_key_answers_401(client, team, bearer):
+    t = team()
+    created = _create(client, bearer(t.admin, t.tenant), expires_in_days=1)
+    headers = _key_headers(created["key"])
+    with time_machine.travel(utcnow() + timedelta(hours=23), tick=False):
+        assert client.get("/api/configurations", headers=headers).status_code == 200
+    with time_machine.travel(utcnow() + timedelta(days=1, minutes=1), tick=False):
+        body = assert_problem(client.get("/api/configurations", headers=headers), 401)
+    assert "expired" in body["detail"]
+
+
+def test_rotation_keeps_the_old_key_working_for_the_grace_period(client, team, bearer):
+    t = team()
+    admin = bearer(t.admin, t.tenant)
+    old = _create(client, admin, scopes=["configurations:read", "feedback:write"])
+    rotated = client.post(f"/api/keys/{old['id']}/rotate", json={"grace_period_hours": 2}, headers=admin)
+    assert rotated.status_code == 201, rotated.get_json()
+    new = rotated.get_json()
+    assert new["key"] != old["key"] and new["scopes"] == old["scopes"] and new["name"] == old["name"]
+    assert new["replaces"]["status"] == "expiring" and new["replaces"]["replaced_by_id"] == new["id"]
+    for raw in (old["key"], new["key"]):
+        assert client.get("/api/configurations", headers=_key_headers(raw)).status_code == 200
+    with time_machine.travel(utcnow() + timedelta(hours=1, minutes=59), tick=False):
+        assert client.get("/api/configurations", headers=_key_headers(old["key"])).status_code == 200
+    with time_machine.travel(utcnow() + timedelta(hours=2, minutes=1), tick=False):
+        assert_problem(client.get("/api/configurations", headers=_key_headers(old["key"])), 401)
+        assert client.get("/api/configurations", headers=_key_headers(new["key"])).status_code == 200
+    # An old key cannot be rotated twice; a zero grace stops the old key at once.
+    again = client.post(f"/api/keys/{old['id']}/rotate", json={}, headers=admin)
+    assert "already rotated" in assert_problem(again, 422, fields=("key",))["errors"]["key"][0]
+    now = client.post(f"/api/keys/{new['id']}/rotate", json={"grace_period_hours": 0}, headers=admin)
+    assert now.status_code == 201
+    assert_problem(client.get("/api/configurations", headers=_key_headers(new["key"])), 401)
+
+
+def test_bad_key_input_gets_field_messages_and_writes_nothing(client, team, bearer, rows):
+    t = team()
+    admin = bearer(t.admin, t.tenant)
+    cases = [
+        ({"name": "", "scopes": ["configurations:read"]}, "name"),
+        ({"name": "x" * 81, "scopes": ["configurations:read"]}, "name"),
+        ({"name": "A", "scopes": []}, "scopes"),
+        ({"name": "A", "scopes": ["configurations:admin"]}, "scopes"),
+        ({"name": "A", "scopes": ["configurations:read"], "expires_in_days": 0}, "expires_in_days"),
+        ({"name": "A", "scopes": ["configurations:read"], "expires_in_days": 1096}, "expires_in_days"),
+        ({"name": "A", "scopes": ["configurations:read"], "expires_in_days": "30"}, "expires_in_days"),
+        ({"name": "A", "scopes": ["configurations:read"], "expires_in_days": 1.5}, "expires_in_days"),
+        ({"name": "A", "scopes": ["configurations:read"], "expires_in_days": True}, "expires_in_days"),
+    ]
+    for body, field in cases:
+        assert_problem(client.post("/api/keys", json=body, headers=admin), 422, fields=(field,))
+    assert rows(t.tenant, ApiKey) == []
+    # The edges are accepted.
+    _create(client, admin, name="x" * 80, expires_in_days=1095)
+    key = _create(client, admin, name="B", expires_in_days=1)
+    for hours in (-1, 169, "2", 1.5):
+        answer = client.post(f"/api/keys/{key['id']}/rotate", json={"grace_period_hours": hours}, headers=admin)
+        assert_problem(answer, 422, fields=("grace_period_hours",))
+    assert len(rows(t.tenant, ApiKey)) == 2
+    for hours in (0, 168):
+        fresh = _create(client, admin, name=f"grace {hours}")
+        assert (
+            client.post(
+                f"/api/keys/{fresh['id']}/rotate", json={"grace_period_hours": hours}, headers=admin
+            ).status_code
+            == 201
+        )
+
+
+def test_only_admins_or_a_keys_scoped_key_manage_keys(client, team, bearer):
+    t = team()
+    admin = bearer(t.admin, t.tenant)
+    for member in (t.user, t.viewer):
+        assert client.get("/api/keys", headers=bearer(member, t.tenant)).status_code == 403
+        answer = client.post("/api/keys", json={"name": "A", "scopes": ["keys:read"]}, headers=bearer(member, t.tenant))
+        assert answer.status_code == 403
+    manager = _create(client, admin, name="Key robot", scopes=["keys:write", "configurations:read"])["key"]
+    made = client.post(
+        "/api/keys", json={"name": "Child", "scopes": ["configurations:read"]}, headers=_key_headers(manager)
+    )
+    assert made.status_code == 201
+    assert len(client.get("/api/keys", headers=_key_headers(manager)).get_json()["keys"]) == 2
+    # SECURITY: a key cannot mint a key with more than it has.
+    wider = client.post(
+        "/api/keys", json={"name": "Wider", "scopes": ["procurements:write"]}, headers=_key_headers(manager)
+    )
+    assert_problem(wider, 403)
+    reader = _create(client, admin, name="Reader", scopes=["keys:read"])["key"]
+    assert client.get("/api/keys", headers=_key_headers(reader)).status_code == 200
+    assert (
+        "keys:write"
+        in assert_problem(client.delete(f"/api/keys/{made.get_json()['id']}", headers=_key_headers(reader)), 403)[
+            "detail"
+        ]
+    )
+
+
+def test_another_workspaces_key_id_answers_404_and_its_key_never_reads_this_one(client, team, bearer, factories, db):
+    a, b = team(), team()
+    key_a = _create(client, bearer(a.admin, a.tenant), scopes=["configurations:write", "keys:write"])
+    key_b = _create(client, bearer(b.admin, b.tenant), scopes=["configurations:write"])
+    config_b = client.post("/api/configurations", json=CONFIG, headers=_key_headers(key_b["key"])).get_json()
+    as_a = _key_headers(key_a["key"])
+    assert_problem(client.get(f"/api/configurations/{config_b['id']}", headers=as_a), 404)
+    assert config_b["id"] not in [
+        c["id"] for c in client.get("/api/configurations", headers=as_a).get_json()["configurations"]
+    ]
+    assert_problem(client.delete(f"/api/keys/{key_b['id']}", headers=as_a), 404)
+    assert_problem(client.post(f"/api/keys/{key_b['id']}/rotate", json={}, headers=as_a), 404)
+    assert_problem(client.delete(f"/api/keys/{key_b['id']}", headers=bearer(a.admin, a.tenant)), 404)
+    # B's key still works: nothing of A's reached it.
+    assert client.get("/api/configurations", headers=_key_headers(key_b["key"])).status_code == 200
+    # A key with another workspace's id spliced in matches nothing.
+    spliced = key_a["key"][:8] + b.tenant.id.hex + key_a["key"][40:]
+    assert_problem(client.get("/api/configurations", headers=_key_headers(spliced)), 401)
+
+
+def test_starter_has_no_api_keys(client, team, bearer, db, factories, login, tenant_url):
+    t = team(plan="starter")
+    answer = client.post(
+        "/api/keys", json={"name": "A", "scopes": ["configurations:read"]}, headers=bearer(t.admin, t.tenant)
+    )
+    assert answer.status_code in (402, 403)
+    assert "Professional" in answer.get_json()["detail"]
+    login(t.admin)
+    page = client.get(tenant_url(t.tenant, "settings/api-keys"))
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Not in your plan" in text and "Professional" in text and 'id="api-key-form"' not in text
+
+
+def test_a_key_of_a_workspace_moved_to_starter_is_refused_with_403(client, team, bearer, db):
+    t = team()
+    raw = _create(client, bearer(t.admin, t.tenant))["key"]
+    t.tenant.plan = "starter"
+    db.session.commit()
+    body = assert_problem(client.get("/api/configurations", headers=_key_headers(raw)), 403)
+    assert "Professional" in body["detail"]
