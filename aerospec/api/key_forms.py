@@ -24,6 +24,12 @@ RESOURCE_LABELS = {
 }
 
 
+# The scopes the page offers: those some route checks today. analytics and webhooks are valid scopes over the
+# API (a key can hold them ahead of their routes) but guard nothing yet, so the page lists them as coming soon.
+PAGE_RESOURCES = ("configurations", "procurements", "feedback", "keys")
+COMING_SOON_RESOURCES = tuple(r for r in KEY_RESOURCES if r not in PAGE_RESOURCES)
+
+
 class ApiKeyForm(Form):
     name = StringField("Name")
     expires_in_days = IntegerField(
@@ -33,13 +39,13 @@ class ApiKeyForm(Form):
     )
 
     def scope_fields(self):
-        return [getattr(self, f"scope_{resource}") for resource in KEY_RESOURCES]
+        return [getattr(self, f"scope_{resource}") for resource in PAGE_RESOURCES]
 
     def scopes(self) -> list[str]:
-        return [f"{r}:{getattr(self, f'scope_{r}').data}" for r in KEY_RESOURCES if getattr(self, f"scope_{r}").data]
+        return [f"{r}:{getattr(self, f'scope_{r}').data}" for r in PAGE_RESOURCES if getattr(self, f"scope_{r}").data]
 
 
-for _resource in KEY_RESOURCES:
+for _resource in PAGE_RESOURCES:
     setattr(
         ApiKeyForm, f"scope_{_resource}", SelectField(RESOURCE_LABELS[_resource], choices=ACCESS_CHOICES, default="")
     )

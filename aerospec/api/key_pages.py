@@ -13,7 +13,7 @@ from flask_login import login_required
 
 from aerospec.api import key_services as keys
 from aerospec.api.key_auth import test_mode
-from aerospec.api.key_forms import GRACE_CHOICES, RESOURCE_LABELS, ApiKeyForm, RotateForm
+from aerospec.api.key_forms import COMING_SOON_RESOURCES, GRACE_CHOICES, RESOURCE_LABELS, ApiKeyForm, RotateForm
 from aerospec.errors import ValidationFailed
 from aerospec.extensions import db
 from aerospec.limits.effective import feature_enabled
@@ -40,7 +40,7 @@ def _page(form: ApiKeyForm | None = None, *, created=None, status: int = 200):
         not_in_plan=None if in_plan else feature_message(g.tenant, keys.API_NOT_IN_PLAN),
         created=created,
         status_of=keys.status,
-        resource_labels=RESOURCE_LABELS,
+        coming_soon=[RESOURCE_LABELS[r] for r in COMING_SOON_RESOURCES],
         grace_choices=GRACE_CHOICES,
         keys_in_test_mode=test_mode(),
     )
