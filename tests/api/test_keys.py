@@ -289,3 +289,33 @@ def test_a_key_of_a_workspace_moved_to_starter_is_refused_with_403(client, team,
     db.session.commit()
     body = assert_problem(client.get("/api/configurations", headers=_key_headers(raw)), 403)
     assert "Professional" in body["detail"]
+
+
+def test_a_query_key_stays_out_of_the_logs_and_the_request_line_names_the_key_id(build_app, db, team, bearer, capsys):
+    import json
+    import logging
+
+    app = build_app(LOG_LEVEL="INFO")
+    client = app.test_client()
+    t = team()
+    created = _create(client, bearer(t.admin, t.tenant))
+    raw = created["key"]
+    capsys.readouterr()
+    assert client.get(f"/api/configurations?api_key={raw}&page=1").status_code == 200
+    # A server's access line carries the query string (werkzeug's dev server, gunicorn's access log).
+    logging.getLogger("werkzeug").info('127.0.0.1 - - "GET /api/configurations?api_key=%s&page=1 HTTP/1.1" 200 -', raw)
+    err = capsys.readouterr().err
+    assert raw not in err and raw[8:] not in err
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    [request_line] = [e for e in lines if e["logger"] == "aerospec.request"]
+    assert request_line["api_key"] == created["id"] and request_line["user"] is None
+    assert request_line["tenant"] == str(t.tenant.id) and request_line["path"] == "/api/configurations"
+    assert any("api_key=[redacted]" in e["message"] for e in lines if e["logger"] == "werkzeug")
+
+
+def test_sentry_events_lose_the_query_key():
+    from aerospec.observability import scrub_event
+
+    raw = "sk_live_" + "ab" * 40
+    event = scrub_event({"request": {"url": f"https://x/api/keys?api_key={raw}", "query_string": f"api_key={raw}"}})
+    assert raw not in str(event) and event["request"]["query_string"] == "api_key=[redacted]"
