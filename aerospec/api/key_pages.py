@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, g, redirect, url_for
+from flask import flash, g, redirect, session, url_for
 from flask_login import login_required
 
 from aerospec.api import key_services as keys
@@ -26,6 +26,23 @@ from aerospec.web.forms import apply_errors
 from aerospec.web.htmx import render
 
 T = "/t/<tenant_slug>/settings/api-keys"
+# The key just created or rotated, kept for the one page view that shows it (post/redirect/get: reloading that
+# page neither creates another key nor shows this one again).
+SHOW_ONCE = "_api_key_shown_once"
+
+
+def _show_once(key, raw: str, old=None):
+    session[SHOW_ONCE] = {"tenant": str(g.tenant.id), "key": str(key.id), "secret": raw, "old": old and str(old.id)}
+    return redirect(url_for("tenancy.api_keys"), 303)
+
+
+def _take_shown_once() -> dict | None:
+    shown = session.pop(SHOW_ONCE, None)
+    if not shown or shown.get("tenant") != str(g.tenant.id):
+        return None
+    old = keys.get_key(db.session, g.tenant, shown["old"]) if shown.get("old") else None
+    key = keys.get_key(db.session, g.tenant, shown["key"])
+    return {"key": key, "secret": shown["secret"], "rotated": old is not None, "old": old}
 
 
 def _page(form: ApiKeyForm | None = None, *, created=None, status: int = 200):
@@ -53,8 +70,8 @@ def _page(form: ApiKeyForm | None = None, *, created=None, status: int = 200):
 @login_required
 @require_permission("view_api_keys")
 def api_keys():
-    """The workspace's API keys, and the form to create one."""
-    return _page()
+    """The workspace's API keys, and the form to create one (and, once, a key just made)."""
+    return _page(created=_take_shown_once())
 
 
 @bp.route(T, methods=["POST"])
@@ -80,7 +97,7 @@ def create_api_key():
             apply_errors(form, _on_page(error))
             return _page(form, status=422)
         db.session.commit()
-        return _page(created={"key": key, "secret": raw, "rotated": False}, status=201)
+        return _show_once(key, raw)
     if form.expires_in_days.errors:
         form.expires_in_days.errors = [
             f"Must be a whole number of days from 1 to {keys.EXPIRY_DAYS_MAX}, or empty for no expiry."
@@ -121,7 +138,7 @@ def rotate_api_key(key_id: uuid.UUID):
                 flash(f"{old.name}: {message}", "error")
         return redirect(url_for("tenancy.api_keys"), 303)
     db.session.commit()
-    return _page(created={"key": new, "secret": raw, "rotated": True, "old": old}, status=201)
+    return _show_once(new, raw, old)
 
 
 @bp.route(f"{T}/<uuid:key_id>/revoke", methods=["POST"])
