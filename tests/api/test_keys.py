@@ -5,14 +5,17 @@ another's. Through the real app and database (PostgreSQL with RLS when DATABASE_
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import timedelta
 
+import pytest
 import time_machine
 
 from aerospec.api.models import ApiKey
 from aerospec.compliance.models import AuditLog
 from aerospec.models import utcnow
 from tests.api.conftest import assert_problem
+from tests.conftest import need
 
 CONFIG = {
     "name": "Key-made",
@@ -86,11 +89,26 @@ def test_rate_limit_headers_on_every_api_answer(client, team, bearer):
         assert int(answer.headers["X-RateLimit-Reset"]) >= int(utcnow().timestamp())
 
 
-def test_the_burst_window_counts_per_key_and_answers_429_with_retry_after(build_app, db, team, bearer):
-    app = build_app(API_RATE_LIMIT_PER_MINUTE=3)
+@pytest.fixture(params=["memory", "redis"])
+def burst_storage(request) -> str:
+    """Where the burst windows are counted: this process's memory (embedded defaults) or a real Redis."""
+    if request.param == "memory":
+        return "memory://"
+    url = os.environ.get("REDIS_URL")
+    need(bool(url), "a real Redis (REDIS_URL)")
+    import redis
+
+    server = redis.Redis.from_url(url)
+    request.addfinalizer(lambda: [server.delete(k) for k in server.scan_iter("*api-burst*")])
+    return url
+
+
+def test_the_burst_window_counts_per_key_and_answers_429_with_retry_after(build_app, db, team, bearer, burst_storage):
+    app = build_app(API_RATE_LIMIT_PER_MINUTE=3, RATELIMIT_STORAGE_URI=burst_storage)
     client = app.test_client()
     t = team()
     raw = _create(client, bearer(t.admin, t.tenant))["key"]
+    created_id = client.get("/api/keys", headers=bearer(t.admin, t.tenant)).get_json()["keys"][-1]["id"]
     other = _create(client, bearer(t.admin, t.tenant), name="Other")["key"]
     remaining = []
     for _ in range(3):
@@ -103,11 +121,18 @@ def test_the_burst_window_counts_per_key_and_answers_429_with_retry_after(build_
     assert "3 API requests this minute" in body["detail"]
     assert 1 <= int(over.headers["Retry-After"]) <= 60
     assert over.headers["X-RateLimit-Remaining"] == "0" and over.headers["X-RateLimit-Limit"] == "3"
+    if burst_storage.startswith("redis"):
+        import redis
+
+        server = redis.Redis.from_url(burst_storage)
+        stored = [k for k in server.scan_iter("*api-burst*") if f"key:{created_id}".encode() in k]
+        assert stored, "the window lives in Redis"
+        assert 0 < server.ttl(stored[0]) <= 60  # Redis ends it with the minute (time travel cannot move Redis)
     # Another key has its own window.
     assert client.get("/api/configurations", headers=_key_headers(other)).status_code == 200
-    # The window passes.
-    with time_machine.travel(utcnow() + timedelta(seconds=61), tick=False):
-        assert client.get("/api/configurations", headers=_key_headers(raw)).status_code == 200
+    if burst_storage == "memory://":  # the window passes
+        with time_machine.travel(utcnow() + timedelta(seconds=61), tick=False):
+            assert client.get("/api/configurations", headers=_key_headers(raw)).status_code == 200
 
 
 def test_a_key_is_refused_outside_its_scopes_with_the_scope_named(client, team, bearer):
