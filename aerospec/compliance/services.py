@@ -320,7 +320,7 @@ def shown_details(entry: AuditLog) -> dict:
         if key == "changes":
             shown[key] = value
             continue
-        if value is None:
+        if value is None or key == "api_key":  # the key is the entry's actor: the "Who" column names it
             continue
         if key in formats:
             # An older entry in another shape is shown as it was stored.

@@ -150,7 +150,9 @@ def test_a_key_is_refused_outside_its_scopes_with_the_scope_named(client, team, 
     assert_problem(client.post("/api/auth/logout", headers=key), 403)
 
 
-def test_a_write_key_acts_as_the_workspace_and_the_audit_log_names_the_key(client, team, bearer, rows):
+def test_a_write_key_acts_as_the_workspace_and_the_audit_log_names_the_key(
+    client, team, bearer, rows, login, tenant_url
+):
     t = team()
     created = _create(client, bearer(t.admin, t.tenant), name="Lab bridge", scopes=["configurations:write"])
     answer = client.post("/api/configurations", json=CONFIG, headers=_key_headers(created["key"]))
@@ -159,6 +161,9 @@ def test_a_write_key_acts_as_the_workspace_and_the_audit_log_names_the_key(clien
     assert entry.actor_id is None
     assert entry.actor_email == f"API key “Lab bridge” ({created['hint']})"
     assert entry.details["api_key"]["id"] == created["id"]
+    login(t.admin)
+    audit_page = client.get(tenant_url(t.tenant, "audit")).get_data(as_text=True)
+    assert f"API key “Lab bridge” ({created['hint']})" in audit_page
     # "write" includes "read"; and "their own only" does not apply to a key: its scope decides.
     config_id = answer.get_json()["id"]
     assert client.get(f"/api/configurations/{config_id}", headers=_key_headers(created["key"])).status_code == 200
