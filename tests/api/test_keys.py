@@ -349,3 +349,59 @@ def test_sentry_events_lose_the_query_key():
     raw = "sk_live_" + "ab" * 40
     event = scrub_event({"request": {"url": f"https://x/api/keys?api_key={raw}", "query_string": f"api_key={raw}"}})
     assert raw not in str(event) and event["request"]["query_string"] == "api_key=[redacted]"
+
+
+def test_no_api_route_fails_for_a_key_with_every_scope(app, client, team, bearer, factories, db):
+    """A key has no person behind it (g.api_user is None): no route may trip on that (5xx), and routes that
+    need a person refuse it (403) instead of acting as nobody."""
+    import re
+    import uuid
+
+    from aerospec.tenancy.permissions import KEY_SCOPES
+    from tests.tenancy.test_isolation import ID_MAKERS
+
+    t = team()
+    raw = _create(client, bearer(t.admin, t.tenant), scopes=list(KEY_SCOPES))["key"]
+    ids: dict[str, object] = {}
+    answered = 0
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/") or rule.rule.startswith(("/api/auth/", "/api/webhooks/stripe")):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if (method, rule.rule) in {("DELETE", "/api/tenants/me"), ("DELETE", "/api/keys/<uuid:key_id>")}:
+                continue  # would end the workspace / the key itself
+
+            def value(name: str, converter: str | None) -> str:
+                if name not in ids:
+                    maker = ID_MAKERS.get(name)
+                    ids[name] = maker(factories, t.tenant) if maker else uuid.uuid4()
+                    db.session.commit()
+                return str(ids[name])
+
+            path = re.sub(r"<(?:([a-z]+):)?([a-z_]+)>", lambda m: value(m.group(2), m.group(1)), rule.rule)
+            answer = client.open(path, method=method, json={}, headers=_key_headers(raw))
+            assert answer.status_code < 500, (method, path, answer.get_data(as_text=True)[:300])
+            answered += 1
+    assert answered > 40
+
+
+def test_a_feedback_write_key_corrects_a_result_someone_recorded(client, team, bearer, factories, db, rows):
+    """ "Their own only" (a user edits the results they recorded) does not apply to a key: its scope decides."""
+    from aerospec.feedback.models import Feedback
+    from aerospec.tenancy.scoping import tenant_scope
+    from tests.feedback.makers import lab_result
+    from tests.tenancy.test_isolation import ID_MAKERS
+
+    t = team()
+    config_id = ID_MAKERS["config_id"](factories, t.tenant)
+    with tenant_scope(db.session, t.tenant.id):
+        result_id = lab_result(db.session, t.tenant.id, config_id, by=t.user.id).id
+    db.session.commit()
+    reader = _create(client, bearer(t.admin, t.tenant), name="Reader", scopes=["feedback:read"])["key"]
+    writer = _create(client, bearer(t.admin, t.tenant), name="Writer", scopes=["feedback:write"])["key"]
+    refused = client.put(f"/api/feedback/{result_id}", json={"dv50_um": 55.0}, headers=_key_headers(reader))
+    assert "feedback:write" in assert_problem(refused, 403)["detail"]
+    answer = client.put(f"/api/feedback/{result_id}", json={"dv50_um": 55.0}, headers=_key_headers(writer))
+    assert answer.status_code == 200, answer.get_json()
+    (row,) = rows(t.tenant, Feedback)
+    assert row.dv50_um == 55.0 and row.created_by_id == t.user.id
