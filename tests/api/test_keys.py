@@ -405,3 +405,13 @@ def test_a_feedback_write_key_corrects_a_result_someone_recorded(client, team, b
     assert answer.status_code == 200, answer.get_json()
     (row,) = rows(t.tenant, Feedback)
     assert row.dv50_um == 55.0 and row.created_by_id == t.user.id
+
+
+def test_the_sign_in_routes_answer_their_own_per_address_limit_once(app, strict_client):
+    """With flask-limiter on (as in production), a sign-in route's headers are its limit's, not doubled."""
+    answer = strict_client.post("/api/auth/login", json={"email": "nobody@example.com", "password": "x" * 12})
+    assert answer.status_code == 401
+    assert answer.headers.getlist("X-RateLimit-Limit") == ["10"]  # AUTH_LIMIT's first window
+    assert len(answer.headers.getlist("X-RateLimit-Remaining")) == 1
+    other = strict_client.get("/api/configurations")
+    assert other.headers.getlist("X-RateLimit-Limit") == ["1000000"]  # the burst window (the suite's setting)
