@@ -415,3 +415,26 @@ def test_the_sign_in_routes_answer_their_own_per_address_limit_once(app, strict_
     assert len(answer.headers.getlist("X-RateLimit-Remaining")) == 1
     other = strict_client.get("/api/configurations")
     assert other.headers.getlist("X-RateLimit-Limit") == ["1000000"]  # the burst window (the suite's setting)
+
+
+def test_a_workspace_has_at_most_50_keys_in_use(client, team, bearer, rows, db):
+    from aerospec.api import key_services
+    from aerospec.api.services import membership_in
+    from aerospec.tenancy.scoping import tenant_scope
+
+    t = team()
+    admin = bearer(t.admin, t.tenant)
+    with tenant_scope(db.session, t.tenant.id):
+        membership = membership_in(db.session, t.admin, t.tenant.id)
+        for n in range(49):
+            key_services.create_key(
+                db.session, t.tenant, membership, name=f"k{n}", scopes=["configurations:read"],
+                expires_in_days=None, test_mode=True,
+            )  # fmt: skip
+    db.session.commit()
+    last = _create(client, admin, name="fiftieth")
+    full = client.post("/api/keys", json={"name": "one more", "scopes": ["configurations:read"]}, headers=admin)
+    assert "50 keys in use" in assert_problem(full, 422, fields=("name",))["errors"]["name"][0]
+    assert client.delete(f"/api/keys/{last['id']}", headers=admin).status_code == 204
+    _create(client, admin, name="one more")  # a revoked key no longer counts
+    assert len(rows(t.tenant, ApiKey)) == 51
