@@ -438,3 +438,23 @@ def test_a_workspace_has_at_most_50_keys_in_use(client, team, bearer, rows, db):
     assert client.delete(f"/api/keys/{last['id']}", headers=admin).status_code == 204
     _create(client, admin, name="one more")  # a revoked key no longer counts
     assert len(rows(t.tenant, ApiKey)) == 51
+
+
+def test_a_live_deployment_makes_sk_live_keys_that_authenticate(team, db):
+    """Outside test mode (nothing simulated) keys start sk_live_; the prefix is part of what is hashed."""
+    from aerospec.api import key_services
+    from aerospec.api.services import membership_in
+    from aerospec.errors import AuthenticationFailed
+    from aerospec.tenancy.scoping import tenant_scope
+
+    t = team()
+    with tenant_scope(db.session, t.tenant.id):
+        membership = membership_in(db.session, t.admin, t.tenant.id)
+        key, raw = key_services.create_key(
+            db.session, t.tenant, membership, name="Live", scopes=["configurations:read"],
+            expires_in_days=None, test_mode=False,
+        )  # fmt: skip
+        assert raw.startswith("sk_live_") and key.mode == "live" and key.hint == f"sk_live_…{raw[-4:]}"
+    assert key_services.authenticate(db.session, raw).id == key.id
+    with pytest.raises(AuthenticationFailed):
+        key_services.authenticate(db.session, "sk_test_" + raw[8:])  # the same secret as a test key: no such key
