@@ -97,6 +97,8 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # The API's burst window per API key or access token (X-RateLimit-* headers; 429 past it).
+        "API_RATE_LIMIT_PER_MINUTE": int(env.get("API_RATE_LIMIT_PER_MINUTE") or 120),
         # Sign-in throttling (accounts.login_policy): Redis from this URI, else the rate limits' Redis,
         # else the jobs' Redis, else memory; "memory://" forces memory.
         "AUTH_THROTTLE_ENABLED": _bool(env.get("AUTH_THROTTLE_ENABLED"), True),

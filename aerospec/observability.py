@@ -33,6 +33,34 @@ _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asc
 
 request_log = logging.getLogger("aerospec.request")
 
+# SECURITY: an API key never reaches a log line or an error report: `?api_key=` values (the form the API
+# accepts and warns about) and anything shaped like a key are replaced wherever text is written.
+_SECRETS = (
+    (re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE), r"\1[redacted]"),
+    (re.compile(r"\b(sk_(?:live|test)_)[0-9a-f]{8,}"), r"\1[redacted]"),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with API keys replaced by "[redacted]"."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class _RedactKeys(logging.Filter):
+    """Every record's message with API keys redacted (werkzeug's and gunicorn's request lines carry the query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_REDACT_KEYS = _RedactKeys()
+
 
 def log_context() -> dict[str, Any]:
     """The fields every log line gets here (request or job), as a new dict."""
@@ -107,6 +135,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         handler = _StderrHandler()
         root.addHandler(handler)
     handler.setFormatter(formatter)
+    if _REDACT_KEYS not in handler.filters:
+        handler.addFilter(_REDACT_KEYS)
     root.setLevel(level)
     rq_worker = logging.getLogger("rq.worker")
     if _QUIET_MAINTENANCE not in rq_worker.filters:
@@ -149,6 +179,8 @@ def _request_fields(response: Response) -> dict[str, Any]:
         "user": str(user.id) if user is not None else None,
         # A platform admin viewing as `user` (aerospec.admin.impersonation): the line names both.
         "impersonator": g.get("impersonator_id"),
+        # An API key's request (aerospec.api.key_auth): the key's id, never the key.
+        "api_key": str(g.api_key.id) if g.get("api_key") is not None else None,
     }
 
 
@@ -169,6 +201,15 @@ def _teardown_request(exc: BaseException | None) -> None:
         _CONTEXT.reset(token)
 
 
+def scrub_event(event: dict, hint: dict | None = None) -> dict:
+    """A Sentry event without API keys in its request's URL and query string (sentry-sdk drops Authorization)."""
+    req = event.get("request") or {}
+    for name in ("query_string", "url"):
+        if isinstance(req.get(name), str):
+            req[name] = redact(req[name])
+    return event
+
+
 def init_sentry(app: Flask) -> bool:
     """Start sentry-sdk with its Flask and RQ integrations when SENTRY_DSN is set; True if started."""
     dsn = app.config.get("SENTRY_DSN")
@@ -183,6 +224,7 @@ def init_sentry(app: Flask) -> bool:
         integrations=[FlaskIntegration(), RqIntegration()],
         environment=app.config.get("SENTRY_ENVIRONMENT"),
         traces_sample_rate=app.config.get("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+        before_send=scrub_event,
         # SECURITY: sentry-sdk's default (send_default_pii unset) sends no cookies, users, emails or IPs.
     )
     return True

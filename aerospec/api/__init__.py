@@ -5,6 +5,9 @@ from flask import Blueprint
 from aerospec.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+from aerospec.api import models  # noqa: E402,F401 - attach models (API keys)
+
 # SECURITY: the API authenticates by bearer token, never by cookie, so CSRF cannot apply.
 csrf.exempt(bp)
 
@@ -20,6 +23,8 @@ def attach_routes() -> None:
         billing_subscriptions,  # subscribe, change plan, cancel, resume, portal
         configurations,
         feedback,  # lab results with the prediction they test
+        key_pages,  # the workspace settings page for API keys (tenancy's blueprint)
+        keys,  # API keys managed over the API
         payments,  # order checkout and payment status
         procurements,
         views,

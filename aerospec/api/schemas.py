@@ -232,3 +232,38 @@ class FeedbackBody(FeedbackFields):
         if isinstance(value, str) and not (1 <= len(value.strip()) <= 40):
             raise ValueError("A catalog SKU: 1 to 40 characters.")
         return value.strip() if isinstance(value, str) else value
+
+
+# ---- API keys (aerospec/api/keys.py); the services check meaning (scope names, ranges) for page and API alike
+
+
+class ApiKeyCreateBody(Body):
+    """A new key: its name, scopes (e.g. "configurations:read") and an optional lifetime in days."""
+
+    name: str
+    scopes: list[str] = Field(max_length=12)
+    expires_in_days: int | None = None
+
+
+class ApiKeyRotateBody(Body):
+    """How long the old key keeps working beside its replacement, in hours (0: it stops at once; default 24)."""
+
+    grace_period_hours: int | None = None
+
+
+class ApiKeyOut(BaseModel):
+    """A key as the API shows it; `key` (the secret) only in the answer that created it."""
+
+    id: str
+    name: str
+    hint: str
+    mode: Literal["live", "test"]
+    scopes: list[str]
+    status: Literal["active", "expiring", "expired", "revoked"]
+    created_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    replaced_by_id: str | None
+    last_used_at: str | None
+    last_used_ip: str | None
+    key: str | None = None

@@ -19,7 +19,7 @@ from aerospec import inputs
 from aerospec.accounts import login_policy
 from aerospec.accounts import services as accounts
 from aerospec.accounts.models import User
-from aerospec.api import bp
+from aerospec.api import bp, key_auth, key_services
 from aerospec.api import services as api
 from aerospec.api.schemas import (
     Body,
@@ -51,7 +51,7 @@ from aerospec.limits.messages import API_CALLS
 from aerospec.models import isoformat, utcnow
 from aerospec.tenancy import services as tenancy
 from aerospec.tenancy.models import Invitation, Membership, Tenant
-from aerospec.tenancy.permissions import can, ensure_permitted
+from aerospec.tenancy.permissions import ensure_permitted, permits
 from aerospec.tenancy.scoping import reset_tenant, set_tenant
 from aerospec.web.client import client_info
 from aerospec.web.errors import problem
@@ -154,13 +154,8 @@ API_DENIED = (
 
 
 def can_use_api(membership) -> bool:
-    """The role matrix's "API access": admins yes, users if the workspace allows it, viewers no."""
-    tenant = getattr(membership, "tenant", None)
-    return can(
-        getattr(membership, "role", None),
-        "api_access",
-        api_enabled_for_users=bool(tenant and tenant.api_enabled_for_users),
-    )
+    """The role matrix's "API access": admins yes, users if the workspace allows it, viewers no; any live key."""
+    return permits(membership, "api_access")
 
 
 def bearer_required(view: Callable | None = None, *, require_member: bool = True) -> Callable:
@@ -169,10 +164,14 @@ def bearer_required(view: Callable | None = None, *, require_member: bool = True
     def decorator(func: Callable) -> Callable:
         @wraps(func)
         def wrapped(*args, **kwargs):
-            token = _bearer_token()
+            token = _bearer_token() or key_auth.key_from_query()
             if token is None:
-                raise AuthenticationFailed("Send an access token: Authorization: Bearer <token>.")
-            _authenticate(token, require_member=require_member)
+                raise AuthenticationFailed("Send an access token or API key: Authorization: Bearer <token>.")
+            if key_services.looks_like_key(token):  # an API key: the workspace with the key's scopes
+                key_auth.authenticate_key(token, require_member=require_member)
+            else:
+                _authenticate(token, require_member=require_member)
+                key_auth.count_burst(f"session:{g.api_session.id}")
             blocked = enforcement.check(g.tenant)  # a read-only or suspended workspace: 402 with the reason
             if blocked is not None:
                 return blocked

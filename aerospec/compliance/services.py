@@ -38,6 +38,25 @@ def current_impersonator() -> dict | None:
     return _impersonator.get()
 
 
+# The API key behind the current request (set by aerospec.api.keys): a key acts as the workspace, never as
+# a person, so the entries it causes name the key instead of a user.
+_api_key: ContextVar[dict | None] = ContextVar("aerospec_api_key", default=None)
+
+
+def set_api_key_actor(key_id: uuid.UUID, name: str, hint: str):
+    """Attribute the entries written from now on to this API key (returns a token for reset_api_key_actor)."""
+    return _api_key.set({"id": str(key_id), "name": name, "hint": hint})
+
+
+def reset_api_key_actor(token) -> None:
+    _api_key.reset(token)
+
+
+def api_key_label(name: str, hint: str) -> str:
+    """How an audit entry names an API key: its name and the end of the key (never the secret)."""
+    return f"API key “{name}” ({hint})"
+
+
 ACTIONS = {
     "tenant.created": "Workspace created (sign-up)",
     "user.login": "Logged in",
@@ -97,6 +116,9 @@ ACTIONS = {
     "fluid.updated": "Fluid edited",
     "fluid.deleted": "Fluid deleted",
     "fluid.sds_confirmed": "Fluid saved from a safety data sheet",
+    "api_key.created": "API key created",
+    "api_key.rotated": "API key rotated",
+    "api_key.revoked": "API key revoked",
 }
 
 # Entries whose changes are the object's first values ("Viscosity (cP): 1", not "empty → 1").
@@ -150,6 +172,11 @@ def record(
     """Append one audit entry for a tenant (`target_name`: the object's name, kept after it is deleted)."""
     if action not in ACTIONS:
         raise KeyError(f"unknown audit action {action!r}")
+    key = _api_key.get()
+    extra = {"impersonated_by": _impersonator.get()} if _impersonator.get() else {}
+    if key is not None and actor is None:
+        actor_email = api_key_label(key["name"], key["hint"])
+        extra["api_key"] = key
     entry = AuditLog(
         tenant_id=tenant_id,
         actor_id=actor.id if actor else None,
@@ -160,7 +187,7 @@ def record(
         target_name=(target_name or "")[:200] or None,
         ip_address=getattr(client, "ip_address", None),
         user_agent=(getattr(client, "user_agent", None) or "")[:400] or None,
-        details={**(details or {}), **({"impersonated_by": _impersonator.get()} if _impersonator.get() else {})},
+        details={**(details or {}), **extra},
     )
     session.add(entry)
     # Flush now: on PostgreSQL the row must be written while its tenant is in context.
@@ -293,7 +320,7 @@ def shown_details(entry: AuditLog) -> dict:
         if key == "changes":
             shown[key] = value
             continue
-        if value is None:
+        if value is None or key == "api_key":  # the key is the entry's actor: the "Who" column names it
             continue
         if key in formats:
             # An older entry in another shape is shown as it was stored.

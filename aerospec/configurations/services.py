@@ -44,7 +44,7 @@ from aerospec.limits.effective import effective_limits
 from aerospec.models import isoformat, utcnow
 from aerospec.pagination import Page
 from aerospec.tenancy.models import Membership, Tenant
-from aerospec.tenancy.permissions import can, ensure_permitted
+from aerospec.tenancy.permissions import can, ensure_permitted, permits
 from aerospec.tenancy.services import list_members
 
 PER_PAGE = 25
@@ -423,18 +423,12 @@ def share_for(session: Session, config: Configuration, user_id: uuid.UUID | None
 
 def may_manage(membership, config: Configuration) -> bool:
     """Archive, restore, share: admins any, users their own ("delete configurations")."""
-    return can(
-        getattr(membership, "role", None),
-        "delete_configurations",
-        actor_id=getattr(membership, "user_id", None),
-        owner_id=config.created_by_id,
-    )
+    return permits(membership, "delete_configurations", owner_id=config.created_by_id)
 
 
 def may_edit(session: Session, membership, config: Configuration) -> bool:
     """Edit: the role must allow editing, and the row be the member's own (or they an admin) or shared to edit."""
-    role = getattr(membership, "role", None)
-    if not can(role, "edit_configurations"):
+    if not permits(membership, "edit_configurations"):  # a member's role, or an API key's scopes
         return False
     if may_manage(membership, config):
         return True

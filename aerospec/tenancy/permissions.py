@@ -36,6 +36,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "manage_settings": {"admin": YES, "user": NO, "viewer": NO},
     "view_audit_log": {"admin": YES, "user": NO, "viewer": NO},
     "delete_tenant": {"admin": YES, "user": NO, "viewer": NO},
+    # ---- API keys (workspace settings → API keys, and /api/keys): admins only
+    "view_api_keys": {"admin": YES, "user": NO, "viewer": NO},
+    "manage_api_keys": {"admin": YES, "user": NO, "viewer": NO},
 }
 
 # What each permission lets a member do, in the words every page uses (the roles page,
@@ -58,6 +61,8 @@ PERMISSION_LABELS = {
     "manage_settings": "Change workspace settings",
     "view_audit_log": "Read the audit log",
     "delete_tenant": "Delete the workspace",
+    "view_api_keys": "See the workspace's API keys",
+    "manage_api_keys": "Create, rotate and revoke API keys",
 }
 
 
@@ -117,6 +122,72 @@ def refusal(role: str | None, permission: str, *, doing: str | None = None) -> s
     return f"Your role ({role or 'none'}) cannot {action}."
 
 
+# ---- API keys: a key acts as the workspace with its scopes, never as a person. Its scopes are read and
+# write per resource ("write" includes "read"); the permission a route checks maps to one scope below.
+# A permission absent here (members, billing, settings, the audit log, deleting the workspace) is never a
+# key's: those need a person. "Their own only" cells do not apply to a key: it has no rows of its own, so
+# its scope decides (a key with feedback:write may correct any lab result, as an admin may).
+KEY_RESOURCES = ("configurations", "procurements", "feedback", "analytics", "webhooks", "keys")
+KEY_SCOPES = tuple(f"{resource}:{access}" for resource in KEY_RESOURCES for access in ("read", "write"))
+ANY_SCOPE = "*"
+KEY_SCOPE_FOR = {
+    "api_access": ANY_SCOPE,  # every live key may call the API; its scopes decide what it reaches
+    "view_configurations": "configurations:read",
+    "edit_configurations": "configurations:write",
+    "delete_configurations": "configurations:write",
+    "export_data": "configurations:read",
+    "view_analytics": "analytics:read",
+    "view_procurements": "procurements:read",
+    "order_samples": "procurements:write",
+    "view_feedback": "feedback:read",
+    "record_feedback": "feedback:write",
+    "edit_feedback": "feedback:write",
+    "view_api_keys": "keys:read",
+    "manage_api_keys": "keys:write",
+}
+
+
+def expand_scopes(scopes) -> frozenset[str]:
+    """A key's scopes with what they imply ("configurations:write" brings "configurations:read")."""
+    granted = set(scopes or ())
+    granted |= {scope.replace(":write", ":read") for scope in granted if scope.endswith(":write")}
+    return frozenset(granted)
+
+
+def key_can(scopes, permission: str) -> bool:
+    """Whether an API key with `scopes` may do `permission` (no role: its scopes alone decide)."""
+    if permission not in MATRIX:
+        raise KeyError(f"unknown permission {permission!r}")
+    needed = KEY_SCOPE_FOR.get(permission)
+    if needed is None:
+        return False
+    return needed == ANY_SCOPE or needed in expand_scopes(scopes)
+
+
+def key_refusal(permission: str, *, doing: str | None = None) -> str:
+    """Why an API key may not do something: the scope it lacks, or that a person must do it."""
+    action = doing or PERMISSION_LABELS[permission][0].lower() + PERMISSION_LABELS[permission][1:]
+    needed = KEY_SCOPE_FOR.get(permission)
+    if needed is None:
+        return f"An API key cannot {action}: a workspace admin must, signed in as themselves."
+    return f"This API key does not have the {needed} scope, which it needs to {action}."
+
+
+def permits(actor, permission: str, *, owner_id: uuid.UUID | None | object = NO_ROW) -> bool:
+    """The one decision for a member or an API key (an actor with `api_scopes`) in a workspace."""
+    scopes = getattr(actor, "api_scopes", None)
+    if scopes is not None:
+        return key_can(scopes, permission)
+    tenant = getattr(actor, "tenant", None)
+    return can(
+        getattr(actor, "role", None),
+        permission,
+        actor_id=getattr(actor, "user_id", None),
+        owner_id=owner_id,
+        api_enabled_for_users=bool(getattr(tenant, "api_enabled_for_users", False)),
+    )
+
+
 def can(
     role: str | None,
     permission: str,
@@ -152,12 +223,11 @@ def ensure_permitted(
 
     `doing` words the refusal for the page at hand ("add, edit or delete the workspace's fluids").
     """
-    role = getattr(membership, "role", None)
-    actor_id = getattr(membership, "user_id", None)
-    tenant = getattr(membership, "tenant", None)
-    enabled = bool(getattr(tenant, "api_enabled_for_users", False))
-    if not can(role, permission, actor_id=actor_id, owner_id=owner_id, api_enabled_for_users=enabled):
-        raise PermissionDenied(refusal(role, permission, doing=doing))
+    if permits(membership, permission, owner_id=owner_id):
+        return
+    if getattr(membership, "api_scopes", None) is not None:
+        raise PermissionDenied(key_refusal(permission, doing=doing))
+    raise PermissionDenied(refusal(getattr(membership, "role", None), permission, doing=doing))
 
 
 def require_permission(permission: str, *, doing: str | None = None) -> Callable:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
 from aerospec.accounts.models import RefreshToken
+from aerospec.api.models import ApiKey
 from aerospec.billing.models import BillingNotice, BillingSubscription, Invoice, OfflineCheckoutSession, UsageRollup
 from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
@@ -68,6 +69,7 @@ GUARDED = [
     FeedbackAggregate,
     FeedbackReminder,
     FeedbackImport,
+    ApiKey,  # issue 14: a workspace's API keys (looked up in the scope of the workspace the key names)
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
     TenantCorrectionModel,  # a workspace's own correction layer (its SKU-level means): never another's
 ]
@@ -147,6 +149,15 @@ def _token_and_checkout_rows(db, tenant, admin) -> None:
                 user_id=admin.id,
                 token_hash=uuid.uuid4().hex * 2,
                 expires_at=utcnow() + timedelta(days=7),
+            ),
+            ApiKey(
+                tenant_id=tenant.id,
+                name="Guarded key",
+                mode="test",
+                hint="sk_test_…0000",
+                secret_hash=uuid.uuid4().hex * 2,
+                scopes=["configurations:read"],
+                created_by_id=admin.id,
             ),
             OfflineCheckoutSession(
                 id=f"cs_offline_{uuid.uuid4().hex}",

@@ -108,6 +108,19 @@ def _feedback_id(factories, tenant):
         return row.id
 
 
+def _api_key_id(factories, tenant):
+    from aerospec.api.models import ApiKey
+
+    with tenant_scope(factories._session, tenant.id):
+        key = ApiKey(
+            tenant_id=tenant.id, name="Swept key", mode="test", hint="sk_test_…0000",
+            secret_hash=uuid.uuid4().hex * 2, scopes=["configurations:read"],
+        )  # fmt: skip
+        factories._session.add(key)
+        factories._session.flush()
+    return key.id
+
+
 def _invoice_id(factories, tenant):
     from datetime import UTC, datetime
 
@@ -122,6 +135,7 @@ ID_MAKERS = {
     "procurement_id": _procurement_id,
     "invoice_id": _invoice_id,
     "feedback_id": _feedback_id,
+    "key_id": _api_key_id,  # issue 14's API keys
     "config_id": _configuration_id,
     "version": lambda factories, tenant: 1,  # every configuration has a version 1
     "sds_document_id": _sds_document_id,

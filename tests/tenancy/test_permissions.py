@@ -27,6 +27,8 @@ EXPECTED = {
     "manage_settings": {"admin": "yes", "user": "no", "viewer": "no"},
     "view_audit_log": {"admin": "yes", "user": "no", "viewer": "no"},
     "delete_tenant": {"admin": "yes", "user": "no", "viewer": "no"},
+    "view_api_keys": {"admin": "yes", "user": "no", "viewer": "no"},
+    "manage_api_keys": {"admin": "yes", "user": "no", "viewer": "no"},
 }
 
 CELLS = [(perm, role) for perm, roles in MATRIX.items() for role in roles]
@@ -148,3 +150,47 @@ def test_every_member_can_see_the_team_and_roles_pages(client, login, team, tena
     page = client.get(tenant_url(ns.tenant, "members")).get_data(as_text=True)
     # Only admins are offered the controls the decorator would refuse.
     assert ("Send invitation" in page) is (role == "admin")
+
+
+# ---- API keys: a key has no role; its scopes decide, and person-only permissions are never a key's.
+KEY_EXPECTED = {
+    "api_access": "*",
+    "view_configurations": "configurations:read",
+    "edit_configurations": "configurations:write",
+    "delete_configurations": "configurations:write",
+    "export_data": "configurations:read",
+    "view_analytics": "analytics:read",
+    "view_procurements": "procurements:read",
+    "order_samples": "procurements:write",
+    "view_feedback": "feedback:read",
+    "record_feedback": "feedback:write",
+    "edit_feedback": "feedback:write",
+    "view_api_keys": "keys:read",
+    "manage_api_keys": "keys:write",
+}
+
+
+@pytest.mark.parametrize("permission", sorted(MATRIX))
+def test_a_key_may_do_a_permission_only_with_its_scope(permission):
+    from aerospec.tenancy.permissions import KEY_SCOPES, key_can
+
+    needed = KEY_EXPECTED.get(permission)
+    assert key_can(KEY_SCOPES, permission) is (needed is not None), "person-only permissions are never a key's"
+    assert key_can([], permission) is (needed == "*")
+    if needed and needed != "*":
+        assert key_can([needed], permission) is True
+        others = [s for s in KEY_SCOPES if s != needed and s != needed.replace(":read", ":write")]
+        assert key_can(others, permission) is False
+        if needed.endswith(":read"):
+            assert key_can([needed.replace(":read", ":write")], permission) is True  # write includes read
+
+
+def test_a_key_with_a_write_scope_edits_rows_that_are_nobodys_own():
+    from types import SimpleNamespace
+
+    from aerospec.tenancy.permissions import permits
+
+    key = SimpleNamespace(api_scopes=frozenset({"feedback:write"}), role=None, user_id=None)
+    assert permits(key, "edit_feedback", owner_id=SOMEONE_ELSE) is True
+    assert permits(key, "edit_feedback", owner_id=None) is True
+    assert permits(SimpleNamespace(api_scopes=frozenset(), role=None), "edit_feedback", owner_id=ME) is False

@@ -36,6 +36,7 @@ def _path(rule: str, world) -> str:
         "user_id": ids.user,
         "invoice_id": uuid.uuid4(),
         "target_id": uuid.uuid4(),  # the admin API (issue 13): a subscription or workspace id
+        "key_id": uuid.uuid4(),  # issue 14's API keys: parse_body answers before the key is looked up
         "token": ids.token,
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule)
@@ -77,8 +78,8 @@ def _page_refused(response, *messages: str) -> str:
 def test_json_nested_100000_deep_is_400_on_every_json_endpoint(world, app, db):
     endpoints = _json_endpoints(app)
     # and the Stripe webhook, below (issue 13 added extend-trial and impersonate; issue 12 POST /api/feedback and
-    # PUT /api/feedback/<id>)
-    assert len(endpoints) == 25
+    # PUT /api/feedback/<id>; issue 14 POST /api/keys and POST /api/keys/<id>/rotate)
+    assert len(endpoints) == 27
     before = row_counts(db)
     for method, rule in endpoints:
         response = _raw(world, method, _path(rule, world), DEEP)
