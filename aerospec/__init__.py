@@ -80,6 +80,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         revenue,
         tenancy,
         web,
+        webhooks,
     )
 
     packages = (
@@ -94,6 +95,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         compliance,
         notifications,
         revenue,
+        webhooks,
         api,
         admin,  # last: its user loader wraps the accounts one, its API routes join the api blueprint
     )

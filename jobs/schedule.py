@@ -16,6 +16,7 @@ from jobs.revenue import roll_up_revenue_days
 from jobs.suppliers import sync_supplier_catalog
 from jobs.tenancy import purge_deleted_tenants
 from jobs.usage import roll_up_usage
+from jobs.webhooks import sweep_due_deliveries
 
 # Daily at 03:17 UTC: hard-delete workspaces soft-deleted more than 30 days ago.
 cron.register(purge_deleted_tenants, queue_name="default", cron="17 3 * * *", name="purge_deleted_tenants")
@@ -51,3 +52,6 @@ cron.register(sweep_queued_emails, queue_name="emails", cron="*/5 * * * *", name
 # Every minute: an impersonation whose time is up is ended ("expired") in the workspace and admin audit logs,
 # so no audit log shows a start without an end once the admin stops making requests.
 cron.register(end_expired_impersonations, queue_name="default", cron="* * * * *", name="end_expired_impersonations")
+
+# Every minute: send again any webhook delivery overdue by 2 minutes (its scheduled attempt was lost).
+cron.register(sweep_due_deliveries, queue_name="webhooks", cron="* * * * *", name="sweep_due_deliveries")

@@ -232,3 +232,25 @@ class FeedbackBody(FeedbackFields):
         if isinstance(value, str) and not (1 <= len(value.strip()) <= 40):
             raise ValueError("A catalog SKU: 1 to 40 characters.")
         return value.strip() if isinstance(value, str) else value
+
+
+# ---- outgoing webhooks (aerospec/api/webhooks.py); the services check URLs and event names
+
+
+class WebhookEndpointBody(Body):
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(max_length=50)
+    description: str = Field(default="", max_length=200)
+    enabled: bool = True
+
+
+class WebhookEndpointUpdateBody(Body):
+    url: str | None = Field(default=None, max_length=2000)
+    event_types: list[str] | None = Field(default=None, max_length=50)
+    description: str | None = Field(default=None, max_length=200)
+    enabled: bool | None = None
+
+
+class RotateSecretBody(Body):
+    # Hours the old secret keeps signing beside the new one (0: stop at once).
+    grace_hours: float = Field(default=24, ge=0, le=168, allow_inf_nan=False)

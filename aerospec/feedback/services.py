@@ -161,7 +161,20 @@ def record_feedback(session: Session, tenant, actor, data: Mapping) -> Feedback:
     )
     session.add(row)
     session.flush()
+    _emit_created(session, row)
     return row
+
+
+def _emit_created(session: Session, row: Feedback) -> None:
+    """The `feedback.created` webhook, sent after the commit."""
+    from aerospec.webhooks import services as webhooks
+
+    shown = feedback_to_dict(row)  # the API's view of it, so the webhook and the API name fields alike
+    keys = ("id", "configuration_id", "actuator_sku", "actuator_supplier", "procurement_id", "pressure_bar")
+    data = {key: shown[key] for key in (*keys, "pass_fail", "created_at")}
+    measured = (*QUANTITIES, "droplet_size_range_um")
+    data["measured"] = {name: shown[name] for name in measured if shown[name] is not None}
+    webhooks.emit(session, row.tenant_id, "feedback.created", data)
 
 
 def get_feedback(session: Session, tenant, feedback_id: uuid.UUID | str) -> Feedback:

@@ -38,6 +38,7 @@ TEMPLATES = {
     "admin_suspended": "{tenant_name} has been suspended by AeroSpec",
     "admin_reactivated": "{tenant_name} is active again",
     "usage_threshold": "{tenant_name} has used {percent} % of its {noun} for {period_label}",
+    "webhook_disabled": "{tenant_name}: a webhook endpoint was disabled after repeated failures",
 }
 
 

@@ -36,6 +36,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "manage_settings": {"admin": YES, "user": NO, "viewer": NO},
     "view_audit_log": {"admin": YES, "user": NO, "viewer": NO},
     "delete_tenant": {"admin": YES, "user": NO, "viewer": NO},
+    "manage_webhooks": {"admin": YES, "user": NO, "viewer": NO},
 }
 
 # What each permission lets a member do, in the words every page uses (the roles page,
@@ -58,6 +59,7 @@ PERMISSION_LABELS = {
     "manage_settings": "Change workspace settings",
     "view_audit_log": "Read the audit log",
     "delete_tenant": "Delete the workspace",
+    "manage_webhooks": "Manage webhook endpoints, see their delivery log and replay deliveries",
 }
 
 

@@ -27,8 +27,10 @@ from aerospec.tenancy.scoping import (
     tenant_scope,
     unscoped,
 )
+from aerospec.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
 from tests.feedback.makers import lab_result  # noqa: E402 - a lab result for the fixture below
+from tests.webhooks import makers as webhook_makers  # noqa: E402 - webhook rows for the fixture below
 
 GUARDED = [
     Membership,
@@ -51,6 +53,9 @@ GUARDED = [
     RefreshToken,
     Feedback,
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
+    WebhookEndpoint,
+    WebhookDelivery,
+    WebhookAttempt,
 ]
 
 
@@ -83,6 +88,7 @@ def two_tenants(db, factories):
             _billing_rows(db, tenant)
             _token_and_checkout_rows(db, tenant, admin)
             _ledger_row(db, tenant)
+            webhook_makers.delivery_with_attempt(db.session, webhook_makers.endpoint(db.session, tenant.id))
     return a, b
 
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "manage_settings": {"admin": "yes", "user": "no", "viewer": "no"},
     "view_audit_log": {"admin": "yes", "user": "no", "viewer": "no"},
     "delete_tenant": {"admin": "yes", "user": "no", "viewer": "no"},
+    "manage_webhooks": {"admin": "yes", "user": "no", "viewer": "no"},
 }
 
 CELLS = [(perm, role) for perm, roles in MATRIX.items() for role in roles]
