@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.conftest import bearer, tokens  # noqa: F401 - API fixtures for these tests
+from tests.jobs.conftest import own_database_url  # noqa: F401 - a database of the test's own
 from tests.procurement.test_services import catalog, make_order  # noqa: F401 - real orders (sandbox suppliers)
 from tests.webhooks.receiver import Receiver
 
