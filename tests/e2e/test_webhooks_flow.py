@@ -9,12 +9,12 @@ Jobs run inline on the live server; retries are made due at once (backoff 0) for
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.test_flows import _slug
+from tests.webhooks.makers import draft_order
 from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -40,22 +40,13 @@ def _order_status_change(live_app, slug: str) -> str:
 
     from aerospec.extensions import db
     from aerospec.procurement import services as procurement
-    from aerospec.procurement.models import Procurement
     from aerospec.tenancy.models import Tenant
     from aerospec.tenancy.scoping import tenant_scope
 
     with live_app.test_request_context():
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
         with tenant_scope(db.session, tenant.id):
-            order = Procurement(
-                tenant_id=tenant.id,
-                reference="PO-HOOKS1",
-                order_type="pilot",
-                status="draft",
-                ship_to_address={},
-                idempotency_key=uuid.uuid4().hex,
-            )
-            db.session.add(order)
+            order = draft_order(db.session, tenant.id)
             db.session.commit()
             procurement.transition(db.session, order, "cancelled", message="Cancelled.")
             order_id = str(order.id)

