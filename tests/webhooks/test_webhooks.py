@@ -344,15 +344,16 @@ def test_admin_adds_edits_and_deletes_an_endpoint_on_the_pages(client, db, team,
     detail = client.get(made.headers["Location"]).get_data(as_text=True)
     with tenant_scope(db.session, t.tenant.id):
         row = db.session.scalars(select(WebhookEndpoint)).one()
-    assert row.secret in detail and "Nothing sent yet" in detail
+        row_id, secret = row.id, row.secret  # read while the tenant is in context (RLS on PostgreSQL)
+    assert secret in detail and "Nothing sent yet" in detail
     edited = client.post(
-        f"{base}/{row.id}/edit",
+        f"{base}/{row_id}/edit",
         data={"url": "https://hooks.example.com/y", "event_types": ["invoice.paid", "member.joined"], "enabled": "y"},
     )
     assert edited.status_code == 303
-    confirm = client.get(f"{base}/{row.id}/delete").get_data(as_text=True)
+    confirm = client.get(f"{base}/{row_id}/delete").get_data(as_text=True)
     assert "Delete this endpoint?" in confirm and "https://hooks.example.com/y" in confirm
-    assert client.post(f"{base}/{row.id}/delete").status_code == 303
+    assert client.post(f"{base}/{row_id}/delete").status_code == 303
     assert "No endpoints yet" in client.get(base).get_data(as_text=True)
 
 
