@@ -49,6 +49,11 @@ class Outcome:
     error: str | None
 
 
+def _storable(text: str | None) -> str | None:
+    """What the receiver sent, as text every database stores (PostgreSQL refuses NUL in text)."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
 def new_secret() -> str:
     """A signing secret as Standard Webhooks writes it: `whsec_` + base64 of 24 random bytes."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
@@ -155,7 +160,7 @@ def send(
 
     def outcome(status: int | None, excerpt: str | None = None, error: str | None = None) -> Outcome:
         ok = status is not None and 200 <= status < 300 and error is None
-        return Outcome(status, ok, int((time.monotonic() - started) * 1000), excerpt, error)
+        return Outcome(status, ok, int((time.monotonic() - started) * 1000), _storable(excerpt), _storable(error))
 
     try:
         check_url(url, policy)

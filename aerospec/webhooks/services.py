@@ -591,8 +591,17 @@ def record_outcome(
         endpoint.consecutive_failures, endpoint.failing_since = 0, None
         session.flush()
         return None
-    endpoint.consecutive_failures += 1
-    endpoint.failing_since = endpoint.failing_since or now
+    # One statement, so attempts of several deliveries failing at once all count.
+    session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.id == endpoint.id)
+        .values(
+            consecutive_failures=WebhookEndpoint.consecutive_failures + 1,
+            failing_since=func.coalesce(WebhookEndpoint.failing_since, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(endpoint, ["consecutive_failures", "failing_since", "enabled"])
     delay = None
     if claimed.number < settings.max_attempts:
         delay = backoff_seconds(claimed.number, settings)

@@ -155,3 +155,9 @@ def test_backoff_grows_exponentially_is_capped_and_jittered():
     assert min(samples) >= 480 * 0.8 and max(samples) <= 480 * 1.2
     assert len({round(s) for s in samples}) > 50  # jitter spreads retries apart
     assert schedule_words(settings) == "8 attempts over about 21 hours"
+
+
+def test_an_answer_with_nul_bytes_is_kept_as_storable_text(receiver):
+    r = receiver(answer=b"bad\x00answer")
+    outcome = delivery.send(r.url, b"{}", message_id="msg_1", secrets_=[delivery.new_secret()], policy=TESTS)
+    assert outcome.succeeded and outcome.excerpt == "bad\ufffdanswer"

@@ -383,3 +383,25 @@ def test_the_delivery_log_is_paginated(client, db, team, login, tenant_url):
     assert first.count('class="delivery-attempt"') == 25 and "Page 1 of 2" in first
     second = client.get(f"{url}?page=2").get_data(as_text=True)
     assert second.count('class="delivery-attempt"') == 5
+
+
+def test_rotating_on_the_page_shows_both_secrets_signing_and_refuses_a_bad_period(client, db, team, login, tenant_url):
+    from tests.webhooks.makers import endpoint
+
+    t = team()
+    with tenant_scope(db.session, t.tenant.id):
+        row = endpoint(db.session, t.tenant.id)
+        db.session.commit()
+        row_id, old = row.id, row.secret
+    login(t.admin)
+    url = tenant_url(t.tenant, f"settings/webhooks/{row_id}")
+    for bad in ("abc", "200", "-1", "nan"):
+        refused = client.post(f"{url}/rotate", data={"grace_hours": bad})
+        assert refused.status_code == 422, bad
+        html = refused.get_data(as_text=True)
+        assert "a number from 0 to 168" in html and 'id="grace_hours-error"' in html
+        assert old in html  # nothing changed
+    done = client.post(f"{url}/rotate", data={"grace_hours": "12"})
+    assert done.status_code == 303
+    page = client.get(url).get_data(as_text=True)
+    assert "The previous secret also signs until" in page and old not in page
