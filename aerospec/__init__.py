@@ -82,6 +82,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         revenue,
         tenancy,
         web,
+        webhooks,
     )
 
     packages = (
@@ -97,6 +98,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         compliance,
         notifications,
         revenue,
+        webhooks,
         api,
         admin,  # last: its user loader wraps the accounts one, its API routes join the api blueprint
     )

@@ -145,6 +145,23 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         # Bulk import of lab results (CSV): the most rows and bytes one file may have.
         "FEEDBACK_IMPORT_MAX_ROWS": int(env.get("FEEDBACK_IMPORT_MAX_ROWS", "200")),
         "FEEDBACK_IMPORT_MAX_BYTES": int(env.get("FEEDBACK_IMPORT_MAX_BYTES", str(256 * 1024))),
+        # Outgoing webhooks (aerospec/webhooks): HTTPS to public addresses only in production; plain HTTP and
+        # loopback targets (http://127.0.0.1:…) only where WEBHOOK_ALLOW_LOOPBACK is on (development, tests).
+        "WEBHOOK_ALLOW_LOOPBACK": _bool(env.get("WEBHOOK_ALLOW_LOOPBACK"), not production),
+        "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),
+        "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        # 8 attempts: retries after 30 s × 4^(n-1), at most 10 h, ± 20 % jitter (about 21 hours in all).
+        "WEBHOOK_MAX_ATTEMPTS": int(env.get("WEBHOOK_MAX_ATTEMPTS", "8")),
+        "WEBHOOK_BACKOFF_BASE_SECONDS": float(env.get("WEBHOOK_BACKOFF_BASE_SECONDS", "30")),
+        "WEBHOOK_BACKOFF_FACTOR": float(env.get("WEBHOOK_BACKOFF_FACTOR", "4")),
+        "WEBHOOK_BACKOFF_MAX_SECONDS": float(env.get("WEBHOOK_BACKOFF_MAX_SECONDS", "36000")),
+        "WEBHOOK_BACKOFF_JITTER": float(env.get("WEBHOOK_BACKOFF_JITTER", "0.2")),
+        # An endpoint is disabled (its admins emailed) after this many failed attempts in a row, or when
+        # it has failed without a success for this many days.
+        "WEBHOOK_DISABLE_AFTER_FAILURES": int(env.get("WEBHOOK_DISABLE_AFTER_FAILURES", "10")),
+        "WEBHOOK_DISABLE_AFTER_DAYS": float(env.get("WEBHOOK_DISABLE_AFTER_DAYS", "3")),
+        # A due delivery whose job was lost (Redis restarted) is sent again by the sweep after this long.
+        "WEBHOOK_SWEEP_AFTER_SECONDS": float(env.get("WEBHOOK_SWEEP_AFTER_SECONDS", "120")),
         # Request bodies: refused with 413 before anything reads them; an upload route states its own limit.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         # Safety data sheets are read in a child process within these limits (catalog.sds_limits).

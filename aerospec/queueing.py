@@ -16,6 +16,7 @@ import importlib
 import logging
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -24,14 +25,15 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("default", "emails", "billing", "sync", "ml", "sds")
+QUEUES = ("default", "emails", "billing", "sync", "ml", "sds", "webhooks")
 # Queues worked by a worker process of their own, which `python -m jobs.worker` starts beside the one
 # working the others: reading a safety data sheet (up to its 20 s limit) never holds up an email.
 LANES = ("sds",)
 # Each job's time limit, by queue (seconds). A worker that dies mid-job leaves the job "started";
 # RQ gives it up as abandoned only once this limit (plus the worker's margin) has passed, so short
 # limits are what let a killed worker's job run again within two minutes (jobs.worker).
-JOB_TIMEOUTS = {"default": 60, "emails": 60, "billing": 120, "sync": 1800, "ml": 3600, "sds": 60}
+# webhooks: one attempt is bounded by WEBHOOK_TIMEOUT_SECONDS (10 s by default).
+JOB_TIMEOUTS = {"default": 60, "emails": 60, "billing": 120, "sync": 1800, "ml": 3600, "sds": 60, "webhooks": 60}
 _PENDING = "aerospec_pending_jobs"
 
 
@@ -45,6 +47,7 @@ class PendingJob:
     retries: int = 3
     timeout: int | None = None  # seconds; None: the queue's JOB_TIMEOUTS entry
     tenant_id: str | None = None  # the tenant in context when it was enqueued (for the job's logs)
+    delay: float = 0.0  # seconds after the commit (RQ's scheduler); inline mode leaves delayed jobs to their sweep
 
 
 def enqueue(
@@ -55,9 +58,10 @@ def enqueue(
     job_id: str | None = None,
     retries: int = 3,
     timeout: int | None = None,
+    delay: float = 0.0,
     **kwargs,
 ) -> None:
-    """Run `func` (a dotted path under jobs/) in the background once `session` commits."""
+    """Run `func` (a dotted path under jobs/) in the background once `session` commits (`delay` seconds later)."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
     from aerospec.tenancy.scoping import current_tenant_id
@@ -73,6 +77,7 @@ def enqueue(
             retries=retries,
             timeout=timeout,
             tenant_id=str(tenant_id) if tenant_id else None,
+            delay=delay,
         )
     )
 
@@ -119,13 +124,20 @@ def dispatch(app: Flask, job: PendingJob) -> None:
     """Send one job to its queue, or run it now in inline mode."""
     mode = app.extensions["aerospec_jobs"]["mode"]
     if mode == "inline":
+        if job.delay > 0:
+            # No scheduler in-process: a delayed job's own sweep (e.g. jobs.webhooks.sweep_due_deliveries) runs it.
+            log.info("inline mode: %s (job id %s) left to its sweep, due in %.1f s", job.func, job.job_id, job.delay)
+            return
         run_inline(app, job)
         return
+    from datetime import timedelta
+
     from rq import Retry
 
     queue = get_queue(app, job.queue)
     retry = Retry(max=job.retries, interval=[10, 60, 300][: job.retries]) if job.retries else None
-    queue.enqueue(
+    send = queue.enqueue if job.delay <= 0 else partial(queue.enqueue_in, timedelta(seconds=job.delay))
+    send(
         job.func,
         *job.args,
         job_id=job.job_id,

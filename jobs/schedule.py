@@ -17,6 +17,7 @@ from jobs.revenue import roll_up_revenue_days
 from jobs.suppliers import sync_supplier_catalog
 from jobs.tenancy import purge_deleted_tenants
 from jobs.usage import roll_up_usage
+from jobs.webhooks import sweep_due_deliveries
 
 # Daily at 03:17 UTC: hard-delete workspaces soft-deleted more than 30 days ago.
 cron.register(purge_deleted_tenants, queue_name="default", cron="17 3 * * *", name="purge_deleted_tenants")
@@ -62,3 +63,5 @@ cron.register(
 # Hourly at :40: remind the person who ordered to record lab results, FEEDBACK_REMINDER_DAYS (3) after delivery;
 # once per order, and not when a result is already recorded for it.
 cron.register(send_lab_result_reminders, queue_name="default", cron="40 * * * *", name="send_lab_result_reminders")
+# Every minute: send again any webhook delivery overdue by 2 minutes (its scheduled attempt was lost).
+cron.register(sweep_due_deliveries, queue_name="webhooks", cron="* * * * *", name="sweep_due_deliveries")

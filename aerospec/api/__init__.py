@@ -28,4 +28,5 @@ def attach_routes() -> None:
         payments,  # order checkout and payment status
         procurements,
         views,
+        webhooks,  # outgoing webhook endpoints, deliveries and replays
     )

@@ -24,9 +24,8 @@ RESOURCE_LABELS = {
 }
 
 
-# The scopes the page offers: those some route checks today. analytics and webhooks are valid scopes over the
-# API (a key can hold them ahead of their routes) but guard nothing yet, so the page lists them as coming soon.
-PAGE_RESOURCES = ("configurations", "procurements", "feedback", "keys")
+# The scopes the page offers: those some route checks today (all of them: analytics and webhooks have their API now).
+PAGE_RESOURCES = ("configurations", "procurements", "feedback", "analytics", "webhooks", "keys")
 COMING_SOON_RESOURCES = tuple(r for r in KEY_RESOURCES if r not in PAGE_RESOURCES)
 
 

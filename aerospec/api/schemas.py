@@ -267,3 +267,25 @@ class ApiKeyOut(BaseModel):
     last_used_at: str | None
     last_used_ip: str | None
     key: str | None = None
+
+
+# ---- outgoing webhooks (aerospec/api/webhooks.py); the services check URLs and event names
+
+
+class WebhookEndpointBody(Body):
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(max_length=50)
+    description: str = Field(default="", max_length=200)
+    enabled: bool = True
+
+
+class WebhookEndpointUpdateBody(Body):
+    url: str | None = Field(default=None, max_length=2000)
+    event_types: list[str] | None = Field(default=None, max_length=50)
+    description: str | None = Field(default=None, max_length=200)
+    enabled: bool | None = None
+
+
+class RotateSecretBody(Body):
+    # Hours the old secret keeps signing beside the new one (0: stop at once).
+    grace_hours: float = Field(default=24, ge=0, le=168, allow_inf_nan=False)

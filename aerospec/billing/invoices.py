@@ -156,6 +156,7 @@ def upsert_invoice(session: Session, tenant, obj: Mapping, provider: str = "stri
     invoice = session.scalar(
         select(Invoice).where(Invoice.tenant_id == tenant.id, Invoice.provider_invoice_id == provider_id)
     )
+    was_paid = invoice is not None and invoice.status == "paid"
     if invoice is None:
         invoice = Invoice(tenant_id=tenant.id, provider=provider, provider_invoice_id=provider_id)
         session.add(invoice)
@@ -178,7 +179,30 @@ def upsert_invoice(session: Session, tenant, obj: Mapping, provider: str = "stri
     session.flush()
     if fresh:
         mark_commissions_invoiced(session, tenant, invoice)
+    if invoice.status == "paid" and not was_paid:
+        _emit_paid(session, tenant, invoice)
     return invoice
+
+
+def _emit_paid(session: Session, tenant, invoice: Invoice) -> None:
+    """The `invoice.paid` webhook (once per invoice), sent after the commit."""
+    from aerospec.webhooks import services as webhooks
+
+    webhooks.emit(
+        session,
+        tenant,
+        "invoice.paid",
+        {
+            "id": str(invoice.id),
+            "number": invoice.number,
+            "currency": invoice.currency,
+            "total": invoice.total,
+            "amount_paid": invoice.amount_paid,
+            "paid_at": invoice.paid_at,
+            "period_start": invoice.period_start,
+            "period_end": invoice.period_end,
+        },
+    )
 
 
 def _apply(session: Session, invoice: Invoice, obj: Mapping, status: str, attempts: int) -> None:

@@ -216,7 +216,27 @@ def upsert_subscription(
     if fields["provider_customer_id"] and not tenant.billing_customer_id:
         tenant.billing_customer_id = fields["provider_customer_id"]
     session.flush()
+    _emit_updated(session, tenant, row)
     return row, True
+
+
+def _emit_updated(session: Session, tenant: Tenant, row: BillingSubscription) -> None:
+    """The `subscription.updated` webhook, sent after the commit."""
+    from aerospec.webhooks import services as webhooks
+
+    webhooks.emit(
+        session,
+        tenant,
+        "subscription.updated",
+        {
+            "id": row.provider_subscription_id,
+            "plan": row.plan,
+            "interval": row.interval,
+            "status": row.status,
+            "cancel_at_period_end": bool(row.cancel_at_period_end),
+            "current_period_end": row.current_period_end,
+        },
+    )
 
 
 def apply_subscription_object(

@@ -375,6 +375,33 @@ def _record(
         target_name=config.name,
         details=details,
     )
+    event = WEBHOOK_EVENTS.get(action)
+    if event:
+        from aerospec.webhooks import services as webhooks
+
+        webhooks.emit(
+            session,
+            config.tenant_id,
+            event,
+            {
+                "id": str(config.id),
+                "name": config.name,
+                "status": config.status,
+                "version": config.version,
+                "changed_fields": sorted(changes or {}),
+                "created_at": config.created_at,
+                "updated_at": config.updated_at,
+            },
+        )
+
+
+# The audit actions that are webhook events (sent after the commit to endpoints subscribed to them).
+WEBHOOK_EVENTS = {
+    "configuration.created": "configuration.created",
+    "configuration.updated": "configuration.updated",
+    "configuration.status_changed": "configuration.updated",
+    "configuration.version_restored": "configuration.updated",
+}
 
 
 audit.register_target_kind(

@@ -160,6 +160,7 @@ def record_feedback(
     session.flush()
     if refresh_aggregates:
         aggregates.enqueue_refresh(session, row)
+    _emit_created(session, row)  # the feedback.created webhook, after the commit
     learning.after_result(session, tenant)  # every N results of the workspace: train the correction models
     return row
 
@@ -233,6 +234,18 @@ def _prediction(session: Session, config: Configuration, supplier: str, sku: str
     prediction = _predict_item(session, config, cat, index[(supplier, sku)], supplier, sku, pressure)
     prediction["fluid"] = aggregates.fluid_of(config)  # the fluid predicted for, as it was (its aggregate's key)
     return prediction
+
+
+def _emit_created(session: Session, row: Feedback) -> None:
+    """The `feedback.created` webhook, sent after the commit."""
+    from aerospec.webhooks import services as webhooks
+
+    shown = feedback_to_dict(row)  # the API's view of it, so the webhook and the API name fields alike
+    keys = ("id", "configuration_id", "actuator_sku", "actuator_supplier", "procurement_id", "pressure_bar")
+    data = {key: shown[key] for key in (*keys, "pass_fail", "created_at")}
+    measured = (*QUANTITIES, "droplet_size_range_um")
+    data["measured"] = {name: shown[name] for name in measured if shown[name] is not None}
+    webhooks.emit(session, row.tenant_id, "feedback.created", data)
 
 
 def get_feedback(session: Session, tenant, feedback_id: uuid.UUID | str) -> Feedback:

@@ -39,6 +39,7 @@ TEMPLATES = {
     "admin_reactivated": "{tenant_name} is active again",
     "usage_threshold": "{tenant_name} has used {percent} % of its {noun} for {period_label}",
     "feedback_reminder": "Order {reference} was delivered: record what the lab measured",
+    "webhook_disabled": "{tenant_name}: a webhook endpoint was disabled after repeated failures",
 }
 
 

@@ -443,7 +443,77 @@ def transition(
         details={"reference": procurement.reference, "from": from_status, "to": to_status, "message": message},
     )
     _notify(session, procurement, to_status, text)
+    _emit_status(session, procurement, from_status)
     return procurement
+
+
+def _cents(value) -> str:
+    return str(Decimal(value or 0).quantize(Decimal("0.01")))
+
+
+def purchase_order(procurement: Procurement) -> dict:
+    """The `procurement.submitted` webhook's data: the purchase order as an ERP books it."""
+    unit = Decimal("0.0001")
+    supplier = procurement.selected_supplier
+    return {
+        "id": str(procurement.id),
+        "reference": procurement.reference,
+        "order_type": procurement.order_type,
+        "status": procurement.status,
+        "configuration_id": str(procurement.configuration_id) if procurement.configuration_id else None,
+        "supplier": {
+            "key": supplier,
+            "name": SUPPLIER_LABELS.get(supplier or "") or None,
+            "order_id": procurement.supplier_order_id,
+        },
+        "currency": procurement.currency,
+        "lines": [
+            {
+                "position": item.position,
+                "sku": item.sku,
+                "description": item.description,
+                "quantity": item.qty,
+                "unit_price": str(Decimal(item.unit_price).quantize(unit)) if item.unit_price is not None else None,
+                "line_total": _cents(item.line_total),
+                "lead_time_days": item.lead_time_days,
+            }
+            for item in sorted(procurement.items, key=lambda i: i.position)
+        ],
+        "subtotal": _cents(procurement.subtotal),
+        "discount_rate": str(Decimal(procurement.discount_rate or 0).quantize(unit)),
+        "discount": _cents(procurement.discount),
+        "tax": _cents(procurement.tax),
+        "shipping": _cents(procurement.shipping),
+        "total": _cents(procurement.total),
+        "ship_to": dict(procurement.ship_to_address or {}),
+        "lead_time_days": procurement.lead_time_days,
+        "expected_delivery": procurement.expected_delivery,
+        "payment_status": procurement.payment_status,
+        "notes": procurement.notes,
+        "submitted_at": procurement.submitted_at,
+        "created_at": procurement.created_at,
+    }
+
+
+def _emit_status(session: Session, procurement: Procurement, from_status: str) -> None:
+    """The order's webhooks, sent after the commit (nothing when the change is rolled back)."""
+    from aerospec.webhooks import services as webhooks
+
+    now = utcnow()
+    webhooks.emit(
+        session,
+        procurement.tenant_id,
+        "procurement.status_changed",
+        {
+            "id": str(procurement.id),
+            "reference": procurement.reference,
+            "status": procurement.status,
+            "previous_status": from_status,
+            "updated_at": now,
+        },
+    )
+    if procurement.status == "submitted":
+        webhooks.emit(session, procurement.tenant_id, "procurement.submitted", purchase_order(procurement))
 
 
 # -- create and edit ---------------------------------------------------------------------------

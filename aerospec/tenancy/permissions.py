@@ -39,6 +39,7 @@ MATRIX: dict[str, dict[str, str]] = {
     # ---- API keys (workspace settings → API keys, and /api/keys): admins only
     "view_api_keys": {"admin": YES, "user": NO, "viewer": NO},
     "manage_api_keys": {"admin": YES, "user": NO, "viewer": NO},
+    "manage_webhooks": {"admin": YES, "user": NO, "viewer": NO},
 }
 
 # What each permission lets a member do, in the words every page uses (the roles page,
@@ -63,6 +64,7 @@ PERMISSION_LABELS = {
     "delete_tenant": "Delete the workspace",
     "view_api_keys": "See the workspace's API keys",
     "manage_api_keys": "Create, rotate and revoke API keys",
+    "manage_webhooks": "Manage webhook endpoints, see their delivery log and replay deliveries",
 }
 
 
@@ -144,6 +146,7 @@ KEY_SCOPE_FOR = {
     "edit_feedback": "feedback:write",
     "view_api_keys": "keys:read",
     "manage_api_keys": "keys:write",
+    "manage_webhooks": "webhooks:write",
 }
 
 

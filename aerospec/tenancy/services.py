@@ -459,6 +459,20 @@ def accept_invitation(session: Session, token: str, user: User, client) -> Membe
             target_id=invitation.id,
             details={"email": user.email, "role": invitation.role},
         )
+        from aerospec.webhooks import services as webhooks
+
+        webhooks.emit(
+            session,
+            tenant,
+            "member.joined",
+            {
+                "user_id": str(user.id),
+                "email": user.email,
+                "name": user.name,
+                "role": membership.role,
+                "joined_at": invitation.accepted_at,
+            },
+        )
     # The billing job checks the subscription stays on the per-workspace price (a job: an outage cannot fail a join).
     queueing.enqueue(session, "jobs.billing.sync_subscription_seats", str(tenant.id), queue="billing")
     return membership

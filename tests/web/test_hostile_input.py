@@ -33,6 +33,8 @@ def _path(rule: str, world) -> str:
         "config_id": ids.config,
         "procurement_id": ids.order,
         "feedback_id": ids.feedback,
+        "endpoint_id": ids.endpoint,  # issue 14's webhooks
+        "delivery_id": ids.delivery,
         "user_id": ids.user,
         "invoice_id": uuid.uuid4(),
         "target_id": uuid.uuid4(),  # the admin API (issue 13): a subscription or workspace id
@@ -78,8 +80,8 @@ def _page_refused(response, *messages: str) -> str:
 def test_json_nested_100000_deep_is_400_on_every_json_endpoint(world, app, db):
     endpoints = _json_endpoints(app)
     # and the Stripe webhook, below (issue 13 added extend-trial and impersonate; issue 12 POST /api/feedback and
-    # PUT /api/feedback/<id>; issue 14 POST /api/keys and POST /api/keys/<id>/rotate)
-    assert len(endpoints) == 27
+    # PUT /api/feedback/<id>; issue 14 POST /api/keys and POST /api/keys/<id>/rotate, and five webhook routes)
+    assert len(endpoints) == 32
     before = row_counts(db)
     for method, rule in endpoints:
         response = _raw(world, method, _path(rule, world), DEEP)
