@@ -18,6 +18,7 @@ def attach_routes() -> None:
         billing_invoices,  # invoices
         billing_subscriptions,  # subscribe, change plan, cancel, resume, portal
         configurations,
+        docs,  # the OpenAPI document and the reference page
         feedback,  # lab results with the prediction they test
         payments,  # order checkout and payment status
         procurements,
