@@ -22,6 +22,7 @@ def attach_routes() -> None:
         billing_invoices,  # invoices
         billing_subscriptions,  # subscribe, change plan, cancel, resume, portal
         configurations,
+        docs,  # the OpenAPI document and the reference page
         feedback,  # lab results with the prediction they test
         key_pages,  # the workspace settings page for API keys (tenancy's blueprint)
         keys,  # API keys managed over the API
