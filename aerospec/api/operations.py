@@ -19,6 +19,9 @@ from aerospec.api.billing_subscriptions import ChangePlanBody, SubscribeBody
 from aerospec.api.configurations import ConfigurationBody, PredictBody, ShareBody
 from aerospec.api.procurements import CompareBody, ProcurementBody
 from aerospec.api.schemas import (
+    ApiKeyCreateBody,
+    ApiKeyOut,
+    ApiKeyRotateBody,
     FeedbackBody,
     FeedbackFields,
     ForgotPasswordBody,
@@ -28,10 +31,14 @@ from aerospec.api.schemas import (
     RefreshBody,
     ResetPasswordBody,
     RoleBody,
+    RotateSecretBody,
     SignupBody,
     TenantDeleteBody,
     TenantUpdateBody,
+    WebhookEndpointBody,
+    WebhookEndpointUpdateBody,
 )
+from aerospec.api.schemas import Body as EmptyBody
 from aerospec.catalog import services as catalog
 from aerospec.configurations import services as configs
 from aerospec.pagination import MAX_PAGE
@@ -99,6 +106,24 @@ class TopQuery(Query):
     metric: Literal["mrr", "api_calls", "configurations", "orders"] = "mrr"
 
 
+class DateRangeQuery(Query):
+    date_from: str | None = Field(default=None, alias="from", description="First day, YYYY-MM-DD (UTC).")
+    date_to: str | None = Field(default=None, alias="to", description="Last day, YYYY-MM-DD (UTC), included.")
+
+
+class AccuracyQuery(DateRangeQuery):
+    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="The page of `points`.")
+    per_page: int | None = Field(default=None, ge=1, le=100)
+
+
+class UsageQuery(DateRangeQuery):
+    granularity: Literal["day", "week", "month"] = "month"
+
+
+class AggregatesQuery(PerPageQuery):
+    sku: str | None = None
+
+
 class AcceptBody(NewAccountBody):
     """With an access token: no body (you join as yourself). Without one: a new account's name and password."""
 
@@ -142,6 +167,26 @@ OPERATIONS: dict[str, Operation] = {
     "api.create_feedback": Operation("lab results", {201: r.Feedback}, json=FeedbackBody, errors=(404,)),
     "api.list_configuration_feedback": Operation("lab results", {200: r.FeedbackPage}, query=PerPageQuery),
     "api.update_feedback": Operation("lab results", {200: r.Feedback}, json=FeedbackFields),
+    "api.list_feedback_aggregates": Operation("lab results", {200: r.FeedbackAggregates}, query=AggregatesQuery),
+    # -- analytics
+    "api.analytics_accuracy": Operation("analytics", {200: r.Analytics}, query=AccuracyQuery),
+    "api.analytics_usage": Operation("analytics", {200: r.Analytics}, query=UsageQuery),
+    "api.analytics_top_configurations": Operation("analytics", {200: r.Analytics}, query=DateRangeQuery),
+    # -- API keys
+    "api.list_api_keys": Operation("api keys", {200: r.ApiKeys}),
+    "api.create_api_key": Operation("api keys", {201: ApiKeyOut}, json=ApiKeyCreateBody, errors=(409,)),
+    "api.rotate_api_key": Operation("api keys", {201: ApiKeyOut}, json=ApiKeyRotateBody, errors=(409,)),
+    "api.revoke_api_key": Operation("api keys", {204: None}),
+    # -- outgoing webhooks
+    "api.list_webhook_endpoints": Operation("webhooks", {200: r.WebhookEndpoints}),
+    "api.create_webhook_endpoint": Operation("webhooks", {201: r.WebhookEndpoint}, json=WebhookEndpointBody),
+    "api.get_webhook_endpoint": Operation("webhooks", {200: r.WebhookEndpoint}),
+    "api.update_webhook_endpoint": Operation("webhooks", {200: r.WebhookEndpoint}, json=WebhookEndpointUpdateBody),
+    "api.delete_webhook_endpoint": Operation("webhooks", {204: None}),
+    "api.test_webhook_endpoint": Operation("webhooks", {202: r.WebhookDelivery}, json=EmptyBody, errors=(409,)),
+    "api.rotate_webhook_secret": Operation("webhooks", {200: r.WebhookEndpoint}, json=RotateSecretBody),
+    "api.list_webhook_deliveries": Operation("webhooks", {200: r.WebhookDeliveries}, query=PerPageQuery),
+    "api.replay_webhook_delivery": Operation("webhooks", {202: r.WebhookDelivery}, json=EmptyBody, errors=(409,)),
     # -- procurement
     "api.compare_procurement_quotes": Operation("procurement", {200: r.Quotes}, json=CompareBody),
     "api.list_procurements": Operation("procurement", {200: r.Procurements}, query=ProcurementsQuery),

@@ -431,3 +431,61 @@ class AdminObject(Open):
 
 class StripeAck(Open):
     """The event was received (stored by id; a repeat is a no-op)."""
+
+
+# -- lab-result aggregates and analytics --------------------------------------------------------
+
+
+class FeedbackAggregates(PageFields):
+    aggregates: list[Open] = Field(description="Per actuator × fluid: counts, means and RMSE per quantity.")
+
+
+class Analytics(Open):
+    """An analytics answer: figures per quantity, group and period (see the analytics pages for each)."""
+
+
+# -- API keys ----------------------------------------------------------------------------------
+
+
+class ApiKeys(Model):
+    keys: list[Open] = Field(description="The workspace's keys (never the secret; see ApiKeyOut).")
+
+
+# -- outgoing webhooks -------------------------------------------------------------------------
+
+
+class WebhookEndpoint(Open):
+    id: Id
+    url: str
+    description: str | None
+    event_types: list[str]
+    enabled: bool
+    disabled_at: Timestamp
+    consecutive_failures: int
+    secret: str = Field(description="The signing secret (whsec_…): admins only.")
+    created_at: Timestamp
+
+
+class EventType(Model):
+    type: str
+    version: int | str
+    description: str
+
+
+class WebhookEndpoints(Model):
+    endpoints: list[WebhookEndpoint]
+    event_types: list[EventType]
+
+
+class WebhookDelivery(Open):
+    id: Id
+    endpoint_id: Id
+    event_type: str
+    webhook_id: str = Field(description="The webhook-id header: the same on every attempt and on a replay.")
+    status: str
+    attempts: int
+    created_at: Timestamp
+
+
+class WebhookDeliveries(PageFields):
+    deliveries: list[WebhookDelivery]
