@@ -19,6 +19,7 @@ def attach_routes() -> None:
         billing_subscriptions,  # subscribe, change plan, cancel, resume, portal
         configurations,
         feedback,  # lab results with the prediction they test
+        ml,  # custom models and the training-data export
         payments,  # order checkout and payment status
         procurements,
         views,

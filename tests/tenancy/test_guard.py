@@ -14,7 +14,7 @@ from aerospec.catalog.models import SdsDocument, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
-from aerospec.feedback.models import Feedback, TenantCorrectionModel
+from aerospec.feedback.models import CustomModel, Feedback, TenantCorrectionModel
 from aerospec.models import TenantOwned
 from aerospec.procurement.models import Procurement, ProcurementCommission, ProcurementEvent, ProcurementLineItem
 from aerospec.revenue.models import MrrLedgerEntry
@@ -28,7 +28,7 @@ from aerospec.tenancy.scoping import (
     unscoped,
 )
 from tests.catalog import makers  # noqa: E402 - catalog rows for the fixture below
-from tests.feedback.makers import correction_layer, lab_result  # noqa: E402 - rows for the fixture below
+from tests.feedback.makers import correction_layer, custom_model, lab_result  # noqa: E402 - rows for the fixture below
 
 GUARDED = [
     Membership,
@@ -52,6 +52,7 @@ GUARDED = [
     Feedback,
     MrrLedgerEntry,  # the platform's revenue ledger, one row per workspace change: RLS like any tenant row
     TenantCorrectionModel,  # a workspace's own correction layer (its SKU-level means): never another's
+    CustomModel,  # a workspace's custom model, trained on its selection of lab results
 ]
 
 
@@ -229,6 +230,7 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
     configs.share_configuration(db.session, tenant, membership, config, user_id=viewer.id, permission="view")
     lab_result(db.session, tenant.id, config.id, by=owner.id)
     correction_layer(db.session, tenant.id)
+    custom_model(db.session, tenant.id)
 
 
 def test_every_tenant_owned_model_is_covered_here():

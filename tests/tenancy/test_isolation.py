@@ -106,6 +106,13 @@ def _feedback_id(factories, tenant):
         return lab_result(factories._session, tenant.id, config_id, sku="SWEPT-1").id
 
 
+def _custom_model_id(factories, tenant):
+    from tests.feedback.makers import custom_model
+
+    with tenant_scope(factories._session, tenant.id):
+        return custom_model(factories._session, tenant.id).id
+
+
 def _invoice_id(factories, tenant):
     from datetime import UTC, datetime
 
@@ -120,6 +127,7 @@ ID_MAKERS = {
     "procurement_id": _procurement_id,
     "invoice_id": _invoice_id,
     "feedback_id": _feedback_id,
+    "model_id": _custom_model_id,
     "config_id": _configuration_id,
     "version": lambda factories, tenant: 1,  # every configuration has a version 1
     "sds_document_id": _sds_document_id,

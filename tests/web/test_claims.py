@@ -1,5 +1,5 @@
 """Every claim on the marketing pages is true of the running product: what is not built (lab results and a learning
-model, outgoing webhooks, SSO, custom models, white-label, a full workspace export) appears only marked "Coming
+model, outgoing webhooks, SSO, white-label, a full workspace export) appears only marked "Coming
 soon", never as included; and the list of what is not built is itself checked against the app's routes, so
 building one of them (or selling one that is not there) fails here until plans.AVAILABLE_FEATURES says so."""
 
@@ -18,7 +18,7 @@ NOT_BUILT = {
     "learning model": r"correction model|model (that )?learns|learns from",
     "outgoing webhooks": r"webhook",
     "single sign-on": r"single sign-on|\bSSO\b|\bOIDC\b",
-    "custom models": r"your own (trained )?(correction )?models?|custom models?",
+    # Custom models run (issue 12 item 5: /api/ml/custom-models), so the pricing table may sell them.
     "white-label": r"white-label|white label",
     "full workspace export": r"full export|export of the (whole )?workspace",
 }
