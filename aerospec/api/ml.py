@@ -110,8 +110,9 @@ def _gate(permission: str) -> None:
 @bearer_required
 def train_custom_model() -> tuple[Response, int]:
     """Start training a custom model (users and admins): 202, trained by a job on the `ml` queue."""
-    _gate("record_feedback")
-    body = parse_body(TrainCustomModelBody)
+    ensure_permitted(g.membership, "record_feedback")
+    body = parse_body(TrainCustomModelBody)  # a malformed body is 400/422 on every plan, like every JSON route
+    ensure_feature(g.tenant, "custom_models")
     row, eta = custom.start(
         db.session, g.tenant, g.membership, name=body.name, model_type=body.model_type, selection=body.selection()
     )

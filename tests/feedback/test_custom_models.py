@@ -6,6 +6,7 @@ Another workspace's model answers 404, a model not ready 409, a plan without the
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -163,7 +164,7 @@ def test_a_selection_too_small_is_refused_and_nothing_is_written(client, db, lab
 def test_plans_without_custom_models_get_402_naming_the_plan(client, db, team, bearer, plan):
     t = team(plan=plan)
     h = bearer(t.user, t.tenant)
-    got = assert_problem(client.post("/api/ml/custom-models/train", json={"name": "x"}, headers=h), 402)
+    got = assert_problem(_train(client, SimpleNamespace(sku="SP-1"), headers=h), 402)
     assert "Enterprise" in got["detail"]
     assert_problem(client.get("/api/ml/custom-models", headers=h), 402)
     body = {**PREDICT, "model_id": "lab-v7"}

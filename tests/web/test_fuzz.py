@@ -152,7 +152,7 @@ def _check(response, db, before, *, api: bool) -> None:
 
 def test_no_json_body_gets_a_5xx_or_writes_when_refused(app, db, world):
     targets = _json_targets(app, world)
-    assert len(targets) == 24  # the 25 JSON endpoints but DELETE /api/tenants/me (it ends the workspace)
+    assert len(targets) == 25  # the 26 JSON endpoints but DELETE /api/tenants/me (it ends the workspace)
 
     @PROFILE
     @given(data=st.data())
