@@ -18,14 +18,15 @@ def shared_world(team, make_config, bearer, db, factories):
     private = team(name="Private Mist plc", share_lab_results=False)
     ns = {"ids": [], "sharing": sharing, "private": private}
     for t, fluid, n in ((sharing, "Secret Formula SF-9", 3), (private, "Hidden Blend HB-2", 2)):
-        config = make_config(t.tenant, t.user, fluid_name=fluid)
-        with tenant_scope(db.session, t.tenant.id):
+        config_id = make_config(t.tenant, t.user, fluid_name=fluid).id  # kept: on PostgreSQL it reloads in scope only
+        tenant_id, user_id, admin_id, slug = t.tenant.id, t.user.id, t.admin.id, t.tenant.slug
+        with tenant_scope(db.session, tenant_id):
             for _ in range(n):
-                row = lab_result(db.session, t.tenant.id, config.id, by=t.user.id)
+                row = lab_result(db.session, tenant_id, config_id, by=user_id)
                 row.measured_by = "Dr. Confidential"
                 ns["ids"].append(str(row.id))
             db.session.commit()
-        ns["ids"] += [str(t.tenant.id), str(t.user.id), str(t.admin.id), str(config.id), t.tenant.slug, fluid]
+        ns["ids"] += [str(tenant_id), str(user_id), str(admin_id), str(config_id), slug, fluid]
     platform = factories.UserFactory(is_platform_admin=True)
     factories.member(factories.TenantFactory(), "admin", user=platform)
     db.session.commit()
