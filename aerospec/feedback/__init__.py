@@ -8,4 +8,5 @@ from aerospec.feedback import models  # noqa: E402,F401 - attach models
 
 
 def attach_routes() -> None:
-    """No pages yet: lab results are recorded and read through the API (aerospec/api/feedback.py)."""
+    """The custom models page; lab results are recorded and read through the API (aerospec/api/feedback.py)."""
+    from aerospec.feedback import views  # noqa: F401

@@ -175,3 +175,41 @@ def test_viewers_cannot_train(client, db, lab):
     h = lab.bearer(lab.viewer, lab.tenant)
     got = client.post("/api/ml/custom-models/train", json={"name": "x"}, headers=h)
     assert got.status_code == 403, got.get_json()
+
+
+# ---- the page
+
+
+def test_the_models_page_shows_the_empty_state_then_the_progress_bar_then_the_metrics(
+    client, db, team, login, tenant_url
+):
+    from tests.feedback.makers import custom_model
+
+    t = team(plan="enterprise")
+    login(t.viewer)  # viewers read
+    html = client.get(tenant_url(t.tenant, "models")).get_data(as_text=True)
+    assert "No custom models yet" in html and "<progress" not in html
+    with tenant_scope(db.session, t.tenant.id):
+        row = custom_model(db.session, t.tenant.id, status="training")
+        row.progress = 40
+        db.session.commit()
+    response = client.get(tenant_url(t.tenant, "models"), headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'value="40"' in html and "Training (40 %)" in html
+    assert 'hx-trigger="every 2s"' in html
+    with tenant_scope(db.session, t.tenant.id):
+        row = db.session.get(CustomModel, row.id)
+        row.status, row.progress, row.rows_used, row.rows_held_out = "ready", 100, 8, 2
+        row.metrics = {"overall": {"custom": 0.05, "shared": 0.3, "physics": 0.3}}
+        db.session.commit()
+    response = client.get(tenant_url(t.tenant, "models"), headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 286, "nothing training: htmx stops polling"
+    assert "Ready" in html and "0.050 · 0.300 · 0.300" in html and "every 2s" not in html
+
+
+def test_the_models_page_is_402_without_the_feature_and_404_for_another_workspace(client, db, team, login, tenant_url):
+    t, other = team(plan="professional"), team(plan="enterprise")
+    login(t.user)
+    assert client.get(tenant_url(t.tenant, "models")).status_code == 402
+    assert client.get(tenant_url(other.tenant, "models")).status_code == 404
