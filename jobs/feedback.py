@@ -47,3 +47,10 @@ def send_lab_result_reminders(now: datetime | None = None) -> dict:
         # Let the job fail (RQ records it) after the other orders were handled; a rerun is harmless.
         raise RuntimeError(f"lab-result reminders: {summary['failed']} of {len(due)} orders failed")
     return summary
+
+
+def train_custom_model(model_id: str, tenant_id: str) -> dict:
+    """Train one workspace's custom model in its tenant scope (ready with held-out metrics, or failed with why)."""
+    from aerospec.feedback import custom
+
+    return custom.train(db.session, model_id, tenant_id)

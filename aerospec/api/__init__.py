@@ -26,6 +26,7 @@ def attach_routes() -> None:
         feedback,  # lab results with the prediction they test
         key_pages,  # the workspace settings page for API keys (tenancy's blueprint)
         keys,  # API keys managed over the API
+        ml,  # custom models and the training-data export
         payments,  # order checkout and payment status
         procurements,
         views,

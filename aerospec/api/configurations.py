@@ -22,9 +22,10 @@ from aerospec.configurations import wizard
 from aerospec.engine import anchors
 from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
-from aerospec.feedback import active
+from aerospec.feedback import active, custom
 from aerospec.limits import counters, messages
 from aerospec.pagination import page_param
+from aerospec.tenancy.features import ensure_feature
 from aerospec.tenancy.permissions import ensure_permitted
 from aerospec.web.client import client_info
 
@@ -99,7 +100,7 @@ class PredictBody(Body):
     pressure_bar: float = Field(gt=0, le=1_000)
     geometry: GeometryBody | None = None
     targets: TargetsBody | None = None
-    model_id: str | None = None  # custom models do not exist yet: any id answers 404
+    model_id: str | None = Field(default=None, max_length=80)  # a custom model of the workspace (api/ml.py)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -113,14 +114,19 @@ class PredictBody(Body):
         return value
 
 
-def _unknown_model(model_id: str) -> None:
-    """Refuse a model id: custom models do not exist yet, so none is known."""
+def _model_stack(model_id: str) -> active.Stack:
+    """The custom model's stack: 402 without the feature, 404 for an unknown or another workspace's id,
+    409 while it is training or when it failed."""
+    ensure_feature(g.tenant, "custom_models")
     shown = model_id if len(model_id) <= 80 else model_id[:77] + "..."
-    raise NotFound(
-        f"No model “{shown}” in this workspace: custom models are not available yet. "
-        "Leave out model_id to predict with AeroSpec's physics model.",
-        field_errors={"model_id": [f"Unknown model “{shown}”."]},
-    )
+    try:
+        stack, _ = custom.stack_of(db.session, g.tenant, model_id)
+    except NotFound as exc:
+        raise NotFound(
+            f"No custom model “{shown}” in this workspace. Leave out model_id to predict with AeroSpec's models.",
+            field_errors={"model_id": [f"Unknown model “{shown}”."]},
+        ) from exc
+    return stack
 
 
 def _counter() -> counters.Counter:
@@ -283,15 +289,18 @@ def unshare_configuration(config_id: uuid.UUID, user_id: uuid.UUID) -> Response:
 def predict() -> Response:
     """Predict for a typed-in geometry ({"prediction"}), or rank the catalog ({"actuators", "excluded"}).
 
-    `model_id` (query parameter or body field) picks a custom model; none exists yet, so any
-    id answers 404 rather than being ignored.
+    `model_id` (query parameter or body field) picks one of the workspace's custom models (ready ones; the
+    answer's model_version names it); without it the shared correction stack is used.
     """
     ensure_permitted(g.membership, "view_configurations")
-    if "model_id" in request.args:
-        _unknown_model(request.args.get("model_id", ""))
     body = parse_body(PredictBody)
-    if body.model_id is not None:
-        _unknown_model(body.model_id)
+    query_id = request.args.get("model_id") if "model_id" in request.args else None
+    if query_id is not None and body.model_id is not None and query_id != body.model_id:
+        raise ValidationFailed(
+            "Give model_id once.", field_errors={"model_id": ["The query and the body name different models."]}
+        )
+    model_id = query_id if query_id is not None else body.model_id
+    custom_stack = _model_stack(model_id) if model_id is not None else None
     fluid = engine.Fluid(
         viscosity_cp=body.fluid_viscosity_cP,
         density_kg_m3=body.fluid_density_kg_m3,
@@ -322,7 +331,7 @@ def predict() -> Response:
                 "The engine cannot predict for these inputs.", field_errors={"geometry": [str(exc)]}
             ) from exc
         # A typed-in geometry is no SKU: only the family and global levels of the correction apply to it.
-        stack = active.stack_for_current(db.session)
+        stack = custom_stack or active.stack_for_current(db.session)
         prediction, applied = active.correct(stack, prediction, [None], [geometry.family], fluid)
         item = engine.prediction_item(prediction, 0)
         item["correction"] = applied.item(0)
@@ -334,9 +343,9 @@ def predict() -> Response:
             if target is not None:
                 made[key] = engine.Target(target.value, target.tolerance or round(target.value * 0.1, 6))
     targets = engine.Targets(pressure_bar=body.pressure_bar, **made)
-    results = wizard.ranked_entries(db.session, fluid, targets, top=50)
+    results = wizard.ranked_entries(db.session, fluid, targets, top=50, stack=custom_stack)
     answer: dict = {
-        "model_version": active.stack_for_current(db.session).version,
+        "model_version": (custom_stack or active.stack_for_current(db.session)).version,
         "actuators": [{k: v for k, v in e.items() if k != "index"} for e in results.entries],
         "excluded": results.excluded,
         "excluded_total": results.excluded_total,

@@ -71,6 +71,7 @@ TAGS = [
     {"name": "catalog", "description": "The Spencer and Coster actuator catalog with the makers' figures."},
     {"name": "configurations", "description": "Saved fluid + spray targets with their ranked actuators; predict."},
     {"name": "lab results", "description": "What the lab measured, beside the prediction it tests."},
+    {"name": "custom models", "description": "A workspace's own models trained on its lab results (Enterprise)."},
     {"name": "analytics", "description": "Prediction accuracy against lab results, usage, most used SKUs and fluids."},
     {"name": "api keys", "description": "Scoped keys that act as the workspace (admins)."},
     {"name": "webhooks", "description": "Signed outgoing events to your endpoints, their delivery log and replay."},

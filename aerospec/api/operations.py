@@ -17,6 +17,7 @@ from aerospec.admin.api_views import ExtendTrialBody, ImpersonateBody, Organizat
 from aerospec.api import responses as r
 from aerospec.api.billing_subscriptions import ChangePlanBody, SubscribeBody
 from aerospec.api.configurations import ConfigurationBody, PredictBody, ShareBody
+from aerospec.api.ml import TrainCustomModelBody
 from aerospec.api.procurements import CompareBody, ProcurementBody
 from aerospec.api.schemas import (
     ApiKeyCreateBody,
@@ -162,12 +163,18 @@ OPERATIONS: dict[str, Operation] = {
     "api.duplicate_configuration": Operation("configurations", {201: r.Configuration}),
     "api.share_configuration": Operation("configurations", {200: r.Shared}, json=ShareBody),
     "api.unshare_configuration": Operation("configurations", {204: None}),
-    "api.predict": Operation("configurations", {200: r.PredictAnswer}, json=PredictBody, errors=(404,)),
+    "api.predict": Operation("configurations", {200: r.PredictAnswer}, json=PredictBody, errors=(404, 409)),
     # -- lab results
     "api.create_feedback": Operation("lab results", {201: r.Feedback}, json=FeedbackBody, errors=(404,)),
     "api.list_configuration_feedback": Operation("lab results", {200: r.FeedbackPage}, query=PerPageQuery),
     "api.update_feedback": Operation("lab results", {200: r.Feedback}, json=FeedbackFields),
     "api.list_feedback_aggregates": Operation("lab results", {200: r.FeedbackAggregates}, query=AggregatesQuery),
+    "api.train_custom_model": Operation(
+        "custom models", {202: r.TrainingStarted}, json=TrainCustomModelBody, errors=(404,)
+    ),
+    "api.list_custom_models": Operation("custom models", {200: r.CustomModels}, query=PageQuery),
+    "api.get_custom_model": Operation("custom models", {200: r.CustomModel}),
+    "api.training_data_export": Operation("platform admin", {200: r.TrainingData}, query=PageQuery, auth="platform"),
     # -- analytics
     "api.analytics_accuracy": Operation("analytics", {200: r.Analytics}, query=AccuracyQuery),
     "api.analytics_usage": Operation("analytics", {200: r.Analytics}, query=UsageQuery),

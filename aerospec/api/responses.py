@@ -489,3 +489,29 @@ class WebhookDelivery(Open):
 
 class WebhookDeliveries(PageFields):
     deliveries: list[WebhookDelivery]
+
+
+# -- custom models and training data ----------------------------------------------------------
+
+
+class TrainingStarted(Model):
+    model_id: Id
+    status: str = Field(description='"training"')
+    eta_seconds: int | float
+
+
+class CustomModel(Open):
+    model_id: Id
+    name: str
+    model_type: str
+    status: str = Field(description="training, ready or failed (then `message` says why).")
+    progress: int = Field(ge=0, le=100)
+    created_at: Timestamp
+
+
+class CustomModels(PageFields):
+    models: list[CustomModel]
+
+
+class TrainingData(PageFields):
+    rows: list[Open] = Field(description="Anonymised lab results: no workspace, user, order or result ids, no names.")

@@ -36,7 +36,7 @@ FEATURES = (
 )
 # What runs today. The rest are flags a plan (or a platform admin) can already switch on for later,
 # but nothing implements them yet: pages say "coming soon" and never count them as included.
-AVAILABLE_FEATURES = frozenset({"msds_parsing", "api_access", "ecommerce", "webhooks"})
+AVAILABLE_FEATURES = frozenset({"msds_parsing", "api_access", "ecommerce", "webhooks", "custom_models"})
 COMING_SOON_FEATURES = tuple(f for f in FEATURES if f not in AVAILABLE_FEATURES)
 LIMIT_NAMES = ("seats", "configurations_per_month", "exports_per_day", "api_calls_per_month")
 ANNUAL_DISCOUNT = Decimal("0.10")
@@ -135,7 +135,7 @@ FEATURE_LABELS = {
     "api_access": "REST API",
     "ecommerce": "Sample ordering and payment",
     "sso": "Single sign-on (OIDC)",
-    "custom_models": "Your own trained correction model",
+    "custom_models": "Custom models (API)",
     "webhooks": "Signed outgoing webhooks",
     "white_label": "White-label branding",
 }

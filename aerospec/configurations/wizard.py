@@ -390,6 +390,7 @@ def ranked_entries(
     *,
     family: str | None = None,
     actuator_id=None,
+    stack: active.Stack | None = None,
 ) -> Results:
     """Rank the whole catalog for a fluid and targets; the top entries (of one family, or the one actuator
     asked for), the excluded ones, the explanation, how the list is ordered and the top picks."""
@@ -399,7 +400,7 @@ def ranked_entries(
             [], 0, [], 0, {"status": "no_catalog", "message": "The actuator catalog is empty."}, True, None, 0
         )
     families, inferred = catalog_families(cat)
-    ranking, applied = _rank_corrected(session, fluid, cat, targets, families)
+    ranking, applied = _rank_corrected(session, fluid, cat, targets, families, stack)
     compatible = [int(i) for i in ranking.order]
     counts = {key: 0 for key in FAMILY_LABELS}
     for i in compatible:
@@ -459,10 +460,11 @@ def sku_keys(cat: engine.Catalog) -> list[str]:
 
 
 def _rank_corrected(
-    session: Session, fluid: engine.Fluid, cat: engine.Catalog, targets: engine.Targets, families
+    session: Session, fluid: engine.Fluid, cat: engine.Catalog, targets: engine.Targets, families, stack=None
 ) -> tuple[engine.Ranking, correction.Applied]:
-    """Rank with the active correction models of the workspace in context (physics alone when none is)."""
-    stack = active.stack_for_current(session)
+    """Rank with `stack` (a custom model), else the active correction models of the workspace in context
+    (physics alone when none is)."""
+    stack = stack if stack is not None else active.stack_for_current(session)
     box: dict = {}
 
     def correct(prediction: engine.Prediction) -> engine.Prediction:

@@ -9,6 +9,6 @@ from aerospec.feedback import models  # noqa: E402,F401 - attach models
 
 def attach_routes() -> None:
     """Import the route modules (create_app calls this before registering the blueprint): the lab results
-    section of the configuration and order pages, and the bulk CSV import pages (the API's routes are in
-    aerospec/api/feedback.py)."""
-    from aerospec.feedback import import_views, views  # noqa: F401
+    section of the configuration and order pages, the bulk CSV import pages and the custom models page (the
+    API's routes are in aerospec/api/feedback.py and aerospec/api/ml.py)."""
+    from aerospec.feedback import import_views, model_views, views  # noqa: F401

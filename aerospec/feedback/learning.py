@@ -69,12 +69,11 @@ def _physics(prediction: dict, quantity: str):
     return physics.get(quantity, prediction.get(quantity))
 
 
-def training_rows(session: Session, where, families: dict[str, str] | None = None) -> list[dict]:
-    """Lab results selected by `where` as correction.train rows (the caller opens the right tenant scope)."""
+def results_query(where):
+    """Lab results selected by `where`, oldest first, each with its configuration's fluid properties."""
     from aerospec.configurations.models import Configuration
 
-    families = _families(session) if families is None else families
-    query = (
+    return (
         select(
             Feedback,
             Configuration.fluid_viscosity_cP,
@@ -85,8 +84,14 @@ def training_rows(session: Session, where, families: dict[str, str] | None = Non
         .where(*where)
         .order_by(Feedback.created_at, Feedback.id)
     )
+
+
+def training_rows(session: Session, where, families: dict[str, str] | None = None) -> list[dict]:
+    """Lab results selected by `where` as correction.train rows (the caller opens the right tenant scope)."""
+
+    families = _families(session) if families is None else families
     rows = []
-    for fb, viscosity, density, tension in session.execute(query):
+    for fb, viscosity, density, tension in session.execute(results_query(where)):
         key = correction.sku_key(fb.actuator_supplier, fb.actuator_sku)
         prediction = fb.prediction or {}
         measured = {q: getattr(fb, name) for name, q in MEASURED.items() if getattr(fb, name) is not None}

@@ -226,3 +226,33 @@ class FeedbackImport(IdMixin, TenantOwned, db.Model):
     feedback_ids: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+#: A custom model's life: queued and training (with progress), then ready, or failed with a message.
+CUSTOM_STATUSES = ("training", "ready", "failed")
+CUSTOM_TYPES = ("shrinkage", "gradient_boosting")
+
+
+class CustomModel(IdMixin, TenantOwned, TimestampMixin, db.Model):
+    """A workspace's own model (feature custom_models), trained on a selection of its lab results only.
+
+    `selection` is what was asked for (feedback ids or filters); `params` the trained model
+    (correction.train()'s dict for shrinkage; the gradient-boosting trees as JSON); `metrics` the held-out
+    errors (time-ordered: the newest results of the selection) of this model, the shared model and physics alone.
+    """
+
+    __tablename__ = "custom_models"
+    __table_args__ = (Index("ix_custom_models_tenant_id_created_at", "tenant_id", "created_at"),)
+
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(20), nullable=False)  # CUSTOM_TYPES
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="training")  # CUSTOM_STATUSES
+    progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # percent
+    message: Mapped[str | None] = mapped_column(Text)  # why it failed
+    selection: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    params: Mapped[dict | None] = mapped_column(JSON)
+    metrics: Mapped[dict | None] = mapped_column(JSON)
+    rows_used: Mapped[int | None] = mapped_column(Integer)
+    rows_held_out: Mapped[int | None] = mapped_column(Integer)
+    trained_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))

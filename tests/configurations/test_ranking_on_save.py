@@ -327,7 +327,7 @@ def test_api_given_actuators_must_exist(client, team, bearer, seeded_catalog, ro
     assert rows(t.tenant, Configuration) == []  # no partial write
 
 
-# ---- predict with a model id: refused until custom models exist
+# ---- predict with a model id that is no custom model of the workspace
 
 PREDICT = {
     "fluid_viscosity_cP": 1.0,
@@ -340,14 +340,14 @@ PREDICT = {
 
 @pytest.mark.parametrize("where", ["query", "body"])
 def test_predict_with_a_model_id_is_404_naming_the_model(client, team, bearer, where):
-    t = team()
+    t = team(plan="enterprise")  # custom models are an enterprise feature (402 otherwise: tests/feedback)
     h = bearer(t.user)
     if where == "query":
         response = client.post("/api/configurations/predict?model_id=lab-v7", json=PREDICT, headers=h)
     else:
         response = client.post("/api/configurations/predict", json={**PREDICT, "model_id": "lab-v7"}, headers=h)
     body = assert_problem(response, 404, fields=("model_id",))
-    assert "lab-v7" in body["detail"] and "custom models are not available yet" in body["detail"]
+    assert "No custom model “lab-v7” in this workspace" in body["detail"]
     assert body["errors"]["model_id"] == ["Unknown model “lab-v7”."]
     assert client.post("/api/configurations/predict", json=PREDICT, headers=h).status_code == 200
 

@@ -143,3 +143,21 @@ def bulk_import(session, tenant_id: uuid.UUID, configuration_id: uuid.UUID, *, b
     session.add(row)
     session.flush()
     return row
+
+
+def custom_model(session, tenant_id: uuid.UUID, *, status: str = "ready"):
+    """A flushed CustomModel row of the tenant (call inside its tenant_scope): an empty shrinkage model."""
+    from aerospec.feedback.models import CustomModel
+
+    row = CustomModel(
+        tenant_id=tenant_id,
+        name="Guarded model",
+        model_type="shrinkage",
+        status=status,
+        progress=100 if status == "ready" else 0,
+        selection={},
+        params={"kind": "shrinkage", "format": 1, "rows": 0, "quantities": {}},
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -16,6 +16,7 @@ from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
 from aerospec.feedback.models import (
+    CustomModel,
     Feedback,
     FeedbackAggregate,
     FeedbackFile,
@@ -41,6 +42,7 @@ from tests.feedback.makers import (  # noqa: E402 - rows for the fixture below
     aggregate,
     bulk_import,
     correction_layer,
+    custom_model,
     lab_file,
     lab_result,
     reminder,
@@ -77,6 +79,7 @@ GUARDED = [
     WebhookEndpoint,
     WebhookDelivery,
     WebhookAttempt,
+    CustomModel,  # a workspace's custom model, trained on its selection of lab results
 ]
 
 
@@ -267,6 +270,7 @@ def _configuration_rows(db, tenant, owner, viewer) -> None:
     correction_layer(db.session, tenant.id)
     aggregate(db.session, tenant.id)
     bulk_import(db.session, tenant.id, config.id, by=owner.id)
+    custom_model(db.session, tenant.id)
 
 
 def test_every_tenant_owned_model_is_covered_here():

@@ -121,6 +121,13 @@ def _api_key_id(factories, tenant):
     return key.id
 
 
+def _custom_model_id(factories, tenant):
+    from tests.feedback.makers import custom_model
+
+    with tenant_scope(factories._session, tenant.id):
+        return custom_model(factories._session, tenant.id).id
+
+
 def _invoice_id(factories, tenant):
     from datetime import UTC, datetime
 
@@ -152,6 +159,7 @@ ID_MAKERS = {
     "invoice_id": _invoice_id,
     "feedback_id": _feedback_id,
     "key_id": _api_key_id,  # issue 14's API keys
+    "model_id": _custom_model_id,
     "config_id": _configuration_id,
     "version": lambda factories, tenant: 1,  # every configuration has a version 1
     "sds_document_id": _sds_document_id,

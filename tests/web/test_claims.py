@@ -1,7 +1,7 @@
-"""Every claim on the marketing pages is true of the running product: what is not built (SSO, custom models,
-white-label, a full workspace export) appears only marked "Coming soon", never as included (lab results are recorded
-on the configuration and order pages, and outgoing webhooks are sent, so the pages may say so); and the list
-of what is not built is itself checked against the app's routes, so
+"""Every claim on the marketing pages is true of the running product: what is not built (SSO, white-label, a full
+workspace export) appears only marked "Coming soon", never as included (lab results are recorded on the
+configuration and order pages, outgoing webhooks are sent and custom models are trained, so the pages may say so);
+and the list of what is not built is itself checked against the app's routes, so
 building one of them (or selling one that is not there) fails here until plans.AVAILABLE_FEATURES says so."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from aerospec.billing.plans import AVAILABLE_FEATURES, COMING_SOON_FEATURES, FEA
 NOT_BUILT = {
     "learning model": r"correction model|model (that )?learns|learns from",
     "single sign-on": r"single sign-on|\bSSO\b|\bOIDC\b",
-    "custom models": r"your own (trained )?(correction )?models?|custom models?",
+    # Custom models run (issue 12 item 5: /api/ml/custom-models), so the pricing table may sell them.
     "white-label": r"white-label|white label",
     "full workspace export": r"full export|export of the (whole )?workspace",
 }

@@ -1,0 +1,216 @@
+"""Custom models (feature custom_models): a workspace's own model trained on a selection of its lab results.
+
+Two kinds, both on ln(measured / physics) per quantity, so a custom model replaces the correction stack
+(it is applied over physics alone, never over the shared model):
+
+- `shrinkage`: aerospec.engine.correction.train as is (SKU → family → global, within the seen range).
+- `gradient_boosting` is not built yet: the API refuses it with a clear message (see api/ml.py).
+
+Training runs as an RQ job on the `ml` queue (jobs.feedback.train_custom_model), in the workspace's tenant
+scope: its rows hold nothing of any other workspace. The selection is split by time (correction.split_by_time):
+the model learns on the older results and is scored on the newest against the shared model (the stack the
+workspace's predictions use now) and physics alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aerospec import queueing
+from aerospec.engine import correction
+from aerospec.errors import Conflict, ValidationFailed
+from aerospec.feedback import active, learning
+from aerospec.feedback.models import CustomModel, Feedback
+from aerospec.models import get_owned, utcnow
+from aerospec.tenancy.scoping import tenant_scope
+
+#: Fewest results a selection must hold: MIN_TRAINING_ROWS to learn on and one held out.
+MIN_ROWS = learning.MIN_TRAINING_ROWS + 1
+MAX_IDS = 10_000
+log = logging.getLogger(__name__)
+MISSING = "No such custom model in this workspace."
+
+
+def selection_where(tenant, selection: dict) -> list:
+    """The WHERE clauses of a selection, always inside the tenant (ids, configuration, SKU, dates)."""
+    where = [Feedback.tenant_id == tenant.id]
+    if selection.get("feedback_ids"):
+        where.append(Feedback.id.in_([uuid.UUID(i) for i in selection["feedback_ids"]]))
+    if selection.get("configuration_id"):
+        where.append(Feedback.configuration_id == uuid.UUID(selection["configuration_id"]))
+    if selection.get("sku"):
+        where.append(Feedback.actuator_sku == selection["sku"])
+    if selection.get("date_from"):
+        where.append(Feedback.created_at >= datetime.combine(date.fromisoformat(selection["date_from"]), time.min, UTC))
+    if selection.get("date_to"):
+        end = date.fromisoformat(selection["date_to"]) + timedelta(days=1)
+        where.append(Feedback.created_at < datetime.combine(end, time.min, UTC))
+    return where
+
+
+def eta_seconds(n: int, model_type: str) -> int:
+    """A rough time to train n results (measured on this machine: shrinkage ≈ 10k rows/s, boosting ≈ 1k rows/s)."""
+    per_second = 10_000 if model_type == "shrinkage" else 1_000
+    return max(2, math.ceil(2 + n / per_second))
+
+
+def start(session: Session, tenant, member, *, name: str, model_type: str, selection: dict) -> tuple[CustomModel, int]:
+    """Create the model row (status training) and enqueue its training when the session commits; (row, eta)."""
+    where = selection_where(tenant, selection)
+    count = session.scalar(select(func.count(Feedback.id)).where(*where)) or 0
+    errors = {}
+    if selection.get("feedback_ids"):
+        found = session.scalar(select(func.count(Feedback.id)).where(*where[:2])) or 0
+        missing = len(set(selection["feedback_ids"])) - found
+        if missing:
+            errors["feedback_ids"] = [f"{missing} of these ids are not lab results of this workspace."]
+    if not errors and count < MIN_ROWS:
+        errors["selection"] = [
+            f"The selection holds {count} lab result{'s' if count != 1 else ''}; a model needs at least {MIN_ROWS} "
+            f"({MIN_ROWS - 1} to learn from and the newest held out to score it)."
+        ]
+    if errors:
+        raise ValidationFailed("Check the selection of lab results.", field_errors=errors)
+    row = CustomModel(
+        tenant_id=tenant.id,
+        name=name,
+        model_type=model_type,
+        status="training",
+        progress=0,
+        selection=selection,
+        created_by_id=member.user_id if member is not None else None,
+    )
+    session.add(row)
+    session.flush()
+    queueing.enqueue(
+        session,
+        "jobs.feedback.train_custom_model",
+        str(row.id),
+        str(tenant.id),
+        queue="ml",
+        retries=0,
+        job_id=f"train-custom-{row.id}",
+    )
+    return row, eta_seconds(count, model_type)
+
+
+def _set(session: Session, row: CustomModel, **values) -> None:
+    for key, value in values.items():
+        setattr(row, key, value)
+    session.commit()
+
+
+def train(session: Session, model_id: str, tenant_id: str) -> dict:
+    """The job's body: train one custom model in its tenant's scope; ready with metrics, or failed with why."""
+    tid = uuid.UUID(tenant_id)
+    with tenant_scope(session, tid):
+        query = select(CustomModel).where(CustomModel.id == uuid.UUID(model_id), CustomModel.tenant_id == tid)
+        row = session.scalar(query)
+        if row is None:
+            return {"status": "missing"}
+        if row.status == "ready":
+            return {"status": "ready"}  # idempotent: a re-run does not train again
+        try:
+            _set(session, row, progress=10)
+            rows = learning.training_rows(session, selection_where(_Scope(tid), row.selection or {}))
+            train_rows, held = correction.split_by_time(rows)
+            if len(train_rows) < learning.MIN_TRAINING_ROWS or not held:
+                raise ValueError(
+                    f"The selection now holds {len(rows)} usable lab results; a model needs at least {MIN_ROWS}."
+                )
+            _set(session, row, progress=40)
+            params = correction.train(train_rows)
+            _set(session, row, progress=80)
+            metrics = score(session, tid, params, held)
+            _set(
+                session,
+                row,
+                params=params,
+                metrics=metrics,
+                rows_used=len(train_rows),
+                rows_held_out=len(held),
+                trained_at=utcnow(),
+                status="ready",
+                progress=100,
+                message=None,
+            )
+        except Exception as exc:  # noqa: BLE001 - the person sees why it failed; the worker log has the trace
+            log.exception("custom model %s failed to train", model_id)
+            session.rollback()
+            row = session.get(CustomModel, uuid.UUID(model_id))
+            _set(session, row, status="failed", message=f"Training failed: {exc}", progress=100)
+        return {"status": row.status, "metrics": row.metrics}
+
+
+@dataclass(frozen=True)
+class _Scope:
+    id: uuid.UUID
+
+
+def score(session: Session, tenant_id: uuid.UUID, params: dict, held: list[dict]) -> dict:
+    """Held-out RMS ln errors (≈ relative errors) per quantity of this model, the shared model and physics alone."""
+    shared = active.stack_for(session, _Scope(tenant_id))
+    scores = {
+        "custom": correction.evaluate([params], held),
+        "shared": correction.evaluate(shared.models, held),
+        "physics": correction.evaluate([], held),
+    }
+    quantities = {
+        q: {"n": v["n"], **{name: scores[name][q]["rmse_ln"] for name in scores if q in scores[name]}}
+        for q, v in scores["physics"].items()
+    }
+    total = {name: correction.total_error(s) for name, s in scores.items()}
+    return {
+        "held_out": len(held),
+        "shared_version": shared.version or "physics alone",
+        "quantities": quantities,
+        "overall": {name: (None if math.isnan(t) else math.sqrt(t)) for name, t in total.items()},
+        "unit": "RMS of ln(measured / predicted) on the newest results of the selection (0.1 ≈ 10 % error)",
+    }
+
+
+def get(session: Session, tenant, model_id) -> CustomModel:
+    return get_owned(session, CustomModel, tenant, model_id, MISSING)
+
+
+def list_for(session: Session, tenant, *, page: int = 1, per_page: int = 50):
+    query = select(CustomModel).where(CustomModel.tenant_id == tenant.id).order_by(CustomModel.created_at.desc())
+    return session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all(), (
+        session.scalar(select(func.count(CustomModel.id)).where(CustomModel.tenant_id == tenant.id)) or 0
+    )
+
+
+def stack_of(session: Session, tenant, model_id) -> tuple[active.Stack, CustomModel]:
+    """The stack a prediction with this model uses (the model alone, over physics): 404 / 409 when not usable."""
+    row = get(session, tenant, model_id)
+    if row.status != "ready":
+        raise Conflict(
+            f"Custom model “{row.name}” is {row.status}"
+            + (f" ({row.progress} %)" if row.status == "training" else f": {row.message}")
+            + "; predict with it once it is ready."
+        )
+    return active.Stack([row.params], f"custom “{row.name}”"), row
+
+
+def to_dict(row: CustomModel) -> dict:
+    return {
+        "model_id": str(row.id),
+        "name": row.name,
+        "model_type": row.model_type,
+        "status": row.status,
+        "progress": row.progress,
+        "message": row.message,
+        "selection": row.selection,
+        "rows_used": row.rows_used,
+        "rows_held_out": row.rows_held_out,
+        "metrics": row.metrics,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "trained_at": row.trained_at.isoformat() if row.trained_at else None,
+    }

@@ -1,0 +1,215 @@
+"""Custom models (feature custom_models): trained on a selection of a workspace's lab results by a job on the
+`ml` queue (in-process here; tests/jobs/test_custom_model_worker.py runs a real RQ worker), scored on the newest
+results against the shared model and physics alone, and used by POST /api/configurations/predict?model_id=.
+Another workspace's model answers 404, a model not ready 409, a plan without the feature 402."""
+
+from __future__ import annotations
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from aerospec.feedback.models import CustomModel
+from aerospec.tenancy.scoping import tenant_scope, unscoped
+from tests.api.conftest import assert_problem
+from tests.configurations.conftest import BASE
+from tests.configurations.test_ranking_on_save import PREDICT
+from tests.feedback.test_correction_loop import CONE_FACTOR, DV50_FACTOR, FLOW_FACTOR, _physics, _predict, _results_for
+
+FACTORS = {"flow": FLOW_FACTOR, "cone": CONE_FACTOR, "dv50": DV50_FACTOR}
+
+
+@pytest.fixture
+def lab(team, make_config, seeded_catalog, bearer, db, app):
+    """An enterprise workspace with 8 lab results for its best-ranked SKU, all off the physics by FACTORS."""
+    app.config["FEEDBACK_TRAIN_EVERY_N"] = 0  # no shared model: "shared" is physics alone here
+    ns = team(plan="enterprise")
+    config = make_config(ns.tenant, ns.user)
+    ns.config_id = config.id
+    ns.sku = config.compatible_actuators[0]["sku"]
+    ns.headers = bearer(ns.user, ns.tenant)
+    ns.bearer = bearer
+    from flask import current_app
+
+    client = current_app.test_client()
+    ns.physics = _physics(client, ns, ns.sku)
+    _results_for(client, ns, ns.sku, 8, FACTORS, ns.physics)
+    return ns
+
+
+def _train(client, ns, headers=None, **body):
+    return client.post(
+        "/api/ml/custom-models/train",
+        json={"name": "Line 3 water", "model_type": "shrinkage", "sku": ns.sku, **body},
+        headers=headers or ns.headers,
+    )
+
+
+def test_train_then_predict_with_the_model_moves_the_prediction_towards_what_the_lab_measured(client, db, lab):
+    response = _train(client, lab)
+    assert response.status_code == 202, response.get_json()
+    started = response.get_json()
+    assert started["status"] == "training" and started["eta_seconds"] >= 1
+    model_id = started["model_id"]
+
+    got = client.get(f"/api/ml/custom-models/{model_id}", headers=lab.headers).get_json()
+    assert got["status"] == "ready" and got["progress"] == 100, got
+    assert got["rows_used"] + got["rows_held_out"] == 8 and got["rows_held_out"] >= 1
+    flow = got["metrics"]["quantities"]["flow_ml_min"]
+    assert flow["custom"] < flow["physics"] and flow["shared"] == pytest.approx(flow["physics"])
+    assert got["metrics"]["shared_version"] == "physics alone"
+
+    listed = client.get("/api/ml/custom-models", headers=lab.headers).get_json()
+    assert [m["model_id"] for m in listed["models"]] == [model_id] and listed["total"] == 1
+
+    measured_flow = lab.physics["flow_ml_min"] * FLOW_FACTOR
+    measured_dv50 = lab.physics["dv50_um"] * DV50_FACTOR
+    measured_cone = lab.physics["cone_deg"] * CONE_FACTOR
+    targets = {"cone_deg": {"value": measured_cone}, "dv50_um": {"value": measured_dv50}}
+    _, plain = _predict(client, lab, lab.sku, targets={"cone_deg": lab.physics["cone_deg"]})
+    answer = client.post(
+        f"/api/configurations/predict?model_id={model_id}",
+        json={
+            "fluid_viscosity_cP": BASE["fluid_viscosity_cP"],
+            "fluid_density_kg_m3": BASE["fluid_density_kg_m3"],
+            "fluid_surface_tension_mN_m": BASE["fluid_surface_tension_mN_m"],
+            "pressure_bar": BASE["max_pressure_bar"],
+            "targets": targets,
+        },
+        headers=lab.headers,
+    ).get_json()
+    assert answer["model_version"] == "custom “Line 3 water”"
+    assert plain is not None, "the SKU must be in the plain ranking"
+    found = [a for a in answer["actuators"] if a["sku"] == lab.sku]
+    assert found, (len(answer["actuators"]), answer.get("excluded_total"), [a["sku"] for a in answer["actuators"]][:5])
+    (entry,) = found
+    assert plain["flow_ml_min"] == pytest.approx(lab.physics["flow_ml_min"], rel=0.01)  # no model: physics
+    assert entry["flow_ml_min"] > plain["flow_ml_min"]  # the lab measured 1.4× the physics' flow
+    assert entry["dv50_um"] < plain["dv50_um"]  # and 0.75× its Dv50
+    assert abs(entry["flow_ml_min"] - measured_flow) < abs(plain["flow_ml_min"] - measured_flow)
+    assert abs(entry["dv50_um"] - measured_dv50) < abs(plain["dv50_um"] - measured_dv50)
+    # The body field works the same way.
+    body_answer = client.post(
+        "/api/configurations/predict",
+        json={**PREDICT, "model_id": model_id},
+        headers=lab.headers,
+    )
+    assert body_answer.status_code == 200, body_answer.get_json()
+    typed = body_answer.get_json()
+    # A typed-in geometry is no SKU: the model's global level (same fluid, same pressure) applies to it.
+    assert typed["model_version"] == "custom “Line 3 water”"
+    assert typed["prediction"]["correction"]["quantities"]["flow_ml_min"]["factor"] > 1
+
+
+def test_another_workspaces_model_answers_404_everywhere(client, db, lab, team, bearer):
+    model_id = _train(client, lab).get_json()["model_id"]
+    other = team(plan="enterprise")
+    h = bearer(other.user, other.tenant)
+    assert_problem(client.get(f"/api/ml/custom-models/{model_id}", headers=h), 404)
+    assert client.get("/api/ml/custom-models", headers=h).get_json()["models"] == []
+    body = PREDICT
+    got = assert_problem(client.post(f"/api/configurations/predict?model_id={model_id}", json=body, headers=h), 404)
+    assert got["errors"]["model_id"] == [f"Unknown model “{model_id}”."]
+    assert_problem(client.get("/api/ml/custom-models/not-a-uuid", headers=lab.headers), 404)
+    # Another workspace's lab result ids cannot be selected: refused, nothing written.
+    with unscoped(db.session, "tests read a result id"):
+        from aerospec.feedback.models import Feedback
+
+        foreign = str(db.session.scalar(select(Feedback.id).where(Feedback.tenant_id == lab.tenant.id)))
+    before = _models(db)
+    refused = _train(client, lab, headers=h, sku=None, feedback_ids=[foreign])
+    got = assert_problem(refused, 422, fields=("feedback_ids",))
+    assert "not lab results of this workspace" in got["errors"]["feedback_ids"][0]
+    assert _models(db) == before
+
+
+def _models(db) -> int:
+    with unscoped(db.session, "tests count custom models"):
+        return db.session.scalar(select(func.count(CustomModel.id)))
+
+
+def test_a_model_not_ready_answers_409_and_a_failed_one_says_why(client, db, lab):
+    model_id = _train(client, lab).get_json()["model_id"]
+    with tenant_scope(db.session, lab.tenant.id):
+        row = db.session.get(CustomModel, uuid.UUID(model_id))
+        row.status, row.progress = "training", 40
+        db.session.commit()
+    body = PREDICT
+    got = assert_problem(
+        client.post(f"/api/configurations/predict?model_id={model_id}", json=body, headers=lab.headers), 409
+    )
+    assert "training (40 %)" in got["detail"]
+    got = client.get(f"/api/ml/custom-models/{model_id}", headers=lab.headers).get_json()
+    assert got["status"] == "training" and got["progress"] == 40
+
+
+def test_a_selection_too_small_is_refused_and_nothing_is_written(client, db, lab):
+    before = _models(db)
+    got = assert_problem(_train(client, lab, sku="NO-SUCH-SKU"), 422, fields=("selection",))
+    assert "holds 0 lab results" in got["errors"]["selection"][0]
+    for bad, field in (
+        ({"model_type": "neural"}, "model_type"),
+        ({"model_type": "gradient_boosting"}, "model_type"),
+        ({"name": "  "}, "name"),
+        ({"date_from": "2026-13-01"}, "date_from"),
+        ({"feedback_ids": ["x"]}, "feedback_ids"),
+    ):
+        assert_problem(_train(client, lab, **bad), 422, fields=(field,))
+    assert _models(db) == before
+
+
+@pytest.mark.parametrize("plan", ["starter", "professional"])
+def test_plans_without_custom_models_get_402_naming_the_plan(client, db, team, bearer, plan):
+    t = team(plan=plan)
+    h = bearer(t.user, t.tenant)
+    got = assert_problem(_train(client, SimpleNamespace(sku="SP-1"), headers=h), 402)
+    assert "Enterprise" in got["detail"]
+    assert_problem(client.get("/api/ml/custom-models", headers=h), 402)
+    body = {**PREDICT, "model_id": "lab-v7"}
+    assert_problem(client.post("/api/configurations/predict", json=body, headers=h), 402)
+
+
+def test_viewers_cannot_train(client, db, lab):
+    h = lab.bearer(lab.viewer, lab.tenant)
+    got = client.post("/api/ml/custom-models/train", json={"name": "x"}, headers=h)
+    assert got.status_code == 403, got.get_json()
+
+
+# ---- the page
+
+
+def test_the_models_page_shows_the_empty_state_then_the_progress_bar_then_the_metrics(
+    client, db, team, login, tenant_url
+):
+    from tests.feedback.makers import custom_model
+
+    t = team(plan="enterprise")
+    login(t.viewer)  # viewers read
+    html = client.get(tenant_url(t.tenant, "models")).get_data(as_text=True)
+    assert "No custom models yet" in html and "<progress" not in html
+    with tenant_scope(db.session, t.tenant.id):
+        row = custom_model(db.session, t.tenant.id, status="training")
+        row.progress = 40
+        db.session.commit()
+    response = client.get(tenant_url(t.tenant, "models"), headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'value="40"' in html and "Training (40 %)" in html
+    assert 'hx-trigger="every 2s"' in html
+    with tenant_scope(db.session, t.tenant.id):
+        row = db.session.get(CustomModel, row.id)
+        row.status, row.progress, row.rows_used, row.rows_held_out = "ready", 100, 8, 2
+        row.metrics = {"overall": {"custom": 0.05, "shared": 0.3, "physics": 0.3}}
+        db.session.commit()
+    response = client.get(tenant_url(t.tenant, "models"), headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 286, "nothing training: htmx stops polling"
+    assert "Ready" in html and "0.050 · 0.300 · 0.300" in html and "every 2s" not in html
+
+
+def test_the_models_page_is_402_without_the_feature_and_404_for_another_workspace(client, db, team, login, tenant_url):
+    t, other = team(plan="professional"), team(plan="enterprise")
+    login(t.user)
+    assert client.get(tenant_url(t.tenant, "models")).status_code == 402
+    assert client.get(tenant_url(other.tenant, "models")).status_code == 404
