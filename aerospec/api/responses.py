@@ -194,9 +194,11 @@ class Prediction(Open):
 
 class Predicted(Model):
     prediction: Prediction
+    model_version: str | None = Field(description="The correction model that made it (null: physics alone).")
 
 
 class Ranked(Model):
+    model_version: str | None = Field(description="The correction model the ranking used (null: physics alone).")
     actuators: list[Open] = Field(description="Ranked compatible actuators, best first, each with its prediction.")
     excluded: list[Open] = Field(description="Why others were left out (a sample).")
     excluded_total: int
