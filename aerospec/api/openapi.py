@@ -89,6 +89,19 @@ SECURITY_SCHEMES = {
         "bearerFormat": "JWT",
         "description": "An access token from POST /api/auth/login or /api/auth/refresh.",
     },
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A workspace API key (sk_live_… or sk_test_…) in Authorization: Bearer; it acts as the "
+        "workspace with its scopes (e.g. configurations:read), never as a person.",
+    },
+    "apiKeyQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+        "description": "The same key as ?api_key=…: accepted, answered with a Warning header recommending the "
+        "Authorization header, and kept out of the logs.",
+    },
     "platform": {
         "type": "http",
         "scheme": "bearer",
@@ -183,6 +196,8 @@ def _finish(doc: dict, operations: dict[str, Operation], rules: dict[str, Any]) 
             operation["tags"] = [op.tag]
             if op.auth == "none":
                 operation["security"] = []
+            elif op.auth == "bearer":
+                operation["security"] = [{"bearer": []}, {"apiKey": []}, {"apiKeyQuery": []}]
             for status, answer in operation["responses"].items():
                 code = int(status)
                 if code >= 400:
@@ -197,11 +212,62 @@ def _finish(doc: dict, operations: dict[str, Operation], rules: dict[str, Any]) 
                 if op.responses.get(code, Problem) is None and code < 400:
                     answer.pop("content", None)
                     answer["description"] = answer.get("description") or "No content."
+    doc["webhooks"] = _webhooks(doc["components"]["schemas"])
     doc["tags"] = TAGS
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES
     doc["security"] = [{"bearer": []}]
     doc["info"]["description"] = DESCRIPTION
     return doc
+
+
+WEBHOOK_HEADERS = [
+    ("webhook-id", "The message id: the same on every attempt and on a replay (deduplicate on it)."),
+    ("webhook-timestamp", "Seconds since the epoch when this attempt was signed (refuse old ones)."),
+    (
+        "webhook-signature",
+        "v1,<base64 HMAC-SHA256 of id.timestamp.body with the endpoint's secret>; two, space-separated, while a "
+        "rotated secret is still in its grace period (Standard Webhooks).",
+    ),
+]
+
+
+def _webhooks(schemas: dict) -> dict:
+    """The outgoing events (OpenAPI 3.1 `webhooks`): each event's versioned envelope and payload schema."""
+    from aerospec.webhooks.events import EVENTS, TEST_EVENT
+
+    out = {}
+    for event in [*EVENTS.values(), TEST_EVENT]:
+        schema = event.model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, sub)
+        schemas[event.model.__name__] = schema
+        envelope = {
+            "type": "object",
+            "required": ["type", "version", "timestamp", "workspace_id", "data"],
+            "properties": {
+                "type": {"const": event.name},
+                "version": {"const": event.version},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "workspace_id": {"type": "string", "format": "uuid"},
+                "data": {"$ref": f"#/components/schemas/{event.model.__name__}"},
+            },
+        }
+        out[event.name] = {
+            "post": {
+                "summary": event.label,
+                "description": (event.model.__doc__ or "").strip()
+                + " Sent to each enabled endpoint subscribed to it; retried with backoff until a 2xx answer.",
+                "operationId": "webhook_" + event.name.replace(".", "_"),
+                "tags": ["webhooks"],
+                "parameters": [
+                    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
+                    for name, text in WEBHOOK_HEADERS
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": envelope}}},
+                "responses": {"2XX": {"description": "Received: any 2xx answer ends the retries."}},
+            }
+        }
+    return out
 
 
 def _openapi_path(rule: str) -> str:

@@ -74,7 +74,13 @@ def test_bodies_are_the_models_the_views_validate(spec):
 def test_public_routes_say_so(spec):
     assert spec["paths"]["/api/auth/login"]["post"]["security"] == []
     assert spec["paths"]["/api/openapi.json"]["get"]["security"] == []
-    assert spec["paths"]["/api/tenants/me"]["get"]["security"] == [{"bearer": []}]
+    assert spec["paths"]["/api/tenants/me"]["get"]["security"] == [{"bearer": []}, {"apiKey": []}, {"apiKeyQuery": []}]
+    assert spec["components"]["securitySchemes"]["apiKeyQuery"] == {
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+        "description": spec["components"]["securitySchemes"]["apiKeyQuery"]["description"],
+    }
     assert spec["paths"]["/api/admin/organizations"]["get"]["security"] == [{"platform": []}]
 
 
@@ -90,6 +96,23 @@ def test_reference_page_lists_every_operation_without_scripts(client, spec):
     # No inline script or CDN: the page is the document rendered server-side.
     assert not re.search(r"<script(?![^>]*\bsrc=\"/static/)", html)
     assert "cdn" not in html.lower()
+
+
+def test_every_outgoing_event_has_a_versioned_payload_schema(spec):
+    from aerospec.webhooks.events import EVENTS
+
+    hooks = spec["webhooks"]
+    assert set(EVENTS) <= set(hooks)
+    for name, event in EVENTS.items():
+        post = hooks[name]["post"]
+        envelope = post["requestBody"]["content"]["application/json"]["schema"]
+        assert envelope["properties"]["type"] == {"const": name}
+        assert envelope["properties"]["version"] == {"const": event.version}
+        payload = envelope["properties"]["data"]["$ref"].rsplit("/", 1)[-1]
+        assert payload in spec["components"]["schemas"], payload
+        assert {p["name"] for p in post["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    purchase_order = spec["components"]["schemas"]["ProcurementSubmittedV1"]
+    assert {"lines", "supplier"} <= set(purchase_order["properties"]), purchase_order["properties"].keys()
 
 
 @pytest.mark.parametrize(
