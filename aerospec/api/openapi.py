@@ -213,12 +213,66 @@ def _finish(doc: dict, operations: dict[str, Operation], rules: dict[str, Any]) 
                     answer.pop("content", None)
                     answer["description"] = answer.get("description") or "No content."
     doc["webhooks"] = _webhooks(doc["components"]["schemas"])
+    for name, example in EXAMPLES.items():
+        doc["components"]["schemas"][name]["examples"] = [example]
     doc["tags"] = TAGS
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES
     doc["security"] = [{"bearer": []}]
     doc["info"]["description"] = DESCRIPTION
     return doc
 
+
+#: Examples shown with the schemas (and tried first by schemathesis): a typical body of each, and an error.
+EXAMPLES = {
+    "Problem": {
+        "type": "about:blank",
+        "title": "Some fields need attention",
+        "status": 422,
+        "detail": "Check the fields listed in errors.",
+        "errors": {"pressure_bar": ["Must be > 0 and ≤ 1000 bar (got -2)."]},
+    },
+    "LoginBody": {"email": "ada@example.com", "password": "correct horse battery staple", "tenant": "acme-sprays"},
+    "ConfigurationBody": {
+        "name": "Nasal pump, saline",
+        "fluid_name": "Saline 0.9 %",
+        "fluid_viscosity_cP": 1.02,
+        "fluid_density_kg_m3": 1005,
+        "fluid_surface_tension_mN_m": 72,
+        "target_spray_cone_deg": 60,
+        "target_spray_cone_tol_deg": 6,
+        "target_droplet_size_um": 50,
+        "target_droplet_size_tol_um": 10,
+        "max_pressure_bar": 5,
+        "tags": ["nasal"],
+    },
+    "PredictBody": {
+        "fluid_viscosity_cP": 1,
+        "fluid_density_kg_m3": 998,
+        "fluid_surface_tension_mN_m": 72,
+        "pressure_bar": 3,
+        "targets": {"cone_deg": {"value": 60, "tolerance": 6}, "dv50_um": {"value": 50}},
+    },
+    "FeedbackBody": {
+        "configuration_id": "3d9128ed-ccb7-460e-a32c-bb151172cfab",
+        "actuator_sku": "CV.HCS.030.20",
+        "pressure_bar": 3,
+        "flow_rate_actual_ml_min": 41.5,
+        "spray_cone_angle_actual": 58,
+        "dv10_um": 22,
+        "dv50_um": 61.5,
+        "dv90_um": 130,
+        "measurement_method": "laser_diffraction",
+        "temperature_c": 21,
+        "measured_by": "Lab 2",
+        "pass_fail": "pass",
+    },
+    "ApiKeyCreateBody": {"name": "ERP sync", "scopes": ["procurements:read", "feedback:write"], "expires_in_days": 365},
+    "WebhookEndpointBody": {
+        "url": "https://erp.example.com/hooks/aerospec",
+        "event_types": ["procurement.status_changed", "procurement.submitted"],
+        "description": "ERP purchase orders",
+    },
+}
 
 WEBHOOK_HEADERS = [
     ("webhook-id", "The message id: the same on every attempt and on a replay (deduplicate on it)."),

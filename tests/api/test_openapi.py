@@ -56,6 +56,24 @@ def test_openapi_31_with_auth_schemes_error_shapes_and_pagination(spec):
     assert {"page", "pages", "per_page", "total", "configurations"} <= set(page_schema["required"])
 
 
+def test_examples_are_valid_bodies(client, spec, team, tokens):
+    """The documented examples are what the API takes: an example body that failed validation would mislead."""
+    from aerospec.api.configurations import ConfigurationBody, PredictBody
+    from aerospec.api.schemas import FeedbackBody, LoginBody
+
+    for model in (LoginBody, ConfigurationBody, PredictBody, FeedbackBody):
+        (example,) = spec["components"]["schemas"][model.__name__]["examples"]
+        model.model_validate(example)
+    t = team()
+    headers = {"Authorization": f"Bearer {tokens(t.admin, t.tenant)['access_token']}"}
+    answer = client.post(
+        "/api/configurations", json=spec["components"]["schemas"]["ConfigurationBody"]["examples"][0], headers=headers
+    )
+    assert answer.status_code == 201, answer.get_json()
+    problem = spec["components"]["schemas"]["Problem"]["examples"][0]
+    assert {"type", "title", "status"} <= set(problem)
+
+
 def test_bodies_are_the_models_the_views_validate(spec):
     create = spec["paths"]["/api/configurations"]["post"]
     ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
