@@ -66,9 +66,27 @@ def test_a_connection_back_in_use_at_once_is_not_pinged_and_one_left_idle_is(app
     assert len(pings) == 1
 
 
-def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(app_on_one_connection, monkeypatch):
-    app, pg = app_on_one_connection
-    need(pg is not None, "a server that closes connections needs PostgreSQL (DATABASE_URL)")
+@pytest.fixture
+def pg_on_one_connection(tmp_path):
+    """The app on a fresh PostgreSQL database with a pool of one connection, whichever database the suite runs on
+    (the machine's server, TEST_POSTGRES_URL; as tests/tenancy/test_rls.py's pg_app)."""
+    pg = PostgresDatabase(os.environ.get("TEST_POSTGRES_URL", POSTGRES_ADMIN_URL))
+    try:
+        database_url = pg.create()
+    except OperationalError as exc:
+        pg.admin.dispose()
+        need(False, f"a server that closes connections needs PostgreSQL ({type(exc).__name__})")
+    app = create_app(
+        make_overrides(database_url, tmp_path, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0})
+    )
+    yield app, pg
+    with app.app_context():
+        _db.engine.dispose()
+    pg.drop()
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(pg_on_one_connection, monkeypatch):
+    app, pg = pg_on_one_connection
     pid = _checkout(app)
     try:
         with pg.admin.connect() as admin:

@@ -91,13 +91,15 @@ class TargetsBody(Body):
 class PredictBody(Body):
     model_config = {**Body.model_config, "strict": False}
 
-    fluid_viscosity_cP: float = Field(gt=0, le=1_000_000)  # noqa: N815
-    fluid_density_kg_m3: float = Field(gt=0, le=25_000)
-    fluid_surface_tension_mN_m: float = Field(gt=0, le=1_000)  # noqa: N815
+    # Lower ends below any real fluid (a gas's viscosity is about 0.01 cP): past them the engine's arithmetic
+    # overflows (schemathesis found viscosity 1e-300 cP), so they are input errors, not predictions.
+    fluid_viscosity_cP: float = Field(ge=0.001, le=1_000_000)  # noqa: N815
+    fluid_density_kg_m3: float = Field(ge=0.1, le=25_000)
+    fluid_surface_tension_mN_m: float = Field(ge=0.01, le=1_000)  # noqa: N815
     fluid_flash_point_C: float | None = Field(default=None, ge=-273.15, le=1_000)  # noqa: N815
     fluid_vapour_pressure_kPa: float | None = Field(default=None, ge=0, le=100_000)  # noqa: N815
     fluid_liquefied_propellant: bool = False
-    pressure_bar: float = Field(gt=0, le=1_000)
+    pressure_bar: float = Field(ge=0.001, le=1_000)
     geometry: GeometryBody | None = None
     targets: TargetsBody | None = None
     model_id: str | None = Field(default=None, max_length=80)  # a custom model of the workspace (api/ml.py)

@@ -15,9 +15,7 @@ from aerospec.api.openapi import document, reference
 @bp.get("/openapi.json")
 def openapi_document() -> Response:
     """This API's OpenAPI 3.1 document."""
-    response = jsonify(document(current_app))
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    return jsonify(document(current_app))  # no-store, as every API answer (aerospec.web: security headers)
 
 
 @bp.get("/docs")

@@ -89,6 +89,19 @@ SECURITY_SCHEMES = {
         "bearerFormat": "JWT",
         "description": "An access token from POST /api/auth/login or /api/auth/refresh.",
     },
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A workspace API key (sk_live_… or sk_test_…) in Authorization: Bearer; it acts as the "
+        "workspace with its scopes (e.g. configurations:read), never as a person.",
+    },
+    "apiKeyQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+        "description": "The same key as ?api_key=…: accepted, answered with a Warning header recommending the "
+        "Authorization header, and kept out of the logs.",
+    },
     "platform": {
         "type": "http",
         "scheme": "bearer",
@@ -183,6 +196,8 @@ def _finish(doc: dict, operations: dict[str, Operation], rules: dict[str, Any]) 
             operation["tags"] = [op.tag]
             if op.auth == "none":
                 operation["security"] = []
+            elif op.auth == "bearer":
+                operation["security"] = [{"bearer": []}, {"apiKey": []}, {"apiKeyQuery": []}]
             for status, answer in operation["responses"].items():
                 code = int(status)
                 if code >= 400:
@@ -197,11 +212,116 @@ def _finish(doc: dict, operations: dict[str, Operation], rules: dict[str, Any]) 
                 if op.responses.get(code, Problem) is None and code < 400:
                     answer.pop("content", None)
                     answer["description"] = answer.get("description") or "No content."
+    doc["webhooks"] = _webhooks(doc["components"]["schemas"])
+    for name, example in EXAMPLES.items():
+        doc["components"]["schemas"][name]["examples"] = [example]
     doc["tags"] = TAGS
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES
     doc["security"] = [{"bearer": []}]
     doc["info"]["description"] = DESCRIPTION
     return doc
+
+
+#: Examples shown with the schemas (and tried first by schemathesis): a typical body of each, and an error.
+EXAMPLES = {
+    "Problem": {
+        "type": "about:blank",
+        "title": "Some fields need attention",
+        "status": 422,
+        "detail": "Check the fields listed in errors.",
+        "errors": {"pressure_bar": ["Must be > 0 and ≤ 1000 bar (got -2)."]},
+    },
+    "LoginBody": {"email": "ada@example.com", "password": "correct horse battery staple", "tenant": "acme-sprays"},
+    "ConfigurationBody": {
+        "name": "Nasal pump, saline",
+        "fluid_name": "Saline 0.9 %",
+        "fluid_viscosity_cP": 1.02,
+        "fluid_density_kg_m3": 1005,
+        "fluid_surface_tension_mN_m": 72,
+        "target_spray_cone_deg": 60,
+        "target_spray_cone_tol_deg": 6,
+        "target_droplet_size_um": 50,
+        "target_droplet_size_tol_um": 10,
+        "max_pressure_bar": 5,
+        "tags": ["nasal"],
+    },
+    "PredictBody": {
+        "fluid_viscosity_cP": 1,
+        "fluid_density_kg_m3": 998,
+        "fluid_surface_tension_mN_m": 72,
+        "pressure_bar": 3,
+        "targets": {"cone_deg": {"value": 60, "tolerance": 6}, "dv50_um": {"value": 50}},
+    },
+    "FeedbackBody": {
+        "configuration_id": "3d9128ed-ccb7-460e-a32c-bb151172cfab",
+        "actuator_sku": "CV.HCS.030.20",
+        "pressure_bar": 3,
+        "flow_rate_actual_ml_min": 41.5,
+        "spray_cone_angle_actual": 58,
+        "dv10_um": 22,
+        "dv50_um": 61.5,
+        "dv90_um": 130,
+        "measurement_method": "laser_diffraction",
+        "temperature_c": 21,
+        "measured_by": "Lab 2",
+        "pass_fail": "pass",
+    },
+    "ApiKeyCreateBody": {"name": "ERP sync", "scopes": ["procurements:read", "feedback:write"], "expires_in_days": 365},
+    "WebhookEndpointBody": {
+        "url": "https://erp.example.com/hooks/aerospec",
+        "event_types": ["procurement.status_changed", "procurement.submitted"],
+        "description": "ERP purchase orders",
+    },
+}
+
+WEBHOOK_HEADERS = [
+    ("webhook-id", "The message id: the same on every attempt and on a replay (deduplicate on it)."),
+    ("webhook-timestamp", "Seconds since the epoch when this attempt was signed (refuse old ones)."),
+    (
+        "webhook-signature",
+        "v1,<base64 HMAC-SHA256 of id.timestamp.body with the endpoint's secret>; two, space-separated, while a "
+        "rotated secret is still in its grace period (Standard Webhooks).",
+    ),
+]
+
+
+def _webhooks(schemas: dict) -> dict:
+    """The outgoing events (OpenAPI 3.1 `webhooks`): each event's versioned envelope and payload schema."""
+    from aerospec.webhooks.events import EVENTS, TEST_EVENT
+
+    out = {}
+    for event in [*EVENTS.values(), TEST_EVENT]:
+        schema = event.model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, sub)
+        schemas[event.model.__name__] = schema
+        envelope = {
+            "type": "object",
+            "required": ["type", "version", "timestamp", "workspace_id", "data"],
+            "properties": {
+                "type": {"const": event.name},
+                "version": {"const": event.version},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "workspace_id": {"type": "string", "format": "uuid"},
+                "data": {"$ref": f"#/components/schemas/{event.model.__name__}"},
+            },
+        }
+        out[event.name] = {
+            "post": {
+                "summary": event.label,
+                "description": (event.model.__doc__ or "").strip()
+                + " Sent to each enabled endpoint subscribed to it; retried with backoff until a 2xx answer.",
+                "operationId": "webhook_" + event.name.replace(".", "_"),
+                "tags": ["webhooks"],
+                "parameters": [
+                    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
+                    for name, text in WEBHOOK_HEADERS
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": envelope}}},
+                "responses": {"2XX": {"description": "Received: any 2xx answer ends the retries."}},
+            }
+        }
+    return out
 
 
 def _openapi_path(rule: str) -> str:

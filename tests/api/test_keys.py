@@ -94,11 +94,15 @@ def burst_storage(request) -> str:
     """Where the burst windows are counted: this process's memory (embedded defaults) or a real Redis."""
     if request.param == "memory":
         return "memory://"
-    url = os.environ.get("REDIS_URL")
-    need(bool(url), "a real Redis (REDIS_URL)")
+    # The suite's Redis, or the machine's (as the PostgreSQL tests use the machine's server on a SQLite run).
+    url = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
     import redis
 
     server = redis.Redis.from_url(url)
+    try:
+        server.ping()
+    except redis.exceptions.ConnectionError as exc:
+        need(False, f"a real Redis at {url} ({exc})")
     request.addfinalizer(lambda: [server.delete(k) for k in server.scan_iter("*api-burst*")])
     return url
 

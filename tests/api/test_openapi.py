@@ -56,6 +56,24 @@ def test_openapi_31_with_auth_schemes_error_shapes_and_pagination(spec):
     assert {"page", "pages", "per_page", "total", "configurations"} <= set(page_schema["required"])
 
 
+def test_examples_are_valid_bodies(client, spec, team, tokens):
+    """The documented examples are what the API takes: an example body that failed validation would mislead."""
+    from aerospec.api.configurations import ConfigurationBody, PredictBody
+    from aerospec.api.schemas import FeedbackBody, LoginBody
+
+    for model in (LoginBody, ConfigurationBody, PredictBody, FeedbackBody):
+        (example,) = spec["components"]["schemas"][model.__name__]["examples"]
+        model.model_validate(example)
+    t = team()
+    headers = {"Authorization": f"Bearer {tokens(t.admin, t.tenant)['access_token']}"}
+    answer = client.post(
+        "/api/configurations", json=spec["components"]["schemas"]["ConfigurationBody"]["examples"][0], headers=headers
+    )
+    assert answer.status_code == 201, answer.get_json()
+    problem = spec["components"]["schemas"]["Problem"]["examples"][0]
+    assert {"type", "title", "status"} <= set(problem)
+
+
 def test_bodies_are_the_models_the_views_validate(spec):
     create = spec["paths"]["/api/configurations"]["post"]
     ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
@@ -74,7 +92,13 @@ def test_bodies_are_the_models_the_views_validate(spec):
 def test_public_routes_say_so(spec):
     assert spec["paths"]["/api/auth/login"]["post"]["security"] == []
     assert spec["paths"]["/api/openapi.json"]["get"]["security"] == []
-    assert spec["paths"]["/api/tenants/me"]["get"]["security"] == [{"bearer": []}]
+    assert spec["paths"]["/api/tenants/me"]["get"]["security"] == [{"bearer": []}, {"apiKey": []}, {"apiKeyQuery": []}]
+    assert spec["components"]["securitySchemes"]["apiKeyQuery"] == {
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+        "description": spec["components"]["securitySchemes"]["apiKeyQuery"]["description"],
+    }
     assert spec["paths"]["/api/admin/organizations"]["get"]["security"] == [{"platform": []}]
 
 
@@ -90,6 +114,23 @@ def test_reference_page_lists_every_operation_without_scripts(client, spec):
     # No inline script or CDN: the page is the document rendered server-side.
     assert not re.search(r"<script(?![^>]*\bsrc=\"/static/)", html)
     assert "cdn" not in html.lower()
+
+
+def test_every_outgoing_event_has_a_versioned_payload_schema(spec):
+    from aerospec.webhooks.events import EVENTS
+
+    hooks = spec["webhooks"]
+    assert set(EVENTS) <= set(hooks)
+    for name, event in EVENTS.items():
+        post = hooks[name]["post"]
+        envelope = post["requestBody"]["content"]["application/json"]["schema"]
+        assert envelope["properties"]["type"] == {"const": name}
+        assert envelope["properties"]["version"] == {"const": event.version}
+        payload = envelope["properties"]["data"]["$ref"].rsplit("/", 1)[-1]
+        assert payload in spec["components"]["schemas"], payload
+        assert {p["name"] for p in post["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    purchase_order = spec["components"]["schemas"]["ProcurementSubmittedV1"]
+    assert {"lines", "supplier"} <= set(purchase_order["properties"]), purchase_order["properties"].keys()
 
 
 @pytest.mark.parametrize(

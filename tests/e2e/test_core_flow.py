@@ -2,8 +2,9 @@
 sharing, duplicate; a typed-in fluid; the wizard without JavaScript; screenshots of every core page.
 
 Runs on tests/e2e's live server, which has the fluid library and the sample actuator catalog seeded.
-The target values were picked against that deterministic catalog: ethanol at 5 bar with a 60° cone,
-Dv50 40 µm and 50 ml/min has actuators within every tolerance; 10°, 5 µm and 2000 ml/min has none.
+The target values were picked against that deterministic catalog: ethanol at 5 bar with a 50° cone,
+Dv50 37 µm and 50 ml/min has actuators within every tolerance (re-picked when issue 11 moved the hollow-cone
+angles); 10°, 5 µm and 2000 ml/min has none.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def test_library_fluid_to_saved_configuration_with_versions_share_and_copy(new_p
     expect(page.locator(".fluid-summary")).to_contain_text("Ethanol")
 
     # Step 2 → 3: targets, then rank.
-    _fill_targets(page, "5", "60", "40", "50")
+    _fill_targets(page, "5", "50", "37", "50")
     page.get_by_role("button", name="Rank actuators").click()
     _wait_for_param(page, "flow_ml_min", "50")
     _wait_for_param(page, "step", "results")
@@ -196,7 +197,7 @@ def test_library_fluid_to_saved_configuration_with_versions_share_and_copy(new_p
     expect(page.get_by_text("Saved “Ethanol room spray”.")).to_be_visible()
     targets = page.get_by_role("table", name="Targets")
     expect(targets).to_contain_text("140 ml/min")
-    expect(targets).to_contain_text("60 °")
+    expect(targets).to_contain_text("50 °")
     expect(page.get_by_role("table", name="Ranked actuators")).to_contain_text(first_at_140)
 
     # Edit: change the cone target → version 2.
@@ -214,11 +215,11 @@ def test_library_fluid_to_saved_configuration_with_versions_share_and_copy(new_p
     expect(page.locator("ol.versions > li")).to_have_count(2)
     diff = page.get_by_role("table", name="Changes in version 2")
     cone_row = diff.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Cone angle (°)", exact=True))
-    expect(cone_row.locator("del")).to_have_text("60")
+    expect(cone_row.locator("del")).to_have_text("50")
     expect(cone_row.locator("ins")).to_have_text("70")
     # Its default ±10 % followed the target.
     tol_row = diff.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Cone angle tolerance (°)"))
-    expect(tol_row.locator("del")).to_have_text("6")
+    expect(tol_row.locator("del")).to_have_text("5")
     expect(tol_row.locator("ins")).to_have_text("7")
     shots(page, "history")
     page.locator("#version-1").get_by_role("button", name="Restore this version").click()
@@ -226,7 +227,7 @@ def test_library_fluid_to_saved_configuration_with_versions_share_and_copy(new_p
     expect(page.locator("ol.versions > li")).to_have_count(3)
     expect(page.locator("#version-3")).to_contain_text("Restored from version 1.")
     page.goto(detail_url)
-    expect(page.get_by_role("table", name="Targets")).to_contain_text("60 °")
+    expect(page.get_by_role("table", name="Targets")).to_contain_text("50 °")
 
     # Share with the teammate (edit access); they see it under "Shared with me".
     share = page.get_by_role("region", name="Sharing")
@@ -295,7 +296,7 @@ def test_wizard_ranks_without_javascript(browser, live_server, new_page, sign_up
         page.get_by_role("button", name="Search").click()
         page.locator("#fluid-list").get_by_role("link", name="Water", exact=True).click()
         page.wait_for_url(re.compile(r"step=targets"))
-        _fill_targets(page, "5", "60", "40", "50")
+        _fill_targets(page, "5", "50", "37", "50")
         page.get_by_role("button", name="Rank actuators").click()
         page.wait_for_url(re.compile(r"step=results"))
         expect(page.get_by_role("table", name="Ranked actuators").locator("tbody tr")).not_to_have_count(0)
@@ -326,7 +327,7 @@ def test_screenshots_of_core_pages(new_page, sign_up, unique_email, shots):
     shots(page, "wizard-2-targets")
     query = {k: v for k, v in _query(page).items() if k != "step"}
     good = "&".join(f"{k}={v}" for k, v in query.items())
-    page.goto(f"{base}/configurations/new?{good}&step=results&pressure_bar=5&cone_deg=60&dv50_um=40&flow_ml_min=50")
+    page.goto(f"{base}/configurations/new?{good}&step=results&pressure_bar=5&cone_deg=50&dv50_um=37&flow_ml_min=50")
     expect(page.get_by_role("table", name="Ranked actuators")).to_be_visible()
     shots(page, "wizard-3-results")
     page.goto(f"{base}/configurations/new?{good}&step=results&pressure_bar=5&cone_deg=10&dv50_um=5&flow_ml_min=2000")

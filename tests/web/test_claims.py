@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ from aerospec.billing.plans import AVAILABLE_FEATURES, COMING_SOON_FEATURES, FEA
 
 # What a page might say about something that does not run yet (case-insensitive).
 NOT_BUILT = {
-    "learning model": r"correction model|model (that )?learns|learns from",
+    # The correction model runs (issue 12 item 4: feedback.learning, trained by jobs.feedback), so pages may say so.
     "single sign-on": r"single sign-on|\bSSO\b|\bOIDC\b",
     # Custom models run (issue 12 item 5: /api/ml/custom-models), so the pricing table may sell them.
     "white-label": r"white-label|white label",
@@ -161,6 +162,12 @@ def test_the_landing_page_describes_lab_results_as_the_app_records_them(client, 
     """Lab results are a claim outside "coming soon" now: the page that says so must have a route that does it."""
     outside, inside = claims(client.get("/").get_data(as_text=True))
     assert "Record what your lab measures" in outside and "instrument's CSV export" in outside
-    assert "correction model" in inside.lower()  # the learning part is still only coming soon
+    assert "correction model" in outside.lower() and "calibrated" in outside
+    assert "correction model" not in inside.lower()
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert {"feedback.record_for_configuration", "feedback.record_for_order", "feedback.download_file"} <= endpoints
+    # The correction model the page describes: trained on a schedule, and each prediction labelled with it.
+    from aerospec.feedback import learning
+    from jobs import schedule
+
+    assert callable(learning.train_all) and "train_correction_models" in Path(schedule.__file__).read_text()
