@@ -26,7 +26,7 @@ from aerospec.compliance import services as audit
 from aerospec.errors import AuthenticationFailed, PermissionDenied, ValidationFailed
 from aerospec.limits.effective import feature_enabled
 from aerospec.limits.messages import feature_message
-from aerospec.models import get_owned, utcnow
+from aerospec.models import get_owned, isoformat, utcnow
 from aerospec.tenancy.models import Tenant
 from aerospec.tenancy.permissions import KEY_SCOPES, ensure_permitted, expand_scopes
 from aerospec.tenancy.scoping import tenant_scope
@@ -196,6 +196,17 @@ def create_key(
     held = getattr(actor, "api_scopes", None)
     if held is not None and not set(chosen) <= expand_scopes(held):
         raise PermissionDenied("An API key can only create keys with scopes it has itself.")
+    key, raw = _add_key(
+        session, tenant, actor, name, chosen, now + timedelta(days=days) if days else None, test_mode=test_mode
+    )
+    _record(session, actor, key, "api_key.created", client, scopes=chosen, expires_at=isoformat(key.expires_at))
+    return key, raw
+
+
+def _add_key(
+    session: Session, tenant: Tenant, actor, name: str, scopes: list[str], expires_at, *, test_mode: bool
+) -> tuple[ApiKey, str]:
+    """A new key row (flushed) and its secret: the one place a key is minted, for create and rotate."""
     mode = "test" if test_mode else "live"
     raw = _new_secret(tenant, mode)
     key = ApiKey(
@@ -204,13 +215,12 @@ def create_key(
         mode=mode,
         hint=_hint(raw, mode),
         secret_hash=_hash(raw),
-        scopes=chosen,
-        expires_at=now + timedelta(days=days) if days else None,
+        scopes=scopes,
+        expires_at=expires_at,
         created_by_id=getattr(actor, "user_id", None),
     )
     session.add(key)
     session.flush()
-    _record(session, actor, key, "api_key.created", client, scopes=chosen, expires_at=_iso(key.expires_at))
     return key, raw
 
 
@@ -218,10 +228,6 @@ def _ensure_room(session: Session, tenant: Tenant, errors: dict[str, list[str]])
     live = [k for k in list_keys(session, tenant) if status(k) in ("active", "expiring")]
     if len(live) >= KEYS_PER_WORKSPACE:
         errors["name"] = [f"A workspace can have {KEYS_PER_WORKSPACE} keys in use. Revoke one you no longer need."]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def rotate_key(
@@ -252,25 +258,14 @@ def rotate_key(
         ]
     if errors:
         raise ValidationFailed("Check the fields listed in errors.", field_errors=errors)
-    mode = "test" if test_mode else "live"
-    raw = _new_secret(tenant, mode)
-    new = ApiKey(
-        tenant_id=tenant.id,
-        name=key.name,
-        mode=mode,
-        hint=_hint(raw, mode),
-        secret_hash=_hash(raw),
-        scopes=list(key.scopes),
-        expires_at=key.expires_at,
-        created_by_id=getattr(actor, "user_id", None),
-    )
-    session.add(new)
-    session.flush()
+    new, raw = _add_key(session, tenant, actor, key.name, list(key.scopes), key.expires_at, test_mode=test_mode)
     grace_end = now + timedelta(hours=hours)
     key.expires_at = grace_end if key.expires_at is None else min(key.expires_at, grace_end)
     key.replaced_by_id = new.id
     session.flush()
-    _record(session, actor, key, "api_key.rotated", client, replaced_by=new.hint, old_key_stops_at=_iso(key.expires_at))
+    _record(
+        session, actor, key, "api_key.rotated", client, replaced_by=new.hint, old_key_stops_at=isoformat(key.expires_at)
+    )
     return new, raw
 
 
@@ -338,10 +333,10 @@ def key_to_dict(key: ApiKey, now: datetime | None = None) -> dict:
         "mode": key.mode,
         "scopes": list(key.scopes),
         "status": status(key, now),
-        "created_at": _iso(key.created_at),
-        "expires_at": _iso(key.expires_at),
-        "revoked_at": _iso(key.revoked_at),
+        "created_at": isoformat(key.created_at),
+        "expires_at": isoformat(key.expires_at),
+        "revoked_at": isoformat(key.revoked_at),
         "replaced_by_id": str(key.replaced_by_id) if key.replaced_by_id else None,
-        "last_used_at": _iso(key.last_used_at),
+        "last_used_at": isoformat(key.last_used_at),
         "last_used_ip": key.last_used_ip,
     }
