@@ -150,3 +150,14 @@ def test_small_orifice_misting_table_is_labelled_extrapolated_and_its_error_is_g
 def test_the_committed_calibration_file_is_what_calibrate_writes_today():
     fresh = json.loads(json.dumps(calibrate.calibrate(), ensure_ascii=False))
     assert fresh == calibration.load(), "run: python -m aerospec.engine.calibrate"
+
+
+def test_the_full_cone_pressure_shape_depends_on_the_orifice_only_where_enough_series_fit_it():
+    fams = calibration.load()["families"]
+    for family in calibrate.ANGLE_INTERACTION_FAMILIES:
+        assert len(fams[family]["angle"]["coef"]) == 5 and fams[family]["angle"]["coef"][4] != 0.0, family
+        assert "ln d·ln P" in fams[family]["angle"]["model"]
+    # square inserts: 5 nozzles in 3 series, no ln d·ln P term
+    assert fams["full_cone_square"]["angle"]["coef"][4] == 0.0
+    # the hollow-cone prior stays Rizk & Lefebvre's power law: no pressure-orifice cross term either
+    assert fams["hollow_cone"]["angle"]["coef"][1:] == [0.11, 0.22, 0.0, 0.0]
