@@ -86,8 +86,8 @@ def tables() -> dict:
     widen = cal["widen_outside"]
     nf = len(FAMILY_KEYS)
     flow_coef = np.zeros((nf, 2))
-    angle_coef = np.zeros((nf, 4))
-    rated_coef = np.zeros((nf, 5))
+    angle_coef = np.zeros((nf, 5))
+    rated_coef = np.zeros((nf, 6))
     has_rated = np.zeros(nf, dtype=bool)
     rated_angle_q90 = np.full(nf, np.nan)
     n_exp = np.full(nf, 0.5)
@@ -105,12 +105,14 @@ def tables() -> dict:
         flow_q90[code] = f["flow"]["cv"]["q90"]
         p_lo[code], p_hi[code] = f["pressure_range_bar"]
         if "angle" in f:
-            angle_coef[code] = f["angle"]["coef"]
+            c = f["angle"]["coef"]
+            angle_coef[code, : len(c)] = c
             angle_q90[code] = f["angle"]["cv"]["q90"]
             one_q90[code] = f["angle"]["one_angle_cv"]["q90"]
             table_q90[code] = f["angle"]["table_middle_point"]["q90"]
             if "rated" in f["angle"]:
-                rated_coef[code] = f["angle"]["rated"]["coef"]
+                c = f["angle"]["rated"]["coef"]
+                rated_coef[code, : len(c)] = c
                 has_rated[code] = True
                 rated_angle_q90[code] = f["angle"]["rated"]["cv"]["q90"]
             n_exp[code] = f["flow"]["flow_exponent"]

@@ -11,8 +11,10 @@ Flow, most trusted first:
    orifices (calibrate.py), with the makers' pressure exponent; full cones never use the swirl
    formula. Hollow cones: Rizk & Lefebvre's C_D at the default geometry (K = 0.4, D_s = 3·d_o),
    no constant fitted (the WhirlJet table, the only public one, validates it).
-Cone angle: the maker's table (interpolated in ln P, held flat outside it with a warning);
-one tabulated angle scaled by the family's pressure shape; the family prior (Rizk & Lefebvre's
+Cone angle: the maker's table (full cones: the family shape through its points, offsets in
+ln P; hollow cones: interpolated in P^−½, as they level off; held flat outside it with a
+warning); one tabulated angle scaled by the family's pressure shape (hollow cones: the
+levelling-off form θ_tab·(1 + 0.22·(1 − √(P_tab/P))), no fit); the family prior (Rizk & Lefebvre's
 unfitted power law for hollow cones, whose only public table is kept for validation;
 rise-then-narrow for full cones by insert). The viscosity trend of Rizk &
 Lefebvre, (μ/1 cP)^−0.22·(ρ/998)^0.11, is applied to every swirl-type angle.
@@ -274,7 +276,7 @@ def family_angle(fam: np.ndarray, ld: np.ndarray, p_bar) -> np.ndarray:
     lp = np.log(p)
     # hollow cones: Rizk & Lefebvre's power law, unfitted (ln θ = a0 + 0.11·ln P + 0.22·ln d)
     hollow = np.exp(c[:, 0] + c[:, 1] * lp + c[:, 2] * ld)
-    full = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * ld
+    full = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * ld + c[:, 4] * ld * lp
     return np.where(fam == HOLLOW_F, hollow, full)
 
 
@@ -389,7 +391,10 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         ra = a["rated_angle"]
         c = t["rated_coef"][fam]
         lp = np.log(np.clip(p_arr, t["p_lo"][fam], t["p_hi"][fam]))
-        rated_shape = c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * a["ld"] + c[:, 4] * a["log_cd_rated"]
+        ld = a["ld"]
+        rated_shape = (
+            c[:, 0] + c[:, 1] * lp + c[:, 2] * lp * lp + c[:, 3] * ld + c[:, 4] * ld * lp + c[:, 5] * a["log_cd_rated"]
+        )
         shape = np.where(ra, rated_shape, shape)
         rated_ok = a["rated_ok"] & in_range & water_like
         rated_widen = widen ** (outside + ~a["rated_ok"])
@@ -515,9 +520,23 @@ def apply_precedence(
                 if outside:  # held flat at the table's end value
                     base = float(angles[0] if p_i < pts[0][0] else angles[-1])
                 hw = t["table_q90"][fam[i]]
+            elif len(pts) >= 2 and fam[i] == HOLLOW_F:
+                # hollow cones level off: the table interpolated in P^−½, flat outside it
+                xs = -(np.array([q for q, _ in pts]) ** -0.5)
+                base = float(np.interp(-(p_i**-0.5), xs, angles))
+                hw = t["table_q90"][fam[i]]
             elif len(pts) >= 2:
                 base = float(np.interp(math.log(p_i), ps, angles))  # flat outside the table
-                hw = t["table_q90"][fam[i]] if fam[i] == HOLLOW_F else 5.0
+                hw = 5.0
+            elif fam[i] == HOLLOW_F:
+                # the levelling-off form θ_∞ − B·P^−½ with Rizk & Lefebvre's slope at the table's pressure
+                p_c = min(max(p_i, float(t["p_lo"][HOLLOW_F])), float(t["p_hi"][HOLLOW_F]))
+                p_t = min(max(pts[0][0], float(t["p_lo"][HOLLOW_F])), float(t["p_hi"][HOLLOW_F]))
+                # slope: the hollow-cone prior's pressure exponent (Rizk & Lefebvre's 0.11), as
+                # calibrate.hollow_one_angle validates it
+                slope = float(t["angle_coef"][HOLLOW_F, 1])
+                base = pts[0][1] * (1.0 + 2.0 * slope * (1.0 - math.sqrt(p_t / p_c)))
+                hw = t["one_q90"][fam[i]]
             else:
                 f = family_angle(fam[i : i + 1], a["ld"][i : i + 1], np.array([p_i, pts[0][0]]))
                 base = pts[0][1] + float(f[0] - f[1]) if fam[i] != PLAIN_F else pts[0][1]
@@ -809,9 +828,16 @@ def _explain(q: str, m: int, i: int, ctx: dict) -> dict:
             }
         if m == MAKER:
             pts = a["tables"][i]
-            if len(pts) < 2:
+            if len(pts) < 2 and fam_key == "hollow_cone":
+                how = (
+                    "one tabulated angle carried by the hollow-cone levelling-off form "
+                    "θ_tab·(1 + 0.22·(1 − √(P_tab/P)))"
+                )
+            elif len(pts) < 2:
                 how = "one tabulated angle scaled by the family's pressure shape"
-            elif fam_key in ("plain_orifice", "hollow_cone"):
+            elif fam_key == "hollow_cone":
+                how = "interpolated in P^−½, the hollow-cone levelling-off form"
+            elif fam_key == "plain_orifice":
                 how = "interpolated in ln P"
             else:
                 how = "the family's pressure shape through the table's points, offsets interpolated in ln P"

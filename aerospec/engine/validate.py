@@ -11,7 +11,8 @@ Every figure printed here is one of:
   prior is Rizk & Lefebvre's unfitted correlation); its residuals size the hollow-cone bands,
   whose coverage is therefore printed leave-one-series-out;
 - no fit at all: the published droplet-size correlations against Levitsky & Tavor (2020),
-  the maker's angle table interpolated in ln P without its middle point.
+  the maker's angle table without its middle point (hollow cones: interpolated in P^−½),
+  and a hollow cone's one tabulated angle carried by the levelling-off form (calibrate.py).
 The issue-11 targets are printed beside each figure (`TARGETS`); tests/engine/test_validation.py
 fails when a figure regresses.
 """
@@ -188,13 +189,16 @@ def main() -> None:
     for f, cv in r["angle_rated"].items():
         ok = cv["mae_deg"] <= t["full_angle_mae_deg"] and cv["coverage"] >= t["coverage"]
         print(f"  {f:24s} MAE {cv['mae_deg']:5.2f}°  coverage {cv['coverage']:.0%}  n {cv['n']:3d}  {_mark(ok)}")
-    print(f"\nCone angle from one tabulated angle scaled by the family shape, target ≤ {t['table_angle_mae_deg']:g}°:")
+    print(
+        f"\nCone angle from one tabulated angle scaled by the family shape (hollow cones: the levelling-off "
+        f"form, no fit), target ≤ {t['table_angle_mae_deg']:g}°:"
+    )
     for f, cv in r["angle_one"].items():
         ok = cv["mae_deg"] <= t["table_angle_mae_deg"] and cv["coverage"] >= t["coverage"]
         print(f"  {f:24s} MAE {cv['mae_deg']:5.2f}°  coverage {cv['coverage']:.0%}  n {cv['n']:3d}  {_mark(ok)}")
     print(
         f"\nCone angle from the maker's table, each table's middle point left out (family shape through the "
-        f"end points), target ≤ {t['table_angle_mae_deg']:g}°:"
+        f"end points; hollow cones: interpolated in P^−½), target ≤ {t['table_angle_mae_deg']:g}°:"
     )
     for f, cv in r["angle_table"].items():
         ok = cv["mae_deg"] <= t["table_angle_mae_deg"]

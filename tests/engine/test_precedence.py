@@ -15,6 +15,7 @@ from aerospec.engine import (
     Geometry,
     Target,
     Targets,
+    calibrate,
     calibration,
     explain_empty,
     predict,
@@ -105,26 +106,43 @@ def test_angle_table_follows_the_family_shape_through_its_points_and_is_held_fla
     assert (p.cone_deg_high[2] - p.cone_deg[2]) > (p.cone_deg_high[1] - p.cone_deg[1])  # widened outside
 
 
-def test_a_hollow_cone_angle_table_is_interpolated_in_ln_p():
-    # the hollow-cone family shape is Rizk & Lefebvre's, unfitted: the table alone is interpolated
+def test_a_hollow_cone_angle_table_is_interpolated_in_p_to_the_minus_half():
+    # hollow cones open steeply and level off: the table is interpolated in P^-1/2 (θ = θ_∞ − B·P^-1/2
+    # through each pair of neighbouring points), flat outside it
     table = ((0.7, 39.0), (1.5, 58.0), (6.0, 69.0))
     p = predict(WATER_20C, Geometry("hollow_cone", 1.2, angle_table=table), np.array([1.0, 3.0, 10.0]))
-    t = math.log(1.0 / 0.7) / math.log(1.5 / 0.7)
+    t = (0.7**-0.5 - 1.0) / (0.7**-0.5 - 1.5**-0.5)
     assert p.cone_deg[0] == pytest.approx(39.0 + t * (58.0 - 39.0), rel=1e-9)
-    t = math.log(3.0 / 1.5) / math.log(6.0 / 1.5)
+    t = (1.5**-0.5 - 3.0**-0.5) / (1.5**-0.5 - 6.0**-0.5)
     assert p.cone_deg[1] == pytest.approx(58.0 + t * (69.0 - 58.0), rel=1e-9)
     assert p.cone_deg[2] == pytest.approx(69.0, rel=1e-9)
-    assert "interpolated in ln P" in p.explain(0)["cone_deg"]["source"]
+    # levelling off: above a straight line in ln P between the same points
+    t_ln = math.log(1.0 / 0.7) / math.log(1.5 / 0.7)
+    assert p.cone_deg[0] > 39.0 + t_ln * (58.0 - 39.0) + 0.5
+    assert "interpolated in P^−½" in p.explain(0)["cone_deg"]["source"]
     q90 = calibration.load()["families"]["hollow_cone"]["angle"]["table_middle_point"]["q90"]
     assert p.cone_deg_high[0] - p.cone_deg[0] == pytest.approx(q90, rel=1e-9)
 
 
 def test_one_tabulated_angle_is_scaled_by_the_family_shape():
-    g = Geometry("hollow_cone", 2.0, angle_table=((1.5, 61.0),))
+    g = Geometry("full_cone", 2.0, full_cone_insert="standard", angle_table=((1.5, 61.0),))
     p = predict(WATER_20C, g, 6.0)
-    f = family_angle(np.array([0, 0]), np.log(np.array([2.0, 2.0])), np.array([6.0, 1.5]))
+    f = family_angle(np.array([1, 1]), np.log(np.array([2.0, 2.0])), np.array([6.0, 1.5]))
     assert p.cone_deg[0] == pytest.approx(61.0 + f[0] - f[1], rel=1e-9)
     assert p.explain(0)["cone_deg"]["source"].endswith("(one tabulated angle scaled by the family's pressure shape)")
+
+
+def test_one_tabulated_hollow_cone_angle_follows_the_levelling_off_form():
+    # no fitted constant: θ_∞ − B·P^-1/2 with Rizk & Lefebvre's slope 0.11 at the tabulated pressure
+    g = Geometry("hollow_cone", 2.0, angle_table=((1.5, 61.0),))
+    p = predict(WATER_20C, g, np.array([0.7, 6.0, 50.0]))
+    expected = 61.0 * (1.0 + 0.22 * (1.0 - np.sqrt(1.5 / np.array([0.7, 6.0, 6.0]))))  # held at 6 bar above it
+    assert p.cone_deg == pytest.approx(expected, rel=1e-9)
+    # the very rule the validation measures (calibrate.py), not a second copy that could drift
+    assert p.cone_deg[:2] == pytest.approx(calibrate.hollow_one_angle(61.0, 1.5, np.array([0.7, 6.0])), rel=1e-9)
+    # levels off: per unit of ln P it rises less from 1.5 to 6 bar than from 0.7 to 1.5 bar
+    assert (p.cone_deg[1] - 61.0) / math.log(6.0 / 1.5) < (61.0 - p.cone_deg[0]) / math.log(1.5 / 0.7)
+    assert "levelling-off form" in p.explain(0)["cone_deg"]["source"]
 
 
 def test_hollow_cone_prior_is_rizk_lefebvre_and_full_cone_prior_narrows_at_high_pressure():
