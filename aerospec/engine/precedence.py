@@ -278,18 +278,29 @@ def family_angle(fam: np.ndarray, ld: np.ndarray, p_bar) -> np.ndarray:
     return np.where(fam == HOLLOW_F, hollow, full)
 
 
+#: |2y| at which norm_cdf stops (Φ there is 1 to double precision, or below 5·10⁻¹⁸).
+_CDF_CLIP = 40.0
+
+
 def norm_cdf(z: np.ndarray) -> np.ndarray:
     """Standard normal CDF, vectorised, without scipy: the tanh form of Page (1977),
-    Φ(z) ≈ ½·(1 + tanh(√(2/π)·(z + 0.044715·z³))), |error| < 2·10⁻⁴ (tests check it)."""
+    Φ(z) ≈ ½·(1 + tanh(√(2/π)·(z + 0.044715·z³))), |error| < 2·10⁻⁴ (tests check it).
+
+    Evaluated as the logistic 1/(1 + e^(−2y)), y = √(2/π)·(z + 0.044715·z³): the same function
+    (½(1 + tanh y) ≡ 1/(1 + e^(−2y))), to rounding, at a fraction of the cost: numpy's exp takes
+    about 6 ns an element here, its tanh 26 (ranking 10,000 SKUs spent a third of its time in tanh)."""
     z = np.asarray(z, dtype=float)
     inner = z * z
     inner *= 0.044715
     inner += 1.0
     inner *= z
-    inner *= math.sqrt(2.0 / math.pi)
-    np.tanh(inner, out=inner)
+    inner *= -2.0 * math.sqrt(2.0 / math.pi)
+    # Held to |2y| ≤ 40, where Φ is 1 to double precision or below 5·10⁻¹⁸: exp stays on its
+    # fast path (no overflow or underflow), and the result moves by less than 5·10⁻¹⁸.
+    np.clip(inner, -_CDF_CLIP, _CDF_CLIP, out=inner)
+    np.exp(inner, out=inner)
     inner += 1.0
-    inner *= 0.5
+    np.reciprocal(inner, out=inner)
     return inner
 
 
@@ -401,6 +412,9 @@ def _pressure_part(g: dict, a: dict, p_bar, n: int, water_like: bool) -> dict:
         "in_range": in_range,
         "real_swirl": real_swirl,
         "any_real_swirl": bool(real_swirl.any()),
+        "real_swirl_idx": np.flatnonzero(real_swirl),
+        # the items whose flow band apply_precedence may replace (by the swirl formula's or the rating's)
+        "flow_redo_idx": np.flatnonzero(real_swirl | a["anchored"]),
         "prior_geo": a["prior_flow_geo"] * (p_arr / a["p_rated"]) ** (a["n"] - 0.5),
         "flow_hw": flow_hw,
         "flow_f": np.exp(flow_hw),
@@ -465,7 +479,8 @@ def apply_precedence(
     flow_m = part["flow_m"]
     if part["any_real_swirl"]:
         flow = np.where(real_swirl, physics_flow, flow)
-        flow_hw = np.where(real_swirl, np.log1p(physics_flow_w), flow_hw)
+        flow_hw = flow_hw.copy()  # (log1p over those items only)
+        flow_hw[part["real_swirl_idx"]] = np.log1p(np.take(physics_flow_w, part["real_swirl_idx"]))
     anchored = a["anchored"]
     ratio_ok = None
     if a["any_anchored"]:
@@ -477,7 +492,10 @@ def apply_precedence(
         flow_hw = np.where(anchored, hw, flow_hw)
         flow_m = np.where(anchored, MAKER, flow_m)
     flow = np.asarray(flow, dtype=float)
-    flow_f = part["flow_f"] if flow_hw is part["flow_hw"] else np.exp(flow_hw)
+    flow_f = part["flow_f"]
+    if flow_hw is not part["flow_hw"]:  # exp over the replaced items only
+        flow_f = flow_f.copy()
+        flow_f[part["flow_redo_idx"]] = np.exp(flow_hw.take(part["flow_redo_idx"]))
     flow_low = flow / flow_f
     flow_high = flow * flow_f
     if flashing:
