@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from aerospec.engine import Catalog, Fluid, Target, Targets, rank
-from aerospec.engine.precedence import Z90, norm_cdf
+from aerospec.engine.precedence import Z90, interp_rows, norm_cdf
 from aerospec.engine.types import QUANTITIES
 from tests.engine.test_rank_reference import FLUIDS, seeded_catalog
 
@@ -248,3 +248,24 @@ def test_norm_cdf_is_the_tanh_form_to_rounding():
         fast = norm_cdf(z)
     assert np.max(np.abs(fast - tanh_form)) < 1e-15
     assert np.isnan(norm_cdf(np.array([np.nan]))).all()
+
+
+def test_the_angle_tables_interpolate_as_np_interp_row_by_row():
+    """interp_rows (every SKU's angle table at once) against np.interp on each row: points hit
+    exactly, between points, before and after the table, one-point tables, repeated pressures."""
+    rng = np.random.default_rng(5)
+    m, k = 400, 4
+    n = rng.integers(1, k + 1, m)
+    xp = np.sort(np.round(rng.uniform(-1.0, 2.0, (m, k)), 1), axis=1)
+    xp[rng.random(m) < 0.1, 1] = xp[rng.random(m) < 0.1, 0]  # some repeated pressures
+    xp = np.sort(xp, axis=1)
+    fp = np.round(rng.uniform(20.0, 120.0, (m, k)), 0)
+    fp[rng.random(m) < 0.1] = 60.0  # flat tables
+    for r in range(m):
+        xp[r, n[r] :] = np.inf
+    x = np.where(rng.random(m) < 0.3, xp[np.arange(m), rng.integers(0, k, m) % n], rng.uniform(-1.5, 2.5, m))
+    got = interp_rows(x, xp, fp, n)
+    for r in range(m):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = np.interp(x[r], xp[r, : n[r]], fp[r, : n[r]])
+        assert got[r] == want or (np.isnan(got[r]) and np.isnan(want)), (r, x[r], xp[r], fp[r], n[r])
