@@ -216,6 +216,9 @@ def _derive(
     def hollow_only(x: np.ndarray) -> np.ndarray:
         return x if hollow_idx is None else x[hollow_idx]
 
+    rb_geo = (4.0 * math.pi / (3.0 + 0.28 * ld)) * (math.sqrt(3.0) / 6.0)
+    rb_uniq, rb_inv = np.unique(rb_geo, return_inverse=True)
+
     return {
         # Fluid-independent factors of the correlations (the exponents are those of
         # correlations.py; tests prove predict() equals the reference functions).
@@ -225,11 +228,17 @@ def _derive(
         "area_m2": 0.25 * math.pi * d_o * d_o,
         # indices of the hollow cones (their SMD is computed on them only); None: all are
         "hollow_idx": hollow_idx,
+        # likewise the plain orifices (their SMD and its spread are computed on them only)
+        "plain_idx": None if (codes == PLAIN).all() else np.flatnonzero(codes == PLAIN),
         "half_d_o_h": hollow_only(0.5 * d_o),
         "film_geo_h": hollow_only(film_geo),
         "l83_geo_h": hollow_only(l83_geo),
         "cone_geo": 6.0 * k**-0.15 * d_o**0.22,  # Rizk & Lefebvre: 2θ = 6K^-0.15(ΔP d² ρ/μ²)^0.11
-        "rb_geo": (4.0 * math.pi / (3.0 + 0.28 * ld)) * (math.sqrt(3.0) / 6.0),  # Reitz & Bracco
+        "rb_geo": rb_geo,  # Reitz & Bracco
+        # ... its distinct values (few: l/d is mostly the default) and each item's among them, so
+        # the arctan of the plain-jet angle runs once per distinct l/d, not once per item
+        "rb_uniq": rb_uniq,
+        "rb_inv": rb_inv,
         "film_geo": film_geo,  # Suyari & Lefebvre: t ∝ (d·ṁ)^0.25, ṁ ∝ C_D d²
         "l83_geo": l83_geo,  # Lefebvre 1983: SMD ∝ ṁ^0.25
         "em_geo": d_o**0.6115,  # Estes & Mudawar: SMD ∝ d·(d^0.5·d)^-0.259 = d^0.6115
@@ -272,6 +281,11 @@ def _derive(
         "log_size_f": np.log(_SIZE_F[codes]),
         "type_names": np.asarray(SPRAY_TYPES)[codes],
     }
+
+
+def _subset(x, idx: np.ndarray | None):
+    """x at the items idx (None: every item); scalars and 0-d arrays as they are."""
+    return x if idx is None or not isinstance(x, np.ndarray) or x.ndim == 0 else x.take(idx)
 
 
 def is_flashing(fluid: Fluid) -> bool:
@@ -339,8 +353,8 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
     # --- cone angle
     cone = np.minimum(g["cone_geo"] * (dp * rho / (mu * mu)) ** 0.11, 150.0)
     if any_plain:
-        tan_half = g["rb_geo"] * math.sqrt(rho_a / rho)
-        cone = np.where(plain, np.degrees(2.0 * np.arctan(tan_half)), cone)
+        tan_half = g["rb_uniq"] * math.sqrt(rho_a / rho)
+        cone = np.where(plain, np.degrees(2.0 * np.arctan(tan_half)).take(g["rb_inv"]), cone)
 
     # --- SMD, with the spread between published correlations as part of the band
     log_size_f = g["log_size_f"]
@@ -354,7 +368,7 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
         h = g["hollow_idx"]
 
         def sub(x):
-            return x if h is None or not isinstance(x, np.ndarray) or x.ndim == 0 else x.take(h)
+            return _subset(x, h)
 
         # Suyari & Lefebvre film: t = 2.7[d·ṁ·μ/(ρ·ΔP)]^0.25, capped at d_o/2
         film = np.minimum(2.7 * sub(mdot_geo * mu / (rho * dp)) ** 0.25 * g["film_geo_h"], g["half_d_o_h"])
@@ -377,12 +391,17 @@ def predict(fluid: Fluid, geometry: Geometry | Catalog, pressure_bar: float | np
     if any_full:
         em = 3.67 * ((rho_a * u * u / sigma) ** 0.5 * (rho * u / mu)) ** -0.259 * g["em_geo"]
         smd = np.where(full, em, smd)
-    if any_plain:
-        mr = g["mr_geo_500"] * (mu / rho) ** 0.2 / u
-        ek = c.smd_elkotb(mu / rho, sigma, rho, dp)
-        smd = np.where(plain, np.sqrt(mr * ek), smd)
+    if any_plain:  # over the plain orifices only, as the hollow cones above
+        pi = g["plain_idx"]
+        mr = _subset(g["mr_geo_500"], pi) * (mu / rho) ** 0.2 / _subset(u, pi)
+        ek = _subset(c.smd_elkotb(mu / rho, sigma, rho, dp), pi)
         spread = np.abs(np.log(mr / ek)) * 0.5 + math.log(1.2)
-        log_size_f = np.where(plain, np.maximum(log_size_f, spread), log_size_f)
+        if pi is None:
+            smd, log_size_f = np.sqrt(mr * ek), np.maximum(log_size_f, spread)
+        else:
+            smd[pi] = np.sqrt(mr * ek)
+            log_size_f = log_size_f.copy() if log_size_f is g["log_size_f"] else log_size_f
+            log_size_f[pi] = np.maximum(log_size_f.take(pi), spread)
     smd_um = smd * 1e6
 
     # --- validity checks: each violated range widens the affected bands by _WIDEN and
