@@ -9,7 +9,19 @@ import io
 import pytest
 
 from aerospec.feedback import instrument
-from tests.feedback.test_pages import CSV, HTMX, _confirm, _files, _form, _hidden, _post, _post_raw, _preview, _rows
+from tests.feedback.test_pages import (
+    CSV,
+    HTMX,
+    _confirm,
+    _files,
+    _form,
+    _hidden,
+    _order,
+    _post,
+    _post_raw,
+    _preview,
+    _rows,
+)
 from tests.feedback.test_pages import world as world  # noqa: F401 - the fixture
 
 SPRAYTEC = (
@@ -115,6 +127,27 @@ def test_a_file_that_cannot_be_used_gets_no_preview_and_says_why(client, db, wor
     assert words in html, html[:3000]
     assert "Nothing is stored yet" not in html and 'name="pending_content" type="hidden" value=""' in html
     assert _rows(db) == [] and _files(db) == 0
+
+
+def test_on_the_order_page_a_confirmed_file_is_tied_to_the_order_and_a_preview_from_elsewhere_is_refused(
+    client, db, world
+):
+    order_id = _order(db, world, [world.other_sku])
+    world.login(world.user)
+    url = world.url(f"procurements/{order_id}/lab-results")
+    data = _form(world, actuator_sku=world.other_sku, dv50_um="")
+    # A preview made on the configuration's page does not confirm on the order's (its signature names the page).
+    _, elsewhere = _preview(client, world, data, ("a.csv", CSV), headers=HTMX)
+    moved = client.post(url, data={**data, **elsewhere, "step": "confirm"}, headers=HTMX)
+    assert moved.status_code == 422 and "The preview does not match" in moved.get_data(as_text=True)
+    shown = client.post(url, data={**data, "instrument_file": (io.BytesIO(CSV), "a.csv")}, headers=HTMX,
+                        content_type="multipart/form-data")  # fmt: skip
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "Nothing is stored yet" in html and _rows(db) == []
+    stored = client.post(url, data={**data, **_hidden(html), "step": "confirm"}, headers=HTMX)
+    assert stored.status_code == 200
+    [row] = _rows(db)
+    assert row.procurement_id == order_id and row.dv50_um == 61.0 and _files(db) == 1
 
 
 def test_method_words_in_an_export_name_one_method_or_none():
