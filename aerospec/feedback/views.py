@@ -185,7 +185,7 @@ def _drop(form: LabResultForm) -> None:
     form.pending_name.data = form.pending_content.data = form.pending_token.data = ""
 
 
-def _preview(form, config, procurement, data: dict, name: str, reading) -> dict:
+def _preview(data: dict, name: str, reading) -> dict:
     """What the preview shows: the file's values beside the prediction the result would be compared with."""
     row = feedback.build_feedback(db.session, g.tenant, g.membership, data)  # every check; nothing is added
     sizes = set(reading.values())
@@ -246,7 +246,7 @@ def _record(config: Configuration | None, procurement: Procurement | None):
         data["procurement_id"] = procurement.id if procurement is not None else None
         if reading is not None and (chosen is not None or step != "confirm"):
             # SECURITY: a preview stores nothing, whatever it touched.
-            preview = _preview(form, config, procurement, data, file[0], reading)
+            preview = _preview(data, file[0], reading)
             db.session.rollback()
             return _section(lab_panel(config, procurement, form=form, pending=preview))
         row = feedback.record_feedback(db.session, g.tenant, g.membership, data)
