@@ -13,26 +13,21 @@ import time
 from pathlib import Path
 
 
-def main() -> None:
+def bench_workspace(prefix: str):
+    """(app, tenant id) of a throwaway SQLite workspace with the sample catalog and fluids, migrated to head.
+
+    Used inside `with app.test_request_context():`; the caller opens the tenant's scope."""
     from flask_migrate import upgrade
-    from sqlalchemy import select
 
     from aerospec import create_app
     from aerospec.accounts import services as accounts
     from aerospec.catalog import services as catalog
-    from aerospec.configurations import services as configs
     from aerospec.extensions import db
-    from aerospec.feedback import bulk
-    from aerospec.limits import counters
     from aerospec.tenancy import services as tenancy
-    from aerospec.tenancy.models import Membership
-    from aerospec.tenancy.scoping import tenant_scope
-    from tests.configurations.conftest import BASE
     from tests.conftest import make_overrides
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-feedback-"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     app = create_app(make_overrides(f"sqlite:///{folder / 'bench.sqlite3'}", folder / "instance"))
-    rows = int(app.config["FEEDBACK_IMPORT_MAX_ROWS"])
     with app.app_context():
         upgrade()
     with app.test_request_context():
@@ -48,6 +43,24 @@ def main() -> None:
             client=accounts.ClientInfo("127.0.0.1", "bench"),
         )
         db.session.commit()
+        return app, tenant.id
+
+
+def main() -> None:
+    from sqlalchemy import select
+
+    from aerospec.configurations import services as configs
+    from aerospec.extensions import db
+    from aerospec.feedback import bulk
+    from aerospec.limits import counters
+    from aerospec.tenancy.models import Membership, Tenant
+    from aerospec.tenancy.scoping import tenant_scope
+    from tests.configurations.conftest import BASE
+
+    app, tenant_id = bench_workspace("bench-feedback-")
+    rows = int(app.config["FEEDBACK_IMPORT_MAX_ROWS"])
+    with app.test_request_context():
+        tenant = db.session.get(Tenant, tenant_id)
         with tenant_scope(db.session, tenant.id):
             member = db.session.scalar(select(Membership).where(Membership.tenant_id == tenant.id))
             header = "actuator_sku,pressure_bar,spray_cone_angle_actual,dv50_um,measurement_method\n"

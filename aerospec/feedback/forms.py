@@ -90,6 +90,10 @@ class LabResultForm(Form):
     instrument_file = FileField(
         "Instrument export (CSV, up to 1 MB)", render_kw={"accept": ".csv,.tsv,.txt,text/csv,text/plain"}
     )
+    # A previewed instrument file travels back with the form until it is confirmed (signed: attachments).
+    pending_content = HiddenField()
+    pending_name = HiddenField()
+    pending_token = HiddenField()
 
     MEASURED = ("flow_rate_actual_ml_min", "spray_cone_angle_actual", "dv10_um", "dv50_um", "dv90_um", "smd_um")
 

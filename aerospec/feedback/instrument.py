@@ -75,6 +75,8 @@ class InstrumentReading:
     smd_um: float | None = None
     layout: str = "percentiles"  # or "distribution"
     rows: int = 0  # data rows read (runs averaged, or size classes)
+    method: str | None = None  # the sizing method the file names (METHOD_WORDS), None when it names none
+    method_evidence: str | None = None  # the words in the file that named it
 
     def values(self) -> dict[str, float]:
         """The sizes found, by field name (dv10_um, ...), for a lab result."""
@@ -86,6 +88,34 @@ class InstrumentReading:
         if self.layout == "distribution":
             return f"{found} (interpolated from a size distribution of {self.rows} classes)"
         return f"{found} (the mean of {self.rows} runs)" if self.rows > 1 else found
+
+
+# ---- the sizing method a file names
+
+#: Words an export's metadata uses for its method or instrument -> the lab result's measurement_method.
+METHOD_WORDS = (
+    ("laser_diffraction", ("laser diffraction", "laser-diffraction", "spraytec", "mastersizer", "helos", "sympatec",
+                           "insitec", "malvern")),
+    ("pdpa", ("phase doppler", "phase-doppler", "pdpa", "pdpa/pdi", "pdi ", "artium")),
+    ("imaging", ("shadowgraph", "shadow imaging", "particle imaging", "visisizer", "droplet imaging", "imaging")),
+)  # fmt: skip
+_METHOD_SCAN_LINES = 60
+
+
+def detect_method(text: str) -> tuple[str | None, str | None]:
+    """(method, the words that named it) from an export's first lines, or (None, None) when they name none or
+    name two methods (a person must say which)."""
+    head = "\n".join(text.splitlines()[:_METHOD_SCAN_LINES]).lower() + " "
+    found = {}
+    for method, words in METHOD_WORDS:
+        for word in words:
+            if word in head:
+                found.setdefault(method, word.strip())
+                break
+    if len(found) != 1:
+        return None, None
+    [(method, word)] = found.items()
+    return method, word
 
 
 # ---- text and cells
@@ -194,6 +224,12 @@ def _is_distribution(columns: dict[int, Column]) -> bool:
 def read_instrument_csv(data: bytes | str) -> InstrumentReading:
     """Dv10/Dv50/Dv90 (and SMD) in µm from an instrument export; InstrumentFileError with row errors otherwise."""
     text = decode(data) if isinstance(data, bytes) else data
+    reading = _read(text)
+    reading.method, reading.method_evidence = detect_method(text)
+    return reading
+
+
+def _read(text: str) -> InstrumentReading:
     rows = _rows(text)
     if not rows:
         raise InstrumentFileError(["the file is empty"])

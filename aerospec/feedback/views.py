@@ -3,10 +3,11 @@ editing a result, and downloading its instrument file."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import uuid
 
-from flask import flash, g, make_response, request, url_for
+from flask import current_app, flash, g, make_response, request, url_for
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -29,8 +30,10 @@ from aerospec.web.htmx import hx_redirect, is_htmx, render
 
 T = "/t/<tenant_slug>"
 PER_PAGE = 10
-# Multipart framing around a 1 MB file; attachments.read_upload checks the file's own size exactly.
-_UPLOAD_LIMIT = attachments.MAX_FILE_BYTES + 64 * 1024
+# Multipart framing around a 1 MB file, or a previewed one coming back in base64 (4/3 of it) with the form;
+# attachments.read_upload checks the file's own size exactly.
+_PENDING_FIELD = attachments.MAX_FILE_BYTES * 4 // 3 + 1024
+_UPLOAD_LIMIT = _PENDING_FIELD + 64 * 1024
 QUANTITY_WORDS = {
     "flow_ml_min": ("Flow rate", "ml/min"),
     "cone_deg": ("Cone angle", "°"),
@@ -98,6 +101,7 @@ def lab_panel(
     form: LabResultForm | None = None,
     page: int = 1,
     saved: str | None = None,
+    pending: dict | None = None,
 ) -> dict | None:
     """The "Lab results" section's state for a configuration or an order page (None: the role cannot read it)."""
     if not can(g.membership.role, "view_feedback"):
@@ -128,6 +132,7 @@ def lab_panel(
         "page_url": lambda n: url_for(page_endpoint, page=n, **page_args),
         "back_url": back_url,
         "saved": saved,
+        "pending": pending,
         "quantity_words": QUANTITY_WORDS,
         "method_labels": METHOD_LABELS,
         "stored_units": STORED_UNITS,
@@ -145,8 +150,62 @@ def _section(lab: dict, status: int = 200):
     return response
 
 
+def _upload(form: LabResultForm) -> tuple[str, bytes] | None:
+    """The file chosen in the form now, if any: (name, at most MAX_FILE_BYTES + 1 bytes of it)."""
+    upload = form.instrument_file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    return upload.filename, upload.read(attachments.MAX_FILE_BYTES + 1)
+
+
+def _target_id(config: Configuration, procurement: Procurement | None) -> uuid.UUID:
+    return procurement.id if procurement is not None else config.id
+
+
+def _pending(form: LabResultForm, config, procurement) -> tuple[str, bytes] | None:
+    """The previewed file the form carries back (signature checked), if any."""
+    if not form.pending_content.data:
+        return None
+    name = form.pending_name.data or ""
+    data = attachments.pending_file(current_app.secret_key, g.tenant.id, _target_id(config, procurement), name,
+                                    form.pending_content.data, form.pending_token.data or "")  # fmt: skip
+    return name, data
+
+
+def _carry(form: LabResultForm, config, procurement, name: str, data: bytes) -> None:
+    """Put a read file in the form's hidden fields, so the next submit (confirm) brings it back."""
+    form.pending_name.data = attachments.clean_filename(name)
+    form.pending_content.data = base64.b64encode(data).decode()
+    form.pending_token.data = attachments.pending_token(
+        current_app.secret_key, g.tenant.id, _target_id(config, procurement), name, data
+    )
+
+
+def _drop(form: LabResultForm) -> None:
+    form.pending_name.data = form.pending_content.data = form.pending_token.data = ""
+
+
+def _preview(data: dict, name: str, reading) -> dict:
+    """What the preview shows: the file's values beside the prediction the result would be compared with."""
+    row = feedback.build_feedback(db.session, g.tenant, g.membership, data)  # every check; nothing is added
+    sizes = set(reading.values())
+    return {
+        "filename": attachments.clean_filename(name),
+        "reading": reading,
+        "summary": reading.summary(),
+        "method": data.get("measurement_method"),
+        "method_from_file": reading.method is not None,
+        "method_evidence": reading.method_evidence,
+        "comparison": [c for c in feedback.comparison(row) if c["quantity"] in sizes],
+        "typed": [c for c in feedback.comparison(row) if c["quantity"] not in sizes],
+        "sku": row.actuator_sku,
+        "pressure_bar": row.pressure_bar,
+    }
+
+
 def _record(config: Configuration | None, procurement: Procurement | None):
-    """Record one result from the section's form (and its instrument file), or show the form with its messages."""
+    """Record one result from the section's form; a chosen instrument file is first shown for the person to check
+    (nothing stored), and stored with the result when they confirm."""
     if (request.content_length or 0) > request.max_content_length:
         # SECURITY: refused unread (web.guards called us without parsing the body, so without CSRF either).
         form = LabResultForm(formdata=None)
@@ -156,6 +215,12 @@ def _record(config: Configuration | None, procurement: Procurement | None):
     form = LabResultForm()
     lab = lab_panel(config, procurement, form=form)
     config = lab["config"]
+    step = request.form.get("step", "")
+    if step == "discard" and form.validate_on_submit():
+        _drop(form)
+        lab = lab_panel(config, procurement, form=form, saved="The file was discarded; nothing was stored.")
+        return _section(lab)
+    file = None
     try:
         if config is None:
             raise ValidationFailed(
@@ -164,24 +229,33 @@ def _record(config: Configuration | None, procurement: Procurement | None):
             )
         if not form.validate_on_submit():
             raise ValidationFailed("Some fields need attention.", field_errors={})
+        chosen = _upload(form)
+        file = chosen or _pending(form, config, procurement)
+        _drop(form)
+        reading = None
+        if file is not None:
+            reading = attachments.read_upload(*file)
+            attachments.ensure_not_imported(db.session, g.tenant, file[1])
+            _carry(form, config, procurement, *file)  # read and new: it comes back with the form until confirmed
         data = form.data_for_service()
         if data["actuator_sku"] not in dict(_sku_choices(config, procurement)):
             raise ValidationFailed("", field_errors={"actuator_sku": ["Choose one of the actuators listed."]})
-        upload = form.instrument_file.data
-        reading = raw = None
-        if upload is not None and getattr(upload, "filename", ""):
-            raw = upload.read(attachments.MAX_FILE_BYTES + 1)
-            reading = attachments.read_upload(upload.filename, raw)
+        if reading is not None:
             data = attachments.merge_reading(data, reading)
-            attachments.ensure_not_imported(db.session, g.tenant, raw)
         data["configuration_id"] = config.id
         data["procurement_id"] = procurement.id if procurement is not None else None
+        if reading is not None and (chosen is not None or step != "confirm"):
+            # SECURITY: a preview stores nothing, whatever it touched.
+            preview = _preview(data, file[0], reading)
+            db.session.rollback()
+            return _section(lab_panel(config, procurement, form=form, pending=preview))
         row = feedback.record_feedback(db.session, g.tenant, g.membership, data)
         if reading is not None:
-            attachments.attach_file(db.session, g.tenant, row, upload.filename, upload.mimetype, raw, reading.summary())
+            attachments.attach_file(db.session, g.tenant, row, file[0], None, file[1], reading.summary())
     except IntegrityError:
         # Two uploads of one file at once: the unique index on the file's hash lets one through.
         db.session.rollback()
+        _drop(form)
         form.instrument_file.errors = [
             "This file was imported by someone else a moment ago; the same file twice would count one run as two "
             "results. Nothing was stored."
@@ -189,11 +263,13 @@ def _record(config: Configuration | None, procurement: Procurement | None):
         return _section(lab_panel(config, procurement, form=form), 422)
     except ValidationFailed as error:
         db.session.rollback()
+        if "instrument_file" in error.field_errors:
+            _drop(form)  # the file itself is refused: it is not carried to the next submit
         if error.field_errors or error.message not in ("", "Some fields need attention."):
             apply_errors(form, error)
         return _section(lab_panel(config, procurement, form=form), 422)
     saved = f"Recorded {row.actuator_sku} at {row.pressure_bar:.4g} bar" + (
-        f", with {reading.summary()} read from {attachments.clean_filename(upload.filename)}." if reading else "."
+        f", with {reading.summary()} read from {attachments.clean_filename(file[0])}." if reading else "."
     )
     db.session.commit()
     if not is_htmx():
@@ -211,7 +287,7 @@ def _record(config: Configuration | None, procurement: Procurement | None):
 
 
 @bp.route(f"{T}/configurations/<uuid:config_id>/lab-results", methods=["POST"])
-@upload_limit(_UPLOAD_LIMIT, view_answers=True)
+@upload_limit(_UPLOAD_LIMIT, view_answers=True, form_field_bytes=_PENDING_FIELD)
 @login_required
 @require_permission("record_feedback")
 def record_for_configuration(config_id: uuid.UUID):
@@ -220,7 +296,7 @@ def record_for_configuration(config_id: uuid.UUID):
 
 
 @bp.route(f"{T}/procurements/<uuid:procurement_id>/lab-results", methods=["POST"])
-@upload_limit(_UPLOAD_LIMIT, view_answers=True)
+@upload_limit(_UPLOAD_LIMIT, view_answers=True, form_field_bytes=_PENDING_FIELD)
 @login_required
 @require_permission("record_feedback")
 def record_for_order(procurement_id: uuid.UUID):
@@ -263,19 +339,46 @@ def download_file(feedback_id: uuid.UUID):
 
 
 @bp.route(f"{T}/lab-results/<uuid:feedback_id>/edit", methods=["GET", "POST"])
+@upload_limit(_UPLOAD_LIMIT, view_answers=True)
 @login_required
 @require_permission("record_feedback")
 def edit(feedback_id: uuid.UUID):
-    """Correct what was measured (users their own results, admins any); the prediction it is compared with stays."""
+    """Correct what was measured, and attach or replace its instrument file (users their own results, admins any);
+    the prediction it is compared with stays."""
     row = get_for_tenant_or_404(Feedback, feedback_id)
     ensure_permitted(g.membership, "edit_feedback", owner_id=row.created_by_id)
+    if request.method == "POST" and (request.content_length or 0) > request.max_content_length:
+        # SECURITY: refused unread (web.guards called us without parsing the body, so without CSRF either).
+        form = LabResultForm(formdata=None)
+        form.fill(row)
+        form.form_errors.append(TOO_LARGE)
+        form.instrument_file.errors = ["Choose a smaller file: at most 1 MB."]
+        return _edit_page(form, row, 422)
     form = LabResultForm()
     status = 200
     if request.method == "GET":
         form.fill(row)
     elif form.validate_on_submit():
+        stored = {name: getattr(row, name) for name in (*attachments.SIZE_FIELDS, "measurement_method")}
         try:
-            feedback.update_feedback(db.session, g.tenant, row, form.data_for_service(with_identity=False))
+            data = form.data_for_service(with_identity=False)
+            file = _upload(form)
+            reading = None
+            if file is not None:
+                reading = attachments.read_upload(*file)
+                attachments.ensure_not_imported(db.session, g.tenant, file[1], replacing=row)
+                data = attachments.replace_sizes(stored, data, reading)
+            feedback.update_feedback(db.session, g.tenant, row, data)
+            if reading is not None:
+                attachments.replace_file(db.session, g.tenant, row, file[0], file[1], reading.summary())
+        except IntegrityError:
+            db.session.rollback()
+            row = get_for_tenant_or_404(Feedback, feedback_id)
+            form.instrument_file.errors = [
+                "This file was attached to another result a moment ago; the same file twice would count one run as "
+                "two results. Nothing was changed."
+            ]
+            status = 422
         except ValidationFailed as error:
             db.session.rollback()
             row = get_for_tenant_or_404(Feedback, feedback_id)
@@ -283,7 +386,8 @@ def edit(feedback_id: uuid.UUID):
             status = 422
         else:
             db.session.commit()
-            flash(f"Saved the lab result for {row.actuator_sku} at {row.pressure_bar:.4g} bar.", "success")
+            read = f" {reading.summary()} read from {attachments.clean_filename(file[0])}." if reading else ""
+            flash(f"Saved the lab result for {row.actuator_sku} at {row.pressure_bar:.4g} bar.{read}", "success")
             target = (
                 url_for("procurement.detail", procurement_id=row.procurement_id)
                 if request.args.get("from") == "order" and row.procurement_id
@@ -292,4 +396,10 @@ def edit(feedback_id: uuid.UUID):
             return hx_redirect(target + "#lab-results")
     else:
         status = 422
-    return render("feedback/edit.html", status=status, form=form, row=row)
+    return _edit_page(form, row, status)
+
+
+def _edit_page(form: LabResultForm, row: Feedback, status: int):
+    kept = attachments.files_for(db.session, g.tenant, [row.id]).get(row.id)
+    return render("feedback/edit.html", status=status, form=form, row=row, kept=kept,
+                  max_mb=attachments.MAX_FILE_BYTES // (1024 * 1024))  # fmt: skip

@@ -21,17 +21,20 @@ from aerospec.errors import ValidationFailed
 SELF_CLEANED = frozenset({"next"})
 
 
-def upload_limit(max_bytes: int, *, view_answers: bool = False) -> Callable:
+def upload_limit(max_bytes: int, *, view_answers: bool = False, form_field_bytes: int | None = None) -> Callable:
     """View decorator: this route accepts bodies up to `max_bytes` (instead of the app's MAX_CONTENT_LENGTH).
 
     With view_answers, a larger body goes to the view itself (which must refuse it unread, seeing
     `request.content_length > request.max_content_length`) so it can show its form with the message.
+    `form_field_bytes`: the largest non-file form field it takes (MAX_FORM_MEMORY_SIZE otherwise), for a form
+    that carries a previewed file back in a hidden field.
     """
 
     def mark(view: Callable) -> Callable:
         # functools.wraps in the other decorators copies these outwards, to the registered function.
         view.upload_limit = max_bytes
         view.answers_too_large = view_answers
+        view.form_field_bytes = form_field_bytes
         return view
 
     return mark
@@ -48,6 +51,8 @@ def guard_request():
     if limit:
         # SECURITY: werkzeug enforces this while reading (chunked bodies too); Content-Length is checked now.
         request.max_content_length = limit
+        if getattr(view, "form_field_bytes", None):
+            request.max_form_memory_size = min(view.form_field_bytes, limit)
         if (request.content_length or 0) > limit:
             if getattr(view, "answers_too_large", False):
                 # SECURITY: the view (behind its own login and permission checks) shows its form with the

@@ -70,7 +70,33 @@ def _post(client, ns, data, *, file=None, headers=None):
     return client.post(ns.post, data=body, headers=headers or {}, content_type="multipart/form-data")
 
 
-def _post_raw(client, ns, data, file, headers):
+def _hidden(html: str) -> dict:
+    """The previewed file's hidden fields, as the form sends them back."""
+    out = {}
+    for name in ("pending_content", "pending_name", "pending_token"):
+        match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html) or re.search(
+            rf'id="{name}" name="{name}" type="hidden" value="([^"]*)"', html
+        )
+        out[name] = match.group(1) if match else ""
+    return out
+
+
+def _preview(client, ns, data, file, headers=None):
+    """Upload a file: the preview (status 200, nothing stored) and the fields a confirm sends back."""
+    response = _post(client, ns, data, file=file, headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    assert "Nothing is stored yet" in html, html
+    return html, _hidden(html)
+
+
+def _confirm(client, ns, data, file, headers=None, step="confirm"):
+    """Upload a file, check its preview, and confirm it (the form comes back with the file's hidden fields)."""
+    _, hidden = _preview(client, ns, data, file, headers)
+    return _post(client, ns, {**data, **hidden, "step": step}, headers=headers)
+
+
+def _post_raw(client, ns, data, file, headers, url=None):
     """A large upload as one multipart body in memory (the test client would spool it to a file it never closes)."""
     boundary = "lab-results-test-boundary"
     head = '--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
@@ -82,7 +108,10 @@ def _post_raw(client, ns, data, file, headers):
         + f"\r\n--{boundary}--\r\n".encode()
     )
     return client.post(
-        ns.post, data=b"".join(parts), headers=headers or {}, content_type=f"multipart/form-data; boundary={boundary}"
+        url or ns.post,
+        data=b"".join(parts),
+        headers=headers or {},
+        content_type=f"multipart/form-data; boundary={boundary}",
     )
 
 
@@ -200,7 +229,7 @@ def test_htmx_record_answers_the_section_with_the_new_result_and_a_fresh_form(cl
 def test_an_instrument_csv_fills_the_sizes_is_kept_and_downloads(client, db, world):
     world.login(world.user)
     data = _form(world, dv50_um="")
-    response = _post(client, world, data, file=("run-0412.csv", CSV), headers=HTMX)
+    response = _confirm(client, world, data, ("run-0412.csv", CSV), headers=HTMX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html
     [row] = _rows(db)
@@ -223,8 +252,8 @@ def test_a_file_with_unreadable_rows_shows_each_row_error_and_stores_nothing(cli
     assert "bad.csv: row 8: volume &#39;x&#39; is not a number" in html
     assert 'aria-describedby="instrument_file-error' in html or "instrument_file-error" in html
     assert _rows(db) == [] and _files(db) == 0
-    # fixed and sent again: stored, and the page shows the result and no error
-    good = _post(client, world, _form(world, dv50_um=""), file=("good.csv", CSV), headers=HTMX)
+    # fixed and sent again: shown, confirmed, stored, and the page shows the result and no error
+    good = _confirm(client, world, _form(world, dv50_um=""), ("good.csv", CSV), headers=HTMX)
     assert good.status_code == 200 and "is not a number" not in good.get_data(as_text=True)
     assert len(_rows(db)) == 1 and _files(db) == 1
 
@@ -249,9 +278,10 @@ def test_files_of_the_wrong_type_or_size_are_refused_with_a_message(client, db, 
 
 def test_the_same_file_twice_is_refused(client, db, world):
     world.login(world.user)
-    assert _post(client, world, _form(world, dv50_um=""), file=("a.csv", CSV)).status_code == 303
+    assert _confirm(client, world, _form(world, dv50_um=""), ("a.csv", CSV)).status_code == 303
     again = _post(client, world, _form(world, dv50_um=""), file=("copy.csv", CSV), headers=HTMX)
     assert again.status_code == 422 and "already imported" in again.get_data(as_text=True)
+    assert "Nothing is stored yet" not in again.get_data(as_text=True)  # no preview of a file already in
     assert len(_rows(db)) == 1 and _files(db) == 1
 
 
@@ -362,7 +392,7 @@ def test_recording_from_the_order_page_ties_the_order(client, db, world):
 
 def test_another_workspace_gets_404_everywhere(client, db, world, team):
     world.login(world.user)
-    _post(client, world, _form(world, dv50_um=""), file=("a.csv", CSV))
+    _confirm(client, world, _form(world, dv50_um=""), ("a.csv", CSV))
     row = _rows(db)[0]
     order_id = _order(db, world, [world.sku])
     stranger = team()
@@ -401,8 +431,11 @@ def test_two_uploads_of_one_file_at_once_store_one(client, db, world, monkeypatc
     from aerospec.feedback import attachments
 
     world.login(world.user)
-    assert _post(client, world, _form(world, dv50_um=""), file=("a.csv", CSV)).status_code == 303
+    data = _form(world, dv50_um="")
+    _, first = _preview(client, world, data, ("a.csv", CSV))
+    _, second = _preview(client, world, data, ("b.csv", CSV), headers=HTMX)  # both previewed before either is in
+    assert _post(client, world, {**data, **first, "step": "confirm"}).status_code == 303
     monkeypatch.setattr(attachments, "ensure_not_imported", lambda *a, **k: None)  # as if both checked at once
-    again = _post(client, world, _form(world, dv50_um=""), file=("b.csv", CSV), headers=HTMX)
+    again = _post(client, world, {**data, **second, "step": "confirm"}, headers=HTMX)
     assert again.status_code == 422 and "imported by someone else a moment ago" in again.get_data(as_text=True)
     assert len(_rows(db)) == 1 and _files(db) == 1
