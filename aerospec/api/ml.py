@@ -52,10 +52,8 @@ class TrainCustomModelBody(Body):
     @field_validator("model_type")
     @classmethod
     def _type(cls, value: str) -> str:
-        if value == "gradient_boosting":
-            raise ValueError("gradient_boosting is not available yet; use shrinkage.")
-        if value != "shrinkage":
-            raise ValueError("Must be shrinkage.")
+        if value not in custom.MODEL_TYPES:
+            raise ValueError("Must be shrinkage or gradient_boosting.")
         return value
 
     @field_validator("feedback_ids")

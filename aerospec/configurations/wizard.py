@@ -469,7 +469,7 @@ def _rank_corrected(
 
     def correct(prediction: engine.Prediction) -> engine.Prediction:
         keys, fams = (sku_keys(cat), list(families)) if stack.models else ((), ())
-        corrected, box["applied"] = active.correct(stack, prediction, keys, fams, fluid)
+        corrected, box["applied"] = active.correct(stack, prediction, keys, fams, fluid, cat.orifice_mm)
         return corrected
 
     return engine.rank(fluid, cat, targets, correct=correct), box["applied"]

@@ -242,7 +242,10 @@ def row_shift(stack: Sequence[Mapping], row: Mapping, quantity: str) -> float:
     """The total ln shift the stack applies to one row's prediction of `quantity` (0: physics alone)."""
     total = 0.0
     for model in stack:
-        part = _part(model, quantity)
+        if model.get("kind") == "gradient_boosting":
+            total += float(_boosting().row_shifts(model, [row], quantity)[0])
+            continue
+        part = part_of(model, quantity)
         if part is None:
             continue
         chosen = choose_level(part, row.get("key"), row.get("family"), row)
@@ -251,7 +254,25 @@ def row_shift(stack: Sequence[Mapping], row: Mapping, quantity: str) -> float:
     return total
 
 
-def _part(model: Mapping, quantity: str) -> Mapping | None:
+def _boosting():
+    from aerospec.engine import boosting  # it imports this module
+
+    return boosting
+
+
+def row_shifts(stack: Sequence[Mapping], rows: Sequence[Mapping], quantity: str) -> np.ndarray:
+    """row_shift for many rows (a gradient-boosting layer is evaluated for all rows at once)."""
+    total = np.zeros(len(rows))
+    for model in stack:
+        if model.get("kind") == "gradient_boosting":
+            total += _boosting().row_shifts(model, rows, quantity)
+        else:
+            total += np.array([row_shift([model], row, quantity) for row in rows], dtype=float)
+    return total
+
+
+def part_of(model: Mapping, quantity: str) -> Mapping | None:
+    """The part of a model that predicts `quantity` (drop sizes without their own follow Dv50), or None."""
     parts = model.get("quantities") or {}
     if quantity in parts:
         return parts[quantity]
@@ -276,8 +297,10 @@ def evaluate(stack: Sequence[Mapping], rows: Sequence[Mapping]) -> dict:
     """Per quantity, {"n", "rmse_ln"}: the RMS of ln(measured / corrected prediction) over `rows`."""
     out = {}
     for q in QUANTITIES:
-        errors = [x - row_shift(stack, row, q) for row, x in residuals(rows, q)]
-        if errors:
+        pairs = residuals(rows, q)
+        if pairs:
+            shift = row_shifts(stack, [row for row, _ in pairs], q)
+            errors = np.array([x for _, x in pairs]) - shift
             out[q] = {"n": len(errors), "rmse_ln": float(np.sqrt(np.mean(np.square(errors))))}
     return out
 
@@ -354,11 +377,13 @@ def apply(
     fluid: Fluid,
     *,
     version: str | None = None,
+    orifice_mm: Sequence[float] | None = None,
 ) -> tuple[Prediction, Applied]:
     """The prediction corrected by each model of the stack in turn, and what was applied to each item.
 
     `keys[i]` is item i's sku_key (None for a typed-in geometry: family and global levels only),
-    `families[i]` its family. Items outside every level's seen range keep the physics values.
+    `families[i]` its family, `orifice_mm[i]` its orifice (a gradient-boosting model needs it; without it
+    that model applies to nothing). Items outside every level's seen range keep the physics values.
     """
     n = len(prediction)
     pressure = (
@@ -370,7 +395,7 @@ def apply(
         "surface_tension_mn_m": fluid.surface_tension_mn_m,
     }
     one_pressure = n > 0 and bool(np.all(pressure == pressure[0]))
-    present = [q for q in QUANTITIES if any(_part(m, q) is not None for m in stack)]
+    present = [q for q in QUANTITIES if any(part_of(m, q) is not None for m in stack)]
     shifts = {q: np.zeros(n) for q in present}
     sigmas: dict[str, np.ndarray] = {}
     levels = {q: np.full(n, "", dtype=object) for q in present}
@@ -394,10 +419,18 @@ def apply(
     fam_arr = np.array([f or "" for f in families], dtype=object)
     for model in stack:
         for q in present:
-            part = _part(model, q)
+            part = part_of(model, q)
             if part is None:
                 continue
-            chosen = _choose_all(part, index, fam_arr, pressure, one_pressure, fluid_conditions, n)
+            if model.get("kind") == "gradient_boosting":
+                numeric = {
+                    "pressure_bar": pressure,
+                    "orifice_mm": np.asarray(orifice_mm, dtype=float) if orifice_mm is not None else np.full(n, np.nan),
+                    **{name: np.full(n, float(value)) for name, value in fluid_conditions.items()},
+                }
+                chosen = _boosting().choose_all(part, numeric, list(fam_arr))
+            else:
+                chosen = _choose_all(part, index, fam_arr, pressure, one_pressure, fluid_conditions, n)
             shift, spread, k, count, code = chosen
             used = code != ""
             if not used.any():

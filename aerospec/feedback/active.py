@@ -74,6 +74,9 @@ def correct(
     keys: Sequence[str | None],
     families: Sequence[str | None],
     fluid: Fluid,
+    orifice_mm: Sequence[float] | None = None,
 ) -> tuple[Prediction, correction.Applied]:
     """The prediction corrected by the stack, and per item what was applied (correction.apply)."""
-    return correction.apply(stack.models, prediction, keys, families, fluid, version=stack.version)
+    return correction.apply(
+        stack.models, prediction, keys, families, fluid, version=stack.version, orifice_mm=orifice_mm
+    )
