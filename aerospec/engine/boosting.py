@@ -99,26 +99,27 @@ def _export(model) -> dict:
 def predict(ensemble: Mapping, x: np.ndarray) -> np.ndarray:
     """f(x) of one stored ensemble for a feature matrix (as scikit-learn does: x as float32, x ≤ threshold left)."""
     x = np.asarray(x, dtype=np.float32).astype(float)
-    n = x.shape[0]
-    feature = np.asarray(ensemble["feature"], dtype=np.int64)
-    threshold = np.asarray(ensemble["threshold"], dtype=float)
-    left = np.asarray(ensemble["left"], dtype=np.int64)
-    right = np.asarray(ensemble["right"], dtype=np.int64)
-    value = np.asarray(ensemble["value"], dtype=float)
+    n, width = x.shape[0], len(ensemble["feature"][0]) if ensemble["feature"] else 0
     out = np.full(n, float(ensemble["init"]))
-    if n == 0 or feature.size == 0:
+    if n == 0 or width == 0:
         return out
-    trees = np.arange(feature.shape[0])[:, None]
-    node = np.zeros((feature.shape[0], n), dtype=np.int64)
-    items = np.arange(n)[None, :]
+    # Flat arrays and flat indices: one gather per array and depth for every tree and item at once.
+    feature = np.asarray(ensemble["feature"], dtype=np.int32).ravel()
+    threshold = np.asarray(ensemble["threshold"], dtype=float).ravel()
+    left = np.asarray(ensemble["left"], dtype=np.int32).ravel()
+    right = np.asarray(ensemble["right"], dtype=np.int32).ravel()
+    value = np.asarray(ensemble["value"], dtype=float).ravel()
+    base = (np.arange(len(ensemble["feature"]), dtype=np.int32) * width)[:, None]
+    cells = (np.arange(n, dtype=np.int32) * x.shape[1])[None, :]
+    flat_x = x.ravel()
+    node = np.broadcast_to(base, (base.shape[0], n)).copy()
     for _ in range(int(ensemble["depth"])):
-        lft = left[trees, node]
-        leaf = lft == -1
-        go_left = x[items, feature[trees, node]] <= threshold[trees, node]
-        node = np.where(leaf, node, np.where(go_left, lft, right[trees, node]))
-    leaves = value[trees, node]
+        lft = left.take(node)
+        go_left = flat_x.take(cells + np.maximum(feature.take(node), 0)) <= threshold.take(node)
+        child = np.where(go_left, lft, right.take(node))
+        node = np.where(lft == -1, node, base + child)
     rate = float(ensemble["learning_rate"])
-    for stage in leaves:  # stage by stage, as scikit-learn adds them (the same float rounding)
+    for stage in value.take(node):  # stage by stage, as scikit-learn adds them (the same float rounding)
         out += rate * stage
     return out
 

@@ -417,18 +417,23 @@ def apply(
         if key:
             index.setdefault(key, []).append(i)
     fam_arr = np.array([f or "" for f in families], dtype=object)
+    numeric = {
+        "pressure_bar": pressure,
+        "orifice_mm": np.asarray(orifice_mm, dtype=float) if orifice_mm is not None else np.full(n, np.nan),
+        **{name: np.full(n, float(value)) for name, value in fluid_conditions.items()},
+    }
+    families_list = list(fam_arr)
     for model in stack:
+        boosted: dict[int, tuple] = {}
         for q in present:
             part = part_of(model, q)
             if part is None:
                 continue
             if model.get("kind") == "gradient_boosting":
-                numeric = {
-                    "pressure_bar": pressure,
-                    "orifice_mm": np.asarray(orifice_mm, dtype=float) if orifice_mm is not None else np.full(n, np.nan),
-                    **{name: np.full(n, float(value)) for name, value in fluid_conditions.items()},
-                }
-                chosen = _boosting().choose_all(part, numeric, list(fam_arr))
+                # Dv10, Dv90 and SMD without trees of their own share Dv50's: evaluated once per part.
+                if id(part) not in boosted:
+                    boosted[id(part)] = _boosting().choose_all(part, numeric, families_list)
+                chosen = boosted[id(part)]
             else:
                 chosen = _choose_all(part, index, fam_arr, pressure, one_pressure, fluid_conditions, n)
             shift, spread, k, count, code = chosen

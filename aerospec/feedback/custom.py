@@ -67,8 +67,8 @@ def selection_where(tenant, selection: dict) -> list:
 
 
 def eta_seconds(n: int, model_type: str) -> int:
-    """A rough time to train n results (bench.custom_models on this machine: shrinkage ≈ 10k rows/s, boosting ≈ 2k)."""
-    per_second = 10_000 if model_type == "shrinkage" else 2_000
+    """A rough time to train n results (bench.custom_models on this machine: shrinkage ≈ 10k rows/s, boosting ≈ 1k)."""
+    per_second = 10_000 if model_type == "shrinkage" else 1_000
     return max(2, math.ceil(2 + n / per_second))
 
 

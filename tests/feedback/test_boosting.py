@@ -7,51 +7,19 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from aerospec.engine import Fluid, boosting, correction
 from aerospec.engine.precedence import Z90
+from bench.custom_models import FLUIDS, flat_prediction, synthetic_lab
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
-WATER = {"viscosity_cp": 0.89, "density_kg_m3": 997.0, "surface_tension_mn_m": 72.0}
-BLEND = {"viscosity_cp": 1.6, "density_kg_m3": 870.0, "surface_tension_mn_m": 28.0}
-
-
-def true_residual(pressure: float, orifice: float, family: str, fluid: dict) -> float:
-    """What the physics misses by, in ln: it grows with pressure, shrinks with the orifice, depends on family."""
-    offset = {"hollow_cone": 0.20, "full_cone": -0.15, "flat_fan": 0.05}[family]
-    return 0.35 * math.log(pressure / 3.0) - 0.25 * math.log(orifice) + offset + (0.1 if fluid is BLEND else 0.0)
+WATER = FLUIDS[0][0]
 
 
 def lab(n: int, seed: int = 3, noise: float = 0.03, structured: bool = True) -> list[dict]:
-    rng = np.random.default_rng(seed)
-    rows = []
-    families = ("hollow_cone", "full_cone", "flat_fan")
-    for t in range(n):
-        family = families[int(rng.integers(0, 3))]
-        orifice = float(rng.uniform(0.3, 2.0))
-        pressure = float(rng.uniform(1.5, 8.0))
-        fluid = WATER if rng.random() < 0.5 else BLEND
-        physics = {"flow_ml_min": 40 * math.sqrt(pressure) * orifice**2, "dv50_um": 90 / pressure**0.35}
-        r = true_residual(pressure, orifice, family, fluid) if structured else 0.0
-        measured = {q: v * math.exp(r + rng.normal(0, noise)) for q, v in physics.items()}
-        rows.append(
-            {
-                "id": str(t),
-                "key": f"spencer:{family}-{t % 7}",
-                "family": family,
-                "orifice_mm": orifice,
-                "pressure_bar": pressure,
-                **fluid,
-                "created_at": START + timedelta(hours=t),
-                "measured": measured,
-                "predicted": physics,
-            }
-        )
-    return rows
+    return synthetic_lab(seed, n, noise=noise, structured=structured)
 
 
 def overall(stack, rows) -> float:
@@ -108,31 +76,6 @@ def test_outside_the_seen_range_or_an_unseen_family_it_applies_nothing():
     assert shift[0] != 0 and shift[1:].tolist() == [0, 0, 0]
 
 
-def _prediction(n: int, pressure: float, sigma: float):
-    from aerospec.engine.types import Prediction
-
-    v = np.full(n, 100.0)
-    low, high = v * math.exp(-Z90 * sigma), v * math.exp(Z90 * sigma)
-    nan = np.full(n, np.nan)
-    return Prediction(
-        flow_ml_min=v.copy(),
-        flow_ml_min_low=low,
-        flow_ml_min_high=high,
-        cone_deg=nan,
-        cone_deg_low=nan,
-        cone_deg_high=nan,
-        smd_um=nan,
-        dv10_um=nan,
-        dv50_um=v.copy(),
-        dv50_um_low=low.copy(),
-        dv50_um_high=high.copy(),
-        dv90_um=nan,
-        rosin_rammler_q=nan,
-        confidence=np.ones(n),
-        pressure_bar=np.full(n, pressure),
-    )
-
-
 @pytest.mark.parametrize("physics_sigma", [0.5, 0.01])
 def test_bands_narrow_only_as_far_as_the_held_out_spread_allows(physics_sigma):
     train, held = correction.split_by_time(lab(300))
@@ -140,9 +83,9 @@ def test_bands_narrow_only_as_far_as_the_held_out_spread_allows(physics_sigma):
     part = model["quantities"]["flow_ml_min"]
     s, m = part["spread"], part["held_n"]
     fluid = Fluid(**WATER)
-    corrected, applied = correction.apply(
-        [model], _prediction(2, 4.0, physics_sigma), [None, None], ["hollow_cone", "nope"], fluid, orifice_mm=[1.0, 1.0]
-    )
+    physics = flat_prediction(2, 4.0, physics_sigma)
+    families = ["hollow_cone", "nope"]
+    corrected, applied = correction.apply([model], physics, [None, None], families, fluid, orifice_mm=[1.0, 1.0])
     half = math.log(corrected.flow_ml_min_high[0] / corrected.flow_ml_min[0]) / Z90
     expected = max(s, math.sqrt((m * s**2 + boosting.K_BAND * physics_sigma**2) / (m + boosting.K_BAND)))
     assert half == pytest.approx(expected, rel=1e-6)
