@@ -24,10 +24,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aerospec import queueing
+from aerospec.api.schemas import Body
 from aerospec.engine import boosting, correction
 from aerospec.errors import Conflict, ValidationFailed
 from aerospec.feedback import active, learning
@@ -49,6 +51,75 @@ MISSING = "No such custom model in this workspace."
 NOT_BETTER = "It does not beat the model in use on the held-out results: predictions with it would likely be no better."
 
 
+class TrainCustomModelBody(Body):
+    """Train a custom model on a selection of the workspace's lab results (ids, or filters, or both)."""
+
+    name: str = Field(min_length=1, max_length=80)
+    model_type: str = "shrinkage"
+    feedback_ids: list[str] | None = Field(default=None, max_length=MAX_IDS)
+    configuration_id: str | None = None
+    sku: str | None = Field(default=None, max_length=40)
+    fluid: str | None = Field(default=None, max_length=120)  # the configurations' fluid name
+    date_from: str | None = None
+    date_to: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("Give the model a name.")
+        return value.strip()
+
+    @field_validator("model_type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if value not in MODEL_TYPES:
+            raise ValueError("Must be shrinkage or gradient_boosting.")
+        return value
+
+    @field_validator("feedback_ids")
+    @classmethod
+    def _ids(cls, value):
+        if value is None:
+            return value
+        for item in value:
+            try:
+                uuid.UUID(item)
+            except ValueError as exc:
+                raise ValueError(f"“{item[:40]}” is not a lab result id.") from exc
+        return [str(uuid.UUID(i)) for i in value]
+
+    @field_validator("configuration_id")
+    @classmethod
+    def _config(cls, value):
+        if value is None:
+            return value
+        try:
+            return str(uuid.UUID(value))
+        except ValueError as exc:
+            raise ValueError("Not a configuration id.") from exc
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _date(cls, value):
+        if value is None:
+            return value
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError as exc:
+            raise ValueError("Must be a date, YYYY-MM-DD.") from exc
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from must not be after date_to.")
+        return self
+
+    def selection(self) -> dict:
+        keys = ("feedback_ids", "configuration_id", "sku", "fluid", "date_from", "date_to")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, [])}
+
+
 def selection_where(tenant, selection: dict) -> list:
     """The WHERE clauses of a selection, always inside the tenant (ids, configuration, SKU, dates)."""
     where = [Feedback.tenant_id == tenant.id]
@@ -58,6 +129,13 @@ def selection_where(tenant, selection: dict) -> list:
         where.append(Feedback.configuration_id == uuid.UUID(selection["configuration_id"]))
     if selection.get("sku"):
         where.append(Feedback.actuator_sku == selection["sku"])
+    if selection.get("fluid"):
+        from aerospec.configurations.models import Configuration
+
+        named = select(Configuration.id).where(
+            Configuration.tenant_id == tenant.id, Configuration.fluid_name == selection["fluid"]
+        )
+        where.append(Feedback.configuration_id.in_(named))
     if selection.get("date_from"):
         where.append(Feedback.created_at >= datetime.combine(date.fromisoformat(selection["date_from"]), time.min, UTC))
     if selection.get("date_to"):
@@ -237,3 +315,47 @@ def to_dict(row: CustomModel) -> dict:
         "created_at": row.created_at.isoformat() if row.created_at else None,
         "trained_at": row.trained_at.isoformat() if row.trained_at else None,
     }
+
+
+def parse(data: dict) -> TrainCustomModelBody:
+    """The page's form fields validated as the API validates its body (ValidationFailed with field messages)."""
+    from pydantic import ValidationError
+
+    from aerospec.api.schemas import field_errors
+
+    try:
+        return TrainCustomModelBody.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("Some fields need attention.", field_errors=field_errors(exc)) from exc
+
+
+def count_selection(session: Session, tenant, selection: dict) -> int:
+    """How many of the workspace's lab results a selection holds (the form shows it as it changes)."""
+    return session.scalar(select(func.count(Feedback.id)).where(*selection_where(tenant, selection))) or 0
+
+
+def selection_choices(session: Session, tenant) -> dict[str, list[str]]:
+    """The fluids and actuator SKUs the workspace has lab results for (the form's choices)."""
+    from aerospec.configurations.models import Configuration
+
+    skus = session.scalars(
+        select(Feedback.actuator_sku).where(Feedback.tenant_id == tenant.id).distinct().order_by(Feedback.actuator_sku)
+    ).all()
+    fluids = session.scalars(
+        select(Configuration.fluid_name)
+        .join(Feedback, Feedback.configuration_id == Configuration.id)
+        .where(Feedback.tenant_id == tenant.id, Configuration.fluid_name.is_not(None))
+        .distinct()
+        .order_by(Configuration.fluid_name)
+    ).all()
+    return {"skus": list(skus), "fluids": list(fluids)}
+
+
+def ready_models(session: Session, tenant) -> list[CustomModel]:
+    """The workspace's models a prediction can use (ready), newest first: the wizard's model picker."""
+    query = (
+        select(CustomModel)
+        .where(CustomModel.tenant_id == tenant.id, CustomModel.status == "ready")
+        .order_by(CustomModel.created_at.desc())
+    )
+    return list(session.scalars(query.limit(100)))

@@ -310,3 +310,83 @@ def test_the_models_page_is_402_without_the_feature_and_404_for_another_workspac
     login(t.user)
     assert client.get(tenant_url(t.tenant, "models")).status_code == 402
     assert client.get(tenant_url(other.tenant, "models")).status_code == 404
+
+
+# ---- the training form on the page
+
+
+def test_the_form_shows_the_count_of_matching_results_and_starts_training(client, db, lab, login, tenant_url):
+    login(lab.user)
+    html = client.get(tenant_url(lab.tenant, "models")).get_data(as_text=True)
+    assert 'id="train-model-form"' in html
+    assert "<strong>8</strong> matching lab results" in html
+    assert "Gradient boosting (scikit-learn)" in html and "Needs at least 12 results" in html
+    assert f'<option value="{lab.sku}">' in html
+    preview = client.get(
+        tenant_url(lab.tenant, f"models?preview=1&sku={lab.sku}&date_from=2000-01-01"), headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert preview.strip().startswith('<p id="selection-count"') and "<strong>8</strong>" in preview
+    none = client.get(tenant_url(lab.tenant, "models?preview=1&date_to=2000-01-01"), headers={"HX-Request": "true"})
+    assert "<strong>0</strong> matching lab results" in none.get_data(as_text=True)
+    bad = client.get(tenant_url(lab.tenant, "models?preview=1&date_to=2000-13-01"), headers={"HX-Request": "true"})
+    assert "Give the dates as YYYY-MM-DD" in bad.get_data(as_text=True)
+
+    before = _models(db)
+    form = {"name": "From the page", "model_type": "shrinkage", "sku": lab.sku, "fluid": "", "date_from": ""}
+    response = client.post(tenant_url(lab.tenant, "models"), data=form)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/models#models-list")
+    assert _models(db) == before + 1
+    html = client.get(tenant_url(lab.tenant, "models")).get_data(as_text=True)
+    assert "From the page" in html and "Ready" in html and "Shrinkage" in html
+    with tenant_scope(db.session, lab.tenant.id):
+        row = db.session.scalar(select(CustomModel).where(CustomModel.name == "From the page"))
+        assert row.selection == {"sku": lab.sku} and row.created_by_id == lab.user.id
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"name": "  "}, "name", "Give the model a name."),
+        ({"model_type": "neural"}, "model_type", "Must be shrinkage or gradient_boosting."),
+        ({"date_from": "2026-13-01"}, "date_from", "Must be a date, YYYY-MM-DD."),
+        ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, None, "date_from must not be after date_to."),
+        ({"model_type": "gradient_boosting"}, None, "a gradient-boosting model needs at least 12"),
+        ({"sku": "NO-SUCH"}, None, "The selection holds 0 lab results"),
+    ],
+)
+def test_the_form_says_what_is_wrong_keeps_the_input_and_writes_nothing(
+    client, db, lab, login, tenant_url, form, field, message
+):
+    login(lab.user)
+    before = _models(db)
+    data = {"name": "Keep me", "model_type": "shrinkage", **form}
+    response = client.post(tenant_url(lab.tenant, "models"), data=data, headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and html.strip().startswith('<section class="card" id="train-model"')
+    assert message in html
+    if field:
+        assert f'id="{field}-error"' in html or f'id="{field}-0' in html
+    if data["name"].strip():
+        assert 'value="Keep me"' in html
+    assert _models(db) == before
+
+
+def test_viewers_see_no_form_and_cannot_post_it(client, db, lab, login, tenant_url):
+    login(lab.viewer)
+    html = client.get(tenant_url(lab.tenant, "models")).get_data(as_text=True)
+    assert "train-model-form" not in html and "Members who record lab results can train one" in html
+    before = _models(db)
+    response = client.post(tenant_url(lab.tenant, "models"), data={"name": "x", "model_type": "shrinkage"})
+    assert response.status_code == 403 and _models(db) == before
+
+
+@pytest.mark.parametrize("plan", ["starter", "professional"])
+def test_without_the_feature_the_page_names_the_plan_and_has_no_form(client, db, team, login, tenant_url, plan):
+    t = team(plan=plan)
+    login(t.admin)
+    response = client.get(tenant_url(t.tenant, "models"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 402 and "Enterprise" in html and "train-model-form" not in html
+    before = _models(db)
+    posted = client.post(tenant_url(t.tenant, "models"), data={"name": "x", "model_type": "shrinkage"})
+    assert posted.status_code == 402 and _models(db) == before
