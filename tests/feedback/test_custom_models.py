@@ -390,3 +390,60 @@ def test_without_the_feature_the_page_names_the_plan_and_has_no_form(client, db,
     before = _models(db)
     posted = client.post(tenant_url(t.tenant, "models"), data={"name": "x", "model_type": "shrinkage"})
     assert posted.status_code == 402 and _models(db) == before
+
+
+# ---- the wizard's model picker
+
+
+def _wizard(tenant, lab_ns=None, **extra) -> str:
+    from urllib.parse import urlencode
+
+    params = {
+        "step": "results",
+        "viscosity_cp": BASE["fluid_viscosity_cP"],
+        "density_kg_m3": BASE["fluid_density_kg_m3"],
+        "surface_tension_mn_m": BASE["fluid_surface_tension_mN_m"],
+        "pressure_bar": PRESSURE,
+        **extra,
+    }
+    if lab_ns is not None:  # targets at what the lab measured, so its SKU ranks near the top with the model
+        params["cone_deg"] = round(lab_ns.physics["cone_deg"] * CONE_FACTOR, 2)
+        params["dv50_um"] = round(lab_ns.physics["dv50_um"] * DV50_FACTOR, 2)
+    return f"/t/{tenant.slug}/configurations/new?{urlencode(params)}"
+
+
+def test_the_wizard_ranks_with_the_picked_model_and_each_prediction_names_it(client, db, lab, login):
+    model_id = _train(client, lab, name="Line 3 water").get_json()["model_id"]
+    login(lab.viewer)  # viewers explore the wizard too
+    plain = client.get(_wizard(lab.tenant, lab)).get_data(as_text=True)
+    assert '<option value="">AeroSpec\'s models</option>' in plain
+    assert f'<option value="{model_id}">Line 3 water (shrinkage, ' in plain
+    assert "Fix these" not in plain and "model custom" not in plain and 'id="model-in-use"' not in plain
+    picked = client.get(_wizard(lab.tenant, lab, model=model_id)).get_data(as_text=True)
+    assert f'<option value="{model_id}" selected>' in picked
+    assert 'id="model-in-use"' in picked and "Predicted with your model <strong>Line 3 water</strong>" in picked
+    assert "model custom “Line 3 water”" in picked  # the calibrated entries say which model made them
+    assert f"model={model_id}" in picked  # links keep the pick
+
+
+def test_another_workspaces_model_in_the_wizard_is_unknown_and_never_used(client, db, lab, team, login):
+    model_id = _train(client, lab).get_json()["model_id"]
+    other = team(plan="enterprise")
+    login(other.user)
+    response = client.get(_wizard(other.tenant, model=model_id))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Unknown model: pick one of this workspace&#39;s models" in html
+    assert "Line 3 water" not in html and "model custom" not in html and 'id="model-in-use"' not in html
+    assert "Fix these to rank actuators" in html  # nothing ranked with a model that is not its own
+    assert "ranking-count" not in html and "empty-results" not in html
+    assert "Unknown model" in client.get(_wizard(other.tenant, model="not-a-uuid")).get_data(as_text=True)
+
+
+def test_without_the_feature_the_wizard_has_no_picker_and_refuses_a_model(client, db, team, login, seeded_catalog):
+    t = team(plan="professional")
+    login(t.user)
+    html = client.get(_wizard(t.tenant)).get_data(as_text=True)
+    assert 'name="model"' not in html
+    refused = client.get(_wizard(t.tenant, model=str(uuid.uuid4()))).get_data(as_text=True)
+    assert "Enterprise" in refused and 'name="model"' in refused  # the picker shows only to say why
