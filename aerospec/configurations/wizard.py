@@ -600,7 +600,6 @@ def distribution(item: dict, target: engine.Target | None = None, points: int = 
 def _pick_model(session: Session, tenant, state: WizardState) -> None:
     """The custom model picked for the ranking; a field message (never another workspace's model) otherwise."""
     from aerospec.errors import Conflict
-    from aerospec.feedback import custom
     from aerospec.tenancy.features import feature_enabled, feature_message
 
     if not feature_enabled(tenant, "custom_models"):
@@ -608,7 +607,7 @@ def _pick_model(session: Session, tenant, state: WizardState) -> None:
         return
     try:
         # SECURITY: looked up inside this workspace only: another workspace's id is unknown here.
-        state.stack, state.model = custom.stack_of(session, tenant, state.raw["model"])
+        state.stack, state.model = active.custom_stack(session, tenant, state.raw["model"])
     except NotFound:
         state.errors["model"] = ["Unknown model: pick one of this workspace's models, or AeroSpec's models."]
     except Conflict as exc:
@@ -617,10 +616,9 @@ def _pick_model(session: Session, tenant, state: WizardState) -> None:
 
 def model_choices(session: Session, tenant) -> list:
     """The workspace's ready custom models for the wizard's picker (none without the plan feature)."""
-    from aerospec.feedback import custom
     from aerospec.tenancy.features import feature_enabled
 
-    return custom.ready_models(session, tenant) if feature_enabled(tenant, "custom_models") else []
+    return active.ready_custom_models(session, tenant) if feature_enabled(tenant, "custom_models") else []
 
 
 def page_context(session: Session, tenant, state: WizardState) -> dict:

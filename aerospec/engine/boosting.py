@@ -14,12 +14,12 @@ module reads, not code, so a tampered row can at worst give wrong numbers, never
 row holds.) `predict` reproduces scikit-learn's own predict exactly (tests/feedback/test_boosting.py).
 
 Applied only inside what it has seen: an item whose pressure, orifice or fluid property lies outside
-the training range (widened by correction.RANGE_MARGIN), or whose family was not in the training
+the training range (widened by RANGE_MARGIN), or whose family was not in the training
 results, keeps the physics value and says so, as the shrinkage model does.
 
 Bands narrow only as far as the held-out spread allows: with s the RMS of r − f(x) over the m held-out
 results of that quantity and σ_p the physics band's σ, σ² = (m·s² + K·σ_p²)/(m + K), never below s
-(K = correction.K_MIN): few held-out results barely narrow a band, a held-out spread wider than the
+(K = K_MIN): few held-out results barely narrow a band, a held-out spread wider than the
 physics band widens it.
 """
 
@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from aerospec.engine import correction
+from aerospec.engine.residual import K_MIN, QUANTITIES, RANGE_MARGIN, residuals
 
 FORMAT = 1
 KIND = "gradient_boosting"
@@ -48,8 +48,8 @@ HYPER = {
 MIN_TRAINING_ROWS = 10
 MIN_ROWS = 12
 NUMERIC = ("pressure_bar", "orifice_mm", "viscosity_cp", "density_kg_m3", "surface_tension_mn_m")
-#: Ensures the band blend has a prior weight (as correction.K_MIN).
-K_BAND = correction.K_MIN
+#: The physics band's weight in the band blend (the shrinkage model's K_MIN).
+K_BAND = K_MIN
 
 
 def _columns(rows: Sequence[Mapping]) -> dict[str, np.ndarray]:
@@ -135,7 +135,7 @@ def _range(numeric: Mapping[str, np.ndarray]) -> dict:
 
 def _usable(rows: Sequence[Mapping], quantity: str) -> tuple[list[Mapping], np.ndarray]:
     """Rows with a residual for `quantity` and every numeric feature known."""
-    pairs = correction.residuals(rows, quantity)
+    pairs = residuals(rows, quantity)
     kept = [(row, r) for row, r in pairs if all(math.isfinite(_float(row.get(name))) for name in NUMERIC)]
     return [row for row, _ in kept], np.array([r for _, r in kept], dtype=float)
 
@@ -152,9 +152,9 @@ def train(
     """
     from sklearn.ensemble import GradientBoostingRegressor  # heavy import: only where a model is trained
 
-    learnable = [q for q in correction.QUANTITIES if len(_usable(rows, q)[0]) >= MIN_TRAINING_ROWS]
+    learnable = [q for q in QUANTITIES if len(_usable(rows, q)[0]) >= MIN_TRAINING_ROWS]
     if not learnable:
-        usable = max(len(_usable(rows, q)[0]) for q in correction.QUANTITIES)
+        usable = max(len(_usable(rows, q)[0]) for q in QUANTITIES)
         raise ValueError(
             f"only {usable} of the results to learn from have a measured value and a known pressure, orifice and "
             f"fluid; gradient boosting needs at least {MIN_TRAINING_ROWS}."
@@ -210,7 +210,7 @@ def inside(part: Mapping, numeric: Mapping[str, np.ndarray], families: Sequence[
         values = np.asarray(numeric[name], dtype=float) if name in numeric else np.full(n, np.nan)
         lo, hi = part["range"].get(name, (math.nan, math.nan))
         with np.errstate(invalid="ignore"):
-            ok &= (values >= lo * (1 - correction.RANGE_MARGIN)) & (values <= hi * (1 + correction.RANGE_MARGIN))
+            ok &= (values >= lo * (1 - RANGE_MARGIN)) & (values <= hi * (1 + RANGE_MARGIN))
     return ok
 
 
@@ -228,9 +228,8 @@ def shifts(part: Mapping, numeric: Mapping[str, np.ndarray], families: Sequence[
     return out, used
 
 
-def row_shifts(model: Mapping, rows: Sequence[Mapping], quantity: str) -> np.ndarray:
-    """The ln shift the model applies to each row's prediction of `quantity` (0: physics alone)."""
-    part = correction.part_of(model, quantity)
+def row_shifts(part: Mapping | None, rows: Sequence[Mapping]) -> np.ndarray:
+    """The ln shift one quantity's part of a model applies to each row's prediction (0: physics alone)."""
     if part is None or not rows:
         return np.zeros(len(rows))
     return shifts(part, _columns(rows), [row.get("family") for row in rows])[0]

@@ -35,25 +35,24 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 
+from aerospec.engine import boosting
 from aerospec.engine.precedence import Z90
+from aerospec.engine.residual import K_MIN, QUANTITIES, RANGE_MARGIN, residuals
 from aerospec.engine.types import Fluid, Prediction
 
 FORMAT = 1
 #: Every quantity the model may learn, in the keys of engine.prediction_item.
-QUANTITIES = ("flow_ml_min", "cone_deg", "dv50_um", "dv10_um", "dv90_um", "smd_um")
 #: Drop sizes come from one distribution: a size without a model of its own follows Dv50.
 SIZES = ("dv10_um", "dv50_um", "dv90_um", "smd_um")
 CONDITIONS = ("pressure_bar", "viscosity_cp", "density_kg_m3", "surface_tension_mn_m")
 LEVELS = ("sku", "family", "global")
-K_MIN, K_MAX, K_DEFAULT = 5.0, 50.0, 8.0
+K_MAX, K_DEFAULT = 50.0, 8.0
 MIN_GROUPS = 3
-#: Relative margin around the seen range of pressure and each fluid property.
-RANGE_MARGIN = 0.10
 #: Held-out share for the time-ordered split (newest results).
 HOLDOUT_FRACTION = 0.2
 WORDS = {
@@ -72,20 +71,6 @@ def sku_key(supplier: str, sku: str) -> str:
 
 
 # ---- training
-
-
-def residuals(rows: Iterable[Mapping], quantity: str) -> list[tuple[Mapping, float]]:
-    """(row, ln(measured/predicted)) for every row that measured `quantity` against a positive prediction."""
-    out = []
-    for row in rows:
-        measured = (row.get("measured") or {}).get(quantity)
-        predicted = (row.get("predicted") or {}).get(quantity)
-        if measured is None or predicted is None:
-            continue
-        measured, predicted = float(measured), float(predicted)
-        if measured > 0 and predicted > 0 and math.isfinite(measured) and math.isfinite(predicted):
-            out.append((row, math.log(measured / predicted)))
-    return out
 
 
 def estimate_k(groups: Sequence[Sequence[float]], offsets: Sequence[float] | None = None) -> tuple[float, str]:
@@ -243,7 +228,7 @@ def row_shift(stack: Sequence[Mapping], row: Mapping, quantity: str) -> float:
     total = 0.0
     for model in stack:
         if model.get("kind") == "gradient_boosting":
-            total += float(_boosting().row_shifts(model, [row], quantity)[0])
+            total += float(boosting.row_shifts(part_of(model, quantity), [row])[0])
             continue
         part = part_of(model, quantity)
         if part is None:
@@ -254,18 +239,12 @@ def row_shift(stack: Sequence[Mapping], row: Mapping, quantity: str) -> float:
     return total
 
 
-def _boosting():
-    from aerospec.engine import boosting  # it imports this module
-
-    return boosting
-
-
 def row_shifts(stack: Sequence[Mapping], rows: Sequence[Mapping], quantity: str) -> np.ndarray:
     """row_shift for many rows (a gradient-boosting layer is evaluated for all rows at once)."""
     total = np.zeros(len(rows))
     for model in stack:
         if model.get("kind") == "gradient_boosting":
-            total += _boosting().row_shifts(model, rows, quantity)
+            total += boosting.row_shifts(part_of(model, quantity), rows)
         else:
             total += np.array([row_shift([model], row, quantity) for row in rows], dtype=float)
     return total
@@ -432,7 +411,7 @@ def apply(
             if model.get("kind") == "gradient_boosting":
                 # Dv10, Dv90 and SMD without trees of their own share Dv50's: evaluated once per part.
                 if id(part) not in boosted:
-                    boosted[id(part)] = _boosting().choose_all(part, numeric, families_list)
+                    boosted[id(part)] = boosting.choose_all(part, numeric, families_list)
                 chosen = boosted[id(part)]
             else:
                 chosen = _choose_all(part, index, fam_arr, pressure, one_pressure, fluid_conditions, n)

@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 from aerospec import queueing
 from aerospec.api.schemas import Body
 from aerospec.engine import boosting, correction
-from aerospec.errors import Conflict, ValidationFailed
+from aerospec.errors import ValidationFailed
 from aerospec.feedback import active, learning
 from aerospec.feedback.models import CustomModel, Feedback
-from aerospec.models import get_owned, utcnow
+from aerospec.models import utcnow
 from aerospec.tenancy.scoping import tenant_scope
 
 #: Fewest results a selection must hold: MIN_TRAINING_ROWS to learn on and one held out.
@@ -47,14 +47,14 @@ MIN_FOR = {
 MODEL_TYPES = tuple(MIN_FOR)
 MAX_IDS = 10_000
 log = logging.getLogger(__name__)
-MISSING = "No such custom model in this workspace."
+MISSING = active.MISSING_MODEL
 NOT_BETTER = "It does not beat the model in use on the held-out results: predictions with it would likely be no better."
 
 
 class TrainCustomModelBody(Body):
     """Train a custom model on a selection of the workspace's lab results (ids, or filters, or both)."""
 
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(max_length=80)  # blank: "Give the model a name." (the validator), not a length message
     model_type: str = "shrinkage"
     feedback_ids: list[str] | None = Field(default=None, max_length=MAX_IDS)
     configuration_id: str | None = None
@@ -277,8 +277,7 @@ def score(session: Session, tenant_id: uuid.UUID, params: dict, held: list[dict]
     }
 
 
-def get(session: Session, tenant, model_id) -> CustomModel:
-    return get_owned(session, CustomModel, tenant, model_id, MISSING)
+get = active.custom_model
 
 
 def list_for(session: Session, tenant, *, page: int = 1, per_page: int = 50):
@@ -288,16 +287,7 @@ def list_for(session: Session, tenant, *, page: int = 1, per_page: int = 50):
     )
 
 
-def stack_of(session: Session, tenant, model_id) -> tuple[active.Stack, CustomModel]:
-    """The stack a prediction with this model uses (the model alone, over physics): 404 / 409 when not usable."""
-    row = get(session, tenant, model_id)
-    if row.status != "ready":
-        raise Conflict(
-            f"Custom model “{row.name}” is {row.status}"
-            + (f" ({row.progress} %)" if row.status == "training" else f": {row.message}")
-            + "; predict with it once it is ready."
-        )
-    return active.Stack([row.params], f"custom “{row.name}”"), row
+stack_of = active.custom_stack
 
 
 def to_dict(row: CustomModel) -> dict:
@@ -349,13 +339,3 @@ def selection_choices(session: Session, tenant) -> dict[str, list[str]]:
         .order_by(Configuration.fluid_name)
     ).all()
     return {"skus": list(skus), "fluids": list(fluids)}
-
-
-def ready_models(session: Session, tenant) -> list[CustomModel]:
-    """The workspace's models a prediction can use (ready), newest first: the wizard's model picker."""
-    query = (
-        select(CustomModel)
-        .where(CustomModel.tenant_id == tenant.id, CustomModel.status == "ready")
-        .order_by(CustomModel.created_at.desc())
-    )
-    return list(session.scalars(query.limit(100)))
