@@ -88,4 +88,5 @@ def train_model():
             apply_errors(form, error)
         return render(TEMPLATE, block="train_form", status=422, **_list_context(), **_form_context(form))
     db.session.commit()
-    return hx_redirect(url_for("feedback.custom_models") + "#models-list")
+    # No #fragment: HX-Redirect to the same URL with only a fragment added would scroll, not reload the list.
+    return hx_redirect(url_for("feedback.custom_models"))

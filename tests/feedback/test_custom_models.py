@@ -334,7 +334,7 @@ def test_the_form_shows_the_count_of_matching_results_and_starts_training(client
     before = _models(db)
     form = {"name": "From the page", "model_type": "shrinkage", "sku": lab.sku, "fluid": "", "date_from": ""}
     response = client.post(tenant_url(lab.tenant, "models"), data=form)
-    assert response.status_code == 303 and response.headers["Location"].endswith("/models#models-list")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/models")
     assert _models(db) == before + 1
     html = client.get(tenant_url(lab.tenant, "models")).get_data(as_text=True)
     assert "From the page" in html and "Ready" in html and "Shrinkage" in html
@@ -347,6 +347,7 @@ def test_the_form_shows_the_count_of_matching_results_and_starts_training(client
     ("form", "field", "message"),
     [
         ({"name": "  "}, "name", "Give the model a name."),
+        ({"name": ""}, "name", "Give the model a name."),
         ({"model_type": "neural"}, "model_type", "Must be shrinkage or gradient_boosting."),
         ({"date_from": "2026-13-01"}, "date_from", "Must be a date, YYYY-MM-DD."),
         ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, None, "date_from must not be after date_to."),
