@@ -328,6 +328,10 @@ def test_the_form_shows_the_count_of_matching_results_and_starts_training(client
     assert preview.strip().startswith('<p id="selection-count"') and "<strong>8</strong>" in preview
     none = client.get(tenant_url(lab.tenant, "models?preview=1&date_to=2000-01-01"), headers={"HX-Request": "true"})
     assert "<strong>0</strong> matching lab results" in none.get_data(as_text=True)
+    assert '<option value="Water">' in html  # the configuration's fluid, by its name
+    for fluid, n in (("Water", 8), ("Glycerol", 0)):
+        got = client.get(tenant_url(lab.tenant, f"models?preview=1&fluid={fluid}"), headers={"HX-Request": "true"})
+        assert f"<strong>{n}</strong> matching lab result" in got.get_data(as_text=True)
     bad = client.get(tenant_url(lab.tenant, "models?preview=1&date_to=2000-13-01"), headers={"HX-Request": "true"})
     assert "Give the dates as YYYY-MM-DD" in bad.get_data(as_text=True)
 
