@@ -2,7 +2,7 @@
 
     python -m bench.custom_models [--seed 5] [--rows 10000] [--catalog 5000]
 
-The lab is synthetic, and says so: the physics misses flow and Dv50 by a residual with structure (it grows
+The lab is synthetic, and says so: the physics misses flow, cone angle and Dv50 by a residual with structure (it grows
 with pressure, shrinks with the orifice, differs by family and by fluid), plus each result's own noise
 (σ = 0.05 in ln). The rows are split by time as the job does (engine.correction.split_by_time: the newest
 20 % held out); each model type trains on the rest, and is scored on the held-out rows: RMS of
@@ -42,7 +42,11 @@ def synthetic_lab(seed: int, n: int, noise: float = 0.05, structured: bool = Tru
         orifice = float(rng.uniform(0.3, 2.0))
         pressure = float(rng.uniform(1.5, 8.0))
         fluid, fluid_bias = FLUIDS[int(rng.integers(0, len(FLUIDS)))]
-        physics = {"flow_ml_min": 40 * math.sqrt(pressure) * orifice**2, "dv50_um": 90 / pressure**0.35}
+        physics = {
+            "flow_ml_min": 40 * math.sqrt(pressure) * orifice**2,
+            "cone_deg": 55.0 + pressure,
+            "dv50_um": 90 / pressure**0.35,
+        }
         r = 0.35 * math.log(pressure / 3.0) - 0.25 * math.log(orifice) + FAMILIES[family] + fluid_bias
         r = r if structured else 0.0
         rows.append(
