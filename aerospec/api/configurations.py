@@ -334,7 +334,7 @@ def predict() -> Response:
             ) from exc
         # A typed-in geometry is no SKU: only the family and global levels of the correction apply to it.
         stack = custom_stack or active.stack_for_current(db.session)
-        prediction, applied = active.correct(stack, prediction, [None], [geometry.family], fluid)
+        prediction, applied = active.correct(stack, prediction, [None], [geometry.family], fluid, [geo.orifice_mm])
         item = engine.prediction_item(prediction, 0)
         item["correction"] = applied.item(0)
         return jsonify({"prediction": item, "model_version": item["correction"]["model_version"]})

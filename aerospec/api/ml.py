@@ -14,91 +14,19 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date
 
 from flask import Response, g, jsonify
-from pydantic import Field, field_validator, model_validator
 
 from aerospec.api import bp
 from aerospec.api.admin_procurement import _page, _require_platform_admin
-from aerospec.api.schemas import Body
 from aerospec.api.views import bearer_required, parse_body
 from aerospec.extensions import db
 from aerospec.feedback import custom, training_data
+from aerospec.feedback.custom import TrainCustomModelBody
 from aerospec.tenancy.features import ensure_feature
 from aerospec.tenancy.permissions import ensure_permitted
 
 PER_PAGE = 50
-
-
-class TrainCustomModelBody(Body):
-    """Train a custom model on a selection of the workspace's lab results (ids, or filters, or both)."""
-
-    name: str = Field(min_length=1, max_length=80)
-    model_type: str = "shrinkage"
-    feedback_ids: list[str] | None = Field(default=None, max_length=custom.MAX_IDS)
-    configuration_id: str | None = None
-    sku: str | None = Field(default=None, max_length=40)
-    date_from: str | None = None
-    date_to: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("Give the model a name.")
-        return value.strip()
-
-    @field_validator("model_type")
-    @classmethod
-    def _type(cls, value: str) -> str:
-        if value == "gradient_boosting":
-            raise ValueError("gradient_boosting is not available yet; use shrinkage.")
-        if value != "shrinkage":
-            raise ValueError("Must be shrinkage.")
-        return value
-
-    @field_validator("feedback_ids")
-    @classmethod
-    def _ids(cls, value):
-        if value is None:
-            return value
-        for item in value:
-            try:
-                uuid.UUID(item)
-            except ValueError as exc:
-                raise ValueError(f"“{item[:40]}” is not a lab result id.") from exc
-        return [str(uuid.UUID(i)) for i in value]
-
-    @field_validator("configuration_id")
-    @classmethod
-    def _config(cls, value):
-        if value is None:
-            return value
-        try:
-            return str(uuid.UUID(value))
-        except ValueError as exc:
-            raise ValueError("Not a configuration id.") from exc
-
-    @field_validator("date_from", "date_to")
-    @classmethod
-    def _date(cls, value):
-        if value is None:
-            return value
-        try:
-            return date.fromisoformat(value).isoformat()
-        except ValueError as exc:
-            raise ValueError("Must be a date, YYYY-MM-DD.") from exc
-
-    @model_validator(mode="after")
-    def _order(self):
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from must not be after date_to.")
-        return self
-
-    def selection(self) -> dict:
-        keys = ("feedback_ids", "configuration_id", "sku", "date_from", "date_to")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, [])}
 
 
 def _gate(permission: str) -> None:

@@ -56,7 +56,7 @@ TARGETS = (
 )
 STATE_KEYS = (
     "fluid_id", "fluid_name", "liquefied", *FLUID_PARAMS, *FLUID_UNITS.values(), *TARGET_PARAMS, "selected",
-    "family", "actuator",
+    "family", "actuator", "model",
 )  # fmt: skip
 #: What a customer filters by (engine.FAMILIES), in words.
 FAMILY_LABELS = {
@@ -127,6 +127,8 @@ class WizardState:
     category: str = ""
     family: str | None = None  # one of FAMILY_LABELS: only that family is listed
     actuator: object | None = None  # "Predict with my fluid": the one catalog actuator predicted
+    model: object | None = None  # a ready custom model of the workspace picked for the ranking (None: AeroSpec's)
+    stack: active.Stack | None = None  # that model's stack
 
     def query(self, **changes) -> dict[str, str]:
         """The state as query parameters (for links and hidden inputs)."""
@@ -175,6 +177,9 @@ def parse_state(session: Session, tenant, args: Mapping, *, step: str | None = N
             state.actuator = catalog.get_actuator(session, uuid.UUID(state.raw["actuator"]))
         except (ValueError, NotFound):
             errors["actuator"] = ["That actuator is not in the catalog any more; rank the whole catalog instead."]
+
+    if state.raw.get("model"):
+        _pick_model(session, tenant, state)
 
     fluid_id = state.raw.get("fluid_id")
     if fluid_id:
@@ -469,7 +474,7 @@ def _rank_corrected(
 
     def correct(prediction: engine.Prediction) -> engine.Prediction:
         keys, fams = (sku_keys(cat), list(families)) if stack.models else ((), ())
-        corrected, box["applied"] = active.correct(stack, prediction, keys, fams, fluid)
+        corrected, box["applied"] = active.correct(stack, prediction, keys, fams, fluid, cat.orifice_mm)
         return corrected
 
     return engine.rank(fluid, cat, targets, correct=correct), box["applied"]
@@ -592,6 +597,30 @@ def distribution(item: dict, target: engine.Target | None = None, points: int = 
     }
 
 
+def _pick_model(session: Session, tenant, state: WizardState) -> None:
+    """The custom model picked for the ranking; a field message (never another workspace's model) otherwise."""
+    from aerospec.errors import Conflict
+    from aerospec.tenancy.features import feature_enabled, feature_message
+
+    if not feature_enabled(tenant, "custom_models"):
+        state.errors["model"] = [feature_message(tenant, "custom_models")]
+        return
+    try:
+        # SECURITY: looked up inside this workspace only: another workspace's id is unknown here.
+        state.stack, state.model = active.custom_stack(session, tenant, state.raw["model"])
+    except NotFound:
+        state.errors["model"] = ["Unknown model: pick one of this workspace's models, or AeroSpec's models."]
+    except Conflict as exc:
+        state.errors["model"] = [exc.message]
+
+
+def model_choices(session: Session, tenant) -> list:
+    """The workspace's ready custom models for the wizard's picker (none without the plan feature)."""
+    from aerospec.tenancy.features import feature_enabled
+
+    return active.ready_custom_models(session, tenant) if feature_enabled(tenant, "custom_models") else []
+
+
 def page_context(session: Session, tenant, state: WizardState) -> dict:
     """What the wizard page shows for its state."""
     context: dict = {
@@ -601,6 +630,8 @@ def page_context(session: Session, tenant, state: WizardState) -> dict:
         "categories": catalog.FLUID_CATEGORIES,
         "unit_choices": units.UNIT_CHOICES,
     }
+    if state.step != "fluid":
+        context["custom_models"] = model_choices(session, tenant)
     if state.step == "fluid":
         context["fluids"] = catalog.list_fluids(session, tenant, q=state.q or None, category=state.category or None)
         return context
@@ -612,6 +643,7 @@ def page_context(session: Session, tenant, state: WizardState) -> dict:
             targets,
             family=state.family,
             actuator_id=state.actuator.id if state.actuator is not None else None,
+            stack=state.stack,
         )
         if results.entries:
             chosen = next((e for e in results.entries if e["sku"] == state.selected), results.entries[0])

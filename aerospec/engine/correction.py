@@ -35,25 +35,24 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 
+from aerospec.engine import boosting
 from aerospec.engine.precedence import Z90
+from aerospec.engine.residual import K_MIN, QUANTITIES, RANGE_MARGIN, residuals
 from aerospec.engine.types import Fluid, Prediction
 
 FORMAT = 1
 #: Every quantity the model may learn, in the keys of engine.prediction_item.
-QUANTITIES = ("flow_ml_min", "cone_deg", "dv50_um", "dv10_um", "dv90_um", "smd_um")
 #: Drop sizes come from one distribution: a size without a model of its own follows Dv50.
 SIZES = ("dv10_um", "dv50_um", "dv90_um", "smd_um")
 CONDITIONS = ("pressure_bar", "viscosity_cp", "density_kg_m3", "surface_tension_mn_m")
 LEVELS = ("sku", "family", "global")
-K_MIN, K_MAX, K_DEFAULT = 5.0, 50.0, 8.0
+K_MAX, K_DEFAULT = 50.0, 8.0
 MIN_GROUPS = 3
-#: Relative margin around the seen range of pressure and each fluid property.
-RANGE_MARGIN = 0.10
 #: Held-out share for the time-ordered split (newest results).
 HOLDOUT_FRACTION = 0.2
 WORDS = {
@@ -72,20 +71,6 @@ def sku_key(supplier: str, sku: str) -> str:
 
 
 # ---- training
-
-
-def residuals(rows: Iterable[Mapping], quantity: str) -> list[tuple[Mapping, float]]:
-    """(row, ln(measured/predicted)) for every row that measured `quantity` against a positive prediction."""
-    out = []
-    for row in rows:
-        measured = (row.get("measured") or {}).get(quantity)
-        predicted = (row.get("predicted") or {}).get(quantity)
-        if measured is None or predicted is None:
-            continue
-        measured, predicted = float(measured), float(predicted)
-        if measured > 0 and predicted > 0 and math.isfinite(measured) and math.isfinite(predicted):
-            out.append((row, math.log(measured / predicted)))
-    return out
 
 
 def estimate_k(groups: Sequence[Sequence[float]], offsets: Sequence[float] | None = None) -> tuple[float, str]:
@@ -242,7 +227,10 @@ def row_shift(stack: Sequence[Mapping], row: Mapping, quantity: str) -> float:
     """The total ln shift the stack applies to one row's prediction of `quantity` (0: physics alone)."""
     total = 0.0
     for model in stack:
-        part = _part(model, quantity)
+        if model.get("kind") == "gradient_boosting":
+            total += float(boosting.row_shifts(part_of(model, quantity), [row])[0])
+            continue
+        part = part_of(model, quantity)
         if part is None:
             continue
         chosen = choose_level(part, row.get("key"), row.get("family"), row)
@@ -251,7 +239,19 @@ def row_shift(stack: Sequence[Mapping], row: Mapping, quantity: str) -> float:
     return total
 
 
-def _part(model: Mapping, quantity: str) -> Mapping | None:
+def row_shifts(stack: Sequence[Mapping], rows: Sequence[Mapping], quantity: str) -> np.ndarray:
+    """row_shift for many rows (a gradient-boosting layer is evaluated for all rows at once)."""
+    total = np.zeros(len(rows))
+    for model in stack:
+        if model.get("kind") == "gradient_boosting":
+            total += boosting.row_shifts(part_of(model, quantity), rows)
+        else:
+            total += np.array([row_shift([model], row, quantity) for row in rows], dtype=float)
+    return total
+
+
+def part_of(model: Mapping, quantity: str) -> Mapping | None:
+    """The part of a model that predicts `quantity` (drop sizes without their own follow Dv50), or None."""
     parts = model.get("quantities") or {}
     if quantity in parts:
         return parts[quantity]
@@ -276,8 +276,10 @@ def evaluate(stack: Sequence[Mapping], rows: Sequence[Mapping]) -> dict:
     """Per quantity, {"n", "rmse_ln"}: the RMS of ln(measured / corrected prediction) over `rows`."""
     out = {}
     for q in QUANTITIES:
-        errors = [x - row_shift(stack, row, q) for row, x in residuals(rows, q)]
-        if errors:
+        pairs = residuals(rows, q)
+        if pairs:
+            shift = row_shifts(stack, [row for row, _ in pairs], q)
+            errors = np.array([x for _, x in pairs]) - shift
             out[q] = {"n": len(errors), "rmse_ln": float(np.sqrt(np.mean(np.square(errors))))}
     return out
 
@@ -354,11 +356,13 @@ def apply(
     fluid: Fluid,
     *,
     version: str | None = None,
+    orifice_mm: Sequence[float] | None = None,
 ) -> tuple[Prediction, Applied]:
     """The prediction corrected by each model of the stack in turn, and what was applied to each item.
 
     `keys[i]` is item i's sku_key (None for a typed-in geometry: family and global levels only),
-    `families[i]` its family. Items outside every level's seen range keep the physics values.
+    `families[i]` its family, `orifice_mm[i]` its orifice (a gradient-boosting model needs it; without it
+    that model applies to nothing). Items outside every level's seen range keep the physics values.
     """
     n = len(prediction)
     pressure = (
@@ -370,7 +374,7 @@ def apply(
         "surface_tension_mn_m": fluid.surface_tension_mn_m,
     }
     one_pressure = n > 0 and bool(np.all(pressure == pressure[0]))
-    present = [q for q in QUANTITIES if any(_part(m, q) is not None for m in stack)]
+    present = [q for q in QUANTITIES if any(part_of(m, q) is not None for m in stack)]
     shifts = {q: np.zeros(n) for q in present}
     sigmas: dict[str, np.ndarray] = {}
     levels = {q: np.full(n, "", dtype=object) for q in present}
@@ -392,12 +396,25 @@ def apply(
         if key:
             index.setdefault(key, []).append(i)
     fam_arr = np.array([f or "" for f in families], dtype=object)
+    numeric = {
+        "pressure_bar": pressure,
+        "orifice_mm": np.asarray(orifice_mm, dtype=float) if orifice_mm is not None else np.full(n, np.nan),
+        **{name: np.full(n, float(value)) for name, value in fluid_conditions.items()},
+    }
+    families_list = list(fam_arr)
     for model in stack:
+        boosted: dict[int, tuple] = {}
         for q in present:
-            part = _part(model, q)
+            part = part_of(model, q)
             if part is None:
                 continue
-            chosen = _choose_all(part, index, fam_arr, pressure, one_pressure, fluid_conditions, n)
+            if model.get("kind") == "gradient_boosting":
+                # Dv10, Dv90 and SMD without trees of their own share Dv50's: evaluated once per part.
+                if id(part) not in boosted:
+                    boosted[id(part)] = boosting.choose_all(part, numeric, families_list)
+                chosen = boosted[id(part)]
+            else:
+                chosen = _choose_all(part, index, fam_arr, pressure, one_pressure, fluid_conditions, n)
             shift, spread, k, count, code = chosen
             used = code != ""
             if not used.any():

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aerospec.engine import Fluid, Prediction, correction
-from aerospec.feedback.models import CorrectionModel, TenantCorrectionModel
+from aerospec.errors import Conflict
+from aerospec.feedback.models import CorrectionModel, CustomModel, TenantCorrectionModel
+from aerospec.models import get_owned
 from aerospec.tenancy.scoping import current_tenant_id
 
 
@@ -74,6 +76,41 @@ def correct(
     keys: Sequence[str | None],
     families: Sequence[str | None],
     fluid: Fluid,
+    orifice_mm: Sequence[float] | None = None,
 ) -> tuple[Prediction, correction.Applied]:
     """The prediction corrected by the stack, and per item what was applied (correction.apply)."""
-    return correction.apply(stack.models, prediction, keys, families, fluid, version=stack.version)
+    return correction.apply(
+        stack.models, prediction, keys, families, fluid, version=stack.version, orifice_mm=orifice_mm
+    )
+
+
+# ---- custom models (feedback.custom trains them; predictions and the wizard's picker read them here)
+
+MISSING_MODEL = "No such custom model in this workspace."
+
+
+def custom_model(session: Session, tenant, model_id) -> CustomModel:
+    """One of the workspace's custom models (404 for an unknown id or another workspace's)."""
+    return get_owned(session, CustomModel, tenant, model_id, MISSING_MODEL)
+
+
+def custom_stack(session: Session, tenant, model_id) -> tuple[Stack, CustomModel]:
+    """The stack a prediction with this model uses (the model alone, over physics): 404 / 409 when not usable."""
+    row = custom_model(session, tenant, model_id)
+    if row.status != "ready":
+        raise Conflict(
+            f"Custom model “{row.name}” is {row.status}"
+            + (f" ({row.progress} %)" if row.status == "training" else f": {row.message}")
+            + "; predict with it once it is ready."
+        )
+    return Stack([row.params], f"custom “{row.name}”"), row
+
+
+def ready_custom_models(session: Session, tenant) -> list[CustomModel]:
+    """The workspace's models a prediction can use (ready), newest first: the wizard's model picker."""
+    query = (
+        select(CustomModel)
+        .where(CustomModel.tenant_id == tenant.id, CustomModel.status == "ready")
+        .order_by(CustomModel.created_at.desc())
+    )
+    return list(session.scalars(query.limit(100)))

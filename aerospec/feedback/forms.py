@@ -9,7 +9,7 @@ Also the bulk CSV upload and its confirm.
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 
 from aerospec.api.schemas import FEEDBACK_RANGES
 from aerospec.catalog import units
@@ -184,3 +184,43 @@ class ConfirmImportForm(Form):
     token = HiddenField()
     filename = HiddenField()
     order = HiddenField()
+
+
+MODEL_TYPE_LABELS = {
+    "shrinkage": "Per-actuator correction (shrinkage)",
+    "gradient_boosting": "Gradient boosting (scikit-learn)",
+}
+MODEL_TYPE_HELP = {
+    "shrinkage": (
+        "Learns how far the physics is off for each actuator, its family and overall, and trusts an actuator's own "
+        "results more as they add up. Works from 4 results; it does not learn how the error changes with pressure "
+        "or fluid."
+    ),
+    "gradient_boosting": (
+        "Learns how the error changes with pressure, orifice size, fluid properties and family, from decision trees "
+        "trained on your results. Needs at least 12 results, and does best with many results over a range of "
+        "pressures and fluids."
+    ),
+}
+
+
+class TrainModelForm(Form):
+    """Train a custom model: its name, its type, and which of the workspace's lab results it learns from."""
+
+    name = StringField("Name", render_kw={"maxlength": 80, "autocomplete": "off"})
+    model_type = RadioField(
+        "Model type", choices=list(MODEL_TYPE_LABELS.items()), default="shrinkage", validate_choice=False
+    )
+    fluid = SelectField("Fluid", choices=[], validate_choice=False)
+    sku = SelectField("Actuator", choices=[], validate_choice=False)
+    date_from = StringField("Recorded from", render_kw={"type": "date"})
+    date_to = StringField("Recorded until", render_kw={"type": "date"})
+
+    def body(self) -> dict:
+        """The fields as the API's TrainCustomModelBody takes them (blank selections left out)."""
+        data = {"name": self.name.data or "", "model_type": self.model_type.data or ""}
+        for key in ("fluid", "sku", "date_from", "date_to"):
+            value = (getattr(self, key).data or "").strip()
+            if value:
+                data[key] = value
+        return data

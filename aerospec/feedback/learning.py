@@ -63,6 +63,15 @@ def _families(session: Session) -> dict[str, str]:
     return {correction.sku_key(str(s), str(k)): str(f) for s, k, f in zip(cat.supplier, cat.sku, families, strict=True)}
 
 
+def _orifices(session: Session) -> dict[str, float]:
+    """sku_key -> orifice diameter (mm), a feature of the gradient-boosting custom model."""
+    from aerospec.catalog import services as catalog
+
+    cat, _ = catalog.actuator_catalog(session)
+    pairs = zip(cat.supplier, cat.sku, cat.orifice_mm, strict=True)
+    return {correction.sku_key(str(s), str(k)): float(o) for s, k, o in pairs}
+
+
 def _physics(prediction: dict, quantity: str):
     """The physics value the stored prediction started from (older snapshots were physics alone)."""
     physics = prediction.get("physics") or {}
@@ -90,6 +99,7 @@ def training_rows(session: Session, where, families: dict[str, str] | None = Non
     """Lab results selected by `where` as correction.train rows (the caller opens the right tenant scope)."""
 
     families = _families(session) if families is None else families
+    orifices = _orifices(session)
     rows = []
     for fb, viscosity, density, tension in session.execute(results_query(where)):
         key = correction.sku_key(fb.actuator_supplier, fb.actuator_sku)
@@ -103,6 +113,7 @@ def training_rows(session: Session, where, families: dict[str, str] | None = Non
                 "tenant_id": str(fb.tenant_id),
                 "key": key,
                 "family": families.get(key),
+                "orifice_mm": orifices.get(key),
                 "pressure_bar": fb.pressure_bar,
                 "viscosity_cp": viscosity,
                 "density_kg_m3": density,

@@ -88,7 +88,7 @@ def _predict_item(
     physics = engine.predict(fluid, one, float(pressure))
     families, _ = wizard.catalog_families(one)
     stack = active.stack_for_current(session)
-    prediction, applied = active.correct(stack, physics, wizard.sku_keys(one), list(families), fluid)
+    prediction, applied = active.correct(stack, physics, wizard.sku_keys(one), list(families), fluid, one.orifice_mm)
     item = engine.prediction_item(prediction, 0)
     item["engine_version"] = calibration.load()["version"]
     # What the correction started from (training reads these) and what it did, with the model version.

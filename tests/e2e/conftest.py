@@ -77,11 +77,11 @@ def serve_live(tmp_path_factory, sandbox_server, **config) -> Iterator[LiveServe
             database_url,
             instance,
             WTF_CSRF_ENABLED=True,
-            JOBS_MODE="inline",
             DEV_OUTBOX_ENABLED=True,
             PRODUCTION=False,
             PROCUREMENT_PAGE_POLL_SECONDS=0,
-            **(supplier_overrides(sandbox_server) | config),
+            # Jobs inline unless a test's server asks for real ones (JOBS_MODE="rq" and its REDIS_URL).
+            **({"JOBS_MODE": "inline"} | supplier_overrides(sandbox_server) | config),
         )
     )
     with app.app_context():
