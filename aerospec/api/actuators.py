@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, g, jsonify, request
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from aerospec.api import bp
 from aerospec.api.schemas import Body
@@ -68,6 +68,13 @@ class OwnActuatorBody(Body):
     housing_orifice_mm: Quantity = None
     vapour_tap_mm: Quantity = None
     notes: str | None = Field(default=None, max_length=5000)
+
+    @field_validator(*(name for name, spec in own.NUMBER_FIELDS.items()), mode="before")
+    @classmethod
+    def _no_booleans(cls, value):
+        if isinstance(value, bool):  # JSON true is not 1 mm
+            raise ValueError('Must be a number, or text with its unit such as "0.3 mm".')
+        return value
 
 
 def _values(body: OwnActuatorBody) -> dict:
@@ -139,8 +146,8 @@ def _own_or_404(actuator_id: uuid.UUID) -> TenantActuator:
 def update_actuator(actuator_id: uuid.UUID) -> Response:
     """Replace one of the workspace's own actuators (every field given again); a catalog id is 404."""
     ensure_permitted(g.membership, "edit_own_actuators", doing=CHANGE_OWN)
-    row = _own_or_404(actuator_id)
     body = parse_body(OwnActuatorBody)
+    row = _own_or_404(actuator_id)
     row = own.update_own_actuator(db.session, g.tenant, g.get("api_user"), row.id, _values(body))
     db.session.commit()
     return jsonify(own.own_json(row))

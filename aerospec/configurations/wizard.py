@@ -437,8 +437,10 @@ def ranked_entries(
         e["index"] = i
         own = own_actuators.is_own(cat, i)
         e["source"], e["label"] = ("own", own_actuators.OWN_LABEL) if own else ("catalog", None)
-        if own and not math.isfinite(e["unit_price"]):
-            e["unit_price"] = None  # no price known for it
+        if own:  # no supplier: no lead time, and a price only when the workspace gave one
+            e["lead_time_days"] = None
+            if not math.isfinite(e["unit_price"]):
+                e["unit_price"] = None
         if i in ranking.excluded:
             e["excluded_reasons"] = list(ranking.excluded[i])
         entries.append(e)

@@ -126,6 +126,14 @@ def _valid(world, model) -> dict:
         "url": "http://127.0.0.1:9/hooks",  # issue 14's webhooks: a closed loopback port
         "event_types": ["invoice.paid"],
         "grace_hours": 1,
+        # issue 12 item 7: a workspace's own actuator (POST /api/actuators, PUT /api/actuators/<id>)
+        "sku": "FUZZ-OWN-1",
+        "spray_type": "hollow_cone",
+        "orifice_mm": 0.3,
+        "min_viscosity_cp": 0.5,
+        "max_viscosity_cp": 50.0,
+        "body_material": "POM",
+        "seal_material": "none",
     }
     return {name: known[name] for name in model.model_fields if name in known}
 
