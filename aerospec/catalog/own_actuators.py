@@ -448,12 +448,12 @@ def actuator_catalog_for(session: Session, tenant_id: uuid.UUID | None) -> catal
     base = catalog.actuator_catalog(session)
     if tenant_id is None:
         return base
-    version = (id(base), _own_version(session, tenant_id))
-    if version[1][0] == 0:
+    version = _own_version(session, tenant_id)
+    if version[0] == 0:
         return base
     with _cache_lock:
         cached = _cache.get(tenant_id)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached[0] == version and cached[2] is base:  # the same catalog build too
             return cached[1]
     # SECURITY: the explicit tenant filter as well as the ORM guard's: only this workspace's rows are appended.
     rows = session.execute(
@@ -475,7 +475,7 @@ def actuator_catalog_for(session: Session, tenant_id: uuid.UUID | None) -> catal
     with _cache_lock:
         if len(_cache) >= _CACHE_TENANTS:
             _cache.pop(next(iter(_cache)))
-        _cache[tenant_id] = (version, result)
+        _cache[tenant_id] = (version, result, base)
     return result
 
 

@@ -164,7 +164,7 @@ def _check(response, db, before, *, api: bool) -> None:
 
 def test_no_json_body_gets_a_5xx_or_writes_when_refused(app, db, world):
     targets = _json_targets(app, world)
-    assert len(targets) == 32  # the 33 JSON endpoints but DELETE /api/tenants/me (it ends the workspace)
+    assert len(targets) == 34  # the 35 JSON endpoints but DELETE /api/tenants/me (it ends the workspace)
 
     @PROFILE
     @given(data=st.data())
