@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -288,8 +289,9 @@ def test_saved_configuration_ranks_own_actuators_and_the_page_labels_them(
                          target_droplet_size_um=None)  # fmt: skip
     entry = next(e for e in config.compatible_actuators if e["sku"] == "INH-MATCH")
     assert entry["label"] == "own actuator"
+    config_id = config.id  # read before login commits (on PostgreSQL the row is then behind RLS)
     login(t.user)
-    page = client.get(tenant_url(t.tenant, f"configurations/{config.id}")).get_data(as_text=True)
+    page = client.get(tenant_url(t.tenant, f"configurations/{config_id}")).get_data(as_text=True)
     assert "INH-MATCH" in page and "own actuator" in page
 
 
@@ -386,6 +388,7 @@ def test_pages_list_show_edit_and_delete_with_confirmation(client, login, team, 
 
     t = team()
     row = makers.own_actuator(t.tenant, sku="PG-1", name="Page insert")
+    row = SimpleNamespace(id=row.id)  # its id, read before the commit puts the row behind RLS (PostgreSQL)
     db.session.commit()
     login(t.user)
     listing = client.get(tenant_url(t.tenant, "actuators/own")).get_data(as_text=True)
@@ -409,7 +412,7 @@ def test_viewer_reads_own_actuators_but_cannot_add_edit_or_delete(client, login,
     from tests.catalog import makers
 
     t = team()
-    row = makers.own_actuator(t.tenant, sku="V-1")
+    row = SimpleNamespace(id=makers.own_actuator(t.tenant, sku="V-1").id)
     db.session.commit()
     login(t.viewer)
     listing = client.get(tenant_url(t.tenant, "actuators/own"))
@@ -426,7 +429,7 @@ def test_another_workspaces_own_actuator_page_is_404(client, login, team, tenant
     from tests.catalog import makers
 
     a, b = team(), team()
-    row = makers.own_actuator(a.tenant, sku="HIDDEN-1")
+    row = SimpleNamespace(id=makers.own_actuator(a.tenant, sku="HIDDEN-1").id)
     db.session.commit()
     login(b.admin)
     for path in (f"actuators/own/{row.id}", f"actuators/own/{row.id}/edit", f"actuators/own/{row.id}/delete"):
