@@ -18,6 +18,7 @@ from aerospec.errors import NotFound, ValidationFailed
 from aerospec.extensions import db
 from aerospec.pagination import page_param
 from aerospec.tenancy.permissions import ensure_permitted
+from aerospec.web.client import client_info
 
 PER_PAGE = 50
 #: Query parameter -> (ActuatorFilters field, the accepted values).
@@ -128,6 +129,8 @@ def create_actuator() -> Response:
     ensure_permitted(g.membership, "edit_own_actuators", doing=CHANGE_OWN)
     body = parse_body(OwnActuatorBody)
     row = own.create_own_actuator(db.session, g.tenant, g.get("api_user"), _values(body))
+    own.record_event(db.session, g.tenant, g.get("api_user"), "own_actuator.created", sku=row.sku, target_id=row.id,
+                     client=client_info())  # fmt: skip
     db.session.commit()
     response = jsonify(own.own_json(row))
     response.status_code = 201
@@ -149,6 +152,8 @@ def update_actuator(actuator_id: uuid.UUID) -> Response:
     body = parse_body(OwnActuatorBody)
     row = _own_or_404(actuator_id)
     row = own.update_own_actuator(db.session, g.tenant, g.get("api_user"), row.id, _values(body))
+    own.record_event(db.session, g.tenant, g.get("api_user"), "own_actuator.updated", sku=row.sku, target_id=row.id,
+                     client=client_info())  # fmt: skip
     db.session.commit()
     return jsonify(own.own_json(row))
 
@@ -159,6 +164,9 @@ def delete_actuator(actuator_id: uuid.UUID) -> Response:
     """Delete one of the workspace's own actuators (lab results recorded for it stay); a catalog id is 404."""
     ensure_permitted(g.membership, "edit_own_actuators", doing=CHANGE_OWN)
     row = _own_or_404(actuator_id)
-    own.delete_own_actuator(db.session, g.tenant, g.get("api_user"), row.id)
+    row_id = row.id
+    sku = own.delete_own_actuator(db.session, g.tenant, g.get("api_user"), row_id)
+    own.record_event(db.session, g.tenant, g.get("api_user"), "own_actuator.deleted", sku=sku, target_id=row_id,
+                     client=client_info())  # fmt: skip
     db.session.commit()
     return Response(status=204)

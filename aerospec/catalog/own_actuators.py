@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from aerospec.catalog import seed, units
 from aerospec.catalog import services as catalog
 from aerospec.catalog.models import Actuator, TenantActuator
+from aerospec.compliance import services as audit
 from aerospec.engine import anchors
 from aerospec.engine import types as engine
 from aerospec.errors import NotFound, ValidationFailed
@@ -638,3 +639,18 @@ def get_any_actuator(session: Session, tenant, actuator_id) -> Actuator | Tenant
     if row is not None:
         return row
     return get_own_actuator(session, tenant, actuator_id)
+
+
+def record_event(session: Session, tenant, actor, action: str, *, sku: str, target_id=None, client=None, **details):
+    """One audit entry for an own actuator: added, edited, deleted (by SKU), or a CSV imported (its row count)."""
+    audit.record(
+        session,
+        tenant.id,
+        action,
+        actor=actor,
+        client=client,
+        target_type="own_actuator",
+        target_id=target_id,
+        target_name=sku,
+        details=details or None,
+    )

@@ -17,6 +17,7 @@ from aerospec.extensions import db
 from aerospec.pagination import page_arg
 from aerospec.tenancy.forms import EmptyForm
 from aerospec.tenancy.permissions import can, require_permission
+from aerospec.web.client import client_info
 from aerospec.web.forms import apply_errors
 from aerospec.web.guards import upload_limit
 from aerospec.web.htmx import hx_redirect, render
@@ -83,6 +84,9 @@ def _save(form: OwnActuatorForm, row=None):
             saved = own.create_own_actuator(db.session, g.tenant, current_user, values, chosen)
         else:
             saved = own.update_own_actuator(db.session, g.tenant, current_user, row.id, values, chosen)
+        action = "own_actuator.created" if row is None else "own_actuator.updated"
+        own.record_event(db.session, g.tenant, current_user, action, sku=saved.sku, target_id=saved.id,
+                         client=client_info())  # fmt: skip
     except ValidationFailed as error:
         db.session.rollback()
         apply_errors(form, error)
@@ -133,7 +137,11 @@ def delete_own_actuator(own_actuator_id: uuid.UUID):
     row = own.get_own_actuator(db.session, g.tenant, own_actuator_id)
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
-        sku = own.delete_own_actuator(db.session, g.tenant, current_user, row.id)
+        row_id = row.id
+        sku = own.delete_own_actuator(db.session, g.tenant, current_user, row_id)
+        own.record_event(
+            db.session, g.tenant, current_user, "own_actuator.deleted", sku=sku, target_id=row_id, client=client_info()
+        )
         db.session.commit()
         flash(f"Own actuator {sku} deleted.", "success")
         return hx_redirect(url_for("catalog.own_actuators"))
@@ -184,6 +192,8 @@ def import_own_actuators():
                 db.session.rollback()
                 report, status = own.check_csv(db.session, g.tenant, text), 422
             else:
+                own.record_event(db.session, g.tenant, current_user, "own_actuator.imported", sku=rows[0].sku,
+                                 client=client_info(), rows=len(rows), file=(filename or "")[:200])  # fmt: skip
                 db.session.commit()
                 flash(
                     f"{len(rows)} own actuator{'s' * (len(rows) != 1)} imported from {filename or 'the file'}.",

@@ -70,6 +70,16 @@ def _messages(response) -> list[str]:
     return re.findall(r'class="(?:field-error|form-errors)"[^>]*>(.*?)</', response.get_data(as_text=True), re.S)
 
 
+def _audit(db, tenant) -> list[tuple[str, str]]:
+    from aerospec.compliance.models import AuditLog
+
+    with tenant_scope(db.session, tenant.id):
+        rows = db.session.scalars(
+            select(AuditLog).where(AuditLog.action.like("own_actuator.%")).order_by(AuditLog.created_at)
+        )
+        return [(r.action, r.target_name) for r in rows]
+
+
 def _count(db) -> int:
     with unscoped(db.session, "tests count own actuators in every workspace"):
         return db.session.scalar(select(func.count(TenantActuator.id)))
@@ -183,6 +193,9 @@ def test_api_creates_reads_updates_and_deletes_own_actuators_only(client, team, 
     assert_problem(client.delete(f"/api/actuators/{catalog_id}", headers=h), 404)
     assert client.delete(f"/api/actuators/{a_id}", headers=h).status_code == 204
     assert_problem(client.get(f"/api/actuators/{a_id}", headers=h), 404)
+    assert [action for action, _ in _audit(db, t.tenant)] == [
+        "own_actuator.created", "own_actuator.updated", "own_actuator.deleted"
+    ]  # fmt: skip
 
 
 def test_api_lists_own_first_then_the_catalog_filterable_and_paginated(client, team, bearer, db, seeded_catalog):
@@ -373,6 +386,7 @@ def test_csv_page_previews_then_imports_and_refuses_the_same_file_twice(client, 
     assert _count(db) == 0  # a preview writes nothing
     done = client.post(url, data={"step": "confirm", "csv_text": text, "filename": "mine.csv"})
     assert done.status_code == 303 and _count(db) == 2
+    assert _audit(db, t.tenant) == [("own_actuator.imported", "P-1")]
     assert _stored(db, t.tenant, "P-2").orifice_mm == pytest.approx(0.3048)
     again = client.post(url, data={"file": (io.BytesIO(text.encode()), "mine.csv")})
     assert again.status_code == 422 and "already imported" in again.get_data(as_text=True)
@@ -406,6 +420,7 @@ def test_pages_list_show_edit_and_delete_with_confirmation(client, login, team, 
     assert "Delete own actuator PG-1?" in confirm and _count(db) == 1
     assert client.post(tenant_url(t.tenant, f"actuators/own/{row.id}/delete")).status_code == 303
     assert _count(db) == 0
+    assert _audit(db, t.tenant) == [("own_actuator.updated", "PG-1"), ("own_actuator.deleted", "PG-1")]
 
 
 def test_viewer_reads_own_actuators_but_cannot_add_edit_or_delete(client, login, team, tenant_url, db):
