@@ -173,7 +173,8 @@ def parse_state(session: Session, tenant, args: Mapping, *, step: str | None = N
         errors["family"] = [f"Unknown actuator family {family!r}: choose one of {', '.join(FAMILY_LABELS.values())}."]
     if state.raw.get("actuator"):
         try:
-            state.actuator = catalog.get_actuator(session, uuid.UUID(state.raw["actuator"]))
+            # A catalog SKU or one of this workspace's own (never another workspace's).
+            state.actuator = own_actuators.get_any_actuator(session, tenant, uuid.UUID(state.raw["actuator"]))
         except (ValueError, NotFound):
             errors["actuator"] = ["That actuator is not in the catalog any more; rank the whole catalog instead."]
 

@@ -456,3 +456,21 @@ def test_new_id_is_not_found(client, login, team, tenant_url):
     t = team()
     login(t.user)
     assert client.get(tenant_url(t.tenant, f"actuators/own/{uuid.uuid4()}")).status_code == 404
+
+
+def test_predict_with_my_fluid_works_for_an_own_actuator_and_not_for_another_workspaces(
+    client, login, team, tenant_url, db, seeded_catalog
+):
+    from tests.catalog import makers
+
+    a, b = team(), team()
+    row_id = makers.own_actuator(a.tenant, sku="PW-1", rated_flow_ml_min=90.0, rated_pressure_bar=3.0).id
+    db.session.commit()
+    login(a.user)
+    query = {"actuator": str(row_id), "step": "results", "viscosity_cp": "1", "density_kg_m3": "997",
+             "surface_tension_mn_m": "72", "pressure_bar": "3"}  # fmt: skip
+    page = client.get(tenant_url(a.tenant, "configurations/new"), query_string=query).get_data(as_text=True)
+    assert "Predicting <strong>PW-1</strong>" in page and 'data-sku="PW-1"' in page and "own actuator" in page
+    login(b.user)
+    theirs = client.get(tenant_url(b.tenant, "configurations/new"), query_string=query).get_data(as_text=True)
+    assert "PW-1" not in theirs and "not in the catalog any more" in theirs
