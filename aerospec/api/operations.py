@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aerospec.admin.api_views import ExtendTrialBody, ImpersonateBody, OrganizationPatch, ReasonBody
 from aerospec.api import responses as r
+from aerospec.api.actuators import OwnActuatorBody
 from aerospec.api.billing_subscriptions import ChangePlanBody, SubscribeBody
 from aerospec.api.configurations import ConfigurationBody, PredictBody, ShareBody
 from aerospec.api.ml import TrainCustomModelBody
@@ -81,6 +82,9 @@ class ConfigurationsQuery(PageQuery):
 
 
 class ActuatorsQuery(PageQuery):
+    source: Literal["catalog", "own"] | None = Field(
+        default=None, description="Only the catalog, or only the workspace's own actuators (listed first)."
+    )
     supplier: Literal["spencer", "coster"] | None = None
     spray_type: Literal["hollow_cone", "full_cone", "plain_orifice"] | None = None
     family: Literal[tuple(catalog.FAMILY_LABELS)] | None = None
@@ -154,6 +158,9 @@ OPERATIONS: dict[str, Operation] = {
     # -- catalog
     "api.list_actuators": Operation("catalog", {200: r.Actuators}, query=ActuatorsQuery),
     "api.get_actuator": Operation("catalog", {200: r.Actuator}),
+    "api.create_actuator": Operation("catalog", {201: r.Actuator}, json=OwnActuatorBody),
+    "api.update_actuator": Operation("catalog", {200: r.Actuator}, json=OwnActuatorBody),
+    "api.delete_actuator": Operation("catalog", {204: None}),
     # -- configurations
     "api.list_configurations": Operation("configurations", {200: r.Configurations}, query=ConfigurationsQuery),
     "api.create_configuration": Operation("configurations", {201: r.Configuration}, json=ConfigurationBody),

@@ -8,7 +8,7 @@ named here is always present with the type given.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -152,12 +152,14 @@ class Joined(Model):
 
 class Actuator(Open):
     id: Id
+    source: Literal["catalog", "own"] = Field(description="A catalog SKU, or one of the workspace's own actuators.")
+    label: str | None = Field(description='"own actuator" for the workspace\'s own; null for a catalog SKU.')
     sku: str
-    supplier: str
+    supplier: str = Field(description='The supplier; "own" for the workspace\'s own actuators.')
     name: str
     spray_type: str
     orifice_mm: float
-    unit_price: Money
+    unit_price: Money | None
     currency: str
     is_sample_data: bool
     last_synced_at: Timestamp

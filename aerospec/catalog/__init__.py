@@ -10,4 +10,4 @@ from aerospec.catalog import models  # noqa: E402,F401 - attach models
 def attach_routes() -> None:
     """Import the route modules (create_app calls this before registering the blueprint): not at import
     time, so importing one of this package's modules (its models, its services) loads no views."""
-    from aerospec.catalog import sds_views, views  # noqa: F401 - pages and safety-data-sheet routes
+    from aerospec.catalog import own_views, sds_views, views  # noqa: F401 - pages, own actuators, safety data sheets

@@ -6,8 +6,10 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from aerospec.catalog import units
+from aerospec.catalog import own_actuators as own
+from aerospec.catalog import seed, units
 from aerospec.catalog.services import FLUID_CATEGORIES
+from aerospec.engine import anchors
 from aerospec.forms import Form
 
 # property → (label, help); the unit choices are units.UNIT_CHOICES[property], stored unit first.
@@ -93,3 +95,71 @@ class FluidForm(Form):
 class ImportForm(Form):
     file = FileField("Actuator CSV file")
     valid_rows_only = BooleanField("Import the valid rows only and skip rows with errors")
+
+
+# ---- a workspace's own actuator: text fields (a number with or without its unit) and a unit select beside each
+# number that has units; the service converts and checks (aerospec.catalog.own_actuators.clean_values).
+
+
+def _own_actuator_form() -> type:
+    attrs = {
+        "sku": StringField("SKU", validators=[Length(max=40)]),
+        "name": StringField("Name", validators=[Length(max=160)]),
+        "maker": StringField("Maker (optional)", validators=[Length(max=80)]),
+        "spray_type": SelectField("Spray type", choices=list(seed.SPRAY_TYPE_LABELS.items())),
+        "family": SelectField(
+            "Actuator family",
+            choices=[("", "Not stated (inferred from type and size)"), *anchors.FAMILY_LABELS.items()],
+            default="",
+        ),
+        "body_material": SelectField("Body material", choices=list(seed.BODY_MATERIALS.items())),
+        "seal_material": SelectField("Seal material", choices=list(seed.SEAL_MATERIALS.items())),
+        "currency": StringField("Currency", default="USD", validators=[Length(max=3)]),
+        "angle_table": StringField("Angle table (bar:°, comma-separated)", validators=[Length(max=400)]),
+        "full_cone_insert": SelectField(
+            "Full-cone insert", choices=[("", "Not stated"), *anchors.INSERT_LABELS.items()], default=""
+        ),
+        "orifice_nominal": SelectField(
+            "Orifice size",
+            choices=[("", "Not stated"), ("true", "Nominal (catalog size)"), ("false", "Measured")],
+            default="",
+        ),
+        "notes": TextAreaField("Notes", validators=[Optional(), Length(max=2000)]),
+    }
+    for name, spec in own.NUMBER_FIELDS.items():
+        attrs[name] = StringField(spec.label, validators=[Length(max=60)])
+        if spec.kind:
+            choices = own.UNIT_CHOICES[spec.kind]
+            attrs[f"{name}_unit"] = SelectField(f"{spec.label} unit", choices=choices, default=choices[0][0])
+    return type("OwnActuatorFormBase", (Form,), attrs)
+
+
+class OwnActuatorForm(_own_actuator_form()):
+    """One of the workspace's own actuators, as the page types it."""
+
+    def raw_values(self) -> tuple[dict, dict]:
+        """(the values as typed, the unit chosen beside each number) for own_actuators.clean_values."""
+        values = {name: getattr(self, name).data for name in own.FIELDS}
+        chosen = {name: getattr(self, f"{name}_unit").data for name, s in own.NUMBER_FIELDS.items() if s.kind}
+        return values, chosen
+
+    def fill_from(self, row) -> None:
+        """Prefill with a stored actuator, each number in its stored unit."""
+        for name in own.FIELDS:
+            value = getattr(row, name)
+            if name == "angle_table":
+                value = anchors.format_angle_table(row.angle_points)
+            elif name == "orifice_nominal":
+                value = "" if value is None else ("true" if value else "false")
+            elif name in own.NUMBER_FIELDS:
+                value = "" if value is None else units.shown(float(value))
+            getattr(self, name).data = "" if value is None else value
+
+
+class OwnImportForm(Form):
+    file = FileField("CSV file of your actuators")
+
+
+class OwnImportConfirmForm(Form):
+    csv_text = TextAreaField("File contents")
+    filename = StringField("File name", validators=[Length(max=255)])

@@ -133,3 +133,33 @@ class SdsDocument(IdMixin, TenantOwned, TimestampMixin, db.Model):
     # [{"property": "density_kg_m3", "value": 998.0, "unit": "kg/m³", "raw": "Density: 0,998 g/cm3"}, ...]
     extracted: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     product_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class TenantActuator(IdMixin, TenantOwned, ActuatorAnchors, TimestampMixin, db.Model):
+    """A workspace's own actuator (an in-house insert, another maker's nozzle): ranked beside the catalog for that
+    workspace only. Same geometry and anchor columns as a catalog SKU; no supplier, so nothing to quote or order."""
+
+    __tablename__ = "tenant_actuators"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "sku", name="uq_tenant_actuators_tenant_id_sku"),
+        Index("ix_tenant_actuators_tenant_id_import_token", "tenant_id", "import_token"),
+    )
+
+    sku: Mapped[str] = mapped_column(String(40), nullable=False)
+    name: Mapped[str] = mapped_column(String(160), nullable=False)
+    maker: Mapped[str | None] = mapped_column(String(80))  # "in-house", another maker's name; None: not said
+    spray_type: Mapped[str] = mapped_column(String(20), nullable=False)  # engine.types.SPRAY_TYPES
+    orifice_mm: Mapped[float] = mapped_column(Float, nullable=False)
+    swirl_chamber_mm: Mapped[float | None] = mapped_column(Float)
+    inlet_area_mm2: Mapped[float | None] = mapped_column(Float)
+    max_pressure_bar: Mapped[float] = mapped_column(Float, nullable=False)
+    min_viscosity_cp: Mapped[float] = mapped_column(Float, nullable=False)
+    max_viscosity_cp: Mapped[float] = mapped_column(Float, nullable=False)
+    body_material: Mapped[str] = mapped_column(String(30), nullable=False)
+    seal_material: Mapped[str] = mapped_column(String(30), nullable=False)
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))  # None: no price known
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="USD")
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    # The CSV file a row came from (a hash of its text): the same file imported twice is refused.
+    import_token: Mapped[str | None] = mapped_column(String(64))

@@ -350,6 +350,16 @@ def list_actuators(
     session: Session, filters: ActuatorFilters, sort: str = "price", page: int = 1, per_page: int = 25
 ) -> Page:
     """A page of catalog actuators matching the filters, sorted."""
+    stmt = list_actuators_query(filters)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page, offset = window(total, page, per_page)
+    order = ACTUATOR_SORTS.get(sort, ACTUATOR_SORTS["price"])[1]
+    items = list(session.scalars(stmt.order_by(*order).limit(per_page).offset(offset)))
+    return Page(items, total, page, per_page)
+
+
+def list_actuators_query(filters: ActuatorFilters):
+    """The select of catalog actuators matching the filters (unordered)."""
     stmt = select(Actuator)
     f = filters
     if f.supplier:
@@ -370,11 +380,7 @@ def list_actuators(
         stmt = stmt.where(Actuator.body_material == f.body_material)
     if f.in_stock:
         stmt = stmt.where(Actuator.stock > 0)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page, offset = window(total, page, per_page)
-    order = ACTUATOR_SORTS.get(sort, ACTUATOR_SORTS["price"])[1]
-    items = list(session.scalars(stmt.order_by(*order).limit(per_page).offset(offset)))
-    return Page(items, total, page, per_page)
+    return stmt
 
 
 def get_actuator(session: Session, actuator_id: uuid.UUID) -> Actuator:
@@ -496,26 +502,16 @@ def _catalog_version(session: Session) -> tuple:
     return (str(session.get_bind().engine.url), count, str(newest))
 
 
-def actuator_catalog(session: Session) -> ActuatorCatalog:
-    """The whole actuator catalog as engine column arrays, ordered by (supplier, sku).
+#: The columns engine_columns reads, in its order (the catalog's and the workspace's own actuators have them all).
+ENGINE_COLUMNS = (
+    "id", "sku", "supplier", "spray_type", "orifice_mm", "swirl_chamber_mm", "inlet_area_mm2", "max_pressure_bar",
+    "min_viscosity_cp", "max_viscosity_cp", "body_material", "seal_material", "unit_price", "lead_time_days",
+    *anchors.ANCHOR_FIELDS,
+)  # fmt: skip
 
-    Cached per process; the cache key is (database, row count, newest updated_at), so
-    an import, a seed or a sync that adds or changes rows rebuilds it on the next call.
-    """
-    version = _catalog_version(session)
-    with _catalog_lock:
-        cached = _catalog_cache.get("value")
-        if cached is not None and cached[0] == version:
-            return cached[1]
-    rows = session.execute(
-        select(
-            Actuator.id, Actuator.sku, Actuator.supplier, Actuator.spray_type, Actuator.orifice_mm,
-            Actuator.swirl_chamber_mm, Actuator.inlet_area_mm2, Actuator.max_pressure_bar,
-            Actuator.min_viscosity_cp, Actuator.max_viscosity_cp, Actuator.body_material,
-            Actuator.seal_material, Actuator.unit_price, Actuator.lead_time_days,
-            *(getattr(Actuator, name) for name in anchors.ANCHOR_FIELDS),
-        ).order_by(Actuator.supplier, Actuator.sku)
-    ).all()  # fmt: skip
+
+def engine_columns(rows) -> engine.Catalog:
+    """Rows of ENGINE_COLUMNS as the engine's column arrays (a unit price of None is NaN: no price known)."""
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(14 + len(anchors.ANCHOR_FIELDS))]
     anchor = dict(zip(anchors.ANCHOR_FIELDS, cols[14:], strict=True))
 
@@ -534,7 +530,7 @@ def actuator_catalog(session: Session) -> ActuatorCatalog:
     def known(values, convert) -> np.ndarray | None:
         return convert(values) if any(v not in (None, "", []) for v in values) else None
 
-    catalog = engine.Catalog(
+    return engine.Catalog(
         sku=np.array(cols[1], dtype=object),
         supplier=np.array(cols[2], dtype=object),
         spray_type=np.array(cols[3], dtype=object),
@@ -554,7 +550,22 @@ def actuator_catalog(session: Session) -> ActuatorCatalog:
         family=known(anchor["family"], texts),
         orifice_nominal=known(anchor["orifice_nominal"], lambda v: np.array([bool(x) for x in v], dtype=bool)),
     )
-    result = ActuatorCatalog(catalog, list(cols[0]))
+
+
+def actuator_catalog(session: Session) -> ActuatorCatalog:
+    """The whole actuator catalog as engine column arrays, ordered by (supplier, sku).
+
+    Cached per process; the cache key is (database, row count, newest updated_at), so
+    an import, a seed or a sync that adds or changes rows rebuilds it on the next call.
+    """
+    version = _catalog_version(session)
+    with _catalog_lock:
+        cached = _catalog_cache.get("value")
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    columns = (getattr(Actuator, name) for name in ENGINE_COLUMNS)
+    rows = session.execute(select(*columns).order_by(Actuator.supplier, Actuator.sku)).all()
+    result = ActuatorCatalog(engine_columns(rows), [row[0] for row in rows])
     with _catalog_lock:
         _catalog_cache["value"] = (version, result)
     return result

@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aerospec import engine
+from aerospec.catalog import own_actuators, units
 from aerospec.catalog import services as catalog
-from aerospec.catalog import units
 from aerospec.engine import correction
 from aerospec.engine.rank import CONFIDENCE_WEIGHT
 from aerospec.errors import NotFound
 from aerospec.feedback import active
+from aerospec.tenancy.scoping import current_tenant_id
 
 SAVE_TOP_N = 10
 SHOW_TOP_N = 25
@@ -174,7 +175,8 @@ def parse_state(session: Session, tenant, args: Mapping, *, step: str | None = N
         errors["family"] = [f"Unknown actuator family {family!r}: choose one of {', '.join(FAMILY_LABELS.values())}."]
     if state.raw.get("actuator"):
         try:
-            state.actuator = catalog.get_actuator(session, uuid.UUID(state.raw["actuator"]))
+            # A catalog SKU or one of this workspace's own (never another workspace's).
+            state.actuator = own_actuators.get_any_actuator(session, tenant, uuid.UUID(state.raw["actuator"]))
         except (ValueError, NotFound):
             errors["actuator"] = ["That actuator is not in the catalog any more; rank the whole catalog instead."]
 
@@ -261,13 +263,29 @@ def fluid_label(state: WizardState) -> str:
 
 
 def _actuator_details(session: Session, ids: list) -> dict:
-    """Names and currencies of a few actuators (the engine catalog carries no names)."""
-    from aerospec.catalog.models import Actuator
+    """Names and currencies of a few actuators (the engine catalog carries no names); the workspace's own ones
+    say so ("own actuator", its maker)."""
+    from aerospec.catalog.models import Actuator, TenantActuator
 
     if not ids:
         return {}
     rows = session.execute(select(Actuator.id, Actuator.name, Actuator.currency).where(Actuator.id.in_(ids)))
-    return {row.id: {"name": row.name, "currency": row.currency} for row in rows}
+    details = {row.id: {"name": row.name, "currency": row.currency} for row in rows}
+    missing = [i for i in ids if i not in details]
+    if missing:  # the ORM guard keeps these to the workspace in context
+        own = session.execute(
+            select(TenantActuator.id, TenantActuator.name, TenantActuator.currency, TenantActuator.maker).where(
+                TenantActuator.id.in_(missing)
+            )
+        )
+        for row in own:
+            details[row.id] = {
+                "name": row.name,
+                "currency": row.currency,
+                "maker": row.maker,
+                "own_actuator_id": str(row.id),
+            }
+    return details
 
 
 def infer_family(spray_type: str, orifice_mm: float, max_pressure_bar: float) -> str:
@@ -399,7 +417,8 @@ def ranked_entries(
 ) -> Results:
     """Rank the whole catalog for a fluid and targets; the top entries (of one family, or the one actuator
     asked for), the excluded ones, the explanation, how the list is ordered and the top picks."""
-    cat, ids = catalog.actuator_catalog(session)
+    # The catalog with the workspace's own actuators appended (the workspace in context: the ORM guard's).
+    cat, ids = own_actuators.actuator_catalog_for(session, current_tenant_id())
     if len(cat) == 0:
         return Results(
             [], 0, [], 0, {"status": "no_catalog", "message": "The actuator catalog is empty."}, True, None, 0
@@ -422,6 +441,12 @@ def ranked_entries(
         e["correction"] = applied.item(i)
         e.update(details.get(ids[i], {}))
         e["index"] = i
+        own = own_actuators.is_own(cat, i)
+        e["source"], e["label"] = ("own", own_actuators.OWN_LABEL) if own else ("catalog", None)
+        if own:  # no supplier: no lead time, and a price only when the workspace gave one
+            e["lead_time_days"] = None
+            if not math.isfinite(e["unit_price"]):
+                e["unit_price"] = None
         if i in ranking.excluded:
             e["excluded_reasons"] = list(ranking.excluded[i])
         entries.append(e)
@@ -456,10 +481,12 @@ def ranked_entries(
 
 def sku_keys(cat: engine.Catalog) -> list[str]:
     """Each catalog entry's name in a correction model (supplier:sku), built once per catalog."""
-    key = (id(cat.supplier), id(cat.sku))
+    tenant_id = current_tenant_id()  # an own actuator's name carries its workspace (own_actuators.model_supplier)
+    key = (id(cat.supplier), id(cat.sku), tenant_id)
     cached = cat._derived.get("correction_keys")
     if cached is None or cached[0] != key:
-        cached = (key, [correction.sku_key(str(s), str(k)) for s, k in zip(cat.supplier, cat.sku, strict=True)])
+        names = zip(cat.supplier, cat.sku, strict=True)
+        cached = (key, [correction.sku_key(own_actuators.model_supplier(str(s), tenant_id), str(k)) for s, k in names])
         cat._derived["correction_keys"] = cached
     return cached[1]
 
@@ -480,6 +507,10 @@ def _rank_corrected(
     return engine.rank(fluid, cat, targets, correct=correct), box["applied"]
 
 
+def _or_inf(value) -> float:
+    return math.inf if value is None else value
+
+
 def top_picks(entries: list[dict]) -> list[dict]:
     """The summary above the table: the two best ranked, then the cheapest and the quickest of those that fit
     as many targets as the best one (each actuator named once; fewer picks when they coincide)."""
@@ -491,8 +522,8 @@ def top_picks(entries: list[dict]) -> list[dict]:
     if len(entries) > 1:
         candidates.append(("Runner-up", entries[1]))
     candidates += [
-        ("Lowest price", min(fitting, key=lambda e: e.get("unit_price", math.inf))),
-        ("Shortest lead time", min(fitting, key=lambda e: e.get("lead_time_days", math.inf))),
+        ("Lowest price", min(fitting, key=lambda e: _or_inf(e.get("unit_price")))),
+        ("Shortest lead time", min(fitting, key=lambda e: _or_inf(e.get("lead_time_days")))),
     ]
     picks, seen = [], set()
     for why, chosen in candidates:

@@ -97,12 +97,13 @@ def results_query(where):
 
 def training_rows(session: Session, where, families: dict[str, str] | None = None) -> list[dict]:
     """Lab results selected by `where` as correction.train rows (the caller opens the right tenant scope)."""
+    from aerospec.catalog import own_actuators
 
     families = _families(session) if families is None else families
     orifices = _orifices(session)
     rows = []
     for fb, viscosity, density, tension in session.execute(results_query(where)):
-        key = correction.sku_key(fb.actuator_supplier, fb.actuator_sku)
+        key = correction.sku_key(own_actuators.model_supplier(fb.actuator_supplier, fb.tenant_id), fb.actuator_sku)
         prediction = fb.prediction or {}
         measured = {q: getattr(fb, name) for name, q in MEASURED.items() if getattr(fb, name) is not None}
         if not measured:

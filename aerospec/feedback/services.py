@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aerospec import engine
-from aerospec.catalog import services as catalog
+from aerospec.catalog import own_actuators
 from aerospec.catalog.models import Actuator
 from aerospec.configurations import services as configs
 from aerospec.configurations import wizard
@@ -73,7 +73,7 @@ def predict_for(session: Session, config: Configuration, supplier: str, sku: str
     gives it, corrected by the workspace's active correction models, with the engine (calibration) version,
     the model version (`model_version`, None for physics alone), what the correction did (`correction`) and
     the physics values it started from (`physics`)."""
-    cat, _ = catalog.actuator_catalog(session)
+    cat, _ = own_actuators.actuator_catalog_for(session, config.tenant_id)
     found = [i for i in range(len(cat)) if str(cat.sku[i]) == sku and str(cat.supplier[i]) == supplier]
     if not found:
         raise _field_error("actuator_sku", f"{sku} is no longer in the actuator catalog, so nothing can be predicted.")
@@ -186,10 +186,7 @@ def build_feedback(session: Session, tenant, actor, data: Mapping, *, memo: dict
     sku = data["actuator_sku"]
     entry = _ranked_entry(config, sku)
     supplier = str(entry.get("supplier") or "")
-    actuator = remembered(
-        ("actuator", supplier, sku),
-        lambda: session.scalar(select(Actuator).where(Actuator.sku == sku, Actuator.supplier == supplier)),
-    )
+    actuator = remembered(("actuator", supplier, sku), lambda: _actuator_row(session, tenant, supplier, sku))
     if actuator is None:
         raise _field_error("actuator_sku", f"{sku} is no longer in the actuator catalog, so nothing can be predicted.")
     pressure = float(data["pressure_bar"])
@@ -224,9 +221,17 @@ def build_feedback(session: Session, tenant, actor, data: Mapping, *, memo: dict
     return row
 
 
+def _actuator_row(session: Session, tenant, supplier: str, sku: str):
+    """The catalog SKU, or this workspace's own actuator, a configuration ranked (None when it is gone)."""
+    if supplier == own_actuators.OWN_SUPPLIER:
+        # SECURITY: this workspace's own actuators only; another's with the same SKU is not found.
+        return own_actuators.find_own_by_sku(session, tenant.id, sku)
+    return session.scalar(select(Actuator).where(Actuator.sku == sku, Actuator.supplier == supplier))
+
+
 def _prediction(session: Session, config: Configuration, supplier: str, sku: str, pressure: float, memo: dict) -> dict:
     if "catalog" not in memo:  # one read of the catalog (and one index of it) for the whole batch
-        cat, _ = catalog.actuator_catalog(session)
+        cat, _ = own_actuators.actuator_catalog_for(session, config.tenant_id)
         memo["catalog"] = (cat, {(str(cat.supplier[i]), str(cat.sku[i])): i for i in range(len(cat))})
     cat, index = memo["catalog"]
     if (supplier, sku) not in index:

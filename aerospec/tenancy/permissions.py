@@ -31,6 +31,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "view_feedback": {"admin": YES, "user": YES, "viewer": YES},
     "record_feedback": {"admin": YES, "user": YES, "viewer": NO},
     "edit_feedback": {"admin": YES, "user": OWN, "viewer": NO},
+    # ---- the workspace's own actuators (issue 12): viewers read and rank them; users and admins add, edit, delete
+    "edit_own_actuators": {"admin": YES, "user": YES, "viewer": NO},
     # ---- tenant administration (admin only)
     "manage_members": {"admin": YES, "user": NO, "viewer": NO},
     "manage_settings": {"admin": YES, "user": NO, "viewer": NO},
@@ -58,6 +60,7 @@ PERMISSION_LABELS = {
     "view_feedback": "Read lab results and download their instrument files",
     "record_feedback": "Record lab results",
     "edit_feedback": "Edit lab results",
+    "edit_own_actuators": "Add, edit and delete the workspace's own actuators",
     "manage_members": "Change roles and remove members",
     "manage_settings": "Change workspace settings",
     "view_audit_log": "Read the audit log",
@@ -144,6 +147,7 @@ KEY_SCOPE_FOR = {
     "view_feedback": "feedback:read",
     "record_feedback": "feedback:write",
     "edit_feedback": "feedback:write",
+    "edit_own_actuators": "configurations:write",
     "view_api_keys": "keys:read",
     "manage_api_keys": "keys:write",
     "manage_webhooks": "webhooks:write",

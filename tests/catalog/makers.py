@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from itertools import count
 
-from aerospec.catalog.models import Actuator, TenantFluid
+from aerospec.catalog.models import Actuator, TenantActuator, TenantFluid
 from aerospec.extensions import db
 from aerospec.tenancy.scoping import tenant_scope
 
@@ -56,4 +56,30 @@ def actuator(**kwargs) -> Actuator:
     row = Actuator(**values)
     db.session.add(row)
     db.session.flush()
+    return row
+
+
+def own_actuator(tenant, created_by=None, **kwargs) -> TenantActuator:
+    """One of `tenant`'s own actuators (flushed)."""
+    n = next(_n)
+    values = {
+        "sku": f"OWN-{n:05d}",
+        "name": f"In-house insert {n}",
+        "maker": "in-house",
+        "spray_type": "hollow_cone",
+        "orifice_mm": 0.3,
+        "swirl_chamber_mm": 1.0,
+        "inlet_area_mm2": 0.1,
+        "max_pressure_bar": 10.0,
+        "min_viscosity_cp": 0.3,
+        "max_viscosity_cp": 50.0,
+        "body_material": "POM",
+        "seal_material": "none",
+        "currency": "USD",
+    }
+    values.update(kwargs)
+    with tenant_scope(db.session, tenant.id):
+        row = TenantActuator(tenant_id=tenant.id, created_by_id=getattr(created_by, "id", None), **values)
+        db.session.add(row)
+        db.session.flush()
     return row

@@ -11,7 +11,7 @@ from werkzeug.exceptions import NotFound
 from aerospec.accounts.models import RefreshToken
 from aerospec.api.models import ApiKey
 from aerospec.billing.models import BillingNotice, BillingSubscription, Invoice, OfflineCheckoutSession, UsageRollup
-from aerospec.catalog.models import SdsDocument, TenantFluid
+from aerospec.catalog.models import SdsDocument, TenantActuator, TenantFluid
 from aerospec.compliance import services as audit
 from aerospec.compliance.models import AuditLog
 from aerospec.configurations.models import Configuration, ConfigurationShare, ConfigurationVersion
@@ -57,6 +57,7 @@ GUARDED = [
     ConfigurationVersion,
     ConfigurationShare,
     TenantFluid,
+    TenantActuator,  # a workspace's own actuator (issue 12 item 7)
     SdsDocument,
     Procurement,
     ProcurementLineItem,
@@ -94,6 +95,7 @@ def two_tenants(db, factories):
             audit.record(db.session, tenant.id, "tenant.created", actor=admin)
             _configuration_rows(db, tenant, admin, viewer)
         makers.tenant_fluid(tenant, created_by=admin)
+        makers.own_actuator(tenant, created_by=admin)
         with tenant_scope(db.session, tenant.id):
             db.session.add(
                 SdsDocument(

@@ -152,6 +152,12 @@ def _delivery_id(factories, tenant):
         return delivery_with_attempt(factories._session, endpoint(factories._session, tenant.id)).id
 
 
+def _own_actuator_id(factories, tenant):
+    from tests.catalog import makers
+
+    return makers.own_actuator(tenant).id
+
+
 ID_MAKERS = {
     "endpoint_id": _endpoint_id,
     "delivery_id": _delivery_id,
@@ -167,6 +173,7 @@ ID_MAKERS = {
     "invitation_id": _invitation_id,
     "fluid_id": _tenant_fluid_id,
     "actuator_id": _actuator_id,
+    "own_actuator_id": _own_actuator_id,  # a workspace's own actuator (issue 12 item 7): tenant-owned
     # The platform admin API (issue 13): a workspace's id, and a subscription's or workspace's.
     "tenant_id": lambda factories, tenant: tenant.id,
     "target_id": lambda factories, tenant: tenant.id,

@@ -23,6 +23,8 @@ EXPECTED = {
     "view_feedback": {"admin": "yes", "user": "yes", "viewer": "yes"},
     "record_feedback": {"admin": "yes", "user": "yes", "viewer": "no"},
     "edit_feedback": {"admin": "yes", "user": "own", "viewer": "no"},
+    # issue 12 item 7: viewers read and rank the workspace's own actuators; users and admins add, edit, delete
+    "edit_own_actuators": {"admin": "yes", "user": "yes", "viewer": "no"},
     "manage_members": {"admin": "yes", "user": "no", "viewer": "no"},
     "manage_settings": {"admin": "yes", "user": "no", "viewer": "no"},
     "view_audit_log": {"admin": "yes", "user": "no", "viewer": "no"},
@@ -166,6 +168,7 @@ KEY_EXPECTED = {
     "view_feedback": "feedback:read",
     "record_feedback": "feedback:write",
     "edit_feedback": "feedback:write",
+    "edit_own_actuators": "configurations:write",
     "view_api_keys": "keys:read",
     "manage_api_keys": "keys:write",
     "manage_webhooks": "webhooks:write",

@@ -329,3 +329,37 @@ def test_a_refresh_token_or_checkout_cannot_be_written_into_another_tenant(pg, t
     _as_tenant(pg, b)
     _insert_refresh_token(pg, b, user_id, session_id)
     _insert_checkout(pg, b)
+
+
+def _insert_own_actuator(conn, tenant_id, sku: str) -> None:
+    conn.execute(
+        text(
+            "insert into tenant_actuators (id, tenant_id, sku, name, spray_type, orifice_mm, max_pressure_bar, "
+            "min_viscosity_cp, max_viscosity_cp, body_material, seal_material, currency, created_at, updated_at) "
+            "values (:id, :t, :sku, 'RLS insert', 'hollow_cone', 0.3, 10, 0.5, 50, 'POM', 'none', 'USD', now(), now())"
+        ),
+        {"id": uuid.uuid4(), "t": tenant_id, "sku": sku},
+    )
+
+
+def test_own_actuators_are_walled_per_tenant_by_row_level_security(pg, two_tenants):
+    """A workspace's own actuators (issue 12 item 7): read, written and moved only in its own tenant."""
+    a, b, _ = two_tenants
+    pg.execute(text("select set_config('app.bypass_rls', 'on', true)"))
+    _insert_own_actuator(pg, a, "A-OWN")
+    _insert_own_actuator(pg, b, "B-OWN")
+    _as_tenant(pg, a)
+    assert set(pg.execute(text("select sku from tenant_actuators")).scalars()) == {"A-OWN"}
+    _as_tenant(pg, None)
+    assert list(pg.execute(text("select sku from tenant_actuators")).scalars()) == []
+    _as_tenant(pg, a)
+    for statement in (
+        lambda: _insert_own_actuator(pg, b, "PLANTED"),
+        lambda: pg.execute(text("update tenant_actuators set tenant_id = :b"), {"b": b}),
+    ):
+        savepoint = pg.begin_nested()
+        with pytest.raises(DBAPIError, match="row-level security"):
+            statement()
+        savepoint.rollback()
+    assert pg.execute(text("update tenant_actuators set name = 'x' where sku = 'B-OWN'")).rowcount == 0
+    assert pg.execute(text("delete from tenant_actuators where sku = 'B-OWN'")).rowcount == 0

@@ -126,6 +126,14 @@ def _valid(world, model) -> dict:
         "url": "http://127.0.0.1:9/hooks",  # issue 14's webhooks: a closed loopback port
         "event_types": ["invoice.paid"],
         "grace_hours": 1,
+        # issue 12 item 7: a workspace's own actuator (POST /api/actuators, PUT /api/actuators/<id>)
+        "sku": "FUZZ-OWN-1",
+        "spray_type": "hollow_cone",
+        "orifice_mm": 0.3,
+        "min_viscosity_cp": 0.5,
+        "max_viscosity_cp": 50.0,
+        "body_material": "POM",
+        "seal_material": "none",
     }
     return {name: known[name] for name in model.model_fields if name in known}
 
@@ -156,7 +164,7 @@ def _check(response, db, before, *, api: bool) -> None:
 
 def test_no_json_body_gets_a_5xx_or_writes_when_refused(app, db, world):
     targets = _json_targets(app, world)
-    assert len(targets) == 32  # the 33 JSON endpoints but DELETE /api/tenants/me (it ends the workspace)
+    assert len(targets) == 34  # the 35 JSON endpoints but DELETE /api/tenants/me (it ends the workspace)
 
     @PROFILE
     @given(data=st.data())

@@ -39,6 +39,7 @@ def _path(rule: str, world) -> str:
         "invoice_id": uuid.uuid4(),
         "target_id": uuid.uuid4(),  # the admin API (issue 13): a subscription or workspace id
         "key_id": uuid.uuid4(),  # issue 14's API keys: parse_body answers before the key is looked up
+        "actuator_id": uuid.uuid4(),  # issue 12's own actuators: PUT parses the body before the lookup
         "token": ids.token,
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule)
@@ -81,8 +82,8 @@ def test_json_nested_100000_deep_is_400_on_every_json_endpoint(world, app, db):
     endpoints = _json_endpoints(app)
     # and the Stripe webhook, below (issue 13 added extend-trial and impersonate; issue 12 POST /api/feedback and
     # PUT /api/feedback/<id>; issue 14 POST /api/keys and POST /api/keys/<id>/rotate, and five webhook routes;
-    # POST /api/ml/custom-models/train)
-    assert len(endpoints) == 33
+    # POST /api/ml/custom-models/train; issue 12 item 7 POST /api/actuators and PUT /api/actuators/<id>)
+    assert len(endpoints) == 35
     before = row_counts(db)
     for method, rule in endpoints:
         response = _raw(world, method, _path(rule, world), DEEP)
