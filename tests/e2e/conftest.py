@@ -35,6 +35,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 # Short waits: the server is local, so anything slower than this is a bug, not a lag.
 TIMEOUT_MS = 5_000
+#: A full-page screenshot is an artifact for a person to look at, not a check: it gets longer than the
+#: assertions do, since rendering a long page on a loaded 2-core machine took over 5 s.
+SCREENSHOT_TIMEOUT_MS = 30_000
 PASSWORD = "correct horse battery staple"
 
 
@@ -213,7 +216,7 @@ def new_page(browser, live_server, console_errors, request) -> Iterator[Callable
         for i, context in enumerate(contexts):
             for j, page in enumerate(context.pages):
                 path = ARTIFACTS / f"FAILED-{request.node.name}-{i}-{j}.png"
-                page.screenshot(path=str(path), full_page=True)
+                page.screenshot(path=str(path), full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
     for context in contexts:
         context.close()
     unexpected = console_errors.unexpected()
@@ -236,7 +239,7 @@ def screenshot(request) -> Callable[[object, str], Path]:
     def _shot(page, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
         return path
 
     return _shot
