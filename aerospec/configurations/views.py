@@ -105,6 +105,7 @@ def index():
         "configurations/index.html",
         block="results",
         result=result,
+        list_url=url_for("configurations.index"),  # the form, the rows' links and "show all" (one url_for)
         filters=filters,
         state=state,
         statuses=STATUSES,
