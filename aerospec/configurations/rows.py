@@ -13,8 +13,9 @@ holds the values themselves, so a row that changed, or another tenant's, can onl
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from markupsafe import Markup, escape
@@ -40,20 +41,30 @@ def targets_text(config) -> str:
     return ", ".join(parts) or "—"
 
 
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A time of the summary row as the driver read it (SQLite: its stored text) as the ORM gives it: aware,
+    a naive value read as UTC (aerospec.models.UTCDateTime)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _row(c, list_url: str) -> tuple[str, str, datetime | None]:
     """The row's markup before and after the relative date of its "Updated" cell, and that date in UTC."""
     # SECURITY: every value from the row is escaped; the rest is our own markup.
-    config_id = str(c.id)  # used twice
+    config_id = str(uuid.UUID(str(c.id)))  # used twice; SQLite's driver reads the 32 hex digits
+    updated_at = _moment(c.updated_at)
     tags = parse_tags(c.tags_json)
     tags = (
         "".join(f'<a class="tag" href="{list_url}?tag={escape(quote(t))}">{escape(t)}</a> ' for t in tags)
         if tags
         else _NO_TAGS
     )
-    if c.updated_at:
-        updated, after = when_parts(c.updated_at)
+    if updated_at:
+        updated, after = when_parts(updated_at)
     else:
-        updated, after = when(c.updated_at), ""
+        updated, after = when(updated_at), ""
     return (
         (
             f'<tr id="configuration-{config_id}">\n'
@@ -70,7 +81,7 @@ def _row(c, list_url: str) -> tuple[str, str, datetime | None]:
             f'  <td data-label="Updated">{updated}'
         ),
         f"{after}</td>\n</tr>",
-        dates.as_utc(c.updated_at) if c.updated_at else None,
+        dates.as_utc(updated_at) if updated_at else None,
     )
 
 

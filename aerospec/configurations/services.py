@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, bindparam, cast, func, or_, select
+from sqlalchemy import Integer, String, bindparam, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from aerospec import inputs, search
@@ -54,6 +54,8 @@ SUMMARY_COLUMNS = (
     "id", "name", "fluid_name", "fluid_viscosity_cP", "target_spray_cone_deg", "target_droplet_size_um",
     "target_flow_rate_ml_min", "max_pressure_bar", "status", "tags", "archived_at", "updated_at",
 )  # fmt: skip
+# Read as the driver gives them in the list's summary rows (aerospec/configurations/rows.py converts them).
+RAW_SUMMARY_COLUMNS = frozenset({"id", "archived_at", "updated_at"})
 MAX_PAGE = 1_000_000  # beyond any real list; keeps OFFSET a small integer whatever ?page= says
 SORTS = {"updated": "Recently updated", "name": "Name (A–Z)", "created": "Newest first"}
 SHARE_PERMISSIONS = ("view", "edit")
@@ -791,8 +793,14 @@ def _list_statements(
         )
         where.append(Configuration.id.in_(shared_with))
     if summary:
-        # The tags as their JSON text: a plain value the list's rows key on (aerospec/configurations/rows.py).
-        columns = [getattr(Configuration, name) for name in SUMMARY_COLUMNS if name != "tags"]
+        # The tags as their JSON text, and the id and the times as the driver reads them: plain values the
+        # list's rows key on and convert only when a row is built (aerospec/configurations/rows.py).
+        columns = [
+            type_coerce(getattr(Configuration, name), String).label(name) if name in RAW_SUMMARY_COLUMNS
+            else getattr(Configuration, name)
+            for name in SUMMARY_COLUMNS
+            if name != "tags"
+        ]  # fmt: skip
         query = select(
             *columns, cast(Configuration.tags, String).label("tags_json"), User.name.label("created_by_name")
         ).outerjoin(User, User.id == Configuration.created_by_id)
