@@ -27,3 +27,10 @@ def contains(column, text: str) -> ColumnElement[bool]:
     """Case-insensitive: `column` contains `text` (stripped) literally."""
     # SECURITY: escaped, so `q=%` or `q=_` lists only rows that contain those characters.
     return func.lower(column).like(like_pattern(text.strip().lower()), escape=ESCAPE)
+
+
+def contains_pattern(column, pattern) -> ColumnElement[bool]:
+    """Case-insensitive: `column` matches `pattern`, a bound parameter given `like_pattern(text.strip().lower())`
+    (for a statement built once and run with each search's text)."""
+    # SECURITY: the pattern's value comes from like_pattern, escaped as in `contains`.
+    return func.lower(column).like(pattern, escape=ESCAPE)

@@ -13,12 +13,14 @@ holds the values themselves, so a row that changed, or another tenant's, can onl
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
+from aerospec.configurations.services import parse_tags
 from aerospec.models import utcnow
 from aerospec.web import dates
 from aerospec.web.context import measure, when, when_parts
@@ -39,19 +41,30 @@ def targets_text(config) -> str:
     return ", ".join(parts) or "—"
 
 
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A time of the summary row as the driver read it (SQLite: its stored text) as the ORM gives it: aware,
+    a naive value read as UTC (aerospec.models.UTCDateTime)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _row(c, list_url: str) -> tuple[str, str, datetime | None]:
     """The row's markup before and after the relative date of its "Updated" cell, and that date in UTC."""
     # SECURITY: every value from the row is escaped; the rest is our own markup.
-    config_id = str(c.id)  # used twice
+    config_id = str(uuid.UUID(str(c.id)))  # used twice; SQLite's driver reads the 32 hex digits
+    updated_at = _moment(c.updated_at)
+    tags = parse_tags(c.tags_json)
     tags = (
-        "".join(f'<a class="tag" href="{list_url}?tag={escape(quote(t))}">{escape(t)}</a> ' for t in c.tags)
-        if c.tags
+        "".join(f'<a class="tag" href="{list_url}?tag={escape(quote(t))}">{escape(t)}</a> ' for t in tags)
+        if tags
         else _NO_TAGS
     )
-    if c.updated_at:
-        updated, after = when_parts(c.updated_at)
+    if updated_at:
+        updated, after = when_parts(updated_at)
     else:
-        updated, after = when(c.updated_at), ""
+        updated, after = when(updated_at), ""
     return (
         (
             f'<tr id="configuration-{config_id}">\n'
@@ -68,7 +81,7 @@ def _row(c, list_url: str) -> tuple[str, str, datetime | None]:
             f'  <td data-label="Updated">{updated}'
         ),
         f"{after}</td>\n</tr>",
-        dates.as_utc(c.updated_at) if c.updated_at else None,
+        dates.as_utc(updated_at) if updated_at else None,
     )
 
 
@@ -77,17 +90,14 @@ _BUILT_MAX = 5_000  # rows kept a process (about 1 KB each); past it the store s
 
 
 def _key(c, list_url: str) -> tuple:
-    """Every value a row's markup is built from (tags as a tuple: a list cannot be a key)."""
-    return (
-        list_url, c.id, c.name, c.fluid_name, c.fluid_viscosity_cP, c.target_spray_cone_deg,
-        c.target_droplet_size_um, c.target_flow_rate_ml_min, c.max_pressure_bar, c.status,
-        tuple(c.tags) if c.tags else None, c.archived_at is not None, c.created_by_name, c.updated_at,
-    )  # fmt: skip
+    """Every value a row's markup is built from: the summary row itself but its last column (`total_rows`,
+    which a row's markup does not show), all plain values (the tags as their JSON text)."""
+    return (list_url, *c[:-1])
 
 
 def configuration_rows(rows: Iterable, list_url: str) -> Markup:
     """The table body of the configurations list: `rows` are summary rows
-    (configurations.services.SUMMARY_COLUMNS and `created_by_name`); `list_url` is the list's URL,
+    (configurations.services.list_configurations with summary=True); `list_url` is the list's URL,
     which each row's detail link (list_url/<id>) and tag filters (list_url?tag=...) extend."""
     url = escape(list_url)
     now = dates.as_utc(utcnow())

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, bindparam, cast, func, or_, select
+from sqlalchemy import Integer, String, bindparam, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from aerospec import inputs, search
@@ -54,6 +54,8 @@ SUMMARY_COLUMNS = (
     "id", "name", "fluid_name", "fluid_viscosity_cP", "target_spray_cone_deg", "target_droplet_size_um",
     "target_flow_rate_ml_min", "max_pressure_bar", "status", "tags", "archived_at", "updated_at",
 )  # fmt: skip
+# Read as the driver gives them in the list's summary rows (aerospec/configurations/rows.py converts them).
+RAW_SUMMARY_COLUMNS = frozenset({"id", "archived_at", "updated_at"})
 MAX_PAGE = 1_000_000  # beyond any real list; keeps OFFSET a small integer whatever ?page= says
 SORTS = {"updated": "Recently updated", "name": "Name (A–Z)", "created": "Newest first"}
 SHARE_PERMISSIONS = ("view", "edit")
@@ -753,70 +755,104 @@ class ListFilters:
     per_page: int = PER_PAGE
 
 
+_ORDERS = {
+    "name": (Configuration.name.asc(), Configuration.id.asc()),
+    "created": (Configuration.created_at.desc(), Configuration.id.desc()),
+    "updated": (Configuration.updated_at.desc(), Configuration.id.desc()),
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _list_statements(
+    summary: bool, include_archived: bool, q: bool, status: bool, tag: bool, creator: bool, shared: bool, sort: str
+):
+    """The list's page and count statements for one combination of filters, built once: every value
+    (tenant, search, status, tag, creator, member, limit, offset) is a bound parameter, so the statement
+    and the tenant guard's copy of it are reused (SQLAlchemy keeps its cache key)."""
+    uuid_type = Configuration.__table__.c.tenant_id.type
+    tenant_id = bindparam("tenant_id", type_=uuid_type)
+    where = [Configuration.tenant_id == tenant_id]
+    if not include_archived:
+        where.append(Configuration.archived_at.is_(None))
+    if q:
+        pattern = bindparam("q_pattern", type_=String)
+        searched = (Configuration.name, Configuration.fluid_name)
+        where.append(or_(*(search.contains_pattern(column, pattern) for column in searched)))
+    if status:
+        where.append(Configuration.status == bindparam("status", type_=String))
+    if tag:
+        # Tags are normalised to [a-z0-9_-], so the quoted tag matches only a whole tag in the JSON text.
+        tag_pattern = bindparam("tag_pattern", type_=String)
+        where.append(cast(Configuration.tags, String).like(tag_pattern, escape=search.ESCAPE))
+    if creator:
+        where.append(Configuration.created_by_id == bindparam("creator_id", type_=uuid_type))
+    if shared:
+        shared_with = select(ConfigurationShare.configuration_id).where(
+            ConfigurationShare.tenant_id == tenant_id,
+            ConfigurationShare.user_id == bindparam("shared_with_id", type_=uuid_type),
+        )
+        where.append(Configuration.id.in_(shared_with))
+    if summary:
+        # The tags as their JSON text, and the id and the times as the driver reads them: plain values the
+        # list's rows key on and convert only when a row is built (aerospec/configurations/rows.py).
+        columns = [
+            type_coerce(getattr(Configuration, name), String).label(name) if name in RAW_SUMMARY_COLUMNS
+            else getattr(Configuration, name)
+            for name in SUMMARY_COLUMNS
+            if name != "tags"
+        ]  # fmt: skip
+        query = select(
+            *columns, cast(Configuration.tags, String).label("tags_json"), User.name.label("created_by_name")
+        ).outerjoin(User, User.id == Configuration.created_by_id)
+    else:
+        query = select(Configuration).options(joinedload(Configuration.created_by))
+    # The total rides along with the page (count over the whole filtered set) and the creator
+    # is joined in: one statement for the page, nothing per row.
+    page = (
+        query.add_columns(func.count().over().label("total_rows"))
+        .where(*where)
+        .order_by(*_ORDERS[sort])
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    count = select(func.count()).select_from(Configuration).where(*where)
+    return page, count
+
+
 def list_configurations(
     session: Session, tenant: Tenant, filters: ListFilters, per_page: int = PER_PAGE, *, summary: bool = False
 ) -> Page:
     """A page of the tenant's configurations: search, filters, sort (each order has a tenant-led index).
 
-    `summary` returns plain rows of what the list page shows (SUMMARY_COLUMNS and `created_by_name`)
-    instead of Configuration objects: no per-object bookkeeping, and nothing left to load per row."""
-    where = [Configuration.tenant_id == tenant.id]
-    if not filters.include_archived:
-        where.append(Configuration.archived_at.is_(None))
+    `summary` returns plain rows of what the list page shows (SUMMARY_COLUMNS, the tags as
+    `tags_json` and `created_by_name`; `total_rows` last) instead of Configuration objects: no
+    per-object bookkeeping, and nothing left to load per row."""
+    params: dict = {"tenant_id": tenant.id, "limit": per_page}
     if filters.q:
-        where.append(
-            or_(search.contains(Configuration.name, filters.q), search.contains(Configuration.fluid_name, filters.q))
-        )
+        params["q_pattern"] = search.like_pattern(filters.q.strip().lower())
     if filters.status:
-        where.append(Configuration.status == filters.status)
-    if filters.tag:
-        tags = normalise_tags([filters.tag])
-        if tags:
-            # Tags are normalised to [a-z0-9_-], so the quoted tag matches only a whole tag in the JSON text.
-            where.append(
-                cast(Configuration.tags, String).like(search.like_pattern(f'"{tags[0]}"'), escape=search.ESCAPE)
-            )
+        params["status"] = filters.status
+    tags = normalise_tags([filters.tag]) if filters.tag else []
+    if tags:
+        params["tag_pattern"] = search.like_pattern(f'"{tags[0]}"')
     if filters.creator_id:
-        where.append(Configuration.created_by_id == filters.creator_id)
+        params["creator_id"] = filters.creator_id
     if filters.shared_with_id:
-        where.append(
-            Configuration.id.in_(
-                select(ConfigurationShare.configuration_id).where(
-                    ConfigurationShare.tenant_id == tenant.id,
-                    ConfigurationShare.user_id == filters.shared_with_id,
-                )
-            )
-        )
-    order = {
-        "name": (Configuration.name.asc(), Configuration.id.asc()),
-        "created": (Configuration.created_at.desc(), Configuration.id.desc()),
-    }.get(filters.sort, (Configuration.updated_at.desc(), Configuration.id.desc()))
-
-    if summary:
-        columns = [getattr(Configuration, name) for name in SUMMARY_COLUMNS]
-        query = select(*columns, User.name.label("created_by_name")).outerjoin(
-            User, User.id == Configuration.created_by_id
-        )
-    else:
-        query = select(Configuration).options(joinedload(Configuration.created_by))
+        params["shared_with_id"] = filters.shared_with_id
+    page_statement, count_statement = _list_statements(
+        summary, filters.include_archived, bool(filters.q), bool(filters.status), bool(tags),
+        bool(filters.creator_id), bool(filters.shared_with_id), filters.sort if filters.sort in _ORDERS else "updated",
+    )  # fmt: skip
 
     def fetch(page: int) -> list:
-        # The total rides along with the page (count over the whole filtered set) and the creator
-        # is joined in: one statement for the page, nothing per row.
-        return session.execute(
-            query.add_columns(func.count().over().label("total_rows"))
-            .where(*where)
-            .order_by(*order)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
+        return session.execute(page_statement, {**params, "offset": (page - 1) * per_page}).all()
 
     page = min(max(1, filters.page), MAX_PAGE)
     rows = fetch(page)
     if rows or page == 1:
         total = int(rows[0].total_rows) if rows else 0
     else:
-        total = int(session.scalar(select(func.count()).select_from(Configuration).where(*where)) or 0)
+        total = int(session.scalar(count_statement, params) or 0)
         last = max(1, -(-total // per_page))
         if page > last:  # past the end: show the last page, as before
             page = last
@@ -824,20 +860,44 @@ def list_configurations(
     return Page(items=rows if summary else [row[0] for row in rows], total=total, page=page, per_page=per_page)
 
 
-def tags_in_use(session: Session, tenant: Tenant, limit: int = 200) -> list[str]:
-    """Tags of the most recently updated configurations (for the filter's choices)."""
-    rows = session.scalars(
-        select(Configuration.tags)
-        .where(Configuration.tenant_id == tenant.id, Configuration.archived_at.is_(None))
+TAG_CHOICES_FROM = 200  # the tag filter offers the tags of this many most recently updated configurations
+
+
+@functools.cache
+def _tags_in_use_statement():
+    """The tag filter's statement, built once: the tenant and the limit are bound parameters."""
+    return (
+        select(cast(Configuration.tags, String))
+        .where(
+            Configuration.tenant_id == bindparam("tenant_id", type_=Configuration.__table__.c.tenant_id.type),
+            Configuration.archived_at.is_(None),
+        )
         .order_by(Configuration.updated_at.desc())
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    seen: list[str] = []
-    for tags in rows:
-        for tag in tags or []:
-            if tag not in seen:
-                seen.append(tag)
-    return sorted(seen)
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_tags(tags_json: str | None) -> tuple[str, ...]:
+    """A configuration's tags from their JSON text (as the list reads them), kept per distinct text."""
+    tags = json.loads(tags_json) if tags_json else None
+    return tuple(tags) if tags else ()
+
+
+def tags_in_use(session: Session, tenant: Tenant, limit: int = TAG_CHOICES_FROM) -> list[str]:
+    """Tags of the most recently updated configurations (for the filter's choices)."""
+    rows = session.scalars(_tags_in_use_statement(), {"tenant_id": tenant.id, "limit": limit})
+    return sorted({tag for tags_json in rows for tag in parse_tags(tags_json)})
+
+
+def tags_on_page(result: Page, filters: ListFilters) -> list[str] | None:
+    """The tag filter's choices (as `tags_in_use` gives them) read off a list page of summary rows when
+    that page holds every unarchived configuration of the workspace (and no more than the choices are
+    taken from), else None: a small workspace's list then needs no statement for them."""
+    narrowed = filters.q or filters.status or filters.tag or filters.creator_id or filters.shared_with_id
+    if narrowed or result.page != 1 or result.total > len(result.items) or result.total > TAG_CHOICES_FROM:
+        return None
+    return sorted({tag for row in result.items if row.archived_at is None for tag in parse_tags(row.tags_json)})
 
 
 @functools.cache

@@ -100,16 +100,18 @@ def index():
     """The workspace's configurations: search, filters, sort, pages."""
     filters, state = _list_filters()
     result = configs.list_configurations(db.session, g.tenant, filters, per_page=filters.per_page, summary=True)
+    tags = configs.tags_on_page(result, filters)
     return render(
         "configurations/index.html",
         block="results",
         result=result,
+        list_url=url_for("configurations.index"),  # the form, the rows' links and "show all" (one url_for)
         filters=filters,
         state=state,
         statuses=STATUSES,
         sorts=configs.SORTS,
         per_page_choices=configs.PER_PAGE_CHOICES,
-        tags=configs.tags_in_use(db.session, g.tenant),
+        tags=tags if tags is not None else configs.tags_in_use(db.session, g.tenant),
         members=configs.creator_choices(db.session, g.tenant),
         quota=configs.configuration_quota(db.session, g.tenant, _counter()),
     )

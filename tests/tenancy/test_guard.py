@@ -440,3 +440,20 @@ def test_a_statement_reused_across_requests_is_guarded_every_time(db, two_tenant
         for tenant in (a, b, a):
             with tenant_scope(db.session, tenant.id):
                 assert db.session.scalar(statement) == counts[tenant.id]
+
+
+@pytest.mark.parametrize("model", GUARDED, ids=lambda m: m.__name__)
+def test_a_reused_entity_statement_reads_only_the_tenant_in_context_each_time(db, two_tenants, model):
+    """The guard keeps its filtered copy of a statement per statement and tenant (scoping._guarded): one
+    statement object reused across tenants reads each tenant's rows alone, a bypass reads all of them,
+    and no tenant still raises."""
+    a, b = two_tenants
+    statement = select(model)
+    for _ in range(2):
+        for tenant in (a, b, a):
+            with tenant_scope(db.session, tenant.id):
+                assert {r.tenant_id for r in db.session.scalars(statement).unique()} == {tenant.id}
+        with unscoped(db.session, "test: one statement across tenants"):
+            assert {a.id, b.id} <= {r.tenant_id for r in db.session.scalars(statement).unique()}
+        with pytest.raises(NoTenantInContext):
+            db.session.scalars(statement).all()
