@@ -204,7 +204,10 @@ def test_backoff_doubles_with_jitter_and_is_capped():
 # -- batched prices --------------------------------------------------------------------------
 
 
-def test_prices_for_1200_skus_are_batched(sandbox, spencer, coster):
+def test_prices_for_1200_skus_are_batched(sandbox, make_client):
+    # A 500-SKU page can take over the fixtures' 2 s on a loaded machine; a timeout would be retried and
+    # counted as a fourth request, so these clients wait long enough that only the batching is counted.
+    spencer, coster = make_client("spencer", timeout=30.0), make_client("coster", timeout=30.0)
     spencer_skus = pricing.sample_skus("spencer", 1_199) + ["SP-UNKNOWN"]
     coster_skus = pricing.sample_skus("coster", 1_200)
     spencer_prices = spencer.prices(spencer_skus)
