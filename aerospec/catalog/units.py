@@ -285,17 +285,18 @@ def to_mm(value: float | str, unit: str) -> float:
     return parse_number(value) * _factor(LENGTH, unit)
 
 
-AREA_CHOICES: list[tuple[str, str]] = [("mm²", "mm²"), ("cm²", "cm²"), ("in²", "in²")]
-_AREA = {"mm2": 1.0, "sqmm": 1.0, "cm2": 100.0, "in2": 25.4**2, "sqin": 25.4**2}
+AREA = UnitTable(
+    "area",
+    "mm²",
+    {"mm2": 1.0, "sqmm": 1.0, "cm2": 100.0, "in2": 25.4**2, "sqin": 25.4**2},
+    {"mm²": "mm²", "cm²": "cm²", "in²": "in²"},
+)
+AREA_CHOICES: list[tuple[str, str]] = list(AREA.labels.items())
 
 
 def to_mm2(value: float | str, unit: str) -> float:
     """An area in mm² from mm², cm² or square inches (a swirl insert's inlet ports)."""
-    number = parse_number(value)
-    key = normalise_unit(unit)
-    if key not in _AREA:
-        raise _unknown(unit, dict(AREA_CHOICES))
-    return number * _AREA[key]
+    return parse_number(value) * _factor(AREA, unit)
 
 
 # ---- the fluid columns: one conversion per column, to the unit its name ends in
